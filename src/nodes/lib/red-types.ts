@@ -71,5 +71,7 @@ export interface RED {
   log: { info(m: unknown): void; warn(m: unknown): void; error(m: unknown): void; debug(m: unknown): void };
   _: (key: string, subs?: Record<string, unknown>) => string;
   version?: () => string;
+  /** Message hooks; `onComplete` fires with { msg, error, node } when a node calls done(). */
+  hooks?: { add(id: string, fn: (event: any) => unknown): void; remove(id: string): void };
   events?: { on(e: string, fn: (...a: any[]) => void): void; removeListener(e: string, fn: (...a: any[]) => void): void };
 }
