@@ -98,8 +98,10 @@ class RedRuntime {
   async start() {
     const { userDir } = this.opts;
     fs.writeFileSync(path.join(userDir, 'settings.js'), settingsSource(this.opts));
-    const redJs = path.join(this.opts.nodeRedDir || path.join(REPO, 'node_modules', 'node-red'), 'red.js');
-    const nodeBin = this.opts.nodeBin || process.execPath;
+    // RED_NODE_RED_DIR / RED_NODE_BIN select another Node-RED and Node (the Node-RED 5 compatibility run).
+    const redDir = this.opts.nodeRedDir || process.env.RED_NODE_RED_DIR || path.join(REPO, 'node_modules', 'node-red');
+    const redJs = path.join(redDir, 'red.js');
+    const nodeBin = this.opts.nodeBin || process.env.RED_NODE_BIN || process.execPath;
     this.exitInfo = null;
     this.proc = spawn(nodeBin, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       cwd: userDir,
