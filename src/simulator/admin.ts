@@ -1,0 +1,103 @@
+/**
+ * The simulator's own control API under /_sim/ (not part of Concur): flip
+ * faults at run time, expire tokens, inspect and reset state, move reports
+ * through the workflow, queue failed notifications, and read the request and
+ * event logs. Tests and the demo drive the simulator through it.
+ */
+import { ApiError, type Reply } from './api-error';
+import { safeDecode } from './http-util';
+import { jsonBody, type RequestContext, type Route } from './routes';
+import { moveToStep, WorkflowError } from './workflow';
+import { WORKFLOW_STEP_PREFIX } from './legacy-sender';
+
+export interface RequestLogEntry {
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  fault?: string;
+  tokenKind?: string;
+}
+
+export interface AdminHooks {
+  requestLog: RequestLogEntry[];
+  eventLog: unknown[];
+  expireTokens(refresh: boolean): number;
+}
+
+function badRequest(e: unknown): never {
+  if (e instanceof RangeError) throw new ApiError(400, e.message);
+  if (e instanceof WorkflowError) throw new ApiError(e.kind === 'validation' ? 400 : 409, e.message);
+  throw e;
+}
+
+export function adminRoutes(hooks: AdminHooks): Route[] {
+  const route = (method: string, p: string, handler: (ctx: RequestContext) => Reply): Route => ({
+    method,
+    pattern: new RegExp(`^/_sim${p}$`),
+    family: 'admin',
+    auth: false,
+    handler,
+  });
+  return [
+    route('GET', '/health', () => ({ status: 200, body: { ok: true } })),
+    route('GET', '/faults', (ctx) => ({ status: 200, body: { ...ctx.sim.faults.settings, injected: ctx.sim.faults.injected } })),
+    route('POST', '/faults', (ctx) => {
+      try {
+        return { status: 200, body: ctx.sim.faults.update(jsonBody(ctx)) };
+      } catch (e) {
+        return badRequest(e);
+      }
+    }),
+    route('DELETE', '/faults', (ctx) => {
+      ctx.sim.faults.reset();
+      return { status: 200, body: ctx.sim.faults.settings };
+    }),
+    route('POST', '/tokens/expire', (ctx) => {
+      const b = jsonBody(ctx, { allowEmpty: true });
+      return { status: 200, body: { expired: hooks.expireTokens(b.refresh === true) } };
+    }),
+    route('GET', '/state', (ctx) => ({ status: 200, body: ctx.sim.state.summary() })),
+    route('POST', '/reset', (ctx) => {
+      ctx.sim.state.reset();
+      hooks.requestLog.length = 0;
+      hooks.eventLog.length = 0;
+      return { status: 200, body: { ok: true } };
+    }),
+    route('GET', '/requests', () => ({ status: 200, body: hooks.requestLog })),
+    route('DELETE', '/requests', () => {
+      hooks.requestLog.length = 0;
+      return { status: 204 };
+    }),
+    route('GET', '/events', () => ({ status: 200, body: hooks.eventLog })),
+    route('POST', '/reports/([^/]+)/submit', (ctx) => {
+      const id = safeDecode(ctx.params[0]);
+      const report = ctx.sim.state.reportById(id);
+      if (!report) throw new ApiError(404, `report ${id} was not found`);
+      const b = jsonBody(ctx, { allowEmpty: true });
+      if (b.stepCode !== undefined && typeof b.stepCode !== 'string') throw new ApiError(400, 'stepCode must be a string');
+      try {
+        moveToStep(ctx.sim.state, report, b.stepCode as string | undefined, { userId: null, label: 'admin' });
+      } catch (e) {
+        badRequest(e);
+      }
+      return { status: 200, body: { reportId: report.reportId, approvalStatus: report.approvalStatus, stepCode: report.currentStep?.stepCode ?? null } };
+    }),
+    route('POST', '/notifications', (ctx) => {
+      const b = jsonBody(ctx);
+      const id = typeof b.reportId === 'string' ? b.reportId : '';
+      const report = ctx.sim.state.reportById(id);
+      if (!report) throw new ApiError(404, `report ${id || '(missing reportId)'} was not found`);
+      const step = typeof b.step === 'string' && b.step ? b.step : 'EXTERNAL VALIDATION - SUBMIT';
+      const n = ctx.sim.state.addFailedNotification({
+        eventType: `${WORKFLOW_STEP_PREFIX}${step}`,
+        objectType: 'EXPRPT',
+        reportKey: report.reportKey,
+        eventDateTime: new Date().toISOString().slice(0, 19),
+        context: null,
+      });
+      return { status: 201, body: { id: n.id } };
+    }),
+  ];
+}

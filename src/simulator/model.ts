@@ -1,0 +1,165 @@
+/** Data model of the simulated Concur tenant (one company). */
+
+export interface SimUser {
+  userId: string;
+  loginId: string;
+  firstName: string;
+  lastName: string;
+  /** Password for the password grant with credtype=password. */
+  password: string;
+}
+
+export interface Allocation {
+  allocationId: string;
+  /** Legacy encrypted allocation key (v1.1 ObjectId for Allocation exceptions). */
+  allocationKey: string;
+  percentage: number;
+  accountCode: string;
+}
+
+export interface Expense {
+  /** v4 expense id. */
+  expenseId: string;
+  /** Legacy encrypted entry key (v1.1). */
+  rpeKey: string;
+  /** v2.0/v3 ReportEntryID. */
+  entryId: string;
+  expenseTypeCode: string;
+  expenseTypeName: string;
+  spendCategory: string;
+  transactionDate: string; // YYYY-MM-DD
+  transactionAmount: number;
+  transactionCurrency: string;
+  postedAmount: number;
+  approvedAmount: number;
+  vendor: string;
+  city: string;
+  countrySubdivision: string;
+  country: string;
+  businessPurpose: string;
+  paymentTypeCode: string;
+  paymentTypeName: string;
+  receiptRequired: boolean;
+  hasReceiptImage: boolean;
+  isPersonal: boolean;
+  attendeeCount: number;
+  allocations: Allocation[];
+}
+
+export type ExceptionLevel = 'REPORT' | 'EXPENSE' | 'ALLOCATION';
+
+export interface ReportException {
+  exceptionCode: string;
+  exceptionVisibility: 'ALL' | 'APPROVER_PROCESSOR' | 'PROCESSOR';
+  level: ExceptionLevel;
+  expenseId: string | null;
+  allocationId: string | null;
+  message: string;
+  isBlocking: boolean;
+  /** Which API created it (for the admin view). */
+  source: 'seed' | 'v4' | 'v1.1';
+}
+
+/** One workflow step definition; the report moves through them in order. */
+export interface StepDef {
+  stepCode: string;
+  roleCode: string;
+  /** Approval status while the report sits at this step. */
+  approvalStatus: string;
+  assignedUserId: string | null;
+}
+
+export interface CurrentStep extends StepDef {
+  /** 1-based position in the workflow. */
+  sequence: number;
+  stepInstanceId: string;
+  /** Legacy v1.1 WorkflowActionURL key for this step instance (changes on every transition). */
+  workflowActionKey: string;
+}
+
+export interface ReportComment {
+  at: string;
+  action: string;
+  comment: string;
+  by: string;
+}
+
+export interface Report {
+  reportId: string;
+  /** Legacy encrypted report key (v1.1 RptKey). */
+  reportKey: string;
+  name: string;
+  businessPurpose: string;
+  ownerUserId: string;
+  policyId: string;
+  reportType: 'Regular' | 'Reconciliation' | 'Statement' | 'AutoCreated';
+  currencyCode: string;
+  approvalStatus: string;
+  paymentStatus: string;
+  reportDate: string;
+  creationDate: string;
+  submitDate: string | null;
+  paidDate: string | null;
+  lastModifiedDate: string;
+  isSentBack: boolean;
+  everSentBack: boolean;
+  processId: string;
+  workflow: StepDef[];
+  currentStep: CurrentStep | null;
+  /** The last workflow-action key handed out, kept so a stale key can be told apart from an unknown one. */
+  lastWorkflowActionKey: string;
+  expenses: Expense[];
+  exceptions: ReportException[];
+  comments: ReportComment[];
+}
+
+export interface FailedNotification {
+  id: string;
+  eventType: string;
+  objectType: string;
+  /** Report key the ObjectURI points at. */
+  reportKey: string;
+  eventDateTime: string;
+  context: string | null;
+}
+
+export interface Subscription {
+  id: string;
+  filter: string;
+  topic: string;
+  webHookConfig: { endpoint: string };
+  applicationId: string;
+  companyIds: string[];
+  groups: string[];
+  scope: string;
+}
+
+export const APPROVAL_STATUS_NAMES: Record<string, string> = {
+  A_NOTF: 'Not Submitted',
+  A_RESU: 'Sent Back to Employee',
+  A_PEND: 'Submitted & Pending Approval',
+  A_APPR: 'Approved',
+  A_EXTV: 'Pending External Validation',
+  A_PBDG: 'Pending Budget Approval',
+  A_PECO: 'Pending Cost Object Approval',
+  A_ACCO: 'Approved by Cost Object Approver',
+};
+
+export const PAYMENT_STATUS_NAMES: Record<string, string> = {
+  P_NOTP: 'Not Paid',
+  P_PROC: 'Payment Confirmed',
+  P_PAID: 'Paid',
+  P_PAYC: 'Payment Confirmed',
+};
+
+export function reportTotal(r: Report): number {
+  return round2(r.expenses.reduce((s, e) => s + e.postedAmount, 0));
+}
+
+export function approvedTotal(r: Report): number {
+  return round2(r.expenses.filter((e) => !e.isPersonal).reduce((s, e) => s + e.approvedAmount, 0));
+}
+
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
