@@ -55,8 +55,8 @@ const parser = new XMLParser({
   parseTagValue: false, // keys like "0012" and dates stay strings
   parseAttributeValue: false,
   trimValues: true,
-  processEntities: true, // the five predefined entities and character references only
-  htmlEntities: false,
+  processEntities: true, // predefined entities; declared ones cannot exist (DTDs are refused)
+  htmlEntities: true, // numeric character references (&#x2013;) need this in fast-xml-parser
   ignoreDeclaration: true,
   ignorePiTags: true,
 });
