@@ -55,7 +55,8 @@ Run "concur-sim <command> --help" for the options of each command.`,
   --client-secret S        OAuth client secret (default: the documented simulator secret)
   --company-request-token T  company request token for credtype=authtoken
   --enforce-token-kinds    ESS management needs an app token, system endpoints a company token
-  --any-exception-code     accept any 1-8 character exception code
+  --any-exception-code     accept any exception code of valid length (not only the configured ones)
+  --exception-code-max N   longest exception code accepted (default 8, the documented rule)
   --key-dir DIR            ESS signing key directory (default ./.concur-sim)
   --no-deliver             do not deliver statusChanged events to ESS subscriptions
   --delivery-retention D   retention for those deliveries (default 72h)
@@ -176,6 +177,7 @@ async function cmdApi(flags: ParsedArgs['flags'], io: Io, signal?: AbortSignal):
     expiresIn: expiresIn as SimulatorOptions['expiresIn'],
     enforceTokenKinds: !!flags['enforce-token-kinds'],
     anyExceptionCode: !!flags['any-exception-code'],
+    exceptionCodeMaxLength: n('exception-code-max', 1, 64),
     subscriptionGetShape: shape as SimulatorOptions['subscriptionGetShape'],
     keyDir: str(flags, 'key-dir'),
     deliverEvents: !flags['no-deliver'],

@@ -2,7 +2,8 @@
  * Acts as ESS for the simulated tenant: every statusChanged the state
  * publishes is wrapped in an envelope and delivered (signed, with the ESS
  * retry policy) to each subscription whose topic, filter and company match.
- * Deliveries run in the background and are aborted on stop.
+ * Deliveries run in the background and are aborted on stop. Every event is
+ * recorded in the event log, delivered or not.
  */
 import { envelopeForChange, EXPENSE_TOPIC, type EssEnvelope } from './ess-events';
 import { sendEss, type EssPadding, type EssSendResult } from './ess-sender';
@@ -53,6 +54,8 @@ export class EventDelivery {
     private readonly log: EventLogEntry[],
     private readonly opts: DeliveryOptions = {},
     private readonly logLine?: (l: string) => void,
+    /** false: only record events in the log, deliver nothing. */
+    private readonly deliveryEnabled = true,
   ) {
     state.events.on('statusChanged', this.listener);
   }
@@ -62,7 +65,7 @@ export class EventDelivery {
     const entry: EventLogEntry = { id: env.id, eventType: env.eventType, reportId: change.report.reportId, currentApprovalStatus: env.facts.currentApprovalStatus, stepCode: env.facts.stepCode, deliveries: [] };
     this.log.push(entry);
     if (this.log.length > EVENT_LOG_MAX) this.log.splice(0, this.log.length - EVENT_LOG_MAX);
-    if (env.topic !== EXPENSE_TOPIC) return;
+    if (!this.deliveryEnabled || env.topic !== EXPENSE_TOPIC) return;
     for (const sub of this.state.subscriptions.values()) {
       if (!matches(sub, env, this.state.companyId)) continue;
       const p = this.deliver(sub, env, entry).finally(() => this.pending.delete(p));

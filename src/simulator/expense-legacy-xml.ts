@@ -230,7 +230,8 @@ function postExceptions(ctx: RequestContext): Reply {
     const objectId = (textOf(ex.ObjectId) ?? '').trim();
     const code = (textOf(ex.ExceptionCode) ?? '').trim().toUpperCase();
     if (!/^\d+$/.test(index)) return fail('Index must be a positive integer');
-    if (!code || code.length > 8) return fail('ExceptionCode is required (1 to 8 characters)');
+    const max = ctx.sim.state.exceptionCodeMaxLength;
+    if (!code || code.length > max) return fail(`ExceptionCode is required (1 to ${max} characters)`);
     const configured = ctx.sim.state.exceptionCodes[code];
     if (!configured && !ctx.sim.state.anyExceptionCode) return fail(`ExceptionCode ${code} is not configured for this company`);
     let target: Pick<ReportException, 'level' | 'expenseId' | 'allocationId'>;

@@ -176,8 +176,9 @@ function putException(ctx: RequestContext): Reply {
   const body = jsonBody(ctx);
   const errors: ValidationError[] = [];
   const code = body.exceptionCode;
-  if (typeof code !== 'string' || code.length < 1 || code.length > 8) {
-    errors.push({ id: 'exceptionCode', source: 'exceptionCode', message: 'exceptionCode is required and must be 1 to 8 characters' });
+  const max = ctx.sim.state.exceptionCodeMaxLength;
+  if (typeof code !== 'string' || code.length < 1 || code.length > max) {
+    errors.push({ id: 'exceptionCode', source: 'exceptionCode', message: `exceptionCode is required and must be 1 to ${max} characters` });
   }
   // The swagger marks exceptionVisibility required; the markdown examples always send it. Default ALL when absent.
   const vis = body.exceptionVisibility ?? 'ALL';

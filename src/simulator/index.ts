@@ -104,7 +104,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return keys;
   };
   await api.listen();
-  const delivery = opts.deliverEvents === false ? undefined : new EventDelivery(api.state, () => api.url, essKeys, api.eventLog as unknown as EventLogEntry[], opts.delivery, opts.log);
+  const delivery = new EventDelivery(api.state, () => api.url, essKeys, api.eventLog as unknown as EventLogEntry[], opts.delivery, opts.log, opts.deliverEvents !== false);
 
   const buildEssEvent = (reportId = DEFAULT_REPORT_ID, eventType: ExpenseEventType = 'statusChanged'): EssEnvelope => {
     if (!EXPENSE_EVENT_TYPES.includes(eventType)) throw new Error(`eventType must be one of ${EXPENSE_EVENT_TYPES.join(', ')}`);
@@ -165,10 +165,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     requests: api.requestLog,
     events: api.eventLog as unknown as EventLogEntry[],
     deliveriesIdle: async () => {
-      await delivery?.idle();
+      await delivery.idle();
     },
     stop: async () => {
-      await delivery?.stop();
+      await delivery.stop();
       await api.close();
     },
   };

@@ -22,12 +22,16 @@ export const USERS: SimUser[] = [
 
 const [JANE, SAM, CHRIS, PAT] = USERS;
 
-/** Exception codes configured in the simulated tenant (v1.1 and v4 only accept these unless anyExceptionCode is set). */
+/**
+ * Exception codes configured in the simulated tenant (v1.1 and v4 only accept these unless anyExceptionCode
+ * is set). At most 8 characters: the documented rule (the docs' own example MISSREQFLD breaks it, see
+ * exceptionCodeMaxLength).
+ */
 export const EXCEPTION_CODES: Record<string, { message: string; isBlocking: boolean }> = {
   NODATE: { message: 'The transaction date is missing.', isBlocking: true },
   APPRVTO: { message: 'Report needs additional approval.', isBlocking: false },
-  MISSREQFLD: { message: 'A required field is missing.', isBlocking: true },
-  OVERLIMIT: { message: 'The amount is over the policy limit.', isBlocking: false },
+  MISSREQ: { message: 'A required field is missing.', isBlocking: true },
+  OVRLIMIT: { message: 'The amount is over the policy limit.', isBlocking: false },
   NORCPT: { message: 'A receipt image is required.', isBlocking: true },
   DUPLEXP: { message: 'Possible duplicate expense.', isBlocking: false },
   POLVIOL: { message: 'Policy violation found by external validation.', isBlocking: true },

@@ -27,6 +27,8 @@ export interface StateOptions {
   anyExceptionCode?: boolean;
   /** Topics GET /events/v4/topics returns and subscriptions may use. */
   topics?: string[];
+  /** Longest accepted exception code: 8 per the v4 docs' rule (whose own example MISSREQFLD has 10). */
+  exceptionCodeMaxLength?: number;
 }
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -50,11 +52,13 @@ export class SimState {
   readonly topics: string[];
   readonly exceptionCodes: Record<string, { message: string; isBlocking: boolean }>;
   readonly anyExceptionCode: boolean;
+  readonly exceptionCodeMaxLength: number;
 
   constructor(opts: StateOptions = {}) {
     this.topics = opts.topics ?? [...DEFAULT_TOPICS];
     this.exceptionCodes = opts.exceptionCodes ?? { ...EXCEPTION_CODES };
     this.anyExceptionCode = !!opts.anyExceptionCode;
+    this.exceptionCodeMaxLength = opts.exceptionCodeMaxLength ?? 8;
     this.reset();
   }
 

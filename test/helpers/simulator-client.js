@@ -1,0 +1,61 @@
+'use strict';
+/** Small loopback client for the simulator tests: token grants and API calls. */
+const { request } = require('./red-runtime');
+
+function form(o) {
+  return new URLSearchParams(o).toString();
+}
+
+async function tokenRequest(sim, fields, headers = {}) {
+  const r = await request(`${sim.url}/oauth2/v0/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+    body: form(fields),
+  });
+  let json;
+  try {
+    json = JSON.parse(r.body);
+  } catch {
+    json = undefined;
+  }
+  return { ...r, json };
+}
+
+function clientFields(sim) {
+  return { client_id: sim.credentials.clientId, client_secret: sim.credentials.clientSecret };
+}
+
+/** Company token (password grant, credtype=authtoken). */
+async function companyToken(sim) {
+  const c = sim.credentials;
+  const r = await tokenRequest(sim, { grant_type: 'password', credtype: 'authtoken', username: c.companyId, password: c.companyRequestToken, ...clientFields(sim) });
+  if (r.status !== 200) throw new Error(`company token: ${r.status} ${r.body}`);
+  return r.json;
+}
+
+async function appToken(sim) {
+  const r = await tokenRequest(sim, { grant_type: 'client_credentials', ...clientFields(sim) });
+  if (r.status !== 200) throw new Error(`app token: ${r.status} ${r.body}`);
+  return r.json;
+}
+
+/** API call; `json` bodies are serialised, strings sent as is. Returns { status, headers, body, json }. */
+async function call(sim, method, path, { token, body, json, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let payload = body;
+  if (json !== undefined) {
+    payload = JSON.stringify(json);
+    h['Content-Type'] = h['Content-Type'] || 'application/json';
+  }
+  const r = await request(`${sim.url}${path}`, { method, headers: h, body: payload });
+  let parsed;
+  try {
+    parsed = JSON.parse(r.body);
+  } catch {
+    parsed = undefined;
+  }
+  return { ...r, json: parsed };
+}
+
+module.exports = { tokenRequest, companyToken, appToken, call, clientFields, form };
