@@ -252,9 +252,13 @@ export = function (RED: RED) {
       }
     }
     paintStatus();
+    // Repaint once all flows run: Status nodes created after this node missed the first badge.
+    const onFlowsStarted = () => paintStatus();
+    RED.events?.on('flows:started', onFlowsStarted);
 
     node.on('close', (done: () => void) => {
       closed = true;
+      RED.events?.removeListener('flows:started', onFlowsStarted);
       if (statusTimer) clearTimeout(statusTimer);
       try {
         route?.remove();
