@@ -442,6 +442,38 @@ async function connect(page, fromId, toId, port = 0) {
   if (!wired) throw new Error(`dragging a wire ${fromId} → ${toId} made no link`);
 }
 
+/**
+ * Empties the editor's flows the way a user would (select all + delete via the
+ * editor's own actions), then removes config nodes, so each test deploys only
+ * what it adds. Nothing is deployed until deploy() is called.
+ */
+async function clearWorkspace(page) {
+  await page.evaluate(() => {
+    const R = window.RED;
+    R.view.focus();
+    R.actions.invoke('core:select-all-nodes');
+    R.actions.invoke('core:delete-selection');
+    const configs = [];
+    R.nodes.eachConfig((n) => {
+      configs.push(n.id);
+    });
+    for (const id of configs) R.nodes.remove(id);
+    R.nodes.dirty(true);
+    R.view.redraw(true);
+  });
+  const left = await page.evaluate(() => {
+    let n = 0;
+    window.RED.nodes.eachNode(() => {
+      n++;
+    });
+    window.RED.nodes.eachConfig(() => {
+      n++;
+    });
+    return n;
+  });
+  if (left) throw new Error(`clearWorkspace left ${left} nodes`);
+}
+
 /** Saves a full-page PNG to test/artifacts/<name>.png and returns its path. */
 async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -474,5 +506,6 @@ module.exports = {
   nodeStatusText,
   waitForStatus,
   connect,
+  clearWorkspace,
   screenshot,
 };
