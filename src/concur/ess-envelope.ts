@@ -1,0 +1,82 @@
+/**
+ * Parses and checks the JSON envelope of an ESS v4 event (../shared/concur-api.md §2.4).
+ *
+ * Every sample has `id`, `correlationId`, `eventType`, `topic`, `timeStamp` and
+ * `facts`. Only `id` is required here: it is the dedupe key, and without it the
+ * receiver cannot promise exactly-once emission. The other fields are checked
+ * for type when present, but not required, because rejecting answers 400 and
+ * ESS does not retry a 400 (the event would be lost for a doc quirk).
+ */
+
+export interface EssEvent {
+  id: string;
+  correlationId?: string;
+  eventType?: string;
+  topic?: string;
+  subtopic?: string;
+  timeStamp?: string;
+  facts?: Record<string, unknown>;
+  data?: unknown;
+  [key: string]: unknown;
+}
+
+export type EnvelopeResult = { ok: true; event: EssEvent; id: string } | { ok: false; message: string };
+
+/** Longest id accepted: ESS ids are UUIDs; the limit only stops abuse of the dedupe index. */
+export const MAX_EVENT_ID_LENGTH = 256;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes the exact body bytes (UTF-8, optional BOM) and validates the envelope. */
+export function parseEssEnvelope(raw: Buffer): EnvelopeResult {
+  if (raw.length === 0) return { ok: false, message: 'body is empty' };
+  let text: string;
+  try {
+    text = decoder.decode(raw);
+  } catch {
+    return { ok: false, message: 'body is not valid UTF-8' };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, message: `body is not JSON (${(err as Error).message})` };
+  }
+  return validateEssEvent(value);
+}
+
+export function validateEssEvent(value: unknown): EnvelopeResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, message: `body is JSON but not an event object (got ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})` };
+  }
+  const ev = value as Record<string, unknown>;
+  const id = typeof ev.id === 'number' && Number.isFinite(ev.id) ? String(ev.id) : ev.id;
+  if (typeof id !== 'string' || id.trim() === '') return { ok: false, message: 'event has no "id" (string)' };
+  if (id.length > MAX_EVENT_ID_LENGTH) return { ok: false, message: `event "id" is longer than ${MAX_EVENT_ID_LENGTH} characters` };
+  for (const f of ['correlationId', 'eventType', 'topic', 'timeStamp'] as const) {
+    if (ev[f] !== undefined && ev[f] !== null && typeof ev[f] !== 'string') return { ok: false, message: `event "${f}" is not a string` };
+  }
+  if (ev.facts !== undefined && ev.facts !== null && (typeof ev.facts !== 'object' || Array.isArray(ev.facts))) {
+    return { ok: false, message: 'event "facts" is not an object' };
+  }
+  return { ok: true, event: ev as EssEvent, id };
+}
+
+/** Compiles an optional filter pattern; an empty pattern matches everything. */
+export function compileFilter(pattern: string | undefined, what: string): RegExp | undefined {
+  const p = (pattern ?? '').trim();
+  if (!p) return undefined;
+  try {
+    return new RegExp(p);
+  } catch (err) {
+    throw new Error(`${what} filter is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** True when the event passes both filters (a missing field is matched as the empty string). */
+export function matchesFilters(event: EssEvent, topic?: RegExp, eventType?: RegExp): boolean {
+  if (topic && !topic.test(event.topic ?? '')) return false;
+  if (eventType && !eventType.test(event.eventType ?? '')) return false;
+  return true;
+}

@@ -1,0 +1,171 @@
+/**
+ * Verification of the ESS `Concur-Signature` header.
+ *
+ * Facts (../shared/concur-api.md §2.3): the header is standard base64 of one raw
+ * RSA-2048 SHA-256 signature over the exact request body. The one real 2019
+ * signature examined was RSASSA-PSS with maximum salt; the padding ESS uses
+ * today is UNCONFIRMED, so by default either PSS (any salt length) or PKCS#1
+ * v1.5 is accepted, against any configured key. Keys are parsed once into
+ * KeyObjects when a node starts; verification never parses PEM.
+ */
+import { X509Certificate, constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+
+export type SignaturePadding = 'any' | 'pss' | 'pkcs1';
+
+export interface VerificationKey {
+  id: string;
+  key: KeyObject;
+  /** Modulus size in bytes (256 for RSA-2048); a signature of another length cannot match. */
+  sizeBytes: number;
+  /** SHA-256 of the DER SubjectPublicKeyInfo, hex; identifies a key without printing it. */
+  fingerprint: string;
+}
+
+export interface KeySource {
+  id: string;
+  /** PEM public key, PEM certificate, or bare base64 of a DER SubjectPublicKeyInfo. */
+  text: string;
+}
+
+export interface KeyLoadError {
+  id: string;
+  message: string;
+}
+
+/** Smallest RSA modulus accepted (bits). Concur's keys are 2048-bit. */
+export const MIN_RSA_BITS = 2048;
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+export function spkiFingerprint(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+function toVerificationKey(id: string, key: KeyObject): VerificationKey {
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') {
+    throw new Error(`is a ${key.asymmetricKeyType ?? 'non-RSA'} key; ESS signatures are RSA`);
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) throw new Error(`is a ${bits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`);
+  return { id, key, sizeBytes: Math.ceil(bits / 8), fingerprint: spkiFingerprint(key) };
+}
+
+/** Parses one PEM block (public key or certificate). Private keys are refused: they do not belong in a flow. */
+function keyFromPemBlock(label: string, block: string): KeyObject {
+  if (/PRIVATE KEY/.test(label)) throw new Error('is a private key; paste the public key or certificate instead');
+  if (label === 'CERTIFICATE' || label === 'TRUSTED CERTIFICATE') return new X509Certificate(block).publicKey;
+  if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY') return createPublicKey(block);
+  throw new Error(`has an unsupported PEM block "${label}"`);
+}
+
+/**
+ * Parses key sources into KeyObjects. A source may hold several PEM blocks
+ * (each becomes its own key, id suffixed #2, #3 …). Errors are returned per
+ * source, never thrown, so one bad paste does not disable the other keys.
+ */
+export function loadVerificationKeys(sources: readonly KeySource[]): { keys: VerificationKey[]; errors: KeyLoadError[] } {
+  const keys: VerificationKey[] = [];
+  const errors: KeyLoadError[] = [];
+  const seen = new Set<string>();
+  for (const src of sources) {
+    const text = (src.text ?? '').trim();
+    if (!text) continue;
+    const blocks = [...text.matchAll(PEM_BLOCK)];
+    const parsed: KeyObject[] = [];
+    try {
+      if (blocks.length === 0) {
+        // Bare base64 SPKI, as the docs print it on one line.
+        const compact = text.replace(/\s+/g, '');
+        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) throw new Error('is neither PEM nor base64');
+        parsed.push(createPublicKey({ key: Buffer.from(compact, 'base64'), format: 'der', type: 'spki' }));
+      } else {
+        for (const b of blocks) parsed.push(keyFromPemBlock(b[1], b[0]));
+      }
+      parsed.forEach((k, i) => {
+        const vk = toVerificationKey(i === 0 ? src.id : `${src.id}#${i + 1}`, k);
+        if (seen.has(vk.fingerprint)) return; // same key configured twice: keep the first id
+        seen.add(vk.fingerprint);
+        keys.push(vk);
+      });
+    } catch (err) {
+      errors.push({ id: src.id, message: `key "${src.id}" ${(err as Error).message.replace(/^error:\S+:/, '')}` });
+    }
+  }
+  return { keys, errors };
+}
+
+export type SignatureFailure = 'missing' | 'malformed' | 'mismatch' | 'no-keys';
+
+export type SignatureResult =
+  | { ok: true; keyId: string; padding: 'pss' | 'pkcs1' }
+  | { ok: false; reason: SignatureFailure; message: string };
+
+const STD_B64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const URL_B64 = /^[A-Za-z0-9_-]+={0,2}$/;
+/** Optional algorithm prefixes some gateways add ("sha256=…"); ESS itself sends none. */
+const PREFIX = /^(?:sha256|rsa-sha256|rsa|v1)[=:]/i;
+const MAX_HEADER_CHARS = 8192;
+
+/**
+ * Decodes the header into candidate signatures. Accepts standard base64 (what ESS
+ * sends), base64url, an optional "sha256=" style prefix, and a comma-separated
+ * list (during a key rotation a sender may send several).
+ */
+export function decodeSignatureHeader(value: string | string[] | undefined): { ok: true; signatures: Buffer[] } | { ok: false; reason: SignatureFailure; message: string } {
+  const raw = Array.isArray(value) ? value.join(',') : value;
+  if (raw === undefined || raw.trim() === '') return { ok: false, reason: 'missing', message: 'Concur-Signature header is missing' };
+  if (raw.length > MAX_HEADER_CHARS) return { ok: false, reason: 'malformed', message: 'Concur-Signature header is too long' };
+  const signatures: Buffer[] = [];
+  for (const part of raw.split(',').slice(0, 4)) {
+    const s = part.trim().replace(PREFIX, '').replace(/\s+/g, '');
+    if (!s) continue;
+    let buf: Buffer | undefined;
+    if (STD_B64.test(s) && s.replace(/=+$/, '').length % 4 !== 1) buf = Buffer.from(s, 'base64');
+    else if (URL_B64.test(s) && s.replace(/=+$/, '').length % 4 !== 1) buf = Buffer.from(s, 'base64url');
+    if (buf && buf.length >= 64) signatures.push(buf);
+  }
+  if (signatures.length === 0) return { ok: false, reason: 'malformed', message: 'Concur-Signature header is not a base64 RSA signature' };
+  return { ok: true, signatures };
+}
+
+/**
+ * Verifies `rawBody` against the header with every key. Reports the key that
+ * matched. PSS is checked with RSA_PSS_SALTLEN_AUTO, which accepts the maximum
+ * salt length seen on real ESS signatures as well as digest-length salts.
+ */
+export function verifyEssSignature(
+  rawBody: Buffer,
+  header: string | string[] | undefined,
+  keys: readonly VerificationKey[],
+  padding: SignaturePadding = 'any',
+): SignatureResult {
+  const decoded = decodeSignatureHeader(header);
+  if (!decoded.ok) return decoded;
+  if (keys.length === 0) return { ok: false, reason: 'no-keys', message: 'no verification key is configured' };
+  let sizeMatched = false;
+  for (const sig of decoded.signatures) {
+    for (const k of keys) {
+      if (sig.length !== k.sizeBytes) continue;
+      sizeMatched = true;
+      if (padding !== 'pkcs1' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig)) {
+        return { ok: true, keyId: k.id, padding: 'pss' };
+      }
+      if (padding !== 'pss' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PADDING }, sig)) {
+        return { ok: true, keyId: k.id, padding: 'pkcs1' };
+      }
+    }
+  }
+  return {
+    ok: false,
+    reason: 'mismatch',
+    message: sizeMatched ? 'Concur-Signature does not match the body with any configured key' : 'Concur-Signature has the wrong length for every configured key',
+  };
+}
+
+function safeVerify(data: Buffer, key: Parameters<typeof verify>[2], sig: Buffer): boolean {
+  try {
+    return verify('sha256', data, key, sig);
+  } catch {
+    return false; // OpenSSL throws on some malformed encodings instead of returning false
+  }
+}

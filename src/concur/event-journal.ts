@@ -1,0 +1,523 @@
+/**
+ * Durable store for accepted ESS events: an append-only journal file.
+ *
+ * Why a journal and not SQLite: no native module to build on every Node-RED
+ * host (Pi, Docker, Windows); one `fdatasync` covers every delivery that arrived
+ * while the previous sync ran (group commit), so 24 concurrent ESS threads cost
+ * a handful of syncs, not 24; and the format is a text file an operator can read.
+ * The journal only needs "append, replay on start, rewrite now and then", which
+ * is what a log does best.
+ *
+ * Format: one JSON object per line ("\n"-terminated):
+ *   {"t":"h","v":1}                                   header
+ *   {"t":"a","id","at","b","m","n"}                   accepted: raw body text, metadata, delivery count
+ *   {"t":"r","id","n"}                                re-delivered to the flow (n = delivery count)
+ *   {"t":"d","id","at"}                               done (the flow completed)
+ *   {"t":"f","id","at","r"}                           failed (dead-letter, reason r)
+ *   {"t":"s","id","at"}                               seen (compacted dedupe entry, body dropped)
+ * A torn last line (crash mid-write) is cut off on open; an accepted record is
+ * only acknowledged after its line has been written and fdatasync'd, so a torn
+ * line was never acknowledged.
+ *
+ * Compaction rewrites the live state (pending events, dead letters, ids still
+ * inside the dedupe window) to a temp file, fsyncs it, renames it over the
+ * journal and fsyncs the directory; appends wait while it runs.
+ */
+import { promises as fsp, constants as fsc } from 'node:fs';
+import * as path from 'node:path';
+
+export interface AcceptedMeta {
+  correlationId?: string;
+  signatureVerified: boolean;
+  keyId?: string;
+  clientCert?: { subject: string; serial: string };
+  [key: string]: unknown;
+}
+
+export interface StoredEvent {
+  id: string;
+  /** Receipt time (ms since epoch). */
+  receivedAt: number;
+  /** The exact body text as received. */
+  body: string;
+  meta: AcceptedMeta;
+  /** Times the event has been handed to the flow (1 on first emission). */
+  deliveryCount: number;
+}
+
+export interface DeadLetter extends StoredEvent {
+  failedAt: number;
+  reason: string;
+}
+
+export type EntryState = 'pending' | 'done' | 'failed' | 'seen';
+
+interface Entry {
+  id: string;
+  at: number;
+  state: EntryState;
+  event?: StoredEvent;
+  failedAt?: number;
+  reason?: string;
+}
+
+export interface JournalOptions {
+  /** Journal file path; its directory is created if needed. */
+  file: string;
+  /** Dedupe window (ms): ids seen within it are duplicates. Default 72 h. */
+  dedupeWindowMs?: number;
+  /** fdatasync before acknowledging (default true). false = write only (survives a process crash, not a power loss). */
+  sync?: boolean;
+  /** Dead letters kept with their body (default 100); older ones shrink to dedupe entries. */
+  deadLetterMax?: number;
+  /** Compact when the file exceeds this many bytes and is at least 2x the live size (default 8 MiB). */
+  compactAboveBytes?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface JournalStats {
+  pending: number;
+  done: number;
+  failed: number;
+  tracked: number;
+  fileBytes: number;
+  corruptLines: number;
+  tornTailBytes: number;
+  syncs: number;
+  compactions: number;
+}
+
+interface QueuedWrite {
+  line: string;
+  sync: boolean;
+  /** Runs synchronously once the line is on disk, before any later compaction can snapshot the state. */
+  onWritten?: () => void;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const HOUR = 3600_000;
+const READ_CHUNK = 1 << 20;
+
+/** Thrown by append when the journal is closed or broken; the caller answers 503 so ESS retries. */
+export class JournalUnavailableError extends Error {}
+
+export class EventJournal {
+  readonly file: string;
+  private readonly windowMs: number;
+  private readonly sync: boolean;
+  private readonly deadLetterMax: number;
+  private readonly compactAbove: number;
+  private readonly now: () => number;
+
+  private fh: fsp.FileHandle | undefined;
+  private readonly entries = new Map<string, Entry>();
+  /** Failed ids in failure order; the first ones lose their body past deadLetterMax. */
+  private readonly deadOrder: string[] = [];
+  /** Accepts whose write is in flight, so a concurrent duplicate can wait for the outcome. */
+  private readonly storingNow = new Map<string, Promise<StoredEvent>>();
+  private pendingN = 0;
+  private queue: QueuedWrite[] = [];
+  private flushing: Promise<void> | undefined;
+  private compactRequested = false;
+  private needsNewline = false;
+  private closed = false;
+  private fileBytes = 0;
+  private liveBytes = 0;
+  private stats = { corruptLines: 0, tornTailBytes: 0, syncs: 0, compactions: 0 };
+
+  private constructor(opts: JournalOptions) {
+    this.file = opts.file;
+    this.windowMs = opts.dedupeWindowMs ?? 72 * HOUR;
+    this.sync = opts.sync ?? true;
+    this.deadLetterMax = Math.max(0, opts.deadLetterMax ?? 100);
+    this.compactAbove = opts.compactAboveBytes ?? 8 * 1024 * 1024;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Opens (creating if needed), replays and compacts the journal. */
+  static async open(opts: JournalOptions): Promise<EventJournal> {
+    const j = new EventJournal(opts);
+    await fsp.mkdir(path.dirname(j.file), { recursive: true });
+    await j.replay();
+    await j.rewrite(); // start from a compact, well-formed file
+    return j;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** The state of an id inside the dedupe window (pending and dead letters always count). */
+  lookup(id: string): EntryState | undefined {
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    if (e.state === 'pending' || (e.state === 'failed' && e.event)) return e.state;
+    return e.at >= this.now() - this.windowMs ? e.state : undefined;
+  }
+
+  /** Accepted events the flow has not finished, oldest first. */
+  pendingEvents(): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const e of this.entries.values()) if (e.state === 'pending' && e.event) out.push(e.event);
+    return out.sort((a, b) => a.receivedAt - b.receivedAt);
+  }
+
+  /** Pending events plus accepts being written (O(1); used for back-pressure on every request). */
+  pendingCount(): number {
+    return this.pendingN + this.storingNow.size;
+  }
+
+  /** The in-flight store of this id, if a concurrent delivery is writing it right now. */
+  storing(id: string): Promise<StoredEvent> | undefined {
+    return this.storingNow.get(id);
+  }
+
+  deadLetters(): DeadLetter[] {
+    const out: DeadLetter[] = [];
+    for (const id of this.deadOrder) {
+      const e = this.entries.get(id);
+      if (e?.state === 'failed' && e.event) out.push({ ...e.event, failedAt: e.failedAt ?? e.at, reason: e.reason ?? '' });
+    }
+    return out;
+  }
+
+  getStats(): JournalStats {
+    let pending = 0;
+    let done = 0;
+    let failed = 0;
+    for (const e of this.entries.values()) {
+      if (e.state === 'pending') pending++;
+      else if (e.state === 'failed') failed++;
+      else done++;
+    }
+    return { pending, done, failed, tracked: this.entries.size, fileBytes: this.fileBytes, ...this.stats };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Stores an accepted event; resolves once it is on disk (fdatasync'd unless
+   * sync is off). Only then may the caller answer 2xx. Rejects with
+   * JournalUnavailableError or the I/O error; the id is then not recorded.
+   */
+  accept(ev: Omit<StoredEvent, 'deliveryCount'> & { deliveryCount?: number }): Promise<StoredEvent> {
+    if (this.entries.get(ev.id)?.state === 'pending' || this.storingNow.has(ev.id)) {
+      return Promise.reject(new Error(`event ${ev.id} is already stored`));
+    }
+    const stored: StoredEvent = { ...ev, deliveryCount: ev.deliveryCount ?? 1 };
+    const line = JSON.stringify({ t: 'a', id: stored.id, at: stored.receivedAt, b: stored.body, m: stored.meta, n: stored.deliveryCount });
+    const p = this.enqueue(line, this.sync, () => {
+      this.setPending(stored);
+      this.liveBytes += line.length + 1;
+    })
+      .then(() => stored)
+      .finally(() => this.storingNow.delete(stored.id));
+    this.storingNow.set(stored.id, p);
+    return p;
+  }
+
+  /** Records another hand-off to the flow (after a restart); returns the new count. */
+  redelivered(id: string): number {
+    const e = this.entries.get(id);
+    if (!e?.event) return 0;
+    e.event.deliveryCount += 1;
+    this.fireAndForget(JSON.stringify({ t: 'r', id, n: e.event.deliveryCount }));
+    return e.event.deliveryCount;
+  }
+
+  /**
+   * Marks an event done. Not synced on its own: it rides with the next write.
+   * If it is lost in a power cut the event is emitted once more (at-least-once).
+   */
+  markDone(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'pending') return;
+    e.state = 'done';
+    this.pendingN--;
+    if (e.event) this.liveBytes -= Math.min(this.liveBytes, e.event.body.length);
+    e.event = undefined;
+    this.fireAndForget(JSON.stringify({ t: 'd', id, at: this.now() }));
+  }
+
+  /** Moves an event to the dead-letter record (bounded). */
+  markFailed(id: string, reason: string): void {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'pending') return;
+    e.state = 'failed';
+    this.pendingN--;
+    e.failedAt = this.now();
+    e.reason = String(reason).slice(0, 1000);
+    this.addDead(id);
+    this.fireAndForget(JSON.stringify({ t: 'f', id, at: e.failedAt, r: e.reason }));
+  }
+
+  /** Drops ids older than the dedupe window (never pending events or kept dead letters). */
+  prune(): number {
+    const cutoff = this.now() - this.windowMs;
+    let n = 0;
+    for (const [id, e] of this.entries) {
+      if (e.state === 'pending' || (e.state === 'failed' && e.event)) continue;
+      if (e.at < cutoff) {
+        this.entries.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Rewrites the file if it has grown well past its live content. */
+  maybeCompact(): Promise<void> {
+    if (this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024) return this.compact();
+    return Promise.resolve();
+  }
+
+  /** Prunes and rewrites the journal now (queued behind pending writes). */
+  compact(): Promise<void> {
+    this.compactRequested = true;
+    return this.kick();
+  }
+
+  /** Writes what is queued, syncs and closes the file. Further writes fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.kick().catch(() => undefined);
+    this.closed = true;
+    const fh = this.fh;
+    this.fh = undefined;
+    if (fh) {
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private setPending(ev: StoredEvent): void {
+    const prev = this.entries.get(ev.id);
+    if (prev?.state !== 'pending') this.pendingN++;
+    this.entries.set(ev.id, { id: ev.id, at: ev.receivedAt, state: 'pending', event: ev });
+  }
+
+  private addDead(id: string): void {
+    this.deadOrder.push(id);
+    while (this.deadOrder.length > this.deadLetterMax) {
+      const old = this.entries.get(this.deadOrder.shift() as string);
+      if (old) {
+        old.event = undefined; // keep the id for dedupe, drop the body
+        old.state = 'seen';
+      }
+    }
+  }
+
+  private fireAndForget(line: string): void {
+    this.enqueue(line, false).catch(() => undefined); // a lost done/redelivery record only causes one more emission
+  }
+
+  private enqueue(line: string, sync: boolean, onWritten?: () => void): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalUnavailableError('event store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ line, sync, onWritten, resolve, reject });
+      void this.kick();
+    });
+  }
+
+  /** Runs the single writer loop if it is not running; resolves when the queue is drained. */
+  private kick(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.flushLoop().finally(() => {
+        this.flushing = undefined;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0 || this.compactRequested) {
+      if (this.compactRequested) {
+        this.compactRequested = false;
+        try {
+          // Drain first so the rewrite sees every acknowledged record.
+          if (this.queue.length === 0) {
+            this.prune();
+            await this.rewrite();
+          } else this.compactRequested = true;
+        } catch {
+          /* compaction is an optimisation; the old journal stays valid */
+        }
+        if (this.queue.length === 0) continue;
+      }
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        if (!this.fh) throw new JournalUnavailableError('event store is not open');
+        // A failed earlier write may have left a partial line; terminate it so
+        // it is skipped as one corrupt line instead of merging with this one.
+        const text = (this.needsNewline ? '\n' : '') + batch.map((w) => w.line + '\n').join('');
+        const buf = Buffer.from(text, 'utf8');
+        this.needsNewline = true;
+        await writeAll(this.fh, buf);
+        this.needsNewline = false;
+        this.fileBytes += buf.length;
+        if (batch.some((w) => w.sync)) {
+          await this.fh.datasync();
+          this.stats.syncs++;
+        }
+        for (const w of batch) w.onWritten?.();
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err as Error);
+      }
+    }
+  }
+
+  private async replay(): Promise<void> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      let carry = Buffer.alloc(0);
+      let pos = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
+        if (bytesRead === 0) break;
+        pos += bytesRead;
+        let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+        let nl: number;
+        while ((nl = chunk.indexOf(0x0a)) >= 0) {
+          this.applyLine(chunk.subarray(0, nl).toString('utf8'));
+          chunk = chunk.subarray(nl + 1);
+        }
+        carry = Buffer.from(chunk);
+      }
+      // Bytes after the last newline: a write cut short by a crash, never acknowledged.
+      this.stats.tornTailBytes = carry.length;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private applyLine(line: string): void {
+    if (!line.trim()) return;
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      this.stats.corruptLines++;
+      return;
+    }
+    const id = typeof r.id === 'string' ? r.id : undefined;
+    const at = typeof r.at === 'number' ? r.at : this.now();
+    switch (r.t) {
+      case 'h':
+        return;
+      case 'a': {
+        if (!id || typeof r.b !== 'string') break;
+        // Records are in time order: a later accept of the same id (after its window) wins.
+        const meta = (r.m && typeof r.m === 'object' ? r.m : { signatureVerified: false }) as AcceptedMeta;
+        this.setPending({ id, receivedAt: at, body: r.b, meta, deliveryCount: typeof r.n === 'number' ? r.n : 1 });
+        return;
+      }
+      case 'r': {
+        const e = id ? this.entries.get(id) : undefined;
+        if (e?.event && typeof r.n === 'number') e.event.deliveryCount = Math.max(e.event.deliveryCount, r.n);
+        return;
+      }
+      case 'd': {
+        const e = id ? this.entries.get(id) : undefined;
+        if (e) {
+          if (e.state === 'pending') this.pendingN--;
+          e.state = 'done';
+          e.event = undefined;
+        }
+        return;
+      }
+      case 'f': {
+        const e = id ? this.entries.get(id) : undefined;
+        if (e && e.state === 'pending') {
+          this.pendingN--;
+          e.state = 'failed';
+          e.failedAt = at;
+          e.reason = typeof r.r === 'string' ? r.r : '';
+          this.addDead(e.id);
+        }
+        return;
+      }
+      case 's':
+        if (id && !this.entries.has(id)) this.entries.set(id, { id, at, state: 'seen' });
+        return;
+    }
+    this.stats.corruptLines++;
+  }
+
+  /** Atomically replaces the journal with the live state (temp file, fsync, rename, fsync dir). */
+  private async rewrite(): Promise<void> {
+    const cutoff = this.now() - this.windowMs;
+    const lines: string[] = [JSON.stringify({ t: 'h', v: 1, compactedAt: this.now() })];
+    let live = 0;
+    for (const e of this.entries.values()) {
+      if (e.state === 'pending' && e.event) {
+        const ev = e.event;
+        lines.push(JSON.stringify({ t: 'a', id: ev.id, at: ev.receivedAt, b: ev.body, m: ev.meta, n: ev.deliveryCount }));
+        live += ev.body.length;
+      } else if (e.state === 'failed' && e.event) {
+        const ev = e.event;
+        lines.push(JSON.stringify({ t: 'a', id: ev.id, at: ev.receivedAt, b: ev.body, m: ev.meta, n: ev.deliveryCount }));
+        lines.push(JSON.stringify({ t: 'f', id: ev.id, at: e.failedAt ?? e.at, r: e.reason ?? '' }));
+        live += ev.body.length;
+      } else if (e.at >= cutoff) {
+        lines.push(JSON.stringify({ t: 's', id: e.id, at: e.at }));
+      } else {
+        this.entries.delete(e.id);
+      }
+    }
+    const text = lines.join('\n') + '\n';
+    const tmp = `${this.file}.compact-tmp`;
+    const out = await fsp.open(tmp, 'w', 0o600);
+    try {
+      await writeAll(out, Buffer.from(text, 'utf8'));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    if (this.fh) {
+      await this.fh.close();
+      this.fh = undefined;
+    }
+    await fsp.rename(tmp, this.file);
+    await syncDir(path.dirname(this.file));
+    this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+    this.fileBytes = Buffer.byteLength(text);
+    this.liveBytes = live + lines.length * 64;
+    this.needsNewline = false;
+    this.stats.compactions++;
+  }
+}
+
+async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}
+
+/** fsync a directory so a rename survives power loss (not supported on Windows; ignored there). */
+async function syncDir(dir: string): Promise<void> {
+  let d: fsp.FileHandle | undefined;
+  try {
+    d = await fsp.open(dir, 'r');
+    await d.sync();
+  } catch {
+    /* platform without directory fsync */
+  } finally {
+    await d?.close().catch(() => undefined);
+  }
+}
