@@ -1,0 +1,351 @@
+/**
+ * OAuth2 access tokens for the Concur APIs (concur-api.md §5).
+ *
+ * - caches the access token until `skew` seconds before `expires_in` (string or number);
+ * - single-flight: concurrent callers share one token request;
+ * - refreshes with the newest refresh token (kept in a TokenStore so a rotated
+ *   one survives a restart), falling back to the password grant when the
+ *   refresh token is rejected and a company request token is configured;
+ * - follows `geolocation` (both for API calls and for the next refresh) and
+ *   retries once at the geolocation named in a "user lives elsewhere" error;
+ * - surfaces OAuth errors as ConcurError with `oauth = {error, error_description, code}`.
+ */
+import crypto from 'node:crypto';
+import { ConcurError } from './concur-error';
+import { normaliseBaseUrl } from './concur-hosts';
+import { sendHttp, headerValue, TransportError, type HttpExchange, type HttpResult } from './http-transport';
+import type { StoredTokenState, TokenStore } from './token-store';
+
+export type GrantType = 'refresh_token' | 'password' | 'client_credentials';
+export const GRANT_TYPES: readonly GrantType[] = ['refresh_token', 'password', 'client_credentials'];
+
+export interface TokenCredentials {
+  clientId?: string;
+  clientSecret?: string;
+  /** refresh_token grant: the refresh token obtained once (e.g. with Concur's refresh token tool). */
+  refreshToken?: string;
+  /** password grant: company UUID (credtype authtoken) or user name. */
+  username?: string;
+  /** password grant: company request token (credtype authtoken) or password. */
+  password?: string;
+}
+
+export interface TokenManagerOptions {
+  grantType: GrantType;
+  credentials: TokenCredentials;
+  /** password grant: `authtoken` for company request tokens (default) or `password`. */
+  credtype?: 'authtoken' | 'password';
+  scope?: string;
+  /** Configured API base (used until a token names its geolocation). */
+  baseUrl: string;
+  /** Base of the token endpoint for the first grant (default baseUrl; Concur recommends GLZ). */
+  tokenBaseUrl?: string;
+  /** Use the token's `geolocation` for API calls and refreshes (default true). */
+  followGeolocation?: boolean;
+  store?: TokenStore;
+  /** Renew this many seconds before expiry (default 120; never more than half the lifetime). */
+  expirySkewSec?: number;
+  timeoutMs?: number;
+  now?: () => number;
+  send?: (x: HttpExchange) => Promise<HttpResult>;
+  /** Non-secret notifications for logs/status. */
+  onEvent?: (e: TokenEvent) => void;
+}
+
+export type TokenEvent =
+  | { type: 'token'; grant: GrantType; expiresInSec: number; geolocation?: string }
+  | { type: 'refresh-rotated' }
+  | { type: 'refresh-rejected'; fallback: boolean; error: string }
+  | { type: 'store-error'; message: string };
+
+export interface AccessToken {
+  accessToken: string;
+  /** Base URL for API calls (the geolocation when known and followed). */
+  apiBase: string;
+  /** Epoch ms when we stop using it. */
+  renewAt: number;
+}
+
+export const TOKEN_PATH = '/oauth2/v0/token';
+const DEFAULT_EXPIRES_IN = 3600;
+const DEFAULT_SKEW = 120;
+
+export function parseExpiresIn(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * `refresh_expires_in` is documented as absolute epoch seconds. A small value
+ * can only be a duration (some samples), so we accept that too.
+ */
+export function parseRefreshExpiry(v: unknown, nowMs: number): number | undefined {
+  const n = parseExpiresIn(v);
+  if (n === undefined) return undefined;
+  return n > 1e9 ? Math.floor(n) : Math.floor(nowMs / 1000 + n);
+}
+
+/** A stable, non-reversible tag for "which configured credentials" (never the secret itself). */
+export function credentialSeed(grant: GrantType, clientId: string | undefined, c: TokenCredentials): string {
+  // The company request token (password) is left out on purpose: it lasts 24 h,
+  // the refresh token obtained with it must keep working after it is replaced.
+  const parts = [grant, clientId ?? '', grant === 'refresh_token' ? c.refreshToken ?? '' : grant === 'password' ? c.username ?? '' : ''];
+  return crypto.createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
+}
+
+export function credentialProblems(grant: GrantType, c: TokenCredentials): string[] {
+  const p: string[] = [];
+  if (!GRANT_TYPES.includes(grant)) p.push(`unknown grant type "${grant}"`);
+  if (!c.clientId) p.push('client id is not set');
+  if (!c.clientSecret) p.push('client secret is not set');
+  if (grant === 'refresh_token' && !c.refreshToken) p.push('refresh token is not set');
+  if (grant === 'password' && !c.username) p.push('company UUID / user name is not set');
+  if (grant === 'password' && !c.password) p.push('request token / password is not set');
+  return p;
+}
+
+interface TokenResponse {
+  access_token?: unknown;
+  expires_in?: unknown;
+  refresh_token?: unknown;
+  refresh_expires_in?: unknown;
+  geolocation?: unknown;
+}
+
+export class TokenManager {
+  private readonly o: TokenManagerOptions;
+  private readonly now: () => number;
+  private readonly send: (x: HttpExchange) => Promise<HttpResult>;
+  private readonly seed: string;
+  private current: AccessToken | undefined;
+  private inflight: Promise<AccessToken> | undefined;
+  private refresh: StoredTokenState | undefined;
+  private geolocation: string | undefined;
+  /** Token requests sent (for status and tests). */
+  requests = 0;
+
+  constructor(opts: TokenManagerOptions) {
+    this.o = { followGeolocation: true, credtype: 'authtoken', ...opts };
+    this.o.baseUrl = normaliseBaseUrl(opts.baseUrl);
+    if (opts.tokenBaseUrl) this.o.tokenBaseUrl = normaliseBaseUrl(opts.tokenBaseUrl);
+    this.now = opts.now ?? Date.now;
+    this.send = opts.send ?? sendHttp;
+    this.seed = credentialSeed(this.o.grantType, opts.credentials.clientId, opts.credentials);
+    this.loadStore();
+  }
+
+  private loadStore() {
+    if (this.o.grantType === 'client_credentials' || !this.o.store) return;
+    try {
+      const s = this.o.store.load();
+      // A state written for other credentials (the user pasted a new refresh token) is ignored.
+      if (s && s.seed === this.seed) {
+        this.refresh = s;
+        if (s.geolocation) this.geolocation = s.geolocation;
+      }
+    } catch (err) {
+      this.emit({ type: 'store-error', message: `could not read the token store: ${(err as Error).message}` });
+    }
+  }
+
+  private emit(e: TokenEvent) {
+    try {
+      this.o.onEvent?.(e);
+    } catch {
+      /* a listener must not break token handling */
+    }
+  }
+
+  /** The base URL API calls should use right now. */
+  apiBase(): string {
+    return (this.o.followGeolocation && this.geolocation) || this.o.baseUrl;
+  }
+
+  /** Origins that may receive the Bearer token (configured base, token base, geolocation). */
+  trustedOrigins(): string[] {
+    return [this.o.baseUrl, this.o.tokenBaseUrl, this.geolocation].filter((x): x is string => Boolean(x));
+  }
+
+  /** Returns a valid access token, requesting one (once, for all concurrent callers) when needed. */
+  getToken(): Promise<AccessToken> {
+    const c = this.current;
+    if (c && this.now() < c.renewAt) return Promise.resolve(c);
+    if (!this.inflight) {
+      this.inflight = this.obtain().finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  /** Drops the cached token if it is still `accessToken` (a 401 answer); concurrent callers refresh once. */
+  invalidate(accessToken: string): void {
+    if (this.current && this.current.accessToken === accessToken) this.current = undefined;
+  }
+
+  private refreshUsable(): boolean {
+    const r = this.refresh;
+    if (!r) return false;
+    return r.refreshExpiresAt === undefined || r.refreshExpiresAt * 1000 > this.now() + 5000;
+  }
+
+  private async obtain(): Promise<AccessToken> {
+    const { grantType, credentials: c } = this.o;
+    const problems = credentialProblems(grantType, c);
+    if (problems.length) throw new ConcurError({ status: 0, code: 'CONFIG', message: `connection not configured: ${problems.join('; ')}`, notSent: true });
+
+    if (grantType !== 'client_credentials') {
+      const refreshToken = this.refreshUsable() ? this.refresh!.refreshToken : grantType === 'refresh_token' ? c.refreshToken! : undefined;
+      if (refreshToken) {
+        try {
+          return await this.grant('refresh_token', { refresh_token: refreshToken }, this.refreshBase());
+        } catch (err) {
+          const e = err as ConcurError;
+          const rejected = e instanceof ConcurError && e.status >= 400 && e.status < 500;
+          // password grant: get a new refresh token with the request token; refresh_token
+          // grant: a rejected stored token may still leave the configured one to try.
+          const canFallBack = rejected && (grantType === 'password' || refreshToken !== c.refreshToken);
+          if (rejected) {
+            this.emit({ type: 'refresh-rejected', fallback: canFallBack, error: e.message });
+            this.dropStoredRefresh();
+          }
+          if (!canFallBack) throw err;
+        }
+      }
+    }
+    if (grantType === 'password') {
+      return this.grant('password', { username: c.username!, password: c.password!, credtype: this.o.credtype ?? 'authtoken' }, this.o.tokenBaseUrl ?? this.o.baseUrl);
+    }
+    if (grantType === 'client_credentials') return this.grant('client_credentials', {}, this.o.tokenBaseUrl ?? this.o.baseUrl);
+    // refresh_token grant with a rejected stored token: try the configured one once.
+    return this.grant('refresh_token', { refresh_token: c.refreshToken! }, this.refreshBase());
+  }
+
+  private refreshBase(): string {
+    // Concur: refresh at the stored geolocation.
+    return (this.o.followGeolocation && this.geolocation) || this.o.tokenBaseUrl || this.o.baseUrl;
+  }
+
+  private dropStoredRefresh() {
+    this.refresh = undefined;
+    try {
+      this.o.store?.clear();
+    } catch (err) {
+      this.emit({ type: 'store-error', message: `could not clear the token store: ${(err as Error).message}` });
+    }
+  }
+
+  private async grant(grant: GrantType, fields: Record<string, string>, base: string, redirected = false): Promise<AccessToken> {
+    const { credentials: c } = this.o;
+    const form = new URLSearchParams({ grant_type: grant, client_id: c.clientId!, client_secret: c.clientSecret!, ...fields });
+    if (this.o.scope) form.set('scope', this.o.scope);
+    const url = new URL(base.replace(/\/+$/, '') + TOKEN_PATH);
+    this.requests++;
+    let res: HttpResult;
+    try {
+      res = await this.send({
+        method: 'POST',
+        url,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        body: form.toString(),
+        timeoutMs: this.o.timeoutMs ?? 60000,
+      });
+    } catch (err) {
+      const te = err as TransportError;
+      throw new ConcurError({ status: 0, code: te.code ?? 'ENETWORK', message: `token request to ${url.host} failed: ${te.message}` });
+    }
+    const correlationId = headerValue(res.headers, 'concur-correlationid');
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (res.status < 200 || res.status >= 300 || !body || typeof body !== 'object') {
+      const b = body ?? {};
+      const oauth = {
+        error: typeof b.error === 'string' ? b.error : undefined,
+        error_description: typeof b.error_description === 'string' ? b.error_description : undefined,
+        code: typeof b.code === 'string' || typeof b.code === 'number' ? (b.code as string | number) : undefined,
+        geolocation: typeof b.geolocation === 'string' ? b.geolocation : undefined,
+      };
+      // "user lives elsewhere" (code 16): retry once at the named geolocation.
+      if (!redirected && oauth.geolocation && String(oauth.code) === '16') {
+        let geo: string | undefined;
+        try {
+          geo = normaliseBaseUrl(oauth.geolocation);
+        } catch {
+          geo = undefined;
+        }
+        if (geo && geo !== base) {
+          if (this.o.followGeolocation) this.geolocation = geo;
+          return this.grant(grant, fields, geo, true);
+        }
+      }
+      const what = oauth.error ? `${oauth.error}${oauth.code !== undefined ? ` (code ${oauth.code})` : ''}${oauth.error_description ? `: ${oauth.error_description}` : ''}` : `HTTP ${res.status}`;
+      throw new ConcurError({
+        status: res.status || 0,
+        code: oauth.error ?? `HTTP_${res.status}`,
+        message: `token request (${grant}) refused: ${what}`,
+        correlationId,
+        oauth: oauth.error || oauth.code !== undefined ? oauth : undefined,
+      });
+    }
+    const access = body.access_token;
+    if (typeof access !== 'string' || !access) {
+      throw new ConcurError({ status: res.status, code: 'BAD_TOKEN_RESPONSE', message: 'token response has no access_token', correlationId });
+    }
+    return this.accept(grant, body as TokenResponse, access);
+  }
+
+  private accept(grant: GrantType, body: TokenResponse, access: string): AccessToken {
+    const now = this.now();
+    const expiresIn = parseExpiresIn(body.expires_in) ?? DEFAULT_EXPIRES_IN;
+    const skew = Math.min(this.o.expirySkewSec ?? DEFAULT_SKEW, expiresIn / 2);
+    if (typeof body.geolocation === 'string' && body.geolocation && this.o.followGeolocation) {
+      try {
+        this.geolocation = normaliseBaseUrl(body.geolocation);
+      } catch {
+        /* keep the previous one */
+      }
+    }
+    if (typeof body.refresh_token === 'string' && body.refresh_token && grant !== 'client_credentials') {
+      const rotated = Boolean(this.refresh && this.refresh.refreshToken !== body.refresh_token);
+      this.refresh = {
+        seed: this.seed,
+        refreshToken: body.refresh_token,
+        refreshExpiresAt: parseRefreshExpiry(body.refresh_expires_in, now) ?? this.refresh?.refreshExpiresAt,
+        geolocation: this.geolocation,
+        updatedAt: new Date(now).toISOString(),
+      };
+      if (rotated) this.emit({ type: 'refresh-rotated' });
+      this.persist();
+    } else if (this.refresh && this.geolocation && this.refresh.geolocation !== this.geolocation) {
+      this.refresh = { ...this.refresh, geolocation: this.geolocation, updatedAt: new Date(now).toISOString() };
+      this.persist();
+    }
+    this.current = { accessToken: access, apiBase: this.apiBase(), renewAt: now + (expiresIn - skew) * 1000 };
+    this.emit({ type: 'token', grant, expiresInSec: expiresIn, geolocation: this.geolocation });
+    return this.current;
+  }
+
+  private persist() {
+    if (!this.o.store || !this.refresh) return;
+    try {
+      this.o.store.save(this.refresh);
+    } catch (err) {
+      this.emit({ type: 'store-error', message: `could not save the rotated refresh token: ${(err as Error).message}` });
+    }
+  }
+
+  /** Non-secret facts for status/diagnostics. */
+  describe(): { apiBase: string; hasToken: boolean; refreshExpiresAt?: number; geolocation?: string; tokenRequests: number } {
+    return {
+      apiBase: this.apiBase(),
+      hasToken: Boolean(this.current && this.now() < this.current.renewAt),
+      refreshExpiresAt: this.refresh?.refreshExpiresAt,
+      geolocation: this.geolocation,
+      tokenRequests: this.requests,
+    };
+  }
+}
