@@ -158,8 +158,10 @@ export class ApiServer {
     const path = qi >= 0 ? rawUrl.slice(0, qi) : rawUrl;
     const query = new URLSearchParams(qi >= 0 ? rawUrl.slice(qi + 1) : '');
     const method = (req.method ?? 'GET').toUpperCase();
-    const incomingCorrelation = req.headers['concur-correlationid'];
-    const correlationId = (Array.isArray(incomingCorrelation) ? incomingCorrelation[0] : incomingCorrelation) || randomUUID();
+    const incoming = req.headers['concur-correlationid'];
+    const given = Array.isArray(incoming) ? incoming[0] : incoming;
+    // Echo the caller's correlation id only when it is a plausible id (it goes back out as a header).
+    const correlationId = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     const json = wantsJson(req);
     const isAdmin = path.startsWith('/_sim/');
     let family = familyFor(path);

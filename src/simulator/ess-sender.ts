@@ -6,7 +6,7 @@
  * network errors with exponential backoff until the retention limit; stop on
  * 2xx and on any other 4xx.
  */
-import { constants, sign, type KeyObject } from 'node:crypto';
+import { constants, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { httpRequest, NetworkError, type ClientTls } from './http-client';
 
 export type EssPadding = 'pss' | 'pkcs1';
@@ -101,10 +101,19 @@ export async function sendEss(o: EssSendOptions): Promise<EssSendResult> {
   const padding = o.padding ?? 'pss';
   const signature = signBody(body, o.privateKey, padding);
   let correlationId = o.correlationId;
-  if (!correlationId && o.event && typeof o.event === 'object' && !Buffer.isBuffer(o.event)) {
-    correlationId = String((o.event as { correlationId?: unknown }).correlationId ?? '');
+  if (!correlationId) {
+    // Take it from the envelope; raw bodies are parsed only to read it (the bytes sent are unchanged).
+    let env: unknown = o.event;
+    if (typeof env === 'string' || Buffer.isBuffer(env)) {
+      try {
+        env = JSON.parse(body.toString('utf8'));
+      } catch {
+        env = undefined;
+      }
+    }
+    const c = env && typeof env === 'object' ? (env as { correlationId?: unknown }).correlationId : undefined;
+    correlationId = typeof c === 'string' && c ? c : randomUUID();
   }
-  correlationId = correlationId || 'none';
   const headers = {
     'Content-Type': 'application/json',
     'Content-Length': body.length,

@@ -106,8 +106,10 @@ export interface Report {
   processId: string;
   workflow: StepDef[];
   currentStep: CurrentStep | null;
-  /** The last workflow-action key handed out, kept so a stale key can be told apart from an unknown one. */
+  /** The last workflow-action key handed out (printed in WorkflowActionURL when the report is at no step). */
   lastWorkflowActionKey: string;
+  /** Keys of earlier step instances, so a stale key can be told apart from an unknown one (bounded). */
+  retiredWorkflowActionKeys: string[];
   expenses: Expense[];
   exceptions: ReportException[];
   comments: ReportComment[];

@@ -8,6 +8,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError, type Reply } from './api-error';
 import type { SimState } from './state';
+import { safeDecode } from './http-util';
 
 export type TokenKind = 'app' | 'company' | 'user';
 export type ExpiresInFormat = 'number' | 'string' | 'alternate';
@@ -88,8 +89,10 @@ export class TokenService {
     if (basic && !clientId) {
       const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
       const i = decoded.indexOf(':');
-      clientId = decodeURIComponent(decoded.slice(0, i));
-      clientSecret = decodeURIComponent(decoded.slice(i + 1));
+      if (i < 0) throw oauthError(401, 'invalid_client', 4, 'Basic credentials must be client_id:client_secret');
+      // RFC 6749 form-encodes both parts before Basic encoding.
+      clientId = safeDecode(decoded.slice(0, i));
+      clientSecret = safeDecode(decoded.slice(i + 1));
     }
     if (!clientId || !clientSecret) throw oauthError(400, 'invalid_request', 2, 'client_id and client_secret are required');
     if (!safeEqual(clientId, this.opts.clientId) || !safeEqual(clientSecret, this.opts.clientSecret)) {

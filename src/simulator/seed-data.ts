@@ -75,7 +75,7 @@ function expense(currency: string, e: ExpenseSeed): Expense {
   };
 }
 
-interface ReportSeed extends Omit<Report, 'currentStep' | 'lastWorkflowActionKey' | 'exceptions' | 'comments' | 'lastModifiedDate' | 'isSentBack' | 'everSentBack'> {
+interface ReportSeed extends Omit<Report, 'currentStep' | 'lastWorkflowActionKey' | 'retiredWorkflowActionKeys' | 'exceptions' | 'comments' | 'lastModifiedDate' | 'isSentBack' | 'everSentBack'> {
   /** 1-based index of the current step in `workflow`, or 0 for none. */
   atStep: number;
   stepInstanceId: string;

@@ -74,6 +74,7 @@ export class SimState {
         everSentBack: false,
         currentStep: null,
         lastWorkflowActionKey: workflowActionKey,
+        retiredWorkflowActionKeys: [],
         exceptions: [],
         comments: [],
       };
@@ -117,14 +118,17 @@ export class SimState {
     const forms = new Set([key, safeDecode(key)]);
     for (const r of this.reports.values()) {
       if (r.currentStep && forms.has(r.currentStep.workflowActionKey)) return { report: r, stale: false };
-      if (forms.has(r.lastWorkflowActionKey)) return { report: r, stale: true };
+      if (forms.has(r.lastWorkflowActionKey) || r.retiredWorkflowActionKeys.some((k) => forms.has(k))) return { report: r, stale: true };
     }
     return undefined;
   }
 
   /** Moves the report to `sequence` (1-based) of its workflow, or off the workflow when 0. */
   enterStep(report: Report, sequence: number): CurrentStep | null {
-    if (report.currentStep) report.lastWorkflowActionKey = report.currentStep.workflowActionKey;
+    if (report.currentStep) {
+      report.retiredWorkflowActionKeys.push(report.currentStep.workflowActionKey);
+      if (report.retiredWorkflowActionKeys.length > 20) report.retiredWorkflowActionKeys.shift();
+    }
     if (sequence <= 0 || sequence > report.workflow.length) {
       report.currentStep = null;
       return null;
