@@ -326,6 +326,22 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       assert.deepEqual(messages()[0].body.payload, EXPECTED_PAYLOAD);
     });
 
+    it('follows the message through link out → link in (delivered without a send)', async () => {
+      await red.deploy(
+        baseFlows({
+          legacy: { ackMode: 'complete', ackTimeout: 20, wires: [['lout']] },
+          extra: [
+            { id: 'lout', type: 'link out', z: TAB, name: '', mode: 'link', links: ['lin'], x: 300, y: 500, wires: [] },
+            { id: 'lin', type: 'link in', z: TAB, name: '', links: ['lout'], x: 400, y: 500, wires: [['pass1']] },
+            fn('pass1', 'return msg;', [['col-fn']]),
+          ],
+        }),
+      );
+      const r = await post(DOC_XML);
+      assert.equal(r.status, 200, r.body);
+      assert.equal(messages().length, 1, 'the linked part of the flow finished before the 200');
+    });
+
     it('answers 200 when the flow fans out and a branch drops the message (switch/return null)', async () => {
       await red.deploy(
         baseFlows({
@@ -458,6 +474,45 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
     });
   });
 
+  describe('editor', () => {
+    it('serves the node definition (category SAP Concur, credentials) and its help text; the editor script parses', async () => {
+      const r = await request(`${red.url}/nodes`, { headers: { Accept: 'text/html' } });
+      assert.equal(r.status, 200);
+      const start = r.body.indexOf("RED.nodes.registerType('concur-legacy-notify-in'");
+      assert.ok(start > 0, 'definition served');
+      assert.match(r.body, /data-template-name="concur-legacy-notify-in"/);
+      assert.match(r.body, /data-help-name="concur-legacy-notify-in"/);
+      assert.match(r.body, /id="node-input-path"/);
+      assert.match(r.body, /id="node-input-username"/);
+      assert.match(r.body, /id="node-input-password"/);
+      // The registerType script is valid JavaScript (syntax only; the browser test engineer drives the UI).
+      const scripts = [...r.body.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+      const ours = scripts.find((sc) => sc.includes("registerType('concur-legacy-notify-in'"));
+      assert.ok(ours, 'our script block');
+      let registered;
+      const RED = { nodes: { registerType: (type, def) => (registered = { type, def }) } };
+      new Function('RED', '$', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }));
+      assert.equal(registered.type, 'concur-legacy-notify-in');
+      assert.equal(registered.def.category, 'SAP Concur');
+      assert.equal(registered.def.defaults.path.value, '/concur/v1.0/notify');
+      assert.equal(registered.def.defaults.ackMode.value, 'receipt');
+      assert.equal(registered.def.defaults.ackTimeout.value, 25);
+      assert.equal(registered.def.defaults.maxBodyKiB.value, 1024);
+      assert.deepEqual(Object.keys(registered.def.credentials), ['username', 'password']);
+      assert.equal(registered.def.credentials.password.type, 'password');
+      // The 10–50 character warning.
+      const v = registered.def.credentials.password.validate;
+      assert.equal(v('a'.repeat(10)), true);
+      assert.equal(v('a'.repeat(50)), true);
+      assert.match(String(v('a'.repeat(9))), /10–50/);
+      assert.match(String(v('a'.repeat(51))), /10–50/);
+      assert.equal(v('__PWRD__'), true, 'a stored password is not re-validated');
+      assert.notEqual(registered.def.defaults.path.validate('/concur/:id'), true);
+      assert.notEqual(registered.def.defaults.path.validate('/system/v1.0/testconnection'), true);
+      assert.equal(registered.def.defaults.path.validate('/concur/v1.0/notify'), true);
+    });
+  });
+
   describe('afterwards', () => {
     it('the runtime is still up and its log holds no credentials', async () => {
       assert.equal(red.exitInfo, null, 'Node-RED did not exit');
@@ -479,5 +534,50 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       assert.ok(node, 'node deployed');
       assert.equal(node.credentials, undefined);
     });
+  });
+});
+
+describe('concur-legacy-notify-in behind Node-RED httpNodeAuth (real Node-RED)', function () {
+  this.timeout(120000);
+  let red;
+
+  before(async () => {
+    // bcryptjs comes with Node-RED (it hashes httpNodeAuth passwords); resolve it from there.
+    const bcrypt = require(require.resolve('bcryptjs', { paths: [require('node:path').dirname(require.resolve('node-red/package.json'))] }));
+    red = await startRed({ settings: { httpNodeAuth: { user: USER, pass: bcrypt.hashSync(PASS, 8) } } });
+  });
+  after(async () => {
+    if (red) {
+      await red.stop();
+      red.cleanup();
+    }
+  });
+
+  const flows = (creds) => [
+    { id: TAB, type: 'tab', label: 'legacy notify' },
+    legacyNode({ credentials: creds, wires: [[]] }),
+  ];
+  const call = (path, auth, method = 'POST') =>
+    request(`${red.url}${path}`, { method, headers: { 'Content-Type': 'application/xml', ...(auth ? { Authorization: auth } : {}) }, body: method === 'POST' ? DOC_XML : undefined });
+
+  it('works when httpNodeAuth and the node use the same credentials', async () => {
+    await red.deploy(flows({ username: USER, password: PASS }));
+    assert.equal((await call(NOTIFY, AUTH)).status, 200);
+    assert.equal((await call(TESTCONN, AUTH, 'GET')).status, 200);
+    const r = await call(NOTIFY, undefined);
+    assert.equal(r.status, 401);
+    assert.equal(r.headers['www-authenticate'], 'Basic realm="Authorization Required"', "Node-RED's own check answers first");
+  });
+
+  it('refuses everything when they differ: one Authorization header cannot satisfy both', async () => {
+    const U2 = 'node-only-user-name';
+    const P2 = 'node-only-password';
+    await red.deploy(flows({ username: U2, password: P2 }));
+    const viaNode = await call(NOTIFY, basic(U2, P2));
+    assert.equal(viaNode.status, 401);
+    assert.equal(viaNode.headers['www-authenticate'], 'Basic realm="Authorization Required"', 'stopped by httpNodeAuth');
+    const viaSettings = await call(NOTIFY, AUTH);
+    assert.equal(viaSettings.status, 401);
+    assert.equal(viaSettings.headers['www-authenticate'], 'Basic realm="Concur"', 'passed httpNodeAuth, stopped by the node');
   });
 });
