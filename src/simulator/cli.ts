@@ -17,6 +17,7 @@ import { sendLegacy, testConnection, WORKFLOW_STEP_PREFIX, DEFAULT_LEGACY_STEP }
 import { reportFullDetailsUrl } from './expense-legacy-xml';
 import type { ClientTls } from './http-client';
 import * as path from 'node:path';
+import { DEFAULT_CLIENT_ID } from './seed-data';
 
 export interface Io {
   out(line: string): void;
@@ -51,7 +52,7 @@ Run "concur-sim <command> --help" for the options of each command.`,
   --token-ttl S            access token lifetime in seconds (default 3600)
   --expires-in F           expires_in as number | string | alternate (default alternate)
   --seed N                 seed of the fault dice (default 1)
-  --client-id ID           OAuth client id (default ${'sim-client-0f3b9a2e'})
+  --client-id ID           OAuth client id (default ${DEFAULT_CLIENT_ID})
   --client-secret S        OAuth client secret (default: the documented simulator secret)
   --company-request-token T  company request token for credtype=authtoken
   --enforce-token-kinds    ESS management needs an app token, system endpoints a company token
