@@ -1,0 +1,187 @@
+'use strict';
+/**
+ * Unit tests of the durable ESS event journal (concur/event-journal.js):
+ * acknowledged events survive reopen, done/failed states, dedupe window,
+ * torn tails, compaction, group commit and the bounded dead-letter record.
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { EventJournal } = require('../concur/event-journal');
+
+const H = 3600_000;
+
+describe('event-journal', () => {
+  let dir;
+  let file;
+  let clock;
+  const open = (o = {}) => EventJournal.open({ file, now: () => clock, ...o });
+  const ev = (id, body = `{"id":"${id}"}`) => ({ id, receivedAt: clock, body, meta: { signatureVerified: true, keyId: 'k', correlationId: `c-${id}` } });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-journal-'));
+    file = path.join(dir, 'sub', 'node.journal');
+    clock = Date.UTC(2026, 10, 1);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps accepted events across reopen, with body, metadata and delivery count', async () => {
+    let j = await open();
+    const s = await j.accept(ev('a', '{ "id" : "a",\n "x": 1.50 }'));
+    assert.equal(s.deliveryCount, 1);
+    await j.accept(ev('b'));
+    assert.equal(j.lookup('a'), 'pending');
+    assert.equal(j.pendingCount(), 2);
+    await j.close();
+    j = await open();
+    const pending = j.pendingEvents();
+    assert.deepEqual(pending.map((p) => p.id), ['a', 'b']);
+    assert.equal(pending[0].body, '{ "id" : "a",\n "x": 1.50 }', 'exact body text');
+    assert.deepEqual(pending[0].meta, { signatureVerified: true, keyId: 'k', correlationId: 'c-a' });
+    assert.equal(j.redelivered('a'), 2);
+    await j.close();
+    j = await open();
+    assert.equal(j.pendingEvents()[0].deliveryCount, 2, 'redelivery count persisted');
+    await j.close();
+  });
+
+  it('done and failed events are not pending after reopen, but remain duplicates within the window', async () => {
+    let j = await open({ dedupeWindowMs: 10 * H });
+    await j.accept(ev('a'));
+    await j.accept(ev('b'));
+    await j.accept(ev('c'));
+    j.markDone('a');
+    j.markFailed('b', 'boom');
+    await j.close();
+    j = await open({ dedupeWindowMs: 10 * H });
+    assert.deepEqual(j.pendingEvents().map((p) => p.id), ['c']);
+    assert.equal(j.lookup('a'), 'done');
+    assert.equal(j.lookup('b'), 'failed');
+    assert.deepEqual(j.deadLetters().map((d) => [d.id, d.reason, d.body]), [['b', 'boom', '{"id":"b"}']]);
+    // Past the window, done ids are forgotten; pending ones never are.
+    clock += 11 * H;
+    assert.equal(j.lookup('a'), undefined);
+    assert.equal(j.lookup('c'), 'pending');
+    assert.equal(j.lookup('b'), 'failed', 'a kept dead letter still dedupes');
+    j.prune();
+    await j.compact();
+    await j.close();
+    j = await open({ dedupeWindowMs: 10 * H });
+    assert.equal(j.lookup('a'), undefined);
+    assert.equal(j.lookup('c'), 'pending');
+    await j.close();
+  });
+
+  it('bounds the dead-letter record: old dead letters shrink to dedupe entries', async () => {
+    const j = await open({ deadLetterMax: 3 });
+    for (let i = 0; i < 6; i++) {
+      await j.accept(ev(`e${i}`));
+      j.markFailed(`e${i}`, `r${i}`);
+    }
+    assert.deepEqual(j.deadLetters().map((d) => d.id), ['e3', 'e4', 'e5']);
+    assert.equal(j.lookup('e0'), 'seen');
+    await j.close();
+    const j2 = await open({ deadLetterMax: 3 });
+    assert.deepEqual(j2.deadLetters().map((d) => d.id), ['e3', 'e4', 'e5']);
+    assert.equal(j2.lookup('e0'), 'seen');
+    await j2.close();
+  });
+
+  it('cuts a torn last line (crash mid-write) and skips corrupt lines, keeping every complete record', async () => {
+    const j = await open();
+    await j.accept(ev('a'));
+    await j.accept(ev('b'));
+    await j.close();
+    fs.appendFileSync(file, 'garbage that is not json\n{"t":"a","id":"torn","at":1,"b":"{\\"id');
+    const j2 = await open();
+    assert.deepEqual(j2.pendingEvents().map((p) => p.id), ['a', 'b']);
+    const st = j2.getStats();
+    assert.equal(st.corruptLines, 1);
+    assert.ok(st.tornTailBytes > 10);
+    await j2.accept(ev('c'));
+    await j2.close();
+    const j3 = await open();
+    assert.deepEqual(j3.pendingEvents().map((p) => p.id), ['a', 'b', 'c']);
+    assert.equal(j3.getStats().corruptLines, 0, 'reopen after compaction is clean');
+    await j3.close();
+  });
+
+  it('a later accept of an id re-used after its window wins over the old done record', async () => {
+    const j = await open({ dedupeWindowMs: 1 * H });
+    await j.accept(ev('x'));
+    j.markDone('x');
+    clock += 2 * H;
+    assert.equal(j.lookup('x'), undefined);
+    await j.accept(ev('x', '{"id":"x","v":2}'));
+    await j.close();
+    // Replay the raw append log (no compaction in between) to check record order handling.
+    const j2 = await open({ dedupeWindowMs: 1 * H });
+    assert.deepEqual(j2.pendingEvents().map((p) => p.body), ['{"id":"x","v":2}']);
+    await j2.close();
+  });
+
+  it('group commit: many concurrent accepts share few fdatasyncs, all durable', async () => {
+    const j = await open();
+    const n = 200;
+    await Promise.all(Array.from({ length: n }, (_, i) => j.accept(ev(`g${i}`))));
+    const st = j.getStats();
+    assert.equal(st.pending, n);
+    assert.ok(st.syncs >= 1 && st.syncs < n / 4, `syncs=${st.syncs} for ${n} accepts`);
+    await j.close();
+    const j2 = await open();
+    assert.equal(j2.pendingEvents().length, n);
+    await j2.close();
+  });
+
+  it('refuses a second accept of an id that is pending or being stored, and exposes the in-flight store', async () => {
+    const j = await open();
+    const p = j.accept(ev('a'));
+    assert.ok(j.storing('a'), 'in flight');
+    await assert.rejects(j.accept(ev('a')), /already stored/);
+    await p;
+    assert.equal(j.storing('a'), undefined);
+    await assert.rejects(j.accept(ev('a')), /already stored/);
+    await j.close();
+    await assert.rejects(j.accept(ev('b')), /closed/);
+  });
+
+  it('compaction keeps the file bounded while preserving live state', async () => {
+    const j = await open({ compactAboveBytes: 64 * 1024 });
+    const big = 'x'.repeat(2000);
+    for (let i = 0; i < 200; i++) {
+      await j.accept(ev(`c${i}`, JSON.stringify({ id: `c${i}`, big })));
+      if (i < 190) j.markDone(`c${i}`);
+      await j.maybeCompact();
+    }
+    await j.close();
+    const size = fs.statSync(file).size;
+    assert.ok(size < 200 * 1024, `journal is ${size} bytes after compaction`);
+    assert.ok(j.getStats().compactions >= 2);
+    const j2 = await open();
+    assert.deepEqual(j2.pendingEvents().map((p) => p.id), Array.from({ length: 10 }, (_, i) => `c${190 + i}`));
+    for (let i = 0; i < 190; i++) assert.ok(['done', 'seen'].includes(j2.lookup(`c${i}`)), `c${i} still deduped`);
+    await j2.close();
+  });
+
+  it('an acknowledged accept survives a rewrite that starts right after it (no lost-ack race)', async () => {
+    const j = await open();
+    const p = j.accept(ev('r1'));
+    const c = j.compact(); // queued behind the write
+    await Promise.all([p, c]);
+    await j.close();
+    const j2 = await open();
+    assert.deepEqual(j2.pendingEvents().map((e) => e.id), ['r1']);
+    await j2.close();
+  });
+
+  it('write failures reject the accept (so the receiver answers 503) and do not record the id', async () => {
+    const j = await open();
+    await j.accept(ev('ok'));
+    // Simulate a broken disk: close the underlying handle behind the journal's back.
+    await j.fh.close();
+    await assert.rejects(j.accept(ev('lost')));
+    assert.equal(j.lookup('lost'), undefined);
+    assert.equal(j.pendingCount(), 1);
+  });
+});
