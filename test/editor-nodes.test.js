@@ -126,6 +126,39 @@ function configProperty(page, type) {
   }, type);
 }
 
+/**
+ * Clicks a dialog's "Test connection" button and returns the text the dialog
+ * added or changed in response (watched with a MutationObserver, so static
+ * labels never count), once it matches the success or the failure pattern.
+ */
+async function pressTestConnection(page, button, { ok, fail }, timeoutMs = 20000) {
+  await page.evaluate(() => {
+    const tray = window.$('.red-ui-tray').last()[0];
+    window.__concurSeen = [];
+    if (window.__concurObserver) window.__concurObserver.disconnect();
+    window.__concurObserver = new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.type === 'characterData' ? r.target.parentElement : r.target;
+        if (el && el.textContent && el.textContent.trim()) window.__concurSeen.push(el.textContent.replace(/\s+/g, ' ').trim());
+        for (const n of r.addedNodes || []) if (n.textContent && n.textContent.trim()) window.__concurSeen.push(n.textContent.replace(/\s+/g, ' ').trim());
+      }
+    });
+    window.__concurObserver.observe(tray, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['style', 'class'] });
+  });
+  await button.click();
+  const handle = await page.waitForFunction(
+    ({ okRe, failRe }) => {
+      const hit = (window.__concurSeen || []).filter((t) => t.length < 2000).reverse().find((t) => new RegExp(okRe, 'i').test(t) || new RegExp(failRe, 'i').test(t));
+      return hit || false;
+    },
+    { okRe: ok.source, failRe: fail.source },
+    { timeout: timeoutMs, polling: 100 },
+  );
+  const text = await handle.jsonValue();
+  await page.evaluate(() => window.__concurObserver && window.__concurObserver.disconnect());
+  return text;
+}
+
 /** Loads the simulator (compiled) as the token endpoint for Test connection, if it is built. */
 async function maybeStartSimulator() {
   try {
@@ -224,20 +257,19 @@ describe('editor (browser): SAP Concur nodes', function () {
           } else if (!sim) {
             console.log(`      note: Test connection not exercised: ${simReason}`);
           } else {
-            const trayText = () => page.locator('.red-ui-tray').last().innerText();
-            const before = await trayText();
-            await button.first().click();
-            await page.waitForFunction(
-              ({ b, ok, fail }) => {
-                const t = window.$('.red-ui-tray').last().text();
-                return t !== b && (new RegExp(ok, 'i').test(t) || new RegExp(fail, 'i').test(t));
-              },
-              { b: before.replace(/\s+/g, ' '), ok: entry.testConnection.ok.source, fail: entry.testConnection.fail.source },
-              { timeout: 20000 },
-            ).catch(() => {});
-            const shown = await trayText();
-            assert.match(shown, entry.testConnection.ok, `Test connection result shown in the dialog:\n${shown}`);
+            const tc = entry.testConnection;
+            const ok = await pressTestConnection(page, button.first(), tc);
+            assert.match(ok, tc.ok, `Test connection shows success in the dialog (it showed: "${ok}")`);
             await eb.screenshot(page, `editor-${entry.type}-test-connection`);
+            // A wrong secret shows the OAuth error instead; then the right one is put back.
+            const secretSpec = entry.fill(ctx).find(([c]) => c.some((p) => (entry.secretProps || []).includes(p)));
+            const good = await fillSpecs(page, 'node-config-input-', [secretSpec]);
+            await eb.fillInputs(page, Object.fromEntries(Object.keys(good).map((id) => [id, 'wrong-secret-for-the-test'])));
+            const bad = await pressTestConnection(page, button.first(), tc);
+            assert.match(bad, tc.fail, `Test connection shows the OAuth error (it showed: "${bad}")`);
+            assert.doesNotMatch(bad, tc.ok);
+            await eb.screenshot(page, `editor-${entry.type}-test-connection-error`);
+            await eb.fillInputs(page, good);
           }
           await eb.clickDone(page); // config tray
           await eb.clickDone(page); // host node tray
