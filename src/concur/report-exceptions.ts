@@ -157,7 +157,8 @@ export function legacyExceptionResults(list: NormalizedException[], data: unknow
     const st = statuses.get(idx);
     const err = errors.get(idx);
     const failed = err !== undefined || (st !== undefined && /fail|error|invalid/i.test(st));
-    const unknown = err === undefined && st === undefined && Number.isFinite(failedCount) && failedCount > 0;
+    // Only when Concur gave no per-index detail at all can we not tell which one failed.
+    const unknown = !errors.size && !statuses.size && Number.isFinite(failedCount) && failedCount > 0;
     return {
       index: e.index,
       exceptionCode: e.exceptionCode,
