@@ -208,7 +208,7 @@ export = function (RED: RedApi) {
         return sendText(res, 405, 'only POST is supported', { Allow: 'POST' });
       }
       const receivedAt = Date.now();
-      if (!receiver) {
+      if (!receiver && !fatal) {
         await Promise.race([ready, new Promise((r) => setTimeout(r, STARTUP_WAIT_MS).unref?.())]);
       }
       if (!receiver || closing) {

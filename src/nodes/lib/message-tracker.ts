@@ -152,8 +152,10 @@ export class MessageTracker {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
   if (typeof err === 'string') return err;
+  // Errors from the function node's sandbox come from another realm: not instanceof Error.
+  const m = (err as { message?: unknown } | null)?.message;
+  if (typeof m === 'string' && m) return m;
   try {
     return JSON.stringify(err);
   } catch {
