@@ -272,6 +272,9 @@ export = function (RED: RedApi) {
         deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
       });
       if (closing) return; // the close handler closes the store once start() has settled
+      // Snapshot before the receiver accepts anything: only events left over from the
+      // previous run are replayed, never ones this run accepts (and emits) meanwhile.
+      const leftOver = journal.pendingEvents();
       tracker = new MessageTracker(RED, `concurEss_${node.id}`, onTracked);
       receiver = new EssReceiver({ ...receiverOpts, journal });
       const st = journal.getStats();
@@ -286,18 +289,17 @@ export = function (RED: RedApi) {
       }, MAINTENANCE_MS);
       maintenance.unref?.();
       timers.push(maintenance);
-      scheduleReplay();
+      scheduleReplay(leftOver);
       status();
     };
 
     // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started.
-    const scheduleReplay = () => {
+    const scheduleReplay = (pending: StoredEvent[]) => {
       let done = false;
       const run = () => {
         if (done || closing || !journal) return;
         done = true;
         RED.events?.removeListener('flows:started', run);
-        const pending = journal.pendingEvents();
         if (pending.length) node.log(`re-emitting ${pending.length} ESS event(s) stored but not completed before the last stop`);
         let i = 0;
         const batch = () => {
