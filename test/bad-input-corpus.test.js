@@ -112,7 +112,7 @@ describe('bad-input corpus through a real Node-RED', function () {
         z,
         ...E.node,
         path: E.path,
-        keys: keys.configured.publicPem,
+        extraKeys: keys.configured.publicPem,
         wires: [[col.inputId]],
       });
     }
