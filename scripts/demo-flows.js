@@ -1,0 +1,123 @@
+'use strict';
+/**
+ * Loads the importable example flows (examples/*.json) and points them at the
+ * built-in SAP Concur simulator. `npm start` deploys these flows, and the
+ * examples test runs every example through the same function, so the demo and
+ * the tests exercise exactly what users import from Import > Examples.
+ *
+ * Credentials are added inline (`node.credentials`), the way the editor sends
+ * them on deploy: Node-RED encrypts them into flows_cred.json and never exports them.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const EXAMPLES_DIR = path.join(__dirname, '..', 'examples');
+
+/** The examples `npm start` deploys, one tab each. */
+const DEMO_EXAMPLES = [
+  '01 ESS approval flow.json',
+  '02 Legacy external validation flow.json',
+  '03 Replay failed legacy notifications.json',
+  '04 ESS subscription setup.json',
+];
+
+/** Ids the demo script drives (the subscription tab's "subscribe" inject node). */
+const SUBSCRIBE_INJECT_ID = 'ess-subscription.subscribe';
+
+function exampleFiles() {
+  return fs
+    .readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+}
+
+function loadExample(file) {
+  const full = path.join(EXAMPLES_DIR, file);
+  let flows;
+  try {
+    flows = JSON.parse(fs.readFileSync(full, 'utf8'));
+  } catch (err) {
+    throw new Error(`example ${file} cannot be read as JSON: ${err.message}`);
+  }
+  if (!Array.isArray(flows)) throw new Error(`example ${file} is not a flow (a JSON array of nodes)`);
+  return flows;
+}
+
+function checkOptions(o) {
+  const need = (v, what) => {
+    if (typeof v !== 'string' || !v) throw new Error(`connectToSimulator: ${what} is required`);
+  };
+  need(o.simUrl, 'simUrl');
+  need(o.credentials && o.credentials.clientId, 'credentials.clientId');
+  need(o.credentials && o.credentials.clientSecret, 'credentials.clientSecret');
+  need(o.credentials && o.credentials.companyId, 'credentials.companyId');
+  need(o.credentials && o.credentials.companyRequestToken, 'credentials.companyRequestToken');
+}
+
+/**
+ * Returns a copy of `flows` wired to the simulator:
+ * - every concur-config: custom base URL = the simulator, password grant with the
+ *   simulator's company request token (a company token, as the Notification API needs);
+ * - every concur-ess-event-in: also trusts the simulator's ESS signing key;
+ * - every concur-legacy-notify-in: the given Basic credentials;
+ * - a tab with the subscription-setup environment variables: simulator URL, client
+ *   id/secret (as a credential) and the webhook URL.
+ *
+ * opts: { simUrl, credentials: {clientId, clientSecret, companyId, companyRequestToken},
+ *         essPublicKeyPem?, legacy?: {user, password}, essWebhookUrl? }
+ */
+function connectToSimulator(flows, opts) {
+  checkOptions(opts);
+  const c = opts.credentials;
+  return structuredClone(flows).map((n) => {
+    switch (n.type) {
+      case 'concur-config':
+        return {
+          ...n,
+          geolocation: 'custom',
+          baseUrl: opts.simUrl,
+          tokenEndpoint: 'api',
+          tokenUrl: '',
+          grantType: 'password',
+          credtype: 'authtoken',
+          credentials: { clientId: c.clientId, clientSecret: c.clientSecret, username: c.companyId, password: c.companyRequestToken },
+        };
+      case 'concur-ess-event-in':
+        return opts.essPublicKeyPem ? { ...n, extraKeys: opts.essPublicKeyPem.trim() } : n;
+      case 'concur-legacy-notify-in':
+        return opts.legacy ? { ...n, credentials: { username: opts.legacy.user, password: opts.legacy.password } } : n;
+      case 'tab': {
+        if (!Array.isArray(n.env) || !n.env.some((e) => e.name === 'CONCUR_API_BASE')) return n;
+        const values = { CONCUR_API_BASE: opts.simUrl, CONCUR_CLIENT_ID: c.clientId };
+        if (opts.essWebhookUrl) values.ESS_WEBHOOK_URL = opts.essWebhookUrl;
+        const env = n.env.map((e) => (e.name in values ? { ...e, value: values[e.name] } : e));
+        return { ...n, env, credentials: { CONCUR_CLIENT_SECRET: c.clientSecret } };
+      }
+      default:
+        return n;
+    }
+  });
+}
+
+/**
+ * The demo flow: the examples in DEMO_EXAMPLES on one canvas (one tab each),
+ * sharing one concur-config node, wired to the simulator.
+ */
+function demoFlows(opts) {
+  const seen = new Set();
+  const merged = [];
+  for (const file of DEMO_EXAMPLES) {
+    for (const n of loadExample(file)) {
+      // The examples share their connection node: keep one copy.
+      if (seen.has(n.id)) {
+        if (n.type === 'concur-config') continue;
+        throw new Error(`node id ${n.id} appears in two demo examples`);
+      }
+      seen.add(n.id);
+      merged.push(n);
+    }
+  }
+  return connectToSimulator(merged, opts);
+}
+
+module.exports = { EXAMPLES_DIR, DEMO_EXAMPLES, SUBSCRIBE_INJECT_ID, exampleFiles, loadExample, connectToSimulator, demoFlows };
