@@ -361,6 +361,8 @@ export class EventJournal {
         await writeAll(this.fh, buf);
         this.needsNewline = false;
         this.fileBytes += buf.length;
+        // Rewrite once the file is mostly finished events (checked per batch, so a burst cannot grow it unbounded).
+        if (this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024) this.compactRequested = true;
         if (batch.some((w) => w.sync)) {
           await this.fh.datasync();
           this.stats.syncs++;
