@@ -154,20 +154,38 @@ export = function (RED: RED) {
     });
   }
 
-  /** A "Test connection" with new credentials may have rotated their refresh token: keep it for the deploy. */
+  /**
+   * A "Test connection" with changed settings may have rotated a refresh token:
+   * keep the newest state for these credentials when the node is deployed.
+   */
   function adoptTestedState(main: FileTokenStore, tested: FileTokenStore, seed: string) {
     try {
       const t = tested.load();
-      if (t && t.seed === seed && main.load()?.seed !== seed) main.save(t);
+      const m = main.load();
+      if (t && t.seed === seed && (!m || m.seed !== seed || t.updatedAt > m.updatedAt)) main.save(t);
       if (t) tested.clear();
     } catch {
-      /* a broken test file only means starting from the configured credentials */
+      /* a broken test file only means starting from the stored or configured credentials */
     }
   }
 
+  /** Reads the deployed state (so a test can use the newest refresh token) but writes to the side file. */
+  function testStore(dir: string, id: string): TokenStore {
+    const main = new FileTokenStore(dir, id);
+    const side = new FileTokenStore(dir, `${id}.tested`);
+    return {
+      location: side.location,
+      load: () => side.load() ?? main.load(),
+      save: (st) => side.save(st),
+      clear: () => side.clear(),
+    };
+  }
+
+  /** Identifies what a token request depends on (normalised settings + credential hashes, kept in memory only). */
   function settingsKey(def: ConfigDef, c: Creds): string {
-    const keys: (keyof ConfigDef)[] = ['geolocation', 'baseUrl', 'tokenEndpoint', 'tokenUrl', 'grantType', 'credtype', 'scope', 'followGeolocation'];
-    return credentialSeed((def.grantType as GrantType) ?? 'refresh_token', c.clientId, c) + JSON.stringify(keys.map((k) => def[k] ?? null)) + (c.clientSecret ? credentialSeed('client_credentials', c.clientSecret, {}) : '') + (c.password ? credentialSeed('client_credentials', c.password, {}) : '');
+    const s = readSettings(def);
+    const hash = (v: string | undefined) => (v ? credentialSeed('client_credentials', v, {}) : '');
+    return JSON.stringify([s.baseUrl, s.tokenBaseUrl ?? null, s.grantType, s.credtype, s.scope ?? null, s.followGeolocation, credentialSeed(s.grantType, c.clientId, c), hash(c.clientSecret), hash(c.password)]);
   }
 
   RED.nodes.registerType('concur-config', ConcurConfig as unknown as (this: any, def: any) => void, {
@@ -205,7 +223,7 @@ export = function (RED: RED) {
         tokens = deployed.tokens;
         if (tokens.describe().hasToken) tokens.invalidate((await tokens.getToken()).accessToken); // force a real token request
       } else {
-        const store = tokenDir && /^[A-Za-z0-9_.-]{1,64}$/.test(id) ? new FileTokenStore(tokenDir, `${id}.tested`) : new MemoryTokenStore();
+        const store = tokenDir && /^[A-Za-z0-9_.-]{1,64}$/.test(id) ? testStore(tokenDir, id) : new MemoryTokenStore();
         tokens = tokenManagerFor(s, creds, store);
       }
       await tokens.getToken();

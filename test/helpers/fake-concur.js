@@ -46,6 +46,7 @@ async function startFakeConcur(opts = {}) {
     workflowActions: [],
     notifications: [],
     legacyWorkflowStatus: 'SUCCESS!',
+    issued: [], // every access/refresh token handed out (for "no secret in the logs" checks)
   };
   let server;
   let url;
@@ -53,10 +54,12 @@ async function startFakeConcur(opts = {}) {
   function issue(grant) {
     const access = rnd('access');
     state.accessTokens.set(access, Date.now() + Number(cfg.expiresIn) * 1000);
+    state.issued.push(access);
     const body = { access_token: access, token_type: 'Bearer', expires_in: cfg.expiresIn, scope: 'expense.report.read', geolocation: cfg.geolocation || url, id_token: 'x.y.z' };
     if (grant !== 'client_credentials') {
       const rt = rnd('refresh');
       state.validRefresh.add(rt);
+      state.issued.push(rt);
       body.refresh_token = rt;
       body.refresh_expires_in = Math.floor(Date.now() / 1000) + 180 * 86400;
     }
