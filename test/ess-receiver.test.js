@@ -1,0 +1,169 @@
+'use strict';
+/**
+ * Unit tests of the ESS delivery decisions (concur/ess-receiver.js) that are
+ * hard to provoke through a live runtime: 429 back-pressure, 503 when the store
+ * fails (also for a concurrent duplicate of the failing delivery), and the
+ * rejected-output payload; plus the message-completion tracker
+ * (nodes/lib/message-tracker.js) against a hooks registry that behaves like
+ * Node-RED's.
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { EventJournal } = require('../concur/event-journal');
+const { EssReceiver, eventMessage, rejectedPayload } = require('../concur/ess-receiver');
+const { loadVerificationKeys } = require('../concur/ess-signature');
+const { MessageTracker } = require('../nodes/lib/message-tracker');
+const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
+
+const key = testKeyPair('receiver');
+const { keys } = loadVerificationKeys([{ id: 'k', text: key.publicPem }]);
+const delivery = (ev, opts = {}) => {
+  const d = signedDelivery(ev, { privateKey: key.privateKey, ...opts });
+  const headers = Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return { rawBody: Buffer.from(d.body), headers };
+};
+
+describe('ess-receiver: delivery decisions', () => {
+  let dir;
+  let journal;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-recv-'));
+    journal = await EventJournal.open({ file: path.join(dir, 'j.journal') });
+  });
+  afterEach(async () => {
+    await journal.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores then accepts; the stored metadata is what msg.concur reports', async () => {
+    const r = new EssReceiver({ journal, verifySignature: true, keys, now: () => Date.UTC(2026, 0, 2) });
+    const ev = essEvent();
+    const out = await r.handle(delivery(ev, { correlationId: 'hdr' }));
+    assert.equal(out.kind, 'accepted');
+    assert.equal(journal.lookup(ev.id), 'pending', 'stored before the answer');
+    const msg = eventMessage(out.stored);
+    assert.deepEqual(msg.payload, ev);
+    assert.deepEqual(msg.concur, { id: ev.id, correlationId: 'hdr', signatureVerified: true, keyId: 'k', clientCert: undefined, receivedAt: '2026-01-02T00:00:00.000Z', deliveryCount: 1 });
+  });
+
+  it('answers 429 with Retry-After once too many events are pending, and takes them again when the flow catches up', async () => {
+    const r = new EssReceiver({ journal, verifySignature: true, keys, maxPending: 2, retryAfterSec: 7 });
+    const a = await r.handle(delivery(essEvent()));
+    await r.handle(delivery(essEvent()));
+    const third = await r.handle(delivery(essEvent()));
+    assert.equal(third.kind, 'rejected');
+    assert.equal(third.status, 429);
+    assert.equal(third.retryAfterSec, 7);
+    assert.equal(third.category, 'overload');
+    journal.markDone(a.stored.id);
+    assert.equal((await r.handle(delivery(essEvent()))).kind, 'accepted');
+  });
+
+  it('answers 503 (retried) when the store cannot write, also to a concurrent duplicate, and records nothing', async () => {
+    const r = new EssReceiver({ journal, verifySignature: true, keys });
+    await journal.fh.close(); // the disk goes away behind the journal's back
+    const ev = essEvent();
+    const [a, b] = await Promise.all([r.handle(delivery(ev)), r.handle(delivery(ev))]);
+    assert.deepEqual([a.status, b.status], [503, 503]);
+    assert.equal(a.category, 'store');
+    assert.equal(journal.lookup(ev.id), undefined);
+    await journal.close().catch(() => undefined);
+    const closed = await r.handle(delivery(essEvent()));
+    assert.equal(closed.status, 503);
+  });
+
+  it('checks the client certificate before the signature, and the signature before parsing', async () => {
+    const r = new EssReceiver({ journal, verifySignature: true, keys, clientCertMode: 'header', clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] } });
+    const notJsonUnsigned = { rawBody: Buffer.from('nope'), headers: {} };
+    assert.equal((await r.handle(notJsonUnsigned)).status, 403);
+    const r2 = new EssReceiver({ journal, verifySignature: true, keys });
+    assert.equal((await r2.handle(notJsonUnsigned)).status, 401, 'unsigned garbage is a signature failure, not a 400');
+    assert.equal((await r2.handle({ bodyError: { status: 413, message: 'too big' }, headers: {} })).status, 413);
+  });
+
+  it('builds a rejected-output payload without secrets and with a truncated body', () => {
+    const raw = Buffer.from('x'.repeat(5000));
+    const p = rejectedPayload(
+      { rawBody: raw, headers: { authorization: 'Bearer abc', cookie: 'sid=1', 'x-api-key': 'k', 'concur-signature': 'sig', 'content-type': 'text/plain' } },
+      { kind: 'rejected', status: 401, text: 'bad', category: 'signature', reason: 'bad' },
+      0,
+    );
+    assert.deepEqual(p.headers, { authorization: '[redacted]', cookie: '[redacted]', 'x-api-key': '[redacted]', 'concur-signature': 'sig', 'content-type': 'text/plain' });
+    assert.equal(p.rawBody.length, 4096);
+    assert.equal(p.rawBodyTruncated, true);
+    assert.equal(p.rawBodyBytes, 5000);
+    assert.equal(p.statusCode, 401);
+  });
+});
+
+describe('message-tracker: completion through Node-RED message hooks', () => {
+  function fakeRed() {
+    const hooks = new Map();
+    return {
+      hooks: {
+        add(id, fn) {
+          if (hooks.has(id)) throw new Error(`Hook ${id} already registered`);
+          hooks.set(id, fn);
+        },
+        remove(pattern) {
+          const label = pattern.split('.').slice(1).join('.');
+          for (const id of [...hooks.keys()]) if (id.endsWith(`.${label}`)) hooks.delete(id);
+        },
+      },
+      fire(name, ev) {
+        for (const [id, fn] of hooks) if (id.startsWith(`${name}.`)) fn(ev);
+      },
+      hookCount: () => hooks.size,
+    };
+  }
+  const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
+
+  it('completes after the last node finishes, not when the first one does; a done(err) anywhere fails it', async () => {
+    const red = fakeRed();
+    const out = [];
+    const t = new MessageTracker(red, 'n1', (o) => out.push(o), 10);
+    const msg = { _msgid: 'm1' };
+    t.track('m1', 'ev1', 0);
+    red.fire('preDeliver', { msg }); // our node -> A
+    t.sent('m1');
+    red.fire('onReceive', { msg });
+    red.fire('preDeliver', { msg }); // A sends on to B before calling done
+    red.fire('onComplete', { msg });
+    await tick();
+    assert.deepEqual(out, [], 'B still has it');
+    red.fire('onReceive', { msg });
+    red.fire('onComplete', { msg, error: { message: 'from another realm' } });
+    await tick();
+    assert.deepEqual(out, [{ key: 'ev1', error: 'from another realm', timedOut: false }]);
+  });
+
+  it('counts link/catch hand-offs (receive without preDeliver), completes unwired sends at once, and times out', async () => {
+    const red = fakeRed();
+    const out = [];
+    const t = new MessageTracker(red, 'n2', (o) => out.push(o), 10);
+    const a = { _msgid: 'a' };
+    t.track('a', 'A', 0);
+    red.fire('preDeliver', { msg: a });
+    t.sent('a');
+    red.fire('onReceive', { msg: a }); // link out
+    red.fire('onReceive', { msg: a }); // link in, called synchronously by link out
+    red.fire('onComplete', { msg: a }); // link out done
+    await tick();
+    assert.deepEqual(out, []);
+    red.fire('onComplete', { msg: a });
+    t.track('b', 'B', 0);
+    t.sent('b'); // nothing wired
+    t.track('c', 'C', 30);
+    await tick(80);
+    assert.deepEqual(out.map((o) => [o.key, o.timedOut, Boolean(o.error)]), [['A', false, false], ['B', false, false], ['C', true, true]]);
+    assert.match(out[2].error, /did not complete within/);
+    t.stop();
+    assert.equal(red.hookCount(), 0, 'hooks removed');
+    t.track('d', 'D', 0);
+    t.sent('d');
+    await tick();
+    assert.equal(out.length, 3, 'nothing reported after stop');
+  });
+});
