@@ -294,7 +294,9 @@ export = function (RED: RedApi) {
     };
 
     // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started.
+    let replayListener: (() => void) | undefined;
     const scheduleReplay = (pending: StoredEvent[]) => {
+      if (pending.length === 0) return;
       let done = false;
       const run = () => {
         if (done || closing || !journal) return;
@@ -316,6 +318,7 @@ export = function (RED: RedApi) {
         };
         batch();
       };
+      replayListener = run;
       RED.events?.on('flows:started', run);
       const t = setTimeout(run, 1000); // flows:started has already fired when only this node was (re)started
       t.unref?.();
@@ -335,6 +338,7 @@ export = function (RED: RedApi) {
       closing = true;
       route?.remove();
       tracker?.stop();
+      if (replayListener) RED.events?.removeListener('flows:started', replayListener);
       for (const t of timers) clearTimeout(t);
       if (statusTimer) clearTimeout(statusTimer);
       resolveReady();
