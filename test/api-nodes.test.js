@@ -50,6 +50,7 @@ describe('API nodes in a real Node-RED against a fake Concur', function () {
   function rawFlows() {
     const ok = collectorNodes({ idPrefix: 'ok', z: Z, url: collector.url, pathName: '/ok', fields: OK_FIELDS });
     const err = collectorNodes({ idPrefix: 'err', z: Z, url: collector.url, pathName: '/err', fields: ERR_FIELDS });
+    const st = collectorNodes({ idPrefix: 'st', z: Z, url: collector.url, pathName: '/status', fields: ['status'] });
     const cfgCommon = { geolocation: 'custom', baseUrl: fake.url, tokenEndpoint: 'api', followGeolocation: true, timeout: 10, retries: 3, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60 };
     const node = (id, type, extra, next = ok.inputId) => ({ id, type, z: Z, server: 'cfg', wires: [[next]], ...extra });
     return [
@@ -96,6 +97,8 @@ describe('API nodes in a real Node-RED against a fake Concur', function () {
       node('ch-exc', 'concur-post-exceptions', { version: 'v4' }, 'ch-wf'),
       node('ch-wf', 'concur-workflow-action', { version: 'v4', action: 'approve', comment: 'validated' }),
       { id: 'catch', type: 'catch', z: Z, scope: null, uncaught: false, wires: [[err.inputId]] },
+      { id: 'status', type: 'status', z: Z, scope: ['get-v3'], wires: [[st.inputId]] },
+      ...st.nodes,
       ...ok.nodes,
       ...err.nodes,
     ];
@@ -184,6 +187,26 @@ describe('API nodes in a real Node-RED against a fake Concur', function () {
     m = await expectOk('get-tpl', { msg: { reportId: 'R1', userId: 'MGR-9' } });
     assert.equal(m.payload.reportId, 'R1');
     assert.equal(fake.state.requests.at(-1).path, '/expensereports/v4/users/MGR-9/context/MANAGER/reports/R1');
+  });
+
+  it('status badge: green dot with counts after success, red ring with the error code after a failure', async () => {
+    collector.clear();
+    await fire('get-v3', { tag: 'st1', msg: { reportId: 'R1' } });
+    await collector.waitFor(1, 10000, '/ok');
+    await fire('get-v3', { tag: 'st2', msg: { reportId: 'NOPE' } });
+    await collector.waitFor(1, 10000, '/err');
+    const until = Date.now() + 5000;
+    let badges = [];
+    while (Date.now() < until) {
+      badges = collector.received.filter((m) => m.path === '/status').map((m) => m.body.status);
+      if (badges.some((b) => b.fill === 'red')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(badges.some((b) => b.fill === 'blue' && /calling Concur/.test(b.text)), JSON.stringify(badges));
+    assert.ok(badges.some((b) => b.fill === 'green' && b.shape === 'dot' && /v3 R1 · \d+ ok/.test(b.text)), JSON.stringify(badges));
+    const red1 = badges.find((b) => b.fill === 'red');
+    assert.equal(red1.shape, 'ring');
+    assert.match(red1.text, /^404 HTTP_404: \d+ ok, 1 failed$/);
   });
 
   it('invalid input: no report id → clear node error in the Catch node, no request sent', async () => {
@@ -398,5 +421,12 @@ describe('API nodes in a real Node-RED against a fake Concur', function () {
     const exported = JSON.stringify(await red.getFlows());
     for (const s of secrets) assert.ok(!exported.includes(s), `secret ${s.slice(0, 12)}… found in the exported flows`);
     assert.ok(exported.includes('"concur-config"'));
+  });
+
+  it('deleting the connection deletes its stored refresh token', async () => {
+    const file = path.join(red.opts.userDir, 'concur-tokens', 'cfg.json');
+    assert.ok(fs.existsSync(file));
+    await red.deploy([{ id: Z, type: 'tab', label: 'api' }]);
+    assert.ok(!fs.existsSync(file));
   });
 });

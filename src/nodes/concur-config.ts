@@ -102,6 +102,7 @@ export = function (RED: RED) {
     const creds: Creds = { ...(node.credentials ?? {}) };
     let client: ConcurApiClient | undefined;
     let startError: ConcurError | undefined;
+    let tokenStore: TokenStore | undefined;
     try {
       const s = readSettings(def);
       let store: TokenStore;
@@ -113,6 +114,7 @@ export = function (RED: RED) {
         store = new MemoryTokenStore();
         node.warn('Node-RED has no userDir: a rotated refresh token will not survive a restart');
       }
+      tokenStore = store;
       const tokens = tokenManagerFor(s, creds, store, (e) => {
         // Facts only: never a token or secret.
         if (e.type === 'token') node.log(`access token obtained (${e.grant} grant, valid ${e.expiresInSec} s${e.geolocation ? `, geolocation ${e.geolocation}` : ''})`);
@@ -147,9 +149,17 @@ export = function (RED: RED) {
     };
     node.label = () => (client ? client.tokens.apiBase() : `not usable: ${startError?.message ?? 'closed'}`);
 
-    node.on('close', (done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       client?.close();
       client = undefined;
+      // A deleted connection must not leave its refresh token on disk.
+      if (removed && tokenStore) {
+        try {
+          tokenStore.clear();
+        } catch (err) {
+          node.warn(`could not delete the stored refresh token: ${(err as Error).message}`);
+        }
+      }
       done();
     });
   }
