@@ -175,6 +175,26 @@ describe('event-journal', () => {
     await j2.close();
   });
 
+  it('a failed compaction (rename refused) leaves the journal writable and complete', async () => {
+    const j = await open();
+    await j.accept(ev('a'));
+    const realRename = fs.promises.rename;
+    fs.promises.rename = async () => {
+      throw Object.assign(new Error('EPERM: rename refused'), { code: 'EPERM' });
+    };
+    try {
+      await j.compact(); // swallowed: compaction is an optimisation
+    } finally {
+      fs.promises.rename = realRename;
+    }
+    await j.accept(ev('b'));
+    await j.close();
+    assert.equal(fs.existsSync(`${file}.compact-tmp`), false, 'temp file removed');
+    const j2 = await open();
+    assert.deepEqual(j2.pendingEvents().map((p) => p.id), ['a', 'b']);
+    await j2.close();
+  });
+
   it('write failures reject the accept (so the receiver answers 503) and do not record the id', async () => {
     const j = await open();
     await j.accept(ev('ok'));

@@ -493,7 +493,14 @@ export class EventJournal {
       await this.fh.close();
       this.fh = undefined;
     }
-    await fsp.rename(tmp, this.file);
+    try {
+      await fsp.rename(tmp, this.file);
+    } catch (err) {
+      // Keep appending to the old (still valid) journal; drop the temp file.
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+      throw err;
+    }
     await syncDir(path.dirname(this.file));
     this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
     this.fileBytes = Buffer.byteLength(text);
