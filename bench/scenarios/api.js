@@ -134,7 +134,7 @@ module.exports = {
     ctx.cleanup.push(() => collector.close());
     const c = sim.credentials;
     const { reportId, userId } = sim;
-    const n = ctx.settings.seconds >= 5 ? 4000 : 1500;
+    const n = ctx.settings.seconds >= 5 ? 40000 : 3000;
     const maxMs = ctx.settings.seconds * 1000;
     const col = collectorNodes({ idPrefix: 'apicol', z: 'bench-tab', url: collector.url, pathName: '/api', fields: ['payload'] });
     await ctx.deploy([
