@@ -232,6 +232,15 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     assert.match(f.r, /flow failed on purpose/);
     await waitForStatus((s) => s.source.id === 'essFail' && /1 ok, 1 failed/.test(s.text || ''));
     assert.match(red.log(), /dead-letter record: flow failed on purpose/);
+    // Operators can read the dead letters back over the admin API.
+    const dl = await request(`${red.url}/concur-ess-event-in/essFail/dead-letters`);
+    assert.equal(dl.status, 200);
+    const list = JSON.parse(dl.body);
+    const mine = list.find((d) => d.id === ev.id);
+    assert.ok(mine, dl.body);
+    assert.deepEqual(JSON.parse(mine.body), ev);
+    assert.match(mine.reason, /flow failed on purpose/);
+    assert.equal((await request(`${red.url}/concur-ess-event-in/nope/dead-letters`)).status, 404);
   });
 
   it('keeps dedupe across a Node-RED restart and re-emits nothing that was completed', async () => {

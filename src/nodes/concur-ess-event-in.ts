@@ -63,6 +63,23 @@ function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
 }
 
 export = function (RED: RedApi) {
+  /** Running nodes' journals, for the dead-letter admin endpoint. */
+  const journals = new Map<string, () => EventJournal | undefined>();
+
+  // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
+  // (event bodies and failure reasons; no secrets), so an operator can recover them.
+  const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsRead, (req: { params: { id: string } }, res: RouteResponse) => {
+    const j = journals.get(String(req.params.id))?.();
+    if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
+    const body = JSON.stringify(
+      j.deadLetters().map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+    );
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(body);
+  });
+
   function ConcurEssEventIn(this: Node, def: EssInDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -75,6 +92,8 @@ export = function (RED: RedApi) {
     let closing = false;
     let lastIssue: { text: string; fill: 'red' | 'yellow' } | undefined;
     const timers: NodeJS.Timeout[] = [];
+    const journalOf = () => journal;
+    journals.set(node.id, journalOf);
 
     // ---- status badge (throttled: a burst of deliveries must not flood the editor)
     let statusTimer: NodeJS.Timeout | undefined;
@@ -336,6 +355,7 @@ export = function (RED: RedApi) {
 
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
+      if (journals.get(node.id) === journalOf) journals.delete(node.id);
       route?.remove();
       tracker?.stop();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
