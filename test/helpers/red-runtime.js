@@ -103,6 +103,7 @@ class RedRuntime {
     const redJs = path.join(redDir, 'red.js');
     const nodeBin = this.opts.nodeBin || process.env.RED_NODE_BIN || process.execPath;
     this.exitInfo = null;
+    this.logStart = this.logs.length; // readiness is judged on this process's own output
     this.proc = spawn(nodeBin, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       cwd: userDir,
       env: { ...process.env, NODE_RED_ENABLE_TOURS: 'false', ...(this.opts.env || {}) },
@@ -130,7 +131,7 @@ class RedRuntime {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (this.exitInfo) throw new Error(`Node-RED exited early (${JSON.stringify(this.exitInfo)}):\n${this.log()}`);
-      if (/Started flows|Starting flows/.test(this.log())) {
+      if (/Started flows/.test(this.logs.slice(this.logStart).join(''))) {
         try {
           const r = await request(`${this.url}/settings`, { timeoutMs: 2000, ...(this.opts.clientTls || {}) });
           if (r.status === 200) return;
