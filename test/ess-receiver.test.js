@@ -48,6 +48,18 @@ describe('ess-receiver: delivery decisions', () => {
     assert.deepEqual(msg.concur, { id: ev.id, correlationId: 'hdr', signatureVerified: true, keyId: 'k', clientCert: undefined, receivedAt: '2026-01-02T00:00:00.000Z', deliveryCount: 1 });
   });
 
+  it('tries the key that matched last first, and still accepts every configured key', async () => {
+    const second = testKeyPair('receiver-2');
+    const both = loadVerificationKeys([{ id: 'first', text: second.publicPem }, { id: 'k', text: key.publicPem }]).keys;
+    const r = new EssReceiver({ journal, verifySignature: true, keys: both });
+    assert.equal((await r.handle(delivery(essEvent()))).stored.meta.keyId, 'k');
+    assert.deepEqual(r.keys.map((k) => k.id), ['k', 'first'], 'matched key moved to the front');
+    const ev = essEvent();
+    const d = signedDelivery(ev, { privateKey: second.privateKey });
+    const out = await r.handle({ rawBody: Buffer.from(d.body), headers: { 'concur-signature': d.headers['Concur-Signature'] } });
+    assert.equal(out.stored.meta.keyId, 'first');
+  });
+
   it('answers 429 with Retry-After once too many events are pending, and takes them again when the flow catches up', async () => {
     const r = new EssReceiver({ journal, verifySignature: true, keys, maxPending: 2, retryAfterSec: 7 });
     const a = await r.handle(delivery(essEvent()));

@@ -77,6 +77,8 @@ export class EssReceiver {
     Pick<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy'>;
   /** Client-certificate keys parsed once per certificate, by SPKI fingerprint. */
   private readonly certKeys = new Map<string, VerificationKey>();
+  /** Configured keys, the one that matched last first (ESS signs with one key at a time). */
+  private keys: readonly VerificationKey[];
 
   constructor(opts: EssReceiverOptions) {
     this.o = {
@@ -91,6 +93,7 @@ export class EssReceiver {
       ...opts,
     };
     if (this.o.clientCertMode !== 'off' && !this.o.clientCertPolicy) throw new Error('a client certificate policy is required');
+    this.keys = [...this.o.keys];
   }
 
   async handle(d: Delivery): Promise<Outcome> {
@@ -117,6 +120,10 @@ export class EssReceiver {
       const sig = verifyEssSignature(raw, d.headers['concur-signature'], keys, this.o.padding);
       if (!sig.ok) return reject(this.o.signatureFailureStatus, 'signature', sig.message);
       keyId = sig.keyId;
+      if (this.keys[0]?.id !== keyId) {
+        const hit = this.keys.find((k) => k.id === keyId);
+        if (hit) this.keys = [hit, ...this.keys.filter((k) => k !== hit)];
+      }
     }
 
     // 3. Envelope.
@@ -179,17 +186,17 @@ export class EssReceiver {
   }
 
   private keysFor(cert: ClientCertInfo | undefined): readonly VerificationKey[] {
-    if (!this.o.acceptClientCertKey || !cert?.publicKey) return this.o.keys;
+    if (!this.o.acceptClientCertKey || !cert?.publicKey) return this.keys;
     const fp = spkiFingerprint(cert.publicKey);
     let k = this.certKeys.get(fp);
     if (!k) {
       const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (cert.publicKey.asymmetricKeyType !== 'rsa' || bits < 2048) return this.o.keys;
+      if (cert.publicKey.asymmetricKeyType !== 'rsa' || bits < 2048) return this.keys;
       k = { id: `client-cert:${cert.serial}`, key: cert.publicKey, sizeBytes: Math.ceil(bits / 8), fingerprint: fp };
       if (this.certKeys.size >= 16) this.certKeys.clear(); // ESS rotates yearly; a tiny cache is plenty
       this.certKeys.set(fp, k);
     }
-    return [...this.o.keys, k];
+    return [...this.keys, k];
   }
 }
 
