@@ -220,6 +220,18 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.equal(report(R_PEND).approvalStatus, 'A_PEND');
       assert.equal(tapped('ess-approval.approved').length + tapped('ess-approval.sent-back').length, 2);
       assert.deepEqual(tapped('ess-approval.errors'), []);
+
+      // Every accepted event is marked done once the flow has finished with it, so none is
+      // re-emitted after a restart (a core switch node in the path would keep them open).
+      const journal = path.join(red.opts.userDir, 'concur-ess', 'ess-approval.in.journal');
+      const records = () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const open = () => {
+        const r = records();
+        const done = new Set(r.filter((x) => x.t === 'd').map((x) => x.id));
+        return r.filter((x) => x.t === 'a' && !done.has(x.id)).map((x) => x.id);
+      };
+      await waitUntil(() => open().length === 0, `every event marked done (open: ${open().join(', ')})`, 10000);
+      assert.equal(records().filter((x) => x.t === 'a').length, 3, 'three statusChanged events stored; reportCreated filtered, the forged one refused');
     },
 
     '02 Legacy external validation flow.json': async () => {
