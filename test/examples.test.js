@@ -16,7 +16,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRed, request, REPO } = require('./helpers/red-runtime');
+const { startRed, request, REPO, PACKAGE_NAME } = require('./helpers/red-runtime');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator, sendEss } = require('../simulator/index.js');
 const { exampleFiles, loadExample, connectToSimulator, demoFlows, DEMO_EXAMPLES } = require('../scripts/demo-flows');
@@ -102,11 +102,21 @@ describe('examples: every importable flow runs against the simulator in a real N
     return [...flows, ...extra];
   }
 
+  /** The example as the editor's Import > Examples menu gets it from the runtime. */
+  async function importExample(file) {
+    const name = file.replace(/\.json$/, '');
+    const r = await request(`${red.url}/library/examples/flows/${PACKAGE_NAME}/${encodeURIComponent(name)}`);
+    assert.equal(r.status, 200, `Import > Examples > ${PACKAGE_NAME} > ${name}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body);
+  }
+
   async function deployExample(file) {
     sim.state.reset();
     sim.resetFaults();
     collector.clear();
-    await red.deploy(tapDebugNodes(connectToSimulator(loadExample(file), simulatorOptions())));
+    const flows = await importExample(file);
+    assert.deepEqual(flows, loadExample(file));
+    await red.deploy(tapDebugNodes(connectToSimulator(flows, simulatorOptions())));
   }
 
   async function inject(id) {
@@ -179,6 +189,13 @@ describe('examples: every importable flow runs against the simulator in a real N
         DEMO_EXAMPLES.map((f) => loadExample(f).find((n) => n.type === 'tab').label),
       );
       assert.equal(flows.filter((n) => n.type === 'concur-config').length, 1);
+    });
+
+    it('Node-RED lists every example under Import > Examples for this package', async () => {
+      const modules = JSON.parse((await request(`${red.url}/library/examples/flows/`)).body);
+      assert.ok(modules.includes(PACKAGE_NAME), modules.join(', '));
+      const listed = JSON.parse((await request(`${red.url}/library/examples/flows/${PACKAGE_NAME}`)).body);
+      assert.deepEqual(listed.map((e) => `${e.fn}.json`), files);
     });
 
     it('every example has a driver in this test', () => {
