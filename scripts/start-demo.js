@@ -138,7 +138,8 @@ function prepareUserDir(dir) {
   }
   if (!linked) {
     fs.rmSync(link, { recursive: true, force: true });
-    fs.symlinkSync(REPO, link, 'dir');
+    // A junction on Windows needs no admin rights; elsewhere a plain directory symlink, as `npm link` makes.
+    fs.symlinkSync(REPO, link, process.platform === 'win32' ? 'junction' : 'dir');
   }
   const pkg = path.join(dir, 'package.json');
   if (!fs.existsSync(pkg)) {
