@@ -17,6 +17,7 @@ const autocannon = require('autocannon');
  * @param {object} [o.headers]
  * @param {string|Buffer} [o.body]
  * @param {(req: object) => object} [o.setupRequest]  mutate each request (e.g. next pre-signed event)
+ * @param {number} [o.overallRate]  fixed request rate instead of as fast as possible
  */
 function runLoad(o) {
   const u = new URL(o.url);
@@ -35,6 +36,8 @@ function runLoad(o) {
         connections: o.connections,
         duration: o.durationSec,
         maxOverallRequests: o.maxRequests,
+        // Fixed offered load (req/s over all connections) for latency at a realistic rate, not at saturation.
+        ...(o.overallRate ? { overallRate: o.overallRate } : {}),
         timeout: 10,
         requests: [request],
       },

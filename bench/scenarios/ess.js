@@ -22,6 +22,8 @@ const VARIANTS = [
   { key: 'nofsync', label: '1 KB, durability "write" (no fsync)', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: { ...ONLY_TEST_KEY, durability: 'write' } },
   { key: 'nosig', label: '1 KB, signature check off', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: { verifySignature: false } },
   { key: 'allkeys', label: '1 KB, 2 published keys enabled + test key (tried last)', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: {} },
+  // Ack latency at a fixed offered load below saturation (at saturation p99 is mostly queueing).
+  { key: 'default', label: '1 KB at a fixed 1000 req/s', bytes: 1024, maxRequests: 5000, overallRate: 1000, target: 'p99 <15 ms', node: ONLY_TEST_KEY },
 ];
 
 /** setupRequest that walks a pool: every request gets the next event. */
@@ -60,7 +62,7 @@ module.exports = {
     const results = [];
     const notes = [];
     for (const size of VARIANTS) {
-      const load = { connections: ctx.settings.connections, durationSec: ctx.settings.seconds, maxRequests: size.maxRequests };
+      const load = { connections: ctx.settings.connections, durationSec: ctx.settings.seconds, maxRequests: size.maxRequests, overallRate: size.overallRate };
       // A new pool per round (signed outside the measured window); the baseline reuses the last one.
       let last = null;
       const fresh = (warm) => {
