@@ -227,6 +227,7 @@ describe('crash test: ESS receiver under SIGKILL', function () {
       `crash test: ${N} events, ${SENDERS} senders, ${kills.length} SIGKILLs (pids ${kills.map((k) => k.pid).join(', ')}) at ${kills.map((k) => k.ackedSoFar).join('/')} acks, ${sendSeconds.toFixed(1)} s of sending`,
       `  sender attempts ${stats.attempts}; retried after non-2xx ${stats.non2xx}, after connection errors ${stats.connErrors}; deliberate redeliveries of acked ids ${stats.resends} (acked ${stats.resendAcked})`,
       `  acked ids ${acked.size}; emitted ids ${byId.size}; emissions ${emissions.length}; crash re-emissions (emitted, not done at a kill, emitted again with higher deliveryCount) ${crashReemissions}`,
+      `  done records durably in the journal at each kill: ${kills.map((k) => k.doneInJournal.size).join('/')} (rule 4 is checked against these)`,
       `  emitted but never acked (stored, ack lost in the crash; ESS would redeliver and get a duplicate ack) ${notAcked.length}`,
       `  missing acked ids ${missing.length}; same id+deliveryCount twice ${sameCount.length}; same id twice in one process ${sameEpoch.length}; emitted after a durable done ${afterDone.length}; deliveryCount not increasing ${notIncreasing.length}; re-emitted after the final graceful restart ${afterFinal.length}`,
     ].join('\n');
@@ -239,6 +240,8 @@ describe('crash test: ESS receiver under SIGKILL', function () {
     assert.equal(notIncreasing.length, 0, `deliveryCount did not grow: ${show(notIncreasing)}`);
     assert.equal(afterFinal.length, 0, `re-emitted after a graceful restart: ${JSON.stringify(afterFinal.slice(0, 5))}`);
     assert.equal(acked.size, N);
+    // Rule 4 has teeth only if done records were on disk when the process died.
+    assert.ok(kills.every((k) => k.doneInJournal.size > 0), `done records at each kill: ${kills.map((k) => k.doneInJournal.size)}`);
     // The process that ran last never logged an uncaught error.
     assert.doesNotMatch(oldLogs.join('') + red.log(), /uncaught|unhandled/i);
   });
