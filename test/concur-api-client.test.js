@@ -97,6 +97,25 @@ describe('concur API client (pure modules)', function () {
       assert.equal(fake.state.tokenRequests[0].refreshToken, fake.cfg.refreshTokens[0]);
     });
 
+    it('starts over from the configured credentials when the connection is pointed at another Concur', async () => {
+      const store = new MemoryTokenStore();
+      const other = await startFakeConcur();
+      try {
+        // State (rotated refresh token + geolocation) earned against the first server...
+        await manager(fake, { store }).getToken();
+        assert.equal(store.load().geolocation, fake.url);
+        // ...must not send the second server's token requests to the first one.
+        const tm = manager(other, { store, credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret, refreshToken: fake.cfg.refreshTokens[0] } });
+        await tm.getToken();
+        assert.equal(fake.state.tokenRequests.length, 1, 'no request went to the old server');
+        assert.equal(other.state.tokenRequests.length, 1);
+        assert.equal(other.state.tokenRequests[0].refreshToken, fake.cfg.refreshTokens[0]);
+        assert.equal(tm.apiBase(), other.url);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('company token: password grant with credtype authtoken, then refresh; falls back to the request token when the refresh token is rejected', async () => {
       let now = Date.now();
       const tm = new TokenManager({

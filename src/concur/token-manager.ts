@@ -86,11 +86,21 @@ export function parseRefreshExpiry(v: unknown, nowMs: number): number | undefine
 }
 
 /** A stable, non-reversible tag for "which configured credentials" (never the secret itself). */
-export function credentialSeed(grant: GrantType, clientId: string | undefined, c: TokenCredentials): string {
+export function credentialSeed(grant: GrantType, clientId: string | undefined, c: TokenCredentials, endpoints: Array<string | undefined> = []): string {
   // The company request token (password) is left out on purpose: it lasts 24 h,
   // the refresh token obtained with it must keep working after it is replaced.
   const parts = [grant, clientId ?? '', grant === 'refresh_token' ? c.refreshToken ?? '' : grant === 'password' ? c.username ?? '' : ''];
+  // The endpoints are part of it so that pointing the connection at another
+  // Concur (implementation vs production, another simulator) starts over from
+  // the configured credentials instead of a refresh token and geolocation that
+  // belong to the old one.
+  for (const e of endpoints) parts.push(e ? normaliseBaseUrl(e) : '');
   return crypto.createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
+}
+
+/** The seed under which a connection's refresh-token state is stored. */
+export function tokenStateSeed(o: { grantType: GrantType; baseUrl: string; tokenBaseUrl?: string; credentials: TokenCredentials }): string {
+  return credentialSeed(o.grantType, o.credentials.clientId, o.credentials, [o.baseUrl, o.tokenBaseUrl]);
 }
 
 export function credentialProblems(grant: GrantType, c: TokenCredentials): string[] {
@@ -130,7 +140,7 @@ export class TokenManager {
     if (opts.tokenBaseUrl) this.o.tokenBaseUrl = normaliseBaseUrl(opts.tokenBaseUrl);
     this.now = opts.now ?? Date.now;
     this.send = opts.send ?? sendHttp;
-    this.seed = credentialSeed(this.o.grantType, opts.credentials.clientId, opts.credentials);
+    this.seed = tokenStateSeed(this.o);
     this.loadStore();
   }
 

@@ -11,7 +11,7 @@ import { numberIn, type ConcurConfigNode } from './lib/concur-action';
 import { ConcurApiClient, DEFAULT_RETRY, type ApiRequest } from '../concur/api-client';
 import { ConcurError, toConcurError } from '../concur/concur-error';
 import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../concur/concur-hosts';
-import { TokenManager, credentialSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../concur/token-manager';
+import { TokenManager, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../concur/token-manager';
 import { FileTokenStore, MemoryTokenStore, type TokenStore } from '../concur/token-store';
 
 interface ConfigDef extends NodeDef {
@@ -108,7 +108,7 @@ export = function (RED: RED) {
       let store: TokenStore;
       if (tokenDir) {
         const file = new FileTokenStore(tokenDir, node.id);
-        adoptTestedState(file, new FileTokenStore(tokenDir, `${node.id}.tested`), credentialSeed(s.grantType, creds.clientId, creds));
+        adoptTestedState(file, new FileTokenStore(tokenDir, `${node.id}.tested`), tokenStateSeed({ grantType: s.grantType, baseUrl: s.baseUrl, tokenBaseUrl: s.tokenBaseUrl, credentials: creds }));
         store = file;
       } else {
         store = new MemoryTokenStore();
