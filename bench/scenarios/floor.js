@@ -23,6 +23,7 @@ module.exports = {
       node: () => ({ url: `${ctx.red.url}/bench/twin`, headers, body }),
       log: ctx.log,
     });
+    ctx.floorBaseline = r.baseline; // reference for "ratio without any concur node in the runtime"
     return { results: [r], rows: rowsOf(r, { nodeLabel: 'identical second baseline', target: '≈1.0 (noise)' }) };
   },
 };
