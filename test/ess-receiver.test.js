@@ -3,9 +3,8 @@
  * Unit tests of the ESS delivery decisions (concur/ess-receiver.js) that are
  * hard to provoke through a live runtime: 429 back-pressure, 503 when the store
  * fails (also for a concurrent duplicate of the failing delivery), and the
- * rejected-output payload; plus the message-completion tracker
- * (nodes/lib/message-tracker.js) against a hooks registry that behaves like
- * Node-RED's.
+ * rejected-output payload. The message-completion tracker both receivers use
+ * is tested in flow-completion.test.js.
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -14,7 +13,6 @@ const path = require('node:path');
 const { EventJournal } = require('../concur/event-journal');
 const { EssReceiver, eventMessage, rejectedPayload } = require('../concur/ess-receiver');
 const { loadVerificationKeys } = require('../concur/ess-signature');
-const { MessageTracker } = require('../nodes/lib/message-tracker');
 const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
 
 const key = testKeyPair('receiver');
@@ -107,75 +105,5 @@ describe('ess-receiver: delivery decisions', () => {
     assert.equal(p.rawBodyTruncated, true);
     assert.equal(p.rawBodyBytes, 5000);
     assert.equal(p.statusCode, 401);
-  });
-});
-
-describe('message-tracker: completion through Node-RED message hooks', () => {
-  function fakeRed() {
-    const hooks = new Map();
-    return {
-      hooks: {
-        add(id, fn) {
-          if (hooks.has(id)) throw new Error(`Hook ${id} already registered`);
-          hooks.set(id, fn);
-        },
-        remove(pattern) {
-          const label = pattern.split('.').slice(1).join('.');
-          for (const id of [...hooks.keys()]) if (id.endsWith(`.${label}`)) hooks.delete(id);
-        },
-      },
-      fire(name, ev) {
-        for (const [id, fn] of hooks) if (id.startsWith(`${name}.`)) fn(ev);
-      },
-      hookCount: () => hooks.size,
-    };
-  }
-  const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
-
-  it('completes after the last node finishes, not when the first one does; a done(err) anywhere fails it', async () => {
-    const red = fakeRed();
-    const out = [];
-    const t = new MessageTracker(red, 'n1', (o) => out.push(o), 10);
-    const msg = { _msgid: 'm1' };
-    t.track('m1', 'ev1', 0);
-    red.fire('preDeliver', { msg }); // our node -> A
-    t.sent('m1');
-    red.fire('onReceive', { msg });
-    red.fire('preDeliver', { msg }); // A sends on to B before calling done
-    red.fire('onComplete', { msg });
-    await tick();
-    assert.deepEqual(out, [], 'B still has it');
-    red.fire('onReceive', { msg });
-    red.fire('onComplete', { msg, error: { message: 'from another realm' } });
-    await tick();
-    assert.deepEqual(out, [{ key: 'ev1', error: 'from another realm', timedOut: false }]);
-  });
-
-  it('counts link/catch hand-offs (receive without preDeliver), completes unwired sends at once, and times out', async () => {
-    const red = fakeRed();
-    const out = [];
-    const t = new MessageTracker(red, 'n2', (o) => out.push(o), 10);
-    const a = { _msgid: 'a' };
-    t.track('a', 'A', 0);
-    red.fire('preDeliver', { msg: a });
-    t.sent('a');
-    red.fire('onReceive', { msg: a }); // link out
-    red.fire('onReceive', { msg: a }); // link in, called synchronously by link out
-    red.fire('onComplete', { msg: a }); // link out done
-    await tick();
-    assert.deepEqual(out, []);
-    red.fire('onComplete', { msg: a });
-    t.track('b', 'B', 0);
-    t.sent('b'); // nothing wired
-    t.track('c', 'C', 30);
-    await tick(80);
-    assert.deepEqual(out.map((o) => [o.key, o.timedOut, Boolean(o.error)]), [['A', false, false], ['B', false, false], ['C', true, true]]);
-    assert.match(out[2].error, /did not complete within/);
-    t.stop();
-    assert.equal(red.hookCount(), 0, 'hooks removed');
-    t.track('d', 'D', 0);
-    t.sent('d');
-    await tick();
-    assert.equal(out.length, 3, 'nothing reported after stop');
   });
 });

@@ -407,7 +407,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       const log = red.log().slice(from);
       const added = [...log.matchAll(/Adding hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g)].map((m) => `${m[1]}.${m[2]}`);
       const removed = [...log.matchAll(/Removing hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g)].map((m) => `${m[1]}.${m[2]}`);
-      assert.equal(added.length, 2 * 3, 'onSend, onReceive and onComplete added once per deploy');
+      assert.equal(added.length, 2 * 4, 'preDeliver, onReceive, postReceive and onComplete added once per deploy');
       assert.equal(new Set(added).size, added.length, 'labels never repeat');
       assert.deepEqual([...removed].sort(), [...added].sort(), 'every hook added was removed');
       assert.doesNotMatch(log, /already registered/);
@@ -456,7 +456,8 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
     it('a second receiver on the same path is refused with a red status; the first keeps working', async () => {
       const dup = legacyNode({ id: 'legacy-dup', credentials: { username: 'duplicate-user', password: 'duplicate-pass' } });
       await red.deploy(baseFlows({ extra: [dup], statusOf: ['legacy', 'legacy-dup'] }));
-      await waitStatus(/used by another receiver/);
+      await waitStatus(/path \/concur\/v1\.0\/notify used by another node/);
+      assert.match(red.log(), /\[concur-legacy-notify-in:legacy-dup\] cannot listen on \/concur\/v1\.0\/notify: every method \/concur\/v1\.0\/notify is already served by node legacy\b/);
       assert.equal((await post(DOC_XML)).status, 200);
       await collector.waitFor(1, 10000, '/msg');
       await collector.settle(300);
@@ -478,8 +479,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
     it('serves the node definition (category SAP Concur, credentials) and its help text; the editor script parses', async () => {
       const r = await request(`${red.url}/nodes`, { headers: { Accept: 'text/html' } });
       assert.equal(r.status, 200);
-      const start = r.body.indexOf("RED.nodes.registerType('concur-legacy-notify-in'");
-      assert.ok(start > 0, 'definition served');
+      assert.match(r.body, /var TYPE = 'concur-legacy-notify-in';[\s\S]*RED\.nodes\.registerType\(TYPE,/, 'definition served');
       assert.match(r.body, /data-template-name="concur-legacy-notify-in"/);
       assert.match(r.body, /data-help-name="concur-legacy-notify-in"/);
       assert.match(r.body, /id="node-input-path"/);
@@ -487,10 +487,11 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       assert.match(r.body, /id="node-input-password"/);
       // The registerType script is valid JavaScript (syntax only; the browser test engineer drives the UI).
       const scripts = [...r.body.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
-      const ours = scripts.find((sc) => sc.includes("registerType('concur-legacy-notify-in'"));
+      const ours = scripts.find((sc) => sc.includes("var TYPE = 'concur-legacy-notify-in'"));
       assert.ok(ours, 'our script block');
       let registered;
-      const RED = { nodes: { registerType: (type, def) => (registered = { type, def }) } };
+      // Messages come from the i18n catalogue: the stub returns the key, so the test sees which message.
+      const RED = { nodes: { registerType: (type, def) => (registered = { type, def }) }, _: (key) => key, settings: {} };
       new Function('RED', '$', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }));
       assert.equal(registered.type, 'concur-legacy-notify-in');
       assert.equal(registered.def.category, 'SAP Concur');
@@ -500,13 +501,13 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       assert.equal(registered.def.defaults.maxBodyKiB.value, 1024);
       assert.deepEqual(Object.keys(registered.def.credentials), ['username', 'password']);
       assert.equal(registered.def.credentials.password.type, 'password');
-      // The 10–50 character warning.
+      // The 10–50 character warning (two-argument validators, so Node-RED shows the reason).
       const v = registered.def.credentials.password.validate;
-      assert.equal(v('a'.repeat(10)), true);
-      assert.equal(v('a'.repeat(50)), true);
-      assert.match(String(v('a'.repeat(9))), /10–50/);
-      assert.match(String(v('a'.repeat(51))), /10–50/);
-      assert.equal(v('__PWRD__'), true, 'a stored password is not re-validated');
+      assert.equal(v('a'.repeat(10), {}), true);
+      assert.equal(v('a'.repeat(50), {}), true);
+      assert.match(String(v('a'.repeat(9), {})), /validation\.length/);
+      assert.match(String(v('a'.repeat(51), {})), /validation\.length/);
+      assert.equal(v('__PWRD__', {}), true, 'a stored password is not re-validated');
       assert.notEqual(registered.def.defaults.path.validate('/concur/:id'), true);
       assert.notEqual(registered.def.defaults.path.validate('/system/v1.0/testconnection'), true);
       assert.equal(registered.def.defaults.path.validate('/concur/v1.0/notify'), true);

@@ -7,8 +7,8 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import type { RED as RedApi, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { registerRoute, sendText, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
-import { MessageTracker, type TrackOutcome } from './lib/message-tracker';
+import { registerRoute, sendText, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
+import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-completion';
 import { CONCUR_PUBLISHED_KEYS, CONCUR_WEBHOOK_CN } from '../concur/ess-keys';
 import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../concur/ess-signature';
 import { compileFilter } from '../concur/ess-envelope';
@@ -85,7 +85,7 @@ export = function (RED: RedApi) {
     const node = this;
     const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
     let route: RegisteredRoute | undefined;
-    let tracker: MessageTracker | undefined;
+    let tracker: FlowCompletionTracker | undefined;
     let journal: EventJournal | undefined;
     let receiver: EssReceiver | undefined;
     let fatal: string | undefined;
@@ -199,17 +199,28 @@ export = function (RED: RedApi) {
         return status();
       }
       const msg: NodeMessage = { _msgid: RED.util.generateId(), ...fields };
-      tracker.track(msg._msgid as string, stored.id, completionTimeoutMs);
-      node.send(emitRejected ? [msg, null] : msg);
-      tracker.sent(msg._msgid as string);
+      const id = msg._msgid as string;
+      const t = tracker;
+      // watch() never rejects; the catch keeps a throw in onTracked (e.g. a failing store) from escaping.
+      t.watch(id, completionTimeoutMs)
+        .then((o) => onTracked(stored.id, o))
+        .catch((err) => node.error(`ESS event ${stored.id}: recording the flow outcome failed: ${(err as Error)?.message ?? err}`));
+      try {
+        node.send(emitRejected ? [msg, null] : msg);
+      } finally {
+        t.sent(id);
+      }
     };
-    const onTracked = (o: TrackOutcome) => {
-      if (!journal || closing) return;
-      if (o.error !== undefined) {
-        journal.markFailed(o.key, o.error);
+    const onTracked = (key: string, o: CompletionOutcome) => {
+      // 'closed' (redeploy, stop): the event stays pending in the journal and the next start emits it again.
+      if (!journal || closing || (!o.ok && o.reason === 'closed')) return;
+      if (o.ok) journal.markDone(key);
+      else {
+        const why = o.reason === 'error' ? o.message : `the flow did not complete within ${Math.round(completionTimeoutMs / 1000)} s`;
+        journal.markFailed(key, why);
         counts.failed++;
-        warn(o.timedOut ? 'timeout' : 'failed', `ESS event ${o.key} moved to the dead-letter record: ${o.error}`);
-      } else journal.markDone(o.key);
+        warn(o.reason, `ESS event ${key} moved to the dead-letter record: ${why}`);
+      }
       status();
     };
 
@@ -265,13 +276,14 @@ export = function (RED: RedApi) {
     try {
       route = registerRoute(
         RED,
-        { methods: ['POST'], allMethods: true, path: routePath, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+        { methods: ['POST'], allMethods: true, path: routePath, owner: { id: node.id, type: node.type }, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
         handle,
         (err) => node.error(`ESS request failed: ${(err as Error)?.message ?? err}`),
       );
     } catch (err) {
-      fatal = `cannot register ${routePath}: ${(err as Error).message}`;
-      node.error(fatal);
+      // Another node owns the path: this one stays idle (red status), the other keeps working.
+      fatal = err instanceof RouteConflictError ? `path ${routePath} used by another node` : `cannot register ${routePath}: ${(err as Error).message}`;
+      node.error(`cannot listen on ${routePath}: ${(err as Error).message}`);
     }
 
     // ---- open the store, then replay what the flow had not finished
@@ -294,7 +306,8 @@ export = function (RED: RedApi) {
       // Snapshot before the receiver accepts anything: only events left over from the
       // previous run are replayed, never ones this run accepts (and emits) meanwhile.
       const leftOver = journal.pendingEvents();
-      tracker = new MessageTracker(RED, `concurEss_${node.id}`, onTracked);
+      if (!RED.hooks) throw new Error('this Node-RED has no message hooks (Node-RED 2 or later is required)');
+      tracker = new FlowCompletionTracker(RED.hooks, `ess-${node.id}`, { onHookError: (err) => node.error(err) });
       receiver = new EssReceiver({ ...receiverOpts, journal });
       const st = journal.getStats();
       if (st.corruptLines || st.tornTailBytes) {
@@ -357,7 +370,7 @@ export = function (RED: RedApi) {
       closing = true;
       if (journals.get(node.id) === journalOf) journals.delete(node.id);
       route?.remove();
-      tracker?.stop();
+      tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
       for (const t of timers) clearTimeout(t);
       if (statusTimer) clearTimeout(statusTimer);

@@ -6,7 +6,7 @@
  * concur/notification-fields.
  */
 import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { registerRoute, sendText, normalizePath, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
+import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
 import { joinTestConnection, TEST_CONNECTION_PATH } from './lib/testconnection-route';
 import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-completion';
 import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../concur/basic-auth';
@@ -34,13 +34,6 @@ interface Credentials {
 }
 
 type RejectStatus = 400 | 401 | 405 | 413;
-
-/** POST paths taken by a legacy receiver in this process (two nodes cannot share one). */
-const PATHS = Symbol.for('node-red-contrib-sap-concur.legacyNotifyPaths');
-function takenPaths(): Map<string, string> {
-  const g = globalThis as { [PATHS]?: Map<string, string> };
-  return (g[PATHS] ??= new Map());
-}
 
 /** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
 const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
@@ -202,35 +195,36 @@ export = function (RED: RED) {
       node.warn(`Concur will not accept these connector credentials: ${problems.join('; ')}`);
     }
 
-    const taken = takenPaths();
     if (!PATH_OK.test(path)) {
       configProblem = `invalid path "${path}"`;
       node.error(`invalid path "${path}": use letters, digits and . _ ~ - / % only`);
     } else if (path === TEST_CONNECTION_PATH) {
       configProblem = 'path is reserved for testconnection';
       node.error(`${TEST_CONNECTION_PATH} is served by the receiver itself; choose another notification path`);
-    } else if (taken.has(path) && taken.get(path) !== node.id) {
-      configProblem = `path ${path} used by another receiver`;
-      node.error(`another concur-legacy-notify-in node (${taken.get(path)}) already listens on ${path}`);
     } else if (ackMode === 'complete' && !RED.hooks) {
       configProblem = 'ack after flow completes needs Node-RED hooks';
       node.error('"ack after flow completes" needs Node-RED message hooks (Node-RED 2 or later)');
     } else {
-      if (ackMode === 'complete' && RED.hooks) {
-        tracker = new FlowCompletionTracker(RED.hooks, node.id, (err) => node.error(err));
+      try {
+        route = registerRoute(
+          RED,
+          { methods: ['POST'], path, owner: { id: node.id, type: node.type }, allMethods: true, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+          onNotify,
+          (err) => {
+            lastProblem = '500 internal error';
+            node.error(`callout handling failed: ${(err as Error)?.message ?? String(err)}`);
+            updateStatus();
+          },
+        );
+      } catch (err) {
+        // Another node owns the path: this one stays idle, the other keeps working.
+        configProblem = err instanceof RouteConflictError ? `path ${path} used by another node` : `cannot listen on ${path}`;
+        node.error(`cannot listen on ${path}: ${(err as Error)?.message ?? String(err)}`);
       }
-      taken.set(path, node.id);
-      route = registerRoute(
-        RED,
-        { methods: ['POST'], path, allMethods: true, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
-        onNotify,
-        (err) => {
-          lastProblem = '500 internal error';
-          node.error(`callout handling failed: ${(err as Error)?.message ?? String(err)}`);
-          updateStatus();
-        },
-      );
-      if (def.testConnection !== false) {
+      if (route && ackMode === 'complete' && RED.hooks) {
+        tracker = new FlowCompletionTracker(RED.hooks, node.id, { onHookError: (err) => node.error(err) });
+      }
+      if (route && def.testConnection !== false) {
         testConnection = joinTestConnection(
           RED,
           {
@@ -263,7 +257,6 @@ export = function (RED: RED) {
       try {
         route?.remove();
         testConnection?.leave();
-        if (route && taken.get(path) === node.id) taken.delete(path);
         // Answers every response still waiting for the flow with 500, so nothing hangs.
         tracker?.close();
       } catch (err) {

@@ -1,18 +1,33 @@
 /**
- * Tells when a message a node sent has been completely handled by the flow,
- * using Node-RED's message hooks (onSend / onReceive / onComplete).
+ * Tells when the flow has finished with a message a node sent, using Node-RED's
+ * message hooks. Serves both receivers: the legacy one answers Concur's callout
+ * only then ("ack after flow completes"), the ESS one marks the journalled event
+ * done or dead-letters it.
  *
- * Why not "the first done() for this _msgid": in a chain A → B → C, node A
- * calls done() as soon as it has passed the message on, long before C has
- * finished. So we count outstanding deliveries of the message (and of its
- * clones, which keep the same _msgid): +1 when a node sends it (or a node
- * receives it without a send, e.g. link in, catch, complete), −1 when the
- * receiving node calls done(). Zero outstanding after a settle tick means the
- * flow is finished; done(err) anywhere means it failed.
+ * Why not "the first done() for this _msgid": in a chain A → B → C, node A calls
+ * done() as soon as it has passed the message on, long before C has finished. So
+ * we count outstanding deliveries of the message (and of its clones, which keep
+ * the same _msgid):
+ *   - preDeliver (the router found a destination; fires when the sender calls
+ *     send(), i.e. before its done()) puts one delivery in transit to that node;
+ *   - onReceive turns an in-transit delivery into "being handled", or counts a
+ *     hand-over without a send (link in, catch, complete nodes call receive());
+ *   - onComplete (the node called done()) ends one handling; done(err) fails the
+ *     message at once;
+ *   - postReceive ends the handling by a node whose input handler does not take
+ *     `done` (core switch and rbe, older contrib nodes): Node-RED never fires
+ *     onComplete for those. Messages it sent synchronously were counted first;
+ *     if it sent nothing, it may still send later (the switch queues messages
+ *     while busy, JSONata rules run asynchronously), so the handling ends only
+ *     after `lateSendGraceMs` or at its next send of the message.
+ * Zero outstanding for two event-loop turns plus `settleMs` means finished.
  *
- * Limits (documented in the node help): a node that never calls done() (very
- * old third-party nodes) holds the message until the timeout; a node that sends
- * the message on *after* calling done() may let the flow count as finished early.
+ * Limits (documented in both nodes' help): a node that never calls done() although
+ * its handler takes it holds the message until the timeout; a node that sends the
+ * message on after calling done() (or a done-less node after the grace period)
+ * may let the flow count as finished early; errors a done-less node reports only
+ * with node.error() are not seen; a node that builds a new message (new _msgid)
+ * ends tracking there.
  */
 
 export interface HooksApi {
@@ -22,44 +37,114 @@ export interface HooksApi {
 
 export type CompletionOutcome =
   | { ok: true }
-  | { ok: false; reason: 'error'; error: unknown; nodeId?: string }
+  | { ok: false; reason: 'error'; error: unknown; message: string; nodeId?: string }
   | { ok: false; reason: 'timeout' | 'closed' };
 
+export interface FlowCompletionOptions {
+  /** Called with errors thrown inside our hook callbacks (they are never rethrown). */
+  onHookError?: (err: unknown) => void;
+  /** Quiet time (ms) after the count reaches zero, on top of two event-loop turns. */
+  settleMs?: number;
+  /** How long a done-less node that returned without sending may still send the message on. */
+  lateSendGraceMs?: number;
+}
+
+export const DEFAULT_SETTLE_MS = 10;
+export const DEFAULT_LATE_SEND_GRACE_MS = 100;
+
 interface Watch {
-  outstanding: number;
-  /** Destinations of sends not yet received, so onReceive does not count them twice. */
+  msgId: string;
+  /** Deliveries routed to a node (by destination id) and not yet received. */
   inTransit: Map<string, number>;
-  timer: NodeJS.Timeout;
+  inTransitTotal: number;
+  /** Handlings in progress (received, not yet done). */
+  active: number;
+  /** Messages each node has sent (by source id), to see whether a done-less node passed it on. */
+  sendsFrom: Map<string, number>;
+  /** Done-less nodes that returned without sending: their handling ends at a timer or their next send. */
+  late: Map<string, NodeJS.Timeout[]>;
+  /** Bumped on every event, so a pending settle check can tell nothing happened meanwhile. */
+  generation: number;
   settling: boolean;
+  timer?: NodeJS.Timeout;
   resolve(o: CompletionOutcome): void;
 }
 
-const HOOK_NAMES = ['onSend', 'onReceive', 'onComplete'] as const;
+interface NoDoneHandling {
+  watch: Watch;
+  nodeId: string;
+  sendsAtStart: number;
+}
+
+const HOOK_NAMES = ['preDeliver', 'onReceive', 'postReceive', 'onComplete'] as const;
 
 function msgIdOf(ev: unknown): string | undefined {
-  const id = (ev as { msg?: { _msgid?: unknown } } | undefined)?.msg?._msgid;
+  const id = (ev as { msg?: { _msgid?: unknown } } | null | undefined)?.msg?._msgid;
   return typeof id === 'string' ? id : undefined;
+}
+
+function idOf(end: unknown): string {
+  const id = (end as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' ? id : '';
+}
+
+/**
+ * Whether Node-RED will report this node's completion (onComplete). Node-RED 4
+ * and 5 count done() only for input handlers declared with three parameters
+ * (msg, send, done): `_expectedDoneCount` is the number of those. Returns
+ * undefined when the runtime's internals are not recognised (then we assume it
+ * calls done: a timeout is safer than finishing early).
+ */
+export function handlerCallsDone(node: unknown): boolean | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const n = node as { _expectedDoneCount?: unknown; _inputCallback?: unknown; _inputCallbacks?: unknown };
+  if (typeof n._expectedDoneCount === 'number') return n._expectedDoneCount > 0;
+  const callbacks = Array.isArray(n._inputCallbacks) ? n._inputCallbacks : typeof n._inputCallback === 'function' ? [n._inputCallback] : undefined;
+  if (!callbacks) return undefined;
+  return callbacks.some((cb) => typeof cb === 'function' && cb.length >= 3);
+}
+
+/** Readable text of a done(err) value; errors from the Function node's sandbox are not `instanceof Error`. */
+export function errorText(err: unknown): string {
+  if (typeof err === 'string') return err;
+  const m = (err as { message?: unknown } | null)?.message;
+  if (typeof m === 'string' && m) return m;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
+  }
 }
 
 export class FlowCompletionTracker {
   private readonly watches = new Map<string, Watch>();
+  /** Receive events of done-less nodes, matched again at postReceive (same event object). */
+  private readonly noDone = new WeakMap<object, NoDoneHandling>();
   private readonly label: string;
+  private readonly onHookError: (err: unknown) => void;
+  private readonly settleMs: number;
+  private readonly lateSendGraceMs: number;
   private closed = false;
 
   /**
-   * @param labelSeed unique per node instance; dots are removed because Node-RED
-   *   splits hook ids on the first "." (`onComplete.<label>`).
+   * @param labelSeed unique per node instance; characters other than letters,
+   *   digits, _ and - are replaced because Node-RED splits hook ids on the first
+   *   "." (`onComplete.<label>`). A random suffix keeps redeployed instances apart.
    */
   constructor(
     private readonly hooks: HooksApi,
     labelSeed: string,
-    private readonly onHookError: (err: unknown) => void = () => undefined,
+    opts: FlowCompletionOptions = {},
   ) {
+    this.onHookError = opts.onHookError ?? (() => undefined);
+    this.settleMs = Math.max(0, opts.settleMs ?? DEFAULT_SETTLE_MS);
+    this.lateSendGraceMs = Math.max(0, opts.lateSendGraceMs ?? DEFAULT_LATE_SEND_GRACE_MS);
     this.label = `concurFlowCompletion-${labelSeed}-${Math.random().toString(36).slice(2, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
     // Hook callbacks take one argument and return undefined: synchronous, and
     // never `false` (which would halt the message for every flow in the runtime).
-    this.hooks.add(`onSend.${this.label}`, (events: unknown) => this.guard(() => this.onSend(events)));
+    this.hooks.add(`preDeliver.${this.label}`, (ev: unknown) => this.guard(() => this.onPreDeliver(ev)));
     this.hooks.add(`onReceive.${this.label}`, (ev: unknown) => this.guard(() => this.onReceive(ev)));
+    this.hooks.add(`postReceive.${this.label}`, (ev: unknown) => this.guard(() => this.onPostReceive(ev)));
     this.hooks.add(`onComplete.${this.label}`, (ev: unknown) => this.guard(() => this.onComplete(ev)));
   }
 
@@ -68,31 +153,45 @@ export class FlowCompletionTracker {
     return this.label;
   }
 
+  /** Messages still in the flow. */
   get pendingCount(): number {
     return this.watches.size;
   }
 
   /**
-   * Starts watching `msgId`. Call before node.send(msg), then call sent(msgId)
-   * right after it. Resolves exactly once.
+   * Starts watching `msgId`: call before node.send(msg), then sent(msgId) right
+   * after it. `timeoutMs` <= 0 means no timeout. Resolves exactly once, never rejects.
    */
   watch(msgId: string, timeoutMs: number): Promise<CompletionOutcome> {
     return new Promise<CompletionOutcome>((resolve) => {
-      if (this.closed) {
-        resolve({ ok: false, reason: 'closed' });
-        return;
+      if (this.closed) return resolve({ ok: false, reason: 'closed' });
+      this.finish(msgId, { ok: false, reason: 'closed' }); // a reused id must not leave a promise hanging
+      const w: Watch = {
+        msgId,
+        inTransit: new Map(),
+        inTransitTotal: 0,
+        active: 0,
+        sendsFrom: new Map(),
+        late: new Map(),
+        generation: 0,
+        settling: false,
+        resolve,
+      };
+      if (timeoutMs > 0) {
+        w.timer = setTimeout(() => this.finish(msgId, { ok: false, reason: 'timeout' }), timeoutMs);
+        w.timer.unref?.();
       }
-      const timer = setTimeout(() => this.finish(msgId, { ok: false, reason: 'timeout' }), timeoutMs);
-      this.watches.set(msgId, { outstanding: 0, inTransit: new Map(), timer, settling: false, resolve });
+      this.watches.set(msgId, w);
     });
   }
 
   /** After node.send: if nothing was delivered (no wires), the flow is already complete. */
   sent(msgId: string): void {
-    this.maybeSettle(msgId);
+    const w = this.watches.get(msgId);
+    if (w) this.maybeSettle(w);
   }
 
-  /** Answers every pending watch with 'closed' and removes the hooks. */
+  /** Removes the hooks and answers every pending watch with 'closed'. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -115,59 +214,113 @@ export class FlowCompletionTracker {
     return undefined;
   }
 
-  private onSend(events: unknown): void {
-    for (const ev of Array.isArray(events) ? events : [events]) {
-      const id = msgIdOf(ev);
-      const w = id === undefined ? undefined : this.watches.get(id);
-      if (!w) continue;
-      const dest = String((ev as { destination?: { id?: unknown } }).destination?.id ?? '');
-      w.outstanding++;
-      w.inTransit.set(dest, (w.inTransit.get(dest) ?? 0) + 1);
+  private watchOf(ev: unknown): Watch | undefined {
+    const id = msgIdOf(ev);
+    return id === undefined ? undefined : this.watches.get(id);
+  }
+
+  private onPreDeliver(ev: unknown): void {
+    const w = this.watchOf(ev);
+    if (!w) return;
+    w.generation++;
+    const e = ev as { source?: unknown; destination?: unknown };
+    const dest = idOf(e.destination);
+    w.inTransit.set(dest, (w.inTransit.get(dest) ?? 0) + 1);
+    w.inTransitTotal++;
+    const src = idOf(e.source);
+    if (!src) return;
+    w.sendsFrom.set(src, (w.sendsFrom.get(src) ?? 0) + 1);
+    // A done-less node we were giving time to send the message on just did.
+    const timers = w.late.get(src);
+    if (timers) {
+      clearTimeout(timers.shift());
+      if (timers.length === 0) w.late.delete(src);
+      w.active = Math.max(0, w.active - 1);
     }
   }
 
   private onReceive(ev: unknown): void {
-    const id = msgIdOf(ev);
-    const w = id === undefined ? undefined : this.watches.get(id);
+    const w = this.watchOf(ev);
     if (!w) return;
-    const dest = String((ev as { destination?: { id?: unknown } }).destination?.id ?? '');
+    w.generation++;
+    const destination = (ev as { destination?: { id?: unknown; node?: unknown } }).destination;
+    const dest = idOf(destination);
     const n = w.inTransit.get(dest) ?? 0;
     if (n > 0) {
-      // Already counted when it was sent.
       if (n === 1) w.inTransit.delete(dest);
       else w.inTransit.set(dest, n - 1);
-    } else {
-      // Delivered without a send (link in, catch, complete, status …).
-      w.outstanding++;
+      w.inTransitTotal--;
     }
+    // Counted either way: a delivery we saw routed, or a hand-over without a send (link in, catch, complete).
+    w.active++;
+    if (handlerCallsDone(destination?.node) === false && ev && typeof ev === 'object') {
+      this.noDone.set(ev, { watch: w, nodeId: dest, sendsAtStart: w.sendsFrom.get(dest) ?? 0 });
+    }
+  }
+
+  /** Node-RED calls postReceive right after the node's input handler(s) returned. */
+  private onPostReceive(ev: unknown): void {
+    if (!ev || typeof ev !== 'object') return;
+    const h = this.noDone.get(ev);
+    if (!h) return;
+    this.noDone.delete(ev);
+    const w = h.watch;
+    if (this.watches.get(w.msgId) !== w) return;
+    w.generation++;
+    if ((w.sendsFrom.get(h.nodeId) ?? 0) > h.sendsAtStart || this.lateSendGraceMs === 0) {
+      // It passed the message on (already counted) or dropped it: its handling is over.
+      w.active = Math.max(0, w.active - 1);
+      this.maybeSettle(w);
+      return;
+    }
+    const timers = w.late.get(h.nodeId) ?? [];
+    const t = setTimeout(() => {
+      const list = w.late.get(h.nodeId);
+      const i = list ? list.indexOf(t) : -1;
+      if (i < 0 || this.watches.get(w.msgId) !== w) return;
+      list!.splice(i, 1);
+      if (list!.length === 0) w.late.delete(h.nodeId);
+      w.generation++;
+      w.active = Math.max(0, w.active - 1);
+      this.maybeSettle(w);
+    }, this.lateSendGraceMs);
+    t.unref?.();
+    timers.push(t);
+    w.late.set(h.nodeId, timers);
   }
 
   private onComplete(ev: unknown): void {
-    const id = msgIdOf(ev);
-    if (id === undefined || !this.watches.has(id)) return;
-    const e = ev as { error?: unknown; node?: { id?: string } };
+    const w = this.watchOf(ev);
+    if (!w) return;
+    const e = ev as { error?: unknown; node?: { id?: unknown } };
     if (e.error) {
-      this.finish(id, { ok: false, reason: 'error', error: e.error, nodeId: e.node?.id });
+      const nodeId = idOf(e.node) || undefined;
+      this.finish(w.msgId, { ok: false, reason: 'error', error: e.error, message: errorText(e.error), nodeId });
       return;
     }
-    const w = this.watches.get(id)!;
-    w.outstanding = Math.max(0, w.outstanding - 1);
-    this.maybeSettle(id);
+    w.generation++;
+    w.active = Math.max(0, w.active - 1);
+    this.maybeSettle(w);
   }
 
-  /** Declares completion only if nothing new is delivered during two event-loop turns. */
-  private maybeSettle(msgId: string): void {
-    const w = this.watches.get(msgId);
-    if (!w || w.outstanding > 0 || w.settling) return;
+  /** Declares completion only if nothing happens for two event-loop turns plus settleMs. */
+  private maybeSettle(w: Watch): void {
+    if (w.settling || w.active > 0 || w.inTransitTotal > 0) return;
     w.settling = true;
-    // Core delivers messages with setImmediate, queued when the sender called send()
-    // (before its done()), so two turns let any queued delivery register first.
+    const gen = w.generation;
+    const check = () => {
+      w.settling = false;
+      if (this.watches.get(w.msgId) !== w) return;
+      if (w.generation !== gen) return this.maybeSettle(w); // something happened: look again
+      if (w.active === 0 && w.inTransitTotal === 0) this.finish(w.msgId, { ok: true });
+    };
+    // Core delivers with setImmediate, queued when the sender called send() (before
+    // its done()); complete/catch nodes receive right after onComplete.
     setImmediate(() =>
       setImmediate(() => {
-        const cur = this.watches.get(msgId);
-        if (cur !== w) return;
-        w.settling = false;
-        if (w.outstanding === 0 && w.inTransit.size === 0) this.finish(msgId, { ok: true });
+        if (this.settleMs === 0) return check();
+        const t = setTimeout(check, this.settleMs);
+        t.unref?.();
       }),
     );
   }
@@ -176,7 +329,9 @@ export class FlowCompletionTracker {
     const w = this.watches.get(msgId);
     if (!w) return;
     this.watches.delete(msgId);
-    clearTimeout(w.timer);
+    if (w.timer) clearTimeout(w.timer);
+    for (const timers of w.late.values()) for (const t of timers) clearTimeout(t);
+    w.late.clear();
     w.resolve(outcome);
   }
 }

@@ -61,8 +61,14 @@ function rootApp(app: ExpressLike): ExpressLike {
 }
 
 function stackOf(app: ExpressLike): Layer[] | undefined {
-  // Express 4 exposes app._router; Express 5 (Node-RED 5) exposes app.router.
-  return (app._router ?? app.router)?.stack;
+  // Express 4 exposes app._router (created lazily; its app.router getter throws);
+  // Express 5 (Node-RED 5) exposes app.router.
+  if (app._router) return app._router.stack;
+  try {
+    return app.router?.stack;
+  } catch {
+    return undefined;
+  }
 }
 
 export function normalizePath(p: string): string {
@@ -144,10 +150,57 @@ export interface RouteSpec {
   /** HTTP methods to route (upper case). The handler sees every method on the path when `allMethods` is set. */
   methods: string[];
   path: string;
+  /** Who registers the route (named in the error when another node already owns the path). */
+  owner?: { id: string; type?: string };
   /** Capture the raw body for these methods with this limit (bytes). */
   captureBody?: { methods: string[]; limitBytes: number };
   /** Route every method to the handler (so it can answer 405 itself). */
   allMethods?: boolean;
+}
+
+/** Thrown by registerRoute when a live route already answers this path and method. */
+export class RouteConflictError extends Error {
+  constructor(
+    readonly fullPath: string,
+    readonly method: string,
+    readonly ownerId?: string,
+  ) {
+    super(`${method === '*' ? 'every method' : method} ${fullPath} is already served by ${ownerId ? `node ${ownerId}` : 'another route'}`);
+    this.name = 'RouteConflictError';
+  }
+}
+
+interface Claim {
+  ownerId?: string;
+  /** Upper-case methods, or '*' for a route that takes every method. */
+  methods: Set<string>;
+}
+
+/** Live claims per full path, shared by every copy of this module (stored on the root app). */
+const CLAIMS = Symbol.for('node-red-contrib-sap-concur.routeClaims');
+
+function claimsOf(app: ExpressLike): Map<string, Claim[]> {
+  const root = rootApp(app) as ExpressLike & { [CLAIMS]?: Map<string, Claim[]> };
+  return (root[CLAIMS] ??= new Map());
+}
+
+function overlap(a: Set<string>, b: Set<string>): string | undefined {
+  if (a.has('*')) return b.has('*') ? '*' : [...b][0];
+  if (b.has('*')) return [...a][0];
+  return [...a].find((m) => b.has(m));
+}
+
+/** Express routes on `app` for this path that were not registered through registerRoute (e.g. core http in). */
+function foreignRouteMethod(app: ExpressLike, path: string, methods: Set<string>): string | undefined {
+  for (const layer of stackOf(app) ?? []) {
+    const r = layer.route;
+    if (!r || typeof r.path !== 'string' || normalizePath(r.path) !== path) continue;
+    if (r.stack.some((l) => (l.handle as { [CLAIMS]?: boolean })[CLAIMS])) continue; // ours: checked through the claims
+    const theirs = new Set(Object.keys(r.methods ?? {}).map((m) => (m === '_all' ? '*' : m.toUpperCase())));
+    const m = overlap(methods, theirs);
+    if (m) return m;
+  }
+  return undefined;
 }
 
 export interface RegisteredRoute {
@@ -170,6 +223,15 @@ export function registerRoute(
   const path = normalizePath(spec.path);
   const mount = typeof app.path === 'function' ? app.path() : '';
   const fullPath = normalizePath(mount + path);
+  // Two nodes on one path would silently share requests (Express calls the first route only).
+  const claim: Claim = { ownerId: spec.owner?.id, methods: new Set(spec.allMethods ? ['*'] : spec.methods.map((m) => m.toUpperCase())) };
+  const claims = claimsOf(app);
+  for (const other of claims.get(fullPath) ?? []) {
+    const m = overlap(claim.methods, other.methods);
+    if (m) throw new RouteConflictError(fullPath, m, other.ownerId);
+  }
+  const foreign = foreignRouteMethod(app, path, claim.methods);
+  if (foreign) throw new RouteConflictError(fullPath, foreign);
   let captures: Captures | undefined;
   if (spec.captureBody) {
     captures = installCapture(app);
@@ -197,6 +259,8 @@ export function registerRoute(
       res.end('internal error');
     }
   };
+  (guarded as unknown as { [CLAIMS]: boolean })[CLAIMS] = true;
+  claims.set(fullPath, [...(claims.get(fullPath) ?? []), claim]);
   if (spec.allMethods) app.all(path, guarded);
   else for (const m of spec.methods) (app as unknown as Record<string, (p: string, h: unknown) => void>)[m.toLowerCase()](path, guarded);
 
@@ -211,6 +275,9 @@ export function registerRoute(
         }
       }
       if (captures) captures.delete(fullPath);
+      const left = (claims.get(fullPath) ?? []).filter((c) => c !== claim);
+      if (left.length) claims.set(fullPath, left);
+      else claims.delete(fullPath);
     },
   };
 }
