@@ -1,12 +1,11 @@
 'use strict';
 /**
- * KNOWN BUG (reported, not fixed here; see the examples/start-demo work):
- * concur-ess-event-in marks an event done only when Node-RED reports every node
- * finished with it (onComplete hooks). The core `switch` node (and `rbe`)
- * registers a one-argument input handler, so Node-RED never fires onComplete
- * for it: an event that went through a switch stays "pending", is recorded as
- * a dead letter with a timeout warning after completionTimeout, and is
- * re-emitted into the flow after a restart that happens before the timeout.
+ * Regression test: concur-ess-event-in marks an event done only when every
+ * node has finished with it. The core `switch` node (and `rbe`) registers a
+ * one-argument input handler, so Node-RED never fires onComplete for it; before
+ * src/nodes/lib/flow-completion.ts counted such nodes as finished when their
+ * handler returns, an event routed through a switch stayed "pending", became a
+ * dead letter after completionTimeout and was re-emitted after a restart.
  * A switch is the most common way to route ESS events, so this test expects
  * the event to be marked done.
  */
@@ -18,7 +17,7 @@ const { startRed } = require('./helpers/red-runtime');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator } = require('../simulator/index.js');
 
-describe('concur-ess-event-in: an event routed through a core switch node is completed (KNOWN BUG)', function () {
+describe('concur-ess-event-in: an event routed through a core switch node is completed', function () {
   this.timeout(60000);
   let sim;
   let red;
