@@ -30,6 +30,7 @@ function runLoad(o) {
     if (o.setupRequest) request.setupRequest = o.setupRequest;
     const started = process.hrtime.bigint();
     let hardStop;
+    let lastAt = 0n;
     const inst = autocannon(
       {
         url: `${u.protocol}//${u.host}`,
@@ -44,7 +45,9 @@ function runLoad(o) {
       (err, result) => {
         clearTimeout(hardStop);
         if (err) return reject(err);
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        // Up to the last response, not the callback: autocannon notices a count-capped run
+        // is over only on its next 1-second tick, which would round every run up.
+        const seconds = Number((lastAt || process.hrtime.bigint()) - started) / 1e9;
         resolve({
           seconds,
           responses: latencies.length,
@@ -57,6 +60,7 @@ function runLoad(o) {
       },
     );
     inst.on('response', (_client, statusCode, _bytes, responseTime) => {
+      lastAt = process.hrtime.bigint();
       latencies.push(responseTime);
       statuses[statusCode] = (statuses[statusCode] || 0) + 1;
     });

@@ -32,7 +32,8 @@ function cycle(pool) {
   return (req) => {
     const ev = pool[i++ % pool.length];
     req.body = ev.body;
-    req.headers = { ...req.headers, 'concur-signature': ev.signature };
+    // Mutated in place (cheaper than a copy per request; the load generator shares the cores).
+    req.headers['concur-signature'] = ev.signature;
     return req;
   };
 }
