@@ -4,9 +4,13 @@
  * against a real Node-RED: each of our node types appears in the palette under
  * "SAP Concur" with its label and icon, its dialog opens and can be filled,
  * the flow deploys cleanly, receivers answer on their endpoint, and the
- * concur-config dialog's "Test connection" button works. A screenshot of each
- * goes to test/artifacts/. Adding a node is one entry in NODES below; a node
- * whose files do not exist yet is skipped with the reason.
+ * concur-config dialog's "Test connection" button works. Each entry also
+ * drives the dialog's own behaviour (validation messages, the endpoint URL to
+ * register with Concur, request previews) and, where the node has an input,
+ * an inject node clicked in the browser so the status badge shows a real
+ * outcome. A screenshot of each goes to test/artifacts/. Adding a node is one
+ * entry in NODES below; a node whose files do not exist yet is skipped with
+ * the reason.
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -36,22 +40,55 @@ const NOTIFICATION_XML = `<?xml version="1.0" encoding="UTF-8"?>
  * dialog has (node-input-<prop> / node-config-input-<prop>) is filled; a spec
  * marked optional is skipped when none exists, otherwise the test fails and
  * lists the dialog's ids. Values: string, boolean (checkbox), or { type, value }.
+ *
+ * checks(ctx): runs in the open dialog before it is filled (validation
+ * messages, live endpoint URLs, request previews); it may leave fields in any
+ * state, fill() runs after it. trigger: an inject node is added from the
+ * palette and wired to the node, its button is clicked in the browser, and
+ * the node's status badge must match `status` (text) and `fill` (colour).
  */
 const NODES = [
   {
     type: 'concur-config',
     config: true,
-    fill: (ctx) => [
+    // grant: 'client_credentials' for the Test connection checks; 'password' (company request token) for nodes that call the API.
+    fill: (ctx, grant = 'client_credentials') => [
       [['name'], 'browser test tenant'],
       [['geolocation', 'region', 'preset', 'datacenter'], 'custom', { optional: true }],
       [['baseUrl', 'baseURL', 'customUrl', 'url', 'apiUrl', 'host'], ctx.sim ? ctx.sim.url : 'http://127.0.0.1:9'],
-      [['grantType', 'grant'], 'client_credentials', { optional: true }],
+      [['grantType', 'grant'], grant, { optional: true }],
       [['clientId', 'client_id'], ctx.sim ? ctx.sim.credentials.clientId : 'browser-client-id'],
       [['clientSecret', 'client_secret'], ctx.sim ? ctx.sim.credentials.clientSecret : 'browser-client-secret'],
+      ...(grant === 'password'
+        ? [
+            [['username'], ctx.sim ? ctx.sim.credentials.companyId : 'browser-company-id'],
+            [['password'], ctx.sim ? ctx.sim.credentials.companyRequestToken : 'browser-request-token'],
+            [['credtype'], 'authtoken'],
+          ]
+        : []),
     ],
     // The secret typed into the dialog must never come back in the exported flow.
     secretProps: ['clientSecret', 'client_secret'],
     testConnection: { button: /test\s*connection/i, ok: /success|succeeded|connected|token (obtained|received|ok)/i, fail: /invalid_client|error|fail/i },
+    async checks({ page }) {
+      const p = 'node-config-input-';
+      // A custom base URL must be a real http(s) URL; the reason is shown.
+      await eb.fillInputs(page, { [`${p}geolocation`]: 'custom' });
+      await expectFieldError(page, `${p}baseUrl`, 'concur.example', /http:\/\/ or https:\/\/ URL/);
+      await expectFieldError(page, `${p}baseUrl`, 'https://user:pw@concur.example', /without user name/);
+      await expectFieldOk(page, `${p}baseUrl`, 'https://concur.example');
+      // Only the credentials the chosen grant needs are shown and required.
+      await eb.fillInputs(page, { [`${p}grantType`]: 'refresh_token' });
+      assert.equal(await visible(page, `${p}refreshToken`), true);
+      assert.equal(await visible(page, `${p}username`), false);
+      await expectFieldError(page, `${p}refreshToken`, '', /Refresh token is required/);
+      await eb.fillInputs(page, { [`${p}grantType`]: 'password' });
+      assert.equal(await visible(page, `${p}refreshToken`), false);
+      assert.equal(await visible(page, `${p}username`), true);
+      await expectFieldError(page, `${p}username`, '', /Company UUID is required/);
+      await expectFieldError(page, `${p}timeout`, '0', /from 1 to 600/);
+      await expectFieldOk(page, `${p}timeout`, '60');
+    },
   },
   {
     type: 'concur-legacy-notify-in',
@@ -62,6 +99,36 @@ const NODES = [
       [['username'], LEGACY_USER],
       [['password'], LEGACY_PASSWORD],
     ],
+    async checks({ page, red }) {
+      // The URLs to register with Concur follow the path as it is typed.
+      await eb.fillInputs(page, { 'node-input-path': `/browser-${RUN}/typed` });
+      assert.equal(await textOf(page, '#concur-legacy-notify-in-url'), `${red.url}/browser-${RUN}/typed`);
+      assert.equal(await textOf(page, '#concur-legacy-notify-in-host'), red.url);
+      assert.equal(await textOf(page, '#concur-legacy-notify-in-test-url'), `${red.url}/system/v1.0/testconnection`);
+      assert.equal(await visible(page, '#concur-legacy-notify-in-http-warning'), true, 'the editor is on http: the HTTPS requirement is shown');
+      await eb.fillInputs(page, { 'node-input-testConnection': false });
+      assert.equal(await visible(page, '#concur-legacy-notify-in-test-url-row'), false);
+      await eb.fillInputs(page, { 'node-input-testConnection': true });
+      await expectFieldError(page, 'node-input-path', 'no-leading-slash', /must start with \//);
+      assert.equal(await textOf(page, '#concur-legacy-notify-in-url'), '–', 'no URL is shown for an invalid path');
+      await expectFieldError(page, 'node-input-path', '/system/v1.0/testconnection', /reserved/);
+      // Basic auth 10–50 characters: a visible warning under the field and the field marked invalid.
+      await expectFieldError(page, 'node-input-username', 'short', /5 characters; Concur requires 10–50/);
+      assert.equal(await visible(page, '#node-input-username-hint'), true);
+      assert.match(await textOf(page, '#node-input-username-hint'), /5 characters; Concur requires 10–50/);
+      await expectFieldError(page, 'node-input-password', 'p'.repeat(51), /51 characters/);
+      assert.match(await textOf(page, '#node-input-password-hint'), /51 characters/);
+      await eb.screenshot(page, 'editor-concur-legacy-notify-in-validation');
+      await expectFieldOk(page, 'node-input-username', 'u'.repeat(10));
+      assert.equal(await visible(page, '#node-input-username-hint'), false, 'the warning disappears at 10 characters');
+      await expectFieldOk(page, 'node-input-password', 'p'.repeat(50));
+      // The timeout only applies (and is only shown) when the answer waits for the flow.
+      assert.equal(await visible(page, 'node-input-ackTimeout'), false);
+      await eb.fillInputs(page, { 'node-input-ackMode': 'complete' });
+      await expectFieldError(page, 'node-input-ackTimeout', '0', /between 0.01 and 600/);
+      await expectFieldOk(page, 'node-input-ackTimeout', '25');
+      await eb.fillInputs(page, { 'node-input-ackMode': 'receipt' });
+    },
     async probe({ red }) {
       const url = `${red.url}/browser-${RUN}/legacy`;
       const noAuth = await request(url, { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: NOTIFICATION_XML });
@@ -71,9 +138,11 @@ const NODES = [
       const auth = `Basic ${Buffer.from(`${LEGACY_USER}:${LEGACY_PASSWORD}`).toString('base64')}`;
       const ok = await request(url, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: auth }, body: NOTIFICATION_XML });
       assert.equal(ok.status, 200, ok.body);
+      const tc = await request(`${red.url}/system/v1.0/testconnection`, { headers: { Authorization: auth } });
+      assert.equal(tc.status, 200, "Concur's Test Connection is answered with the credentials typed into the dialog");
     },
-    // After the probe: one notification accepted (the 401 is counted separately).
-    status: /\b1 received/,
+    // After the probe: one notification accepted and the 401 counted separately.
+    status: /\/browser-\w+\/legacy: 1 received · 1 rejected \[401×1\]/,
   },
   {
     type: 'concur-ess-event-in',
@@ -88,11 +157,174 @@ const NODES = [
       assert.equal(r.status, 401, `unsigned delivery must be refused: ${r.status} ${r.body}`);
     },
   },
-  { type: 'concur-get-report-details', label: /report/i, fill: () => [[['name'], 'browser report details']] },
-  { type: 'concur-post-exceptions', label: /exception/i, fill: () => [[['name'], 'browser exceptions']] },
-  { type: 'concur-workflow-action', label: /workflow|approve|action/i, fill: () => [[['name'], 'browser workflow action']] },
-  { type: 'concur-notifications', label: /notification/i, fill: () => [[['name'], 'browser notifications']] },
+  {
+    type: 'concur-get-report-details',
+    label: /report/i,
+    // A template without placeholders needs nothing from the message: the injected timestamp fetches a seeded report.
+    fill: (ctx) => [
+      [['name'], 'browser report details'],
+      [['urlTemplate'], `/expensereports/v4/users/${ctx.sim ? ctx.sim.credentials.users[0].userId : 'u'}/context/TRAVELER/reports/CB899F7D9F73420A8D8B`],
+    ],
+    async checks({ page }) {
+      assert.equal(await textOf(page, '#concur-get-report-details-request'), 'GET /expensereports/v4/users/{userId}/context/TRAVELER/reports/{reportId}');
+      await eb.fillInputs(page, { 'node-input-context': 'MANAGER' });
+      assert.match(await textOf(page, '#concur-get-report-details-request'), /\/context\/MANAGER\//);
+      await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
+      assert.equal(await visible(page, 'node-input-context'), false, 'context is a v4 setting');
+      assert.equal(await textOf(page, '#concur-get-report-details-request'), 'GET /api/expense/expensereport/v1.1/reportfulldetails/{reportId}');
+      await eb.fillInputs(page, { 'node-input-version': 'v4', 'node-input-context': 'TRAVELER' });
+      await expectFieldError(page, 'node-input-urlTemplate', 'ftp://host/x', /path starting with \/ or a full http/);
+      await expectFieldOk(page, 'node-input-urlTemplate', '');
+    },
+    trigger: { status: /1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-post-exceptions',
+    label: /exception/i,
+    fill: () => [[['name'], 'browser exceptions']],
+    async checks({ page }) {
+      assert.equal(await textOf(page, '#concur-post-exceptions-request'), 'PUT /expensereports/v4/reports/{reportId}/exceptions');
+      await expectFieldError(page, 'node-input-exceptions', { type: 'json', value: '[{"exceptionCode":"LONGER-THAN-8"}]' }, /exceptionCode of 1–8 characters/);
+      await expectFieldError(page, 'node-input-exceptions', { type: 'json', value: '{"exceptionCode":"MISSREQ"}' }, /JSON array/);
+      await expectFieldOk(page, 'node-input-exceptions', { type: 'json', value: '[{"exceptionCode":"MISSREQ"}]' });
+      await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
+      assert.equal(await textOf(page, '#concur-post-exceptions-request'), 'POST /api/expense/expensereport/v1.1/report/{reportKey}/Exceptions');
+      assert.equal(await visible(page, 'node-input-visibility'), false, 'visibility is a v4 setting');
+      await eb.fillInputs(page, { 'node-input-version': 'v4' });
+    },
+    // The injected message has no reportId: the error is reported before anything is sent, and the badge says so.
+    trigger: { status: /: 0 ok, 1 failed/, fill: 'red' },
+  },
+  {
+    type: 'concur-workflow-action',
+    label: /workflow|approve|action/i,
+    fill: () => [[['name'], 'browser workflow action']],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-workflow-action-request');
+      assert.equal(await req(), 'PATCH /expensereports/v4/reports/{reportId}/approve');
+      await eb.fillInputs(page, { 'node-input-endpoint': 'user' });
+      assert.equal(await req(), 'PATCH /expensereports/v4/users/{userId}/context/MANAGER/reports/{reportId}/approve');
+      await eb.fillInputs(page, { 'node-input-action': 'recall', 'node-input-recallContext': 'PROXY' });
+      assert.equal(await req(), 'PATCH /expensereports/v4/users/{userId}/context/PROXY/reports/{reportId}/recall');
+      assert.equal(await visible(page, 'node-input-statusId'), false, 'statusId only applies to approve');
+      await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
+      assert.equal(await visible(page, 'node-input-endpoint'), false);
+      assert.match(await req(), /^POST <msg\.workflowActionUrl>/);
+      await eb.fillInputs(page, { 'node-input-version': 'v4', 'node-input-action': 'approve', 'node-input-endpoint': 'company' });
+      await expectFieldError(page, 'node-input-comment', 'x'.repeat(2001), /at most 2000/, { viaScript: true });
+      await expectFieldOk(page, 'node-input-comment', 'approved by the browser test');
+    },
+    trigger: { status: /: 0 ok, 1 failed/, fill: 'red' },
+  },
+  {
+    type: 'concur-notifications',
+    label: /notification/i,
+    fill: () => [
+      [['name'], 'browser notifications'],
+      [['statusValue'], 'failed'],
+    ],
+    async checks({ page }) {
+      await eb.fillInputs(page, { 'node-input-statusValue': 'FAILED' });
+      assert.equal(await textOf(page, '#concur-notifications-request'), 'GET /api/platform/notifications/v1.0/notification?status=FAILED');
+      await expectFieldError(page, 'node-input-statusValue', 'fail ed', /1–32 letters or underscores/);
+      await eb.fillInputs(page, { 'node-input-operation': 'delete' });
+      assert.equal(await visible(page, 'node-input-statusValue'), false);
+      assert.equal(await textOf(page, '#concur-notifications-request'), 'DELETE <msg.notificationURI>');
+      await eb.fillInputs(page, { 'node-input-operation': 'list-failed' });
+    },
+    // A real list call against the simulator with the company token obtained from the dialog's credentials.
+    trigger: { status: /1 ok/, fill: 'green' },
+  },
 ];
+
+/** Text that means a catalogue key was shown instead of its translation. */
+const RAW_KEY = /\bconcur-[a-z-]+\.(label|placeholder|tip|version|action|shortAction|endpoint|operation|geolocation|grant|credtype|ackMode|tokenEndpoint|validation|error|test|defaultName|paletteLabel)\b/;
+
+async function textOf(page, selector) {
+  return page.evaluate((s) => {
+    const el = document.querySelector(s);
+    return el ? el.textContent.replace(/\s+/g, ' ').trim() : null;
+  }, selector);
+}
+
+/** Is the control (an id without '#', or a selector) visible? A typedInput counts by its container. */
+async function visible(page, idOrSelector) {
+  const sel = /^[#.]/.test(idOrSelector) ? idOrSelector : `[id="${idOrSelector}"]`;
+  return page.evaluate((s) => {
+    const $el = window.$(s);
+    if (!$el.length) throw new Error(`${s} is not in the page`);
+    const typed = $el.next('.red-ui-typedInput-container');
+    return (typed.length ? typed : $el).is(':visible');
+  }, sel);
+}
+
+/**
+ * Sets a field and waits until the editor marks it invalid; then hovers it and
+ * checks the validation tooltip Node-RED shows (the validator's own message).
+ * viaScript sets the value without typing (for fields with maxlength or typing limits).
+ */
+async function expectFieldError(page, id, value, messageRe, { viaScript = false } = {}) {
+  if (viaScript) {
+    await page.evaluate(({ i, v }) => window.$(document.getElementById(i)).val(v).trigger('change'), { i: id, v: value });
+  } else await eb.fillInputs(page, { [id]: value });
+  await page.waitForFunction((i) => window.$(document.getElementById(i)).hasClass('input-error'), id, { timeout: 5000 }).catch(async () => {
+    throw new Error(`${id} = ${JSON.stringify(value).slice(0, 80)} was not marked invalid (invalid: ${(await eb.invalidInputs(page)).join(', ') || 'none'})`);
+  });
+  if (!messageRe) return;
+  const typed = await page.evaluate((i) => window.$(document.getElementById(i)).next('.red-ui-typedInput-container').length > 0, id);
+  if (typed) {
+    // Node-RED binds the tooltip to the hidden input behind a typedInput, so it never shows: check the red frame and the validator's message.
+    assert.ok(await page.evaluate((i) => window.$(document.getElementById(i)).next('.red-ui-typedInput-container').hasClass('input-error'), id), `${id} has a red frame`);
+    const message = await page.evaluate(
+      ({ i, v }) => {
+        const node = window.RED.editor.getEditStack().slice(-1)[0];
+        const prop = i.replace(/^node-(config-)?input-/, '');
+        return node._def.defaults[prop].validate.call(node, v, {});
+      },
+      { i: id, v: value && typeof value === 'object' ? value.value : value },
+    );
+    assert.match(String(message), messageRe, `validation message for ${id}`);
+    return;
+  }
+  // Hover the control so Node-RED shows the validation tooltip.
+  const loc = page.locator(`[id="${id}"]`);
+  await page.mouse.move(1, 1);
+  await loc.hover();
+  const tip = await page
+    .waitForFunction(
+      (re) => {
+        const t = window.$('.red-ui-popover:visible').map((i, e) => window.$(e).text().trim()).get().join(' | ');
+        return new RegExp(re).test(t) ? t : false;
+      },
+      messageRe.source,
+      { timeout: 5000, polling: 100 },
+    )
+    .then((h) => h.jsonValue())
+    .catch(async () => `(no matching tooltip; visible popovers: ${await page.evaluate(() => window.$('.red-ui-popover:visible').text().trim() || 'none')})`);
+  assert.match(tip, messageRe, `validation message shown for ${id}`);
+  await page.mouse.move(1, 1);
+}
+
+async function expectFieldOk(page, id, value) {
+  await eb.fillInputs(page, { [id]: value });
+  await page.waitForFunction((i) => !window.$(document.getElementById(i)).hasClass('input-error'), id, { timeout: 5000 }).catch(() => {
+    throw new Error(`${id} = ${JSON.stringify(value)} is still marked invalid`);
+  });
+}
+
+/** The status badge's colour: 'green', 'red', … ('' when none). */
+async function statusFill(page, nodeId) {
+  return page.evaluate((id) => {
+    const el = document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status`);
+    const m = el && /red-ui-flow-node-status-(?:dot|ring)-(\w+)/.exec(el.getAttribute('class') || '');
+    return m ? m[1] : '';
+  }, nodeId);
+}
+
+/** Clicks an inject node's button in the workspace, as a user would. */
+async function clickInject(page, injectId) {
+  await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${injectId}"] .red-ui-flow-node-button-button`).click();
+}
 
 /** Why a node type cannot be tested yet (null when its files are all there). */
 function missingFiles(type) {
@@ -203,7 +435,14 @@ describe('editor (browser): SAP Concur nodes', function () {
   });
   afterEach(async function () {
     if (this.currentTest.state === 'failed' && page) {
-      await eb.screenshot(page, `editor-nodes-FAILED-${this.currentTest.title}`).catch(() => {});
+      await eb.screenshot(page, `editor-nodes-FAILED-${this.currentTest.fullTitle()}`).catch(() => {});
+      // A dialog left open by a failed test must not take the next test down with it.
+      for (let i = 0; i < 3; i++) {
+        const cancel = page.locator('#node-config-dialog-cancel:visible, #node-dialog-cancel:visible').first();
+        if (!(await cancel.isVisible().catch(() => false))) break;
+        await cancel.click({ timeout: 3000 }).catch(() => {});
+        await page.waitForTimeout(400);
+      }
     }
   });
 
@@ -234,7 +473,7 @@ describe('editor (browser): SAP Concur nodes', function () {
           assert.ok(help.replace(/<[^>]+>/g, '').trim().length > 100, `help sidebar text for ${entry.type}`);
         });
 
-        it('its dialog opens from a node that uses it, is filled, tests the connection, and deploys', async function () {
+        it('its dialog opens from a node that uses it, validates, is filled, tests the connection, and deploys', async function () {
           const hostTypes = [];
           for (const n of NODES) if (!n.config && !missingFiles(n.type) && (await configProperty(page, n.type))) hostTypes.push(n.type);
           if (!hostTypes.length) {
@@ -247,19 +486,22 @@ describe('editor (browser): SAP Concur nodes', function () {
           await eb.openEditDialog(page, nodeId);
           const prop = await configProperty(page, hostType);
           await eb.openAddConfigDialog(page, prop);
-          const ctx = { red, sim };
+          const ctx = { red, sim, page };
+          await assertTranslated(page);
+          if (entry.checks) await entry.checks(ctx);
           await fillSpecs(page, 'node-config-input-', entry.fill(ctx));
+          assert.deepEqual(await eb.invalidInputs(page), [], 'nothing is marked invalid once the dialog is filled');
           await eb.screenshot(page, `editor-${entry.type}-dialog`);
 
           const button = page.locator('.red-ui-tray button, .red-ui-tray a.red-ui-button').filter({ hasText: entry.testConnection.button });
-          if ((await button.count()) === 0) {
-            console.log(`      note: no "Test connection" button in the ${entry.type} dialog yet`);
-          } else if (!sim) {
+          assert.equal(await button.count(), 1, 'the dialog has a "Test connection" button');
+          if (!sim) {
             console.log(`      note: Test connection not exercised: ${simReason}`);
           } else {
             const tc = entry.testConnection;
             const ok = await pressTestConnection(page, button.first(), tc);
             assert.match(ok, tc.ok, `Test connection shows success in the dialog (it showed: "${ok}")`);
+            assert.ok(ok.includes(sim.url), `the success names the API base (${ok})`);
             await eb.screenshot(page, `editor-${entry.type}-test-connection`);
             // A wrong secret shows the OAuth error instead; then the right one is put back.
             const secretSpec = entry.fill(ctx).find(([c]) => c.some((p) => (entry.secretProps || []).includes(p)));
@@ -267,7 +509,9 @@ describe('editor (browser): SAP Concur nodes', function () {
             await eb.fillInputs(page, Object.fromEntries(Object.keys(good).map((id) => [id, 'wrong-secret-for-the-test'])));
             const bad = await pressTestConnection(page, button.first(), tc);
             assert.match(bad, tc.fail, `Test connection shows the OAuth error (it showed: "${bad}")`);
+            assert.match(bad, /invalid_client/, 'the OAuth error code is shown');
             assert.doesNotMatch(bad, tc.ok);
+            assert.ok(!bad.includes('wrong-secret-for-the-test'), 'the secret is not echoed');
             await eb.screenshot(page, `editor-${entry.type}-test-connection-error`);
             await eb.fillInputs(page, good);
           }
@@ -276,6 +520,8 @@ describe('editor (browser): SAP Concur nodes', function () {
           const configId = (await eb.nodeState(page, nodeId)).props[prop];
           assert.ok(configId, `${hostType}.${prop} references the new ${entry.type}`);
           assert.equal((await eb.nodeState(page, configId)).valid, true, JSON.stringify(await eb.nodeState(page, configId)));
+          // The config select shows the connection's label (name given) in the host dialog.
+          assert.equal(await page.evaluate((id) => window.RED.utils.getNodeLabel(window.RED.nodes.node(id)), configId), 'browser test tenant');
           assert.match(await eb.deploy(page), /Successfully deployed/);
           const flows = await red.getFlows();
           const cfg = flows.find((n) => n.id === configId);
@@ -294,6 +540,7 @@ describe('editor (browser): SAP Concur nodes', function () {
         assert.equal(p.category, 'SAP Concur');
         assert.equal(p.containerId, CATEGORY_CONTAINER);
         assert.ok(p.label && p.label !== entry.type, `a readable palette label (got "${p.label}")`);
+        assert.doesNotMatch(p.label, RAW_KEY, 'the palette label is translated, not a catalogue key');
         if (entry.label) assert.match(p.label, entry.label);
         assert.ok(p.icon && p.icon.endsWith(`/${entry.type}.svg`), `palette icon is icons/${entry.type}.svg (got ${p.icon})`);
         const icon = await eb.fetchFromEditor(page, p.icon);
@@ -301,26 +548,38 @@ describe('editor (browser): SAP Concur nodes', function () {
         assert.match(String(icon.contentType), /svg/);
         const help = await page.evaluate((t) => window.RED.nodes.getNodeHelp(t) || '', entry.type);
         assert.ok(help.replace(/<[^>]+>/g, '').trim().length > 100, `help sidebar text for ${entry.type}`);
+        // Node-RED's help style: the sections a reader looks for, and the Concur documents it is based on.
+        for (const h of ['Details', 'References']) assert.match(help, new RegExp(`<h3>${h}</h3>`), `help has a ${h} section`);
+        assert.match(help, /<h3>(Inputs|Outputs)<\/h3>/, 'help describes the inputs or outputs');
+        assert.match(help, /href="https:\/\/developer\.concur\.com\//, 'help links the SAP Concur documentation');
       });
 
-      it('is added from the palette, its dialog is filled, and it deploys cleanly', async () => {
+      it('is added from the palette, its dialog validates and is filled, and it deploys cleanly', async () => {
         await eb.clearWorkspace(page);
-        const nodeId = await eb.addNodeFromPalette(page, entry.type, { x: 220, y: 140 });
+        const nodeId = await eb.addNodeFromPalette(page, entry.type, { x: 300, y: 140 });
         await eb.openEditDialog(page, nodeId);
-        const ctx = { red, sim };
+        const ctx = { red, sim, page };
         const prop = await configProperty(page, entry.type);
         if (prop) {
-          // A new connection through the "+" next to the config select, as an admin would.
+          // A new connection through the "+" next to the config select, as an admin would; a company token, so API calls succeed.
           const cfg = NODES.find((n) => n.config);
           await eb.openAddConfigDialog(page, prop);
-          await fillSpecs(page, 'node-config-input-', cfg.fill(ctx));
+          await fillSpecs(page, 'node-config-input-', cfg.fill(ctx, 'password'));
           await eb.clickDone(page);
         }
+        await assertTranslated(page);
+        if (entry.checks) await entry.checks(ctx);
         const filled = await fillSpecs(page, 'node-input-', entry.fill(ctx));
+        assert.deepEqual(await eb.invalidInputs(page), [], 'nothing is marked invalid once the dialog is filled');
         await eb.screenshot(page, `editor-${entry.type}-dialog`);
         await eb.clickDone(page);
         const state = await eb.nodeState(page, nodeId);
         assert.equal(state.valid, true, `node valid after filling: ${JSON.stringify(state)}`);
+        let injectId;
+        if (entry.trigger) {
+          injectId = await eb.addNodeFromPalette(page, 'inject', { x: 100, y: 240 });
+          await eb.connect(page, injectId, nodeId);
+        }
         assert.match(await eb.deploy(page), /Successfully deployed/);
         const deployed = (await red.getFlows()).find((n) => n.id === nodeId);
         assert.ok(deployed, 'node is in the deployed flow');
@@ -328,14 +587,90 @@ describe('editor (browser): SAP Concur nodes', function () {
           const key = id.slice('node-input-'.length);
           if (key in deployed && typeof v !== 'object') assert.equal(String(deployed[key]), String(v), `${key} deployed as typed`);
         }
-        if (entry.probe) await entry.probe({ red, page, nodeId });
-        // Every node of ours shows a status badge once running (listening / ready / token state).
         if (entry.probe) {
+          await entry.probe({ red, page, nodeId });
+          // A receiver shows what it has received once running.
           const status = await eb.waitForStatus(page, nodeId, entry.status || /\S/);
-          console.log(`      status badge in the browser: "${status}"`);
+          console.log(`      status badge in the browser: "${status}" (${await statusFill(page, nodeId)})`);
+        }
+        if (entry.trigger) {
+          if (!sim) {
+            console.log(`      note: no simulator, the inject run is skipped: ${simReason}`);
+          } else {
+            // Before any message the badge shows the counts; then a click on the inject button runs the node for real.
+            assert.match(await eb.waitForStatus(page, nodeId, /0 ok/), /0 ok/);
+            await clickInject(page, injectId);
+            const status = await eb.waitForStatus(page, nodeId, entry.trigger.status, 30000);
+            const fill = await statusFill(page, nodeId);
+            console.log(`      status badge after the inject click: "${status}" (${fill})`);
+            assert.equal(fill, entry.trigger.fill, `badge colour for "${status}"`);
+            assert.ok(!/secret|Bearer|token=/i.test(status), 'no secret in the badge');
+          }
         }
         await eb.screenshot(page, `editor-${entry.type}-deployed`);
       });
     });
   }
+
+  describe('in German (editor language "de")', () => {
+    const LEGACY = 'concur-legacy-notify-in';
+    before(async function () {
+      if (missingFiles(LEGACY)) this.skip();
+      // Node-RED's own language setting (User settings > View > Language) is kept in localStorage.
+      await page.evaluate(() => localStorage.setItem('editor-language', 'de'));
+      await eb.openEditor(page, red);
+    });
+    after(async () => {
+      if (!page) return;
+      await page.evaluate(() => localStorage.removeItem('editor-language')).catch(() => {});
+      await eb.openEditor(page, red).catch(() => {});
+    });
+
+    it('shows German palette labels, dialog labels, validation messages and help', async () => {
+      const errorsBefore = browser.errors.length;
+      assert.equal(await page.evaluate(() => window.RED.i18n.lang()), 'de', 'the editor runs in German');
+      const palette = {};
+      for (const n of NODES) if (!n.config && !missingFiles(n.type)) palette[n.type] = (await eb.paletteEntry(page, n.type)).label;
+      // The palette may break a label at a hyphen, so spaces are ignored.
+      const same = (a, b) => assert.equal(String(a).replace(/\s+/g, ''), b.replace(/\s+/g, ''));
+      same(palette[LEGACY], 'Legacy-Callout');
+      if (palette['concur-workflow-action']) same(palette['concur-workflow-action'], 'Workflow-Aktion');
+      if (palette['concur-get-report-details']) same(palette['concur-get-report-details'], 'Abrechnung holen');
+      for (const [t, l] of Object.entries(palette)) assert.doesNotMatch(l, RAW_KEY, `${t} palette label translated`);
+
+      await eb.clearWorkspace(page);
+      const nodeId = await eb.addNodeFromPalette(page, LEGACY, { x: 300, y: 140 });
+      await eb.openEditDialog(page, nodeId);
+      await assertTranslated(page);
+      assert.equal(await textOf(page, 'label[for="node-input-username"]'), 'Benutzername');
+      assert.equal(await textOf(page, 'label[for="node-input-password"]'), 'Passwort');
+      assert.match(await textOf(page, '#concur-legacy-notify-in-endpoint'), /In Concur eintragen/);
+      await eb.fillInputs(page, { 'node-input-username': 'kurz' });
+      assert.match(await textOf(page, '#node-input-username-hint'), /Benutzername: 4 Zeichen; Concur verlangt 10–50/);
+      await expectFieldError(page, 'node-input-path', 'ohne-schraegstrich', /muss mit \/ beginnen/);
+
+      // The help sidebar shows the German help text.
+      const help = await page.evaluate((t) => window.RED.nodes.getNodeHelp(t) || '', LEGACY);
+      assert.match(help, /<h3>Ausgaben<\/h3>/);
+      assert.match(help, /Authentifizierung/);
+      await page.evaluate((t) => window.RED.sidebar.help.show(t), LEGACY);
+      await page.waitForFunction(() => /Authentifizierung/.test(window.$('.red-ui-help:visible').text()), null, { timeout: 10000 });
+      await eb.screenshot(page, 'editor-de-concur-legacy-notify-in');
+      await page.locator('#node-dialog-cancel').click();
+      await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+      const errors = browser.errors.slice(errorsBefore);
+      assert.deepEqual(errors, [], `editor errors: ${errors.join(' | ')}`);
+    });
+  });
 });
+
+/** Fails when the open dialog shows a catalogue key instead of its translation. */
+async function assertTranslated(page) {
+  const text = await page.evaluate(() => {
+    const $tray = window.$('.red-ui-tray').last();
+    const placeholders = $tray.find('[placeholder]').map((i, e) => e.getAttribute('placeholder')).get();
+    return `${$tray.text()} ${placeholders.join(' ')}`.replace(/\s+/g, ' ');
+  });
+  const m = RAW_KEY.exec(text);
+  assert.equal(m && m[0], null, 'every label in the dialog is translated');
+}
