@@ -577,7 +577,7 @@ describe('editor (browser): SAP Concur nodes', function () {
         assert.equal(state.valid, true, `node valid after filling: ${JSON.stringify(state)}`);
         let injectId;
         if (entry.trigger) {
-          injectId = await eb.addNodeFromPalette(page, 'inject', { x: 100, y: 240 });
+          injectId = await eb.addNodeFromPalette(page, 'inject', { x: 120, y: 260 });
           await eb.connect(page, injectId, nodeId);
         }
         assert.match(await eb.deploy(page), /Successfully deployed/);

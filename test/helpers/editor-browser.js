@@ -225,7 +225,13 @@ async function addNodeFromPalette(page, type, { x = 300, y = 160, filter } = {})
   const src = await entry.boundingBox();
   const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
   if (!src || !chart) throw new Error(`palette node ${type} or workspace not visible`);
-  const to = { x: chart.x + x, y: chart.y + y };
+  // Node-RED 5 lays its left sidebar (explorer + palette) over the chart: x counts from the visible edge.
+  const sidebarRight = await page.evaluate(() => {
+    const s = document.querySelector('#red-ui-sidebar-left');
+    const r = s && s.getBoundingClientRect();
+    return r && r.width > 0 && r.height > 0 ? r.right : 0;
+  });
+  const to = { x: Math.max(chart.x, sidebarRight) + x, y: chart.y + y };
   // jQuery UI draggable needs real mouse events with intermediate moves.
   await page.mouse.move(src.x + src.width / 2, src.y + src.height / 2);
   await page.mouse.down();
