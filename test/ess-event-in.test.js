@@ -60,7 +60,7 @@ describe('concur-ess-event-in (real Node-RED)', function () {
       essNode({ id: 'essOpen', path: '/concur/ess-open', verifySignature: false, wires: [['ev-fn']] }),
       essNode({ id: 'essFail', path: '/concur/ess-fail', extraKeys: good.publicPem, wires: [['boom']] }),
       { id: 'boom', type: 'function', z: TAB, name: 'boom', func: 'throw new Error("flow failed on purpose")', outputs: 1, wires: [[]], x: 400, y: 400 },
-      { id: 'status', type: 'status', z: TAB, name: '', scope: ['ess', 'essOpen', 'essFail'], wires: [[st.inputId]], x: 100, y: 300 },
+      { id: 'status-watch', type: 'status', z: TAB, name: '', scope: ['ess', 'essOpen', 'essFail'], wires: [[st.inputId]], x: 100, y: 300 },
       ...forwarder({ id: 'ev', z: TAB, url: collector.url, pathName: '/event', fields: EVENT_FIELDS }),
       ...forwarder({ id: 'rej', z: TAB, url: collector.url, pathName: '/rejected', fields: ['payload', 'topic'] }),
       ...st.nodes,

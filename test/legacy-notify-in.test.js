@@ -90,7 +90,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       { id: TAB, type: 'tab', label: 'legacy notify' },
       ...(legacy === null ? [] : [legacyNode(legacy)]),
       ...msgs.nodes,
-      { id: 'status', type: 'status', z: TAB, name: '', scope: statusOf, wires: [[statuses.inputId]], x: 100, y: 400 },
+      { id: 'status-watch', type: 'status', z: TAB, name: '', scope: statusOf, wires: [[statuses.inputId]], x: 100, y: 400 },
       ...statuses.nodes,
       ...extra,
     ];

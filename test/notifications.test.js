@@ -52,7 +52,7 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
       { id: 'r-del', type: 'concur-notifications', z: Z, server: 'cfg', operation: 'delete', wires: [[ok.inputId]] },
       ...trig('delete', 'delete'),
       { id: 'delete', type: 'concur-notifications', z: Z, server: 'cfg', operation: 'delete', wires: [[ok.inputId]] },
-      { id: 'catch', type: 'catch', z: Z, scope: null, uncaught: false, wires: [[err.inputId]] },
+      { id: 'catch-all', type: 'catch', z: Z, scope: null, uncaught: false, wires: [[err.inputId]] },
       ...ok.nodes,
       ...err.nodes,
     ];

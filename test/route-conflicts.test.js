@@ -106,7 +106,7 @@ describe('receivers on a path another node already serves (real Node-RED)', func
       { id: TAB, type: 'tab', label: 'routes' },
       ...receivers,
       ...forwarder({ id: 'fwd', z: TAB, url: collector.url, pathName: '/msg', fields: ['payload'] }),
-      { id: 'status', type: 'status', z: TAB, name: '', scope: null, wires: [[st.inputId]], x: 100, y: 300 },
+      { id: 'status-watch', type: 'status', z: TAB, name: '', scope: null, wires: [[st.inputId]], x: 100, y: 300 },
       ...st.nodes,
     ];
   }
