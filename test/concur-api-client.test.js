@@ -2,13 +2,14 @@
 /**
  * Unit tests of the pure API modules in concur/ (no Node-RED): token manager,
  * retrying client, host rules, legacy XML, input validation. Network tests run
- * against test/helpers/fake-concur.js on loopback.
+ * against the SAP Concur simulator (src/simulator) on loopback, one per test.
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startFakeConcur } = require('./helpers/fake-concur');
+const { startSimulator } = require('../simulator/index.js');
+const { failNext, requestsTo, fingerprint } = require('./helpers/simulator-client');
 const { TokenManager, parseRefreshExpiry } = require('../concur/token-manager');
 const { FileTokenStore, MemoryTokenStore } = require('../concur/token-store');
 const { ConcurApiClient } = require('../concur/api-client');
@@ -22,12 +23,19 @@ const { normalizeNotifications, deleteNotification } = require('../concur/notifi
 const { encodePathSegment } = require('../concur/api-types');
 
 const FAST = { maxRetries: 3, baseDelayMs: 5, maxDelayMs: 20 };
+/** A refresh token the simulator accepts from the start (as if issued before it started). */
+const REFRESH = 'configured-refresh-token-ORIGINAL';
+const R1 = 'CB899F7D9F73420A8D8B'; // seeded report at EXTVAL, owner Jane
+const JANE = 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10';
+const R1_V4 = `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R1}`;
 
-function manager(fake, over = {}) {
+const startSim = (opts = {}) => startSimulator({ port: 0, deliverEvents: false, refreshTokens: [REFRESH], ...opts });
+
+function manager(sim, over = {}) {
   return new TokenManager({
     grantType: 'refresh_token',
-    credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret, refreshToken: fake.cfg.refreshTokens[0] },
-    baseUrl: fake.url,
+    credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: REFRESH },
+    baseUrl: sim.url,
     store: new MemoryTokenStore(),
     ...over,
   });
@@ -35,55 +43,58 @@ function manager(fake, over = {}) {
 
 describe('concur API client (pure modules)', function () {
   this.timeout(20000);
-  let fake;
+  let sim;
   beforeEach(async () => {
-    fake = await startFakeConcur();
+    sim = await startSim();
   });
   afterEach(async () => {
-    await fake.close();
+    await sim.stop();
   });
 
   describe('TokenManager', () => {
     it('shares one token request between concurrent callers and caches the token', async () => {
-      fake.cfg.tokenDelayMs = 100;
-      const tm = manager(fake);
+      sim.setFaults({ tokenLatencyMs: 100 });
+      const tm = manager(sim);
       const tokens = await Promise.all(Array.from({ length: 10 }, () => tm.getToken()));
-      assert.equal(fake.state.tokenRequests.length, 1);
+      assert.equal(sim.tokenRequests().length, 1);
       assert.equal(new Set(tokens.map((t) => t.accessToken)).size, 1);
       await tm.getToken();
-      assert.equal(fake.state.tokenRequests.length, 1, 'cached');
+      assert.equal(sim.tokenRequests().length, 1, 'cached');
     });
 
     it('renews shortly before expires_in (given as a string) using a fake clock', async () => {
       let now = Date.now();
-      fake.cfg.expiresIn = '3600';
-      const tm = manager(fake, { now: () => now, expirySkewSec: 120 });
+      await sim.stop();
+      sim = await startSim({ expiresIn: 'string' });
+      const tm = manager(sim, { now: () => now, expirySkewSec: 120 });
       const a = await tm.getToken();
       now += (3600 - 121) * 1000;
       assert.equal((await tm.getToken()).accessToken, a.accessToken, 'still valid 121 s before expiry');
       now += 2000;
       const b = await tm.getToken();
       assert.notEqual(b.accessToken, a.accessToken, 'renewed inside the skew window');
-      assert.equal(fake.state.tokenRequests.length, 2);
+      assert.equal(sim.tokenRequests().length, 2);
     });
 
     it('keeps the rotated refresh token in the store and uses it after a "restart"', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-tok-'));
       try {
         const store = new FileTokenStore(dir, 'cfg1');
-        const tm1 = manager(fake, { store });
+        const tm1 = manager(sim, { store });
         await tm1.getToken();
         const saved = JSON.parse(fs.readFileSync(store.location, 'utf8'));
-        assert.match(saved.refreshToken, /^refresh-/);
+        assert.match(saved.refreshToken, /^[0-9a-f-]{36}$/, 'the rotated refresh token the simulator issued');
+        assert.notEqual(saved.refreshToken, REFRESH);
         assert.ok(saved.refreshExpiresAt > Date.now() / 1000 + 86400, 'absolute epoch seconds');
-        assert.equal(saved.geolocation, fake.url);
+        assert.equal(saved.geolocation, sim.url);
         assert.equal(fs.statSync(store.location).mode & 0o777, 0o600);
-        assert.ok(!fs.readFileSync(store.location, 'utf8').includes(fake.cfg.clientSecret), 'no client secret on disk');
+        assert.ok(!fs.readFileSync(store.location, 'utf8').includes(sim.credentials.clientSecret), 'no client secret on disk');
         assert.equal(fs.readdirSync(dir).length, 1, 'no temp files left behind');
-        // The original refresh token is now invalid at the fake; a new manager must use the stored one.
-        const tm2 = manager(fake, { store: new FileTokenStore(dir, 'cfg1') });
+        // The original refresh token is now invalid at the simulator; a new manager must use the stored one.
+        const tm2 = manager(sim, { store: new FileTokenStore(dir, 'cfg1') });
         await tm2.getToken();
-        assert.equal(fake.state.tokenRequests[1].refreshToken, saved.refreshToken);
+        const reqs = sim.tokenRequests();
+        assert.deepEqual(reqs.map((r) => [r.refreshTokenSha256, r.status]), [[fingerprint(REFRESH), 200], [fingerprint(saved.refreshToken), 200]]);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -92,57 +103,58 @@ describe('concur API client (pure modules)', function () {
     it('ignores a stored refresh token that belongs to other configured credentials', async () => {
       const store = new MemoryTokenStore();
       store.save({ seed: 'something-else', refreshToken: 'stale', updatedAt: '' });
-      const tm = manager(fake, { store });
+      const tm = manager(sim, { store });
       await tm.getToken();
-      assert.equal(fake.state.tokenRequests[0].refreshToken, fake.cfg.refreshTokens[0]);
+      assert.equal(sim.tokenRequests()[0].refreshTokenSha256, fingerprint(REFRESH));
     });
 
     it('starts over from the configured credentials when the connection is pointed at another Concur', async () => {
       const store = new MemoryTokenStore();
-      const other = await startFakeConcur();
+      const other = await startSim();
       try {
         // State (rotated refresh token + geolocation) earned against the first server...
-        await manager(fake, { store }).getToken();
-        assert.equal(store.load().geolocation, fake.url);
+        await manager(sim, { store }).getToken();
+        assert.equal(store.load().geolocation, sim.url);
         // ...must not send the second server's token requests to the first one.
-        const tm = manager(other, { store, credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret, refreshToken: fake.cfg.refreshTokens[0] } });
+        const tm = manager(other, { store, credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: REFRESH } });
         await tm.getToken();
-        assert.equal(fake.state.tokenRequests.length, 1, 'no request went to the old server');
-        assert.equal(other.state.tokenRequests.length, 1);
-        assert.equal(other.state.tokenRequests[0].refreshToken, fake.cfg.refreshTokens[0]);
+        assert.equal(sim.tokenRequests().length, 1, 'no request went to the old server');
+        assert.equal(other.tokenRequests().length, 1);
+        assert.equal(other.tokenRequests()[0].refreshTokenSha256, fingerprint(REFRESH));
         assert.equal(tm.apiBase(), other.url);
       } finally {
-        await other.close();
+        await other.stop();
       }
     });
 
     it('company token: password grant with credtype authtoken, then refresh; falls back to the request token when the refresh token is rejected', async () => {
       let now = Date.now();
+      const c = sim.credentials;
       const tm = new TokenManager({
         grantType: 'password',
-        credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret, username: fake.cfg.companyUuid, password: fake.cfg.requestToken },
-        baseUrl: fake.url,
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, username: c.companyId, password: c.companyRequestToken },
+        baseUrl: sim.url,
         store: new MemoryTokenStore(),
         now: () => now,
       });
       await tm.getToken();
-      assert.deepEqual(fake.state.tokenRequests.map((r) => [r.grant, r.credtype]), [['password', 'authtoken']]);
+      assert.deepEqual(sim.tokenRequests().map((r) => [r.grantType, r.credtype, r.username, r.status]), [['password', 'authtoken', c.companyId, 200]]);
       now += 3600 * 1000;
       await tm.getToken();
-      assert.equal(fake.state.tokenRequests[1].grant, 'refresh_token');
-      fake.state.validRefresh.clear(); // revoked
+      assert.deepEqual([sim.tokenRequests()[1].grantType, sim.tokenRequests()[1].status], ['refresh_token', 200]);
+      assert.ok(sim.expireTokens({ refresh: true }) >= 1); // revoked (refresh tokens too)
       now += 3600 * 1000;
       await tm.getToken();
-      assert.deepEqual(fake.state.tokenRequests.slice(2).map((r) => r.grant), ['refresh_token', 'password']);
+      assert.deepEqual(sim.tokenRequests().slice(2).map((r) => [r.grantType, r.status, r.oauthCode]), [['refresh_token', 400, 108], ['password', 200, undefined]]);
     });
 
     it('surfaces OAuth errors with error, error_description and code', async () => {
-      const tm = manager(fake, { credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret, refreshToken: 'wrong' } });
+      const tm = manager(sim, { credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: 'wrong' } });
       await assert.rejects(tm.getToken(), (e) => {
         assert.ok(e instanceof ConcurError);
         assert.equal(e.status, 400);
         assert.equal(e.code, 'invalid_grant');
-        assert.deepEqual({ ...e.oauth, geolocation: undefined }, { error: 'invalid_grant', error_description: 'refresh token is invalid or expired', code: 108, geolocation: undefined });
+        assert.deepEqual({ ...e.oauth, geolocation: undefined }, { error: 'invalid_grant', error_description: 'refresh token is invalid, expired or already used', code: 108, geolocation: undefined });
         assert.match(e.message, /invalid_grant \(code 108\)/);
         assert.ok(!e.message.includes('wrong'), 'no token in the message');
         return true;
@@ -150,27 +162,27 @@ describe('concur API client (pure modules)', function () {
     });
 
     it('follows a returned geolocation and retries once at it for "user lives elsewhere" (code 16)', async () => {
-      const other = await startFakeConcur();
+      const other = await startSim();
       try {
-        fake.cfg.geolocation = other.url; // tokens from "glz" say: you live at `other`
-        fake.fail({ path: '/oauth2/v0/token', status: 400, body: JSON.stringify({ error: 'invalid_request', error_description: 'user lives elsewhere', code: 16, geolocation: other.url }) });
+        failNext(sim, { pathPrefix: '/oauth2/v0/token', geolocation: other.url }); // "user lives elsewhere": 400, code 16
         const tm = new TokenManager({
           grantType: 'client_credentials',
-          credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret },
-          baseUrl: fake.url,
+          credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret },
+          baseUrl: sim.url,
         });
         const t = await tm.getToken();
-        assert.equal(other.state.tokenRequests.length, 1, 'retried at the named geolocation');
+        assert.deepEqual(sim.tokenRequests().map((r) => [r.status, r.oauthError, r.oauthCode]), [[400, 'invalid_request', 16]]);
+        assert.equal(other.tokenRequests().length, 1, 'retried at the named geolocation');
         assert.equal(t.apiBase, other.url);
       } finally {
-        await other.close();
+        await other.stop();
       }
     });
 
     it('refuses to start a grant with missing credentials without sending anything', async () => {
-      const tm = manager(fake, { credentials: { clientId: 'x' } });
+      const tm = manager(sim, { credentials: { clientId: 'x' } });
       await assert.rejects(tm.getToken(), /client secret is not set; refresh token is not set/);
-      assert.equal(fake.state.requests.length, 0);
+      assert.equal(sim.requests.length, 0);
     });
 
     it('reads refresh_expires_in as absolute epoch seconds (and a small value as a duration)', () => {
@@ -184,14 +196,14 @@ describe('concur API client (pure modules)', function () {
   describe('ConcurApiClient', () => {
     const client = (over = {}, tmOver = {}) => {
       const events = [];
-      const c = new ConcurApiClient({ tokens: manager(fake, tmOver), retry: FAST, onEvent: (e) => events.push(e), ...over });
+      const c = new ConcurApiClient({ tokens: manager(sim, tmOver), retry: FAST, onEvent: (e) => events.push(e), ...over });
       return { c, events };
     };
 
     it('honours Retry-After on 429 and then succeeds', async () => {
       const { c, events } = client();
-      fake.fail({ method: 'GET', path: /reports\/R1$/, status: 429, headers: { 'Retry-After': '1' } });
-      const r = await c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' });
+      failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 429, retryAfter: 1 });
+      const r = await c.request({ method: 'GET', url: R1_V4 });
       assert.equal(r.status, 200);
       assert.equal(r.attempts, 2);
       assert.deepEqual(events.map((e) => [e.type, e.reason, e.delayMs]), [['retry', 'HTTP 429', 1000]]);
@@ -199,78 +211,84 @@ describe('concur API client (pure modules)', function () {
 
     it('retries 503 then succeeds for GET, but never repeats a POST after a 503', async () => {
       const { c } = client();
-      fake.fail({ method: 'GET', path: /reports\/R1$/, status: 503, times: 2 });
-      const r = await c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' });
+      failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 503, count: 2 });
+      const r = await c.request({ method: 'GET', url: R1_V4 });
       assert.equal(r.attempts, 3);
-      fake.fail({ method: 'POST', path: /Exceptions$/, status: 503 });
+      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status), [503, 503, 200]);
+      failNext(sim, { method: 'POST', pathPrefix: '/api/expense/expensereport/v1.1/report/K/Exceptions', status: 503 });
       await assert.rejects(c.request({ method: 'POST', url: '/api/expense/expensereport/v1.1/report/K/Exceptions', xml: '<x/>' }), (e) => e.status === 503 && e.code === 'HTTP_503');
-      assert.equal(fake.requestsTo(/Exceptions$/).length, 1);
+      assert.equal(requestsTo(sim, /Exceptions$/).length, 1);
     });
 
     it('gives up after maxRetries with the last error', async () => {
       const { c } = client();
-      fake.fail({ method: 'GET', path: /reports\/R1$/, status: 500, times: 10 });
-      await assert.rejects(c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' }), (e) => e.status === 500 && /after 4 attempts/.test(e.message));
-      assert.equal(fake.requestsTo(/reports\/R1$/).length, 4);
+      failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 500, count: 10 });
+      await assert.rejects(c.request({ method: 'GET', url: R1_V4 }), (e) => e.status === 500 && /after 4 attempts/.test(e.message));
+      assert.equal(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).length, 4);
     });
 
     it('retries network errors for idempotent calls', async () => {
       const { c } = client();
-      fake.fail({ method: 'GET', path: /reports\/R1$/, destroy: true });
-      const r = await c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' });
+      failNext(sim, { method: 'GET', pathPrefix: R1_V4, drop: true });
+      const r = await c.request({ method: 'GET', url: R1_V4 });
       assert.equal(r.status, 200);
+      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status), [0, 200], 'the first attempt was dropped');
     });
 
     it('on 401 gets a fresh token once and repeats the call; concurrent 401s share one refresh', async () => {
+      sim.setFaults({ expiredTokenStatus: 401 });
       const { c } = client();
       await c.tokens.getToken();
-      fake.expireAccessTokens();
-      const rs = await Promise.all([1, 2, 3].map(() => c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' })));
+      sim.expireTokens();
+      const rs = await Promise.all([1, 2, 3].map(() => c.request({ method: 'GET', url: R1_V4 })));
       assert.ok(rs.every((r) => r.status === 200));
-      assert.equal(fake.state.tokenRequests.length, 2, 'initial + one refresh');
+      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status).sort(), [200, 200, 200, 401, 401, 401]);
+      assert.equal(sim.tokenRequests().length, 2, 'initial + one refresh');
     });
 
     it('treats a 403 "token expired" like a 401, but not a plain 403', async () => {
-      fake.cfg.expiredStatus = 403;
+      // 403 is what the docs say Concur answers for an expired token (the simulator's default).
       const { c } = client();
       await c.tokens.getToken();
-      fake.expireAccessTokens();
-      assert.equal((await c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' })).status, 200);
-      fake.fail({ method: 'GET', path: /reports\/R1$/, status: 403, body: JSON.stringify({ Error: { Message: 'Forbidden Request' } }) });
-      await assert.rejects(c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' }), (e) => e.status === 403 && e.message.includes('Forbidden Request'));
-      assert.equal(fake.state.tokenRequests.length, 2);
+      sim.expireTokens();
+      assert.equal((await c.request({ method: 'GET', url: R1_V4 })).status, 200);
+      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status), [403, 200]);
+      failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 403, message: 'Forbidden Request' });
+      await assert.rejects(c.request({ method: 'GET', url: R1_V4 }), (e) => e.status === 403 && e.message.includes('Forbidden Request'));
+      assert.equal(sim.tokenRequests().length, 2);
     });
 
     it('passes Concur-Correlationid through and returns the v4 error message', async () => {
       const { c } = client();
-      await assert.rejects(c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/NOPE', correlationId: 'corr-123' }), (e) => {
+      await assert.rejects(c.request({ method: 'GET', url: `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/NOPE`, correlationId: 'corr-123' }), (e) => {
         assert.equal(e.status, 404);
         assert.equal(e.correlationId, 'corr-123');
-        assert.match(e.message, /Report NOPE not found/);
+        assert.match(e.message, /report NOPE was not found/);
         return true;
       });
-      assert.equal(fake.state.requests.at(-1).headers['concur-correlationid'], 'corr-123');
+      assert.equal(sim.requests.at(-1).correlationId, 'corr-123');
     });
 
     it('rewrites www.concursolutions.com to the token geolocation and refuses untrusted hosts without sending the token', async () => {
       const { c } = client();
-      const r = await c.request({ method: 'GET', url: 'https://www.concursolutions.com/api/expense/expensereport/v2.0/report/R1', accept: 'application/xml' });
+      const r = await c.request({ method: 'GET', url: `https://www.concursolutions.com/api/expense/expensereport/v2.0/report/${R1}`, accept: 'application/xml' });
       assert.equal(r.xmlRoot, 'ReportDetails');
-      assert.equal(r.data.ReportID, 'R1');
-      const before = fake.state.requests.length;
+      assert.equal(r.data.ReportID, R1);
+      assert.deepEqual([sim.requests.at(-1).path, sim.requests.at(-1).accept], [`/api/expense/expensereport/v2.0/report/${R1}`, 'application/xml']);
+      const before = sim.requests.length;
       await assert.rejects(c.request({ method: 'GET', url: 'https://evil.example.com/steal' }), (e) => e.code === 'UNTRUSTED_HOST' && e.notSent);
       await assert.rejects(c.request({ method: 'GET', url: 'http://us2.api.concursolutions.com/x' }), (e) => e.code === 'UNTRUSTED_HOST', 'Concur hosts only over https');
-      assert.equal(fake.state.requests.length, before);
+      assert.equal(sim.requests.length, before);
     });
 
     it('close() ends a pending backoff with a CLOSED error', async () => {
       const { c } = new (function () {
         return client({ retry: { maxRetries: 3, baseDelayMs: 60000, maxDelayMs: 60000 } });
       })();
-      fake.fail({ method: 'GET', path: /reports\/R1$/, status: 503 });
-      const p = c.request({ method: 'GET', url: '/expensereports/v4/users/U/context/TRAVELER/reports/R1' });
+      failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 503 });
+      const p = c.request({ method: 'GET', url: R1_V4 });
       const until = Date.now() + 5000;
-      while (!fake.requestsTo(/reports\/R1$/).length && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      while (!requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).length && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       c.close();
       await assert.rejects(p, (e) => e.code === 'CLOSED');
     });

@@ -10,14 +10,33 @@ import { jsonBody, type RequestContext, type Route } from './routes';
 import { moveToStep, WorkflowError } from './workflow';
 import { WORKFLOW_STEP_PREFIX } from './legacy-sender';
 
+/**
+ * One answered request. Only non-secret facts: never Authorization values,
+ * bodies, passwords or tokens (a presented refresh token appears as a
+ * fingerprint only).
+ */
 export interface RequestLogEntry {
   at: string;
   method: string;
   path: string;
+  /** Raw query string without the `?` (when there is one). */
+  query?: string;
+  /** 0 when the connection was dropped by a fault. */
   status: number;
   ms: number;
   fault?: string;
   tokenKind?: string;
+  /** The caller's Concur-Correlationid (when it sent a usable one). */
+  correlationId?: string;
+  /** The caller's Accept header (content negotiation is part of what clients get wrong). */
+  accept?: string;
+  /** Token endpoint: grant facts and the OAuth2 error answered, if any. */
+  grantType?: string;
+  credtype?: string;
+  username?: string;
+  refreshTokenSha256?: string;
+  oauthError?: string;
+  oauthCode?: unknown;
 }
 
 export interface AdminHooks {
@@ -90,12 +109,17 @@ export function adminRoutes(hooks: AdminHooks): Route[] {
       const report = ctx.sim.state.reportById(id);
       if (!report) throw new ApiError(404, `report ${id || '(missing reportId)'} was not found`);
       const step = typeof b.step === 'string' && b.step ? b.step : 'EXTERNAL VALIDATION - SUBMIT';
+      // uriBase: print the URIs on another host (Concur prints www.concursolutions.com), to test host rewriting.
+      if (b.uriBase !== undefined && (typeof b.uriBase !== 'string' || !/^https?:\/\/[^/\s]+\/?$/i.test(b.uriBase))) {
+        throw new ApiError(400, 'uriBase must be a base URL such as https://www.concursolutions.com');
+      }
       const n = ctx.sim.state.addFailedNotification({
         eventType: `${WORKFLOW_STEP_PREFIX}${step}`,
         objectType: 'EXPRPT',
         reportKey: report.reportKey,
         eventDateTime: new Date().toISOString().slice(0, 19),
         context: null,
+        ...(typeof b.uriBase === 'string' ? { uriBase: b.uriBase.replace(/\/+$/, '') } : {}),
       });
       return { status: 201, body: { id: n.id } };
     }),

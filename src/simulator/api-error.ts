@@ -23,6 +23,8 @@ export class ApiError extends Error {
       /** OAuth2 error code and numeric Concur code. */
       oauthError?: string;
       oauthCode?: number;
+      /** More fields for the OAuth2 error body (e.g. `geolocation` with code 16). */
+      oauthFields?: Record<string, unknown>;
       headers?: Record<string, string>;
     } = {},
   ) {
@@ -86,7 +88,7 @@ export function renderError(family: ApiFamily, err: ApiError, path: string, want
       const [error, code] = err.extra.oauthError
         ? [err.extra.oauthError, err.extra.oauthCode ?? 0]
         : (OAUTH_DEFAULTS[err.status] ?? ['server_error', err.status]);
-      return { status: err.status, headers, body: { error, error_description: err.message, code } };
+      return { status: err.status, headers, body: { error, error_description: err.message, code, ...(err.extra.oauthFields ?? {}) } };
     }
     case 'ess':
       return { status: err.status, headers, body: { message: err.message } };

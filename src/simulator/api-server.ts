@@ -2,7 +2,8 @@
  * The simulator's HTTP server: dispatches to the API modules, applies faults
  * (latency first, then failNext / random 429 / 5xx), checks bearer tokens,
  * renders errors in each API family's shape, and keeps a bounded request log
- * (method, path, status only: never headers, bodies or tokens).
+ * (method, path, status and other non-secret facts: never Authorization
+ * values, bodies or tokens).
  */
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { ApiError, renderError, type ApiFamily, type Reply } from './api-error';
 import { BodyTooLargeError, readBody, send, wantsJson } from './http-util';
 import { FaultController, type FaultSettings } from './faults';
-import { TokenService, type ExpiresInFormat } from './oauth';
+import { describeTokenRequest, TokenService, type ExpiresInFormat } from './oauth';
 import { SimState, type StateOptions } from './state';
 import type { RequestContext, Route, SimContext } from './routes';
 import { expenseV4Routes } from './expense-v4';
@@ -33,6 +34,10 @@ export interface ApiServerOptions extends StateOptions {
   /** expires_in as number, string, or alternating (Concur docs show a string, real traffic a number). */
   expiresIn?: ExpiresInFormat;
   refreshTtlSeconds?: number;
+  /** Refresh tokens (company tokens) that are valid from the start, e.g. the one a test configures in a node. */
+  refreshTokens?: string[];
+  /** Tests only: keep every issued token so the test can search logs for them (sim.issuedTokens()). */
+  recordIssuedTokens?: boolean;
   /** Public base URL to hand out (geolocation, hrefs); default the listening URL. */
   publicUrl?: string;
   enforceTokenKinds?: boolean;
@@ -81,6 +86,8 @@ export class ApiServer {
       refreshTtlSeconds: opts.refreshTtlSeconds ?? 180 * 24 * 3600,
       expiresIn: opts.expiresIn ?? 'alternate',
       geolocation: () => this.url,
+      seedRefreshTokens: opts.refreshTokens,
+      recordIssuedTokens: opts.recordIssuedTokens,
     });
     this.ctx = {
       state: this.state,
@@ -166,15 +173,26 @@ export class ApiServer {
     const isAdmin = path.startsWith('/_sim/');
     let family = familyFor(path);
     const entry: RequestLogEntry = { at: new Date().toISOString(), method, path, status: 0, ms: 0 };
+    if (qi >= 0 && qi < rawUrl.length - 1) entry.query = rawUrl.slice(qi + 1, qi + 1 + 2000);
+    if (given && given === correlationId) entry.correlationId = given;
+    if (typeof req.headers.accept === 'string') entry.accept = req.headers.accept.slice(0, 200);
 
-    const finish = (reply: Reply) => {
-      entry.status = reply.status;
+    const record = (status: number) => {
+      entry.status = status;
       entry.ms = Date.now() - started;
       if (!isAdmin) {
         this.requestLog.push(entry);
         if (this.requestLog.length > REQUEST_LOG_MAX) this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_MAX);
-        this.opts.log?.(`${method} ${path} -> ${reply.status}${entry.fault ? ` (injected: ${entry.fault})` : ''}`);
+        this.opts.log?.(`${method} ${path} -> ${status || 'dropped'}${entry.fault ? ` (injected: ${entry.fault})` : ''}`);
       }
+    };
+    const finish = (reply: Reply) => {
+      if (family === 'oauth' && reply.body && typeof reply.body === 'object' && 'error' in reply.body) {
+        const b = reply.body as Record<string, unknown>;
+        entry.oauthError = String(b.error);
+        entry.oauthCode = b.code;
+      }
+      record(reply.status);
       send(res, reply.status, { 'Concur-Correlationid': correlationId, ...(reply.headers ?? {}) }, reply.body);
     };
     const fail = (err: ApiError) => finish(renderError(family, err, path, json));
@@ -189,12 +207,30 @@ export class ApiServer {
       return fail(new ApiError(400, `could not read the request body: ${(e as Error).message}`));
     }
 
+    if (family === 'oauth') {
+      Object.assign(entry, describeTokenRequest(body));
+      if (this.faults.settings.tokenLatencyMs > 0) await sleep(this.faults.settings.tokenLatencyMs);
+    }
+
     if (!isAdmin) {
       const f = this.faults.decide(method, path, family === 'oauth');
-      if (f) {
+      if (f?.drop) {
+        entry.fault = `${f.reason} (drop)`;
+        record(0);
+        req.socket.destroy();
+        return;
+      }
+      if (f?.expireTokens) {
+        // The token dies while this request is on its way: answer it as the expired token deserves.
+        entry.fault = `${f.reason} (expire tokens)`;
+        this.tokens.expireAll();
+      } else if (f) {
         entry.fault = f.reason;
         const headers: Record<string, string> = f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {};
-        const msg = f.status === 429 ? 'Too Many Requests' : f.status >= 500 ? 'Service temporarily unavailable (simulated)' : `Simulated failure ${f.status}`;
+        if (f.geolocation && family === 'oauth') {
+          return fail(new ApiError(f.status, f.message ?? 'the user lives in another geolocation (simulated)', { headers, oauthError: 'invalid_request', oauthCode: 16, oauthFields: { geolocation: f.geolocation } }));
+        }
+        const msg = f.message ?? (f.status === 429 ? 'Too Many Requests' : f.status >= 500 ? 'Service temporarily unavailable (simulated)' : `Simulated failure ${f.status}`);
         return fail(new ApiError(f.status, msg, { headers, oauthError: family === 'oauth' ? (f.status === 429 ? 'too_many_requests' : 'server_error') : undefined, oauthCode: f.status }));
       }
     }
@@ -219,9 +255,9 @@ export class ApiServer {
 
     const ctx: RequestContext = { method, path, params: match.slice(1), query, headers: req.headers, body, wantsJson: json, sim: this.ctx };
     if (route.auth) {
-      const check = this.tokens.check(req.headers.authorization);
+      const check = this.tokens.check(req.headers.authorization, this.faults.settings.expiredTokenStatus);
       if (!check.ok) {
-        const headers: Record<string, string> = check.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {};
+        const headers: Record<string, string> = check.status === 401 ? { 'WWW-Authenticate': check.expired ? 'Bearer error="invalid_token", error_description="The access token expired"' : 'Bearer' } : {};
         return fail(new ApiError(check.status, check.message, { headers }));
       }
       ctx.token = check.token;

@@ -2,7 +2,9 @@
  * Fault injection: latency, random 429 (with Retry-After) and 5xx answers,
  * short-lived tokens, and a deterministic queue of "the next N requests fail
  * with status X" for tests. Randomness comes from a seeded PRNG so a run can
- * be reproduced with the same --seed.
+ * be reproduced with the same --seed. Also the run-time switches for Concur
+ * behaviours whose exact form is UNCONFIRMED (expired-token status, the
+ * notification list's formats), so one running simulator can play each.
  */
 
 export interface FailRule {
@@ -15,7 +17,20 @@ export interface FailRule {
   pathPrefix?: string;
   /** Only this method (upper case). */
   method?: string;
+  /** Close the connection without an answer (a network error for the client); no status. */
+  drop?: boolean;
+  /** Expire every access token when the request arrives, then answer it as usual (token dies mid-flow); no status. */
+  expireTokens?: boolean;
+  /** Error message to answer with instead of the generic one (e.g. a 403 that does not mention the token). */
+  message?: string;
+  /** Token endpoint: answer Concur's "user lives elsewhere" (400 invalid_request, code 16) naming this geolocation. */
+  geolocation?: string;
 }
+
+export type ExpiredTokenStatus = 401 | 403;
+/** negotiate: JSON by Accept, XML otherwise; xml: XML whatever the Accept; xml-406: 406 to a JSON-only Accept. */
+export type NotificationListFormat = 'negotiate' | 'xml' | 'xml-406';
+const NOTIFICATION_LIST_FORMATS: NotificationListFormat[] = ['negotiate', 'xml', 'xml-406'];
 
 export interface FaultSettings {
   /** Added delay before every answer, in ms. */
@@ -32,6 +47,12 @@ export interface FaultSettings {
   tokenTtlSeconds: number;
   /** Apply random faults to the token endpoint too. */
   faultTokenEndpoint: boolean;
+  /** Added delay before answering the token endpoint only, in ms (lets concurrent callers pile up on one grant). */
+  tokenLatencyMs: number;
+  /** Status for an expired access token: 403 as the docs say, or 401 (with WWW-Authenticate invalid_token) as some APIs do. */
+  expiredTokenStatus: ExpiredTokenStatus;
+  /** How GET /api/platform/notifications/v1.0/notification answers (which formats Concur serves is UNCONFIRMED). */
+  notificationListFormat: NotificationListFormat;
   failNext: FailRule[];
 }
 
@@ -43,13 +64,21 @@ export const DEFAULT_FAULTS: FaultSettings = {
   status5xx: 503,
   tokenTtlSeconds: 3600,
   faultTokenEndpoint: false,
+  tokenLatencyMs: 0,
+  expiredTokenStatus: 403,
+  notificationListFormat: 'negotiate',
   failNext: [],
 };
 
 export interface InjectedFault {
+  /** 0 for rules that do not answer themselves (drop, expireTokens). */
   status: number;
   retryAfter?: number;
   reason: string;
+  drop?: boolean;
+  expireTokens?: boolean;
+  message?: string;
+  geolocation?: string;
 }
 
 /** mulberry32: tiny, fast, good enough for fault dice. */
@@ -70,6 +99,38 @@ function num(v: unknown, name: string, min: number, max: number): number {
     throw new RangeError(`${name} must be a number between ${min} and ${max} (got ${JSON.stringify(v)})`);
   }
   return n;
+}
+
+function failRule(r: unknown, i: number): FailRule {
+  if (!r || typeof r !== 'object') throw new RangeError(`failNext[${i}] must be an object`);
+  const o = r as Record<string, unknown>;
+  for (const flag of ['drop', 'expireTokens'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new RangeError(`failNext[${i}].${flag} must be true or false`);
+  }
+  const count = num(o.count ?? 1, `failNext[${i}].count`, 1, 100000);
+  // drop and expireTokens do not answer themselves, so a status would be meaningless.
+  if (o.drop === true || o.expireTokens === true) {
+    if (o.drop === true && o.expireTokens === true) throw new RangeError(`failNext[${i}]: drop and expireTokens exclude each other`);
+    for (const k of ['status', 'retryAfter', 'message', 'geolocation']) {
+      if (o[k] !== undefined) throw new RangeError(`failNext[${i}].${k} cannot be combined with ${o.drop === true ? 'drop' : 'expireTokens'}`);
+    }
+  }
+  const answers = o.drop !== true && o.expireTokens !== true;
+  const rule: FailRule = { count, status: answers ? num(o.status ?? (o.geolocation !== undefined ? 400 : undefined), `failNext[${i}].status`, 100, 599) : 0 };
+  if (o.drop === true) rule.drop = true;
+  if (o.expireTokens === true) rule.expireTokens = true;
+  if (o.retryAfter !== undefined) rule.retryAfter = num(o.retryAfter, `failNext[${i}].retryAfter`, 0, 86400);
+  if (o.pathPrefix !== undefined) rule.pathPrefix = String(o.pathPrefix);
+  if (o.method !== undefined) rule.method = String(o.method).toUpperCase();
+  if (o.message !== undefined) {
+    if (typeof o.message !== 'string' || !o.message || o.message.length > 2000) throw new RangeError(`failNext[${i}].message must be a non-empty string of at most 2000 characters`);
+    rule.message = o.message;
+  }
+  if (o.geolocation !== undefined) {
+    if (typeof o.geolocation !== 'string' || !/^https?:\/\/[^/\s]+\/?$/i.test(o.geolocation)) throw new RangeError(`failNext[${i}].geolocation must be a base URL such as https://us2.api.concursolutions.com`);
+    rule.geolocation = o.geolocation.replace(/\/+$/, '');
+  }
+  return rule;
 }
 
 /** Validates a partial settings object (from CLI flags, options or the admin endpoint). */
@@ -97,17 +158,24 @@ export function validateFaults(input: Record<string, unknown>): Partial<FaultSet
         if (typeof v !== 'boolean') throw new RangeError('faultTokenEndpoint must be true or false');
         out.faultTokenEndpoint = v;
         break;
+      case 'tokenLatencyMs':
+        out.tokenLatencyMs = num(v, k, 0, 120000);
+        break;
+      case 'expiredTokenStatus': {
+        const n = num(v, k, 401, 403);
+        if (n !== 401 && n !== 403) throw new RangeError(`expiredTokenStatus must be 401 or 403 (got ${JSON.stringify(v)})`);
+        out.expiredTokenStatus = n;
+        break;
+      }
+      case 'notificationListFormat':
+        if (!NOTIFICATION_LIST_FORMATS.includes(v as NotificationListFormat)) {
+          throw new RangeError(`notificationListFormat must be one of ${NOTIFICATION_LIST_FORMATS.join(', ')} (got ${JSON.stringify(v)})`);
+        }
+        out.notificationListFormat = v as NotificationListFormat;
+        break;
       case 'failNext': {
-        if (!Array.isArray(v)) throw new RangeError('failNext must be an array of { count, status, retryAfter?, pathPrefix?, method? }');
-        out.failNext = v.map((r, i) => {
-          if (!r || typeof r !== 'object') throw new RangeError(`failNext[${i}] must be an object`);
-          const o = r as Record<string, unknown>;
-          const rule: FailRule = { count: num(o.count ?? 1, `failNext[${i}].count`, 1, 100000), status: num(o.status, `failNext[${i}].status`, 100, 599) };
-          if (o.retryAfter !== undefined) rule.retryAfter = num(o.retryAfter, `failNext[${i}].retryAfter`, 0, 86400);
-          if (o.pathPrefix !== undefined) rule.pathPrefix = String(o.pathPrefix);
-          if (o.method !== undefined) rule.method = String(o.method).toUpperCase();
-          return rule;
-        });
+        if (!Array.isArray(v)) throw new RangeError('failNext must be an array of { count, status, retryAfter?, pathPrefix?, method?, drop?, expireTokens?, message?, geolocation? }');
+        out.failNext = v.map((r, i) => failRule(r, i));
         break;
       }
       default:
@@ -149,7 +217,12 @@ export class FaultController {
       const rule = s.failNext[i];
       rule.count--;
       if (rule.count <= 0) s.failNext.splice(i, 1);
-      return this.count({ status: rule.status, retryAfter: rule.retryAfter ?? (rule.status === 429 ? s.retryAfterSeconds : undefined), reason: 'failNext rule' });
+      const f: InjectedFault = { status: rule.status, retryAfter: rule.retryAfter ?? (rule.status === 429 ? s.retryAfterSeconds : undefined), reason: 'failNext rule' };
+      if (rule.drop) f.drop = true;
+      if (rule.expireTokens) f.expireTokens = true;
+      if (rule.message) f.message = rule.message;
+      if (rule.geolocation) f.geolocation = rule.geolocation;
+      return f.status ? this.count(f) : f;
     }
     if (isTokenEndpoint && !s.faultTokenEndpoint) return undefined;
     // Always draw both numbers so one setting does not shift the other's sequence.

@@ -14,6 +14,7 @@ import { defaultKeyDir, loadOrCreateKeyPair, loadPrivateKey, type EssKeyPair } f
 import { reportFullDetailsUrl } from './expense-legacy-xml';
 import { sendLegacy, testConnection, WORKFLOW_STEP_PREFIX, DEFAULT_LEGACY_STEP, type LegacySendResult } from './legacy-sender';
 import type { FaultSettings } from './faults';
+import type { RequestLogEntry } from './admin';
 import type { SimState } from './state';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_REQUEST_TOKEN } from './seed-data';
 
@@ -82,6 +83,10 @@ export interface Simulator {
   setFaults(patch: Partial<FaultSettings>): FaultSettings;
   resetFaults(): void;
   expireTokens(opts?: { refresh?: boolean }): number;
+  /** Every access and refresh token issued (tests only: needs recordIssuedTokens: true, else throws). */
+  issuedTokens(): string[];
+  /** Request log entries of the token endpoint (grant facts, status, OAuth2 error; no secrets). */
+  tokenRequests(): RequestLogEntry[];
   requests: ApiServer['requestLog'];
   events: EventLogEntry[];
   /** Resolves when background ESS deliveries have finished. */
@@ -162,6 +167,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     setFaults: (patch) => api.faults.update(patch as Record<string, unknown>),
     resetFaults: () => api.faults.reset(),
     expireTokens: (o = {}) => api.tokens.expireAll(o),
+    issuedTokens: () => api.tokens.issuedTokenList(),
+    tokenRequests: () => api.requestLog.filter((e) => e.grantType !== undefined || /^\/oauth2\/v0\/token\/?$/i.test(e.path)),
     requests: api.requestLog,
     events: api.eventLog as unknown as EventLogEntry[],
     deliveriesIdle: async () => {
@@ -181,4 +188,5 @@ export { sendLegacy, testConnection, legacyNotificationXml, basicAuth } from './
 export { expenseReportEvent, eventForReportAsIs, EXPENSE_TOPIC } from './ess-events';
 export { loadOrCreateKeyPair, writeKeyPair, loadPrivateKey, defaultKeyDir } from './keys';
 export { FaultController, DEFAULT_FAULTS, validateFaults } from './faults';
+export { tokenFingerprint } from './oauth';
 export * from './seed-data';

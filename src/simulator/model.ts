@@ -123,7 +123,14 @@ export interface FailedNotification {
   reportKey: string;
   eventDateTime: string;
   context: string | null;
+  /** Base of NotificationURI / ObjectURI (default the simulator URL; e.g. https://www.concursolutions.com as Concur prints them). */
+  uriBase?: string;
+  /** Fields left out of the listed entry, to play a malformed answer (clients must skip it, not crash). */
+  omitFields?: NotificationField[];
 }
+
+export const NOTIFICATION_FIELDS = ['Context', 'EventDateTime', 'EventType', 'NotificationURI', 'ObjectType', 'ObjectURI'] as const;
+export type NotificationField = (typeof NOTIFICATION_FIELDS)[number];
 
 export interface Subscription {
   id: string;

@@ -1,6 +1,8 @@
 /**
  * Notification API v1.0: list failed legacy callouts (JSON by Accept, XML
- * NotificationList otherwise) and delete one after processing.
+ * NotificationList otherwise; the notificationListFormat setting plays the
+ * UNCONFIRMED variants: XML only, or 406 to a JSON-only Accept) and delete
+ * one after processing.
  */
 import { ApiError, type Reply } from './api-error';
 import { safeDecode } from './http-util';
@@ -17,8 +19,8 @@ export function notificationUri(base: string, id: string): string {
 }
 
 function asJson(ctx: RequestContext, n: FailedNotification): Record<string, unknown> {
-  const base = ctx.sim.baseUrl();
-  return {
+  const base = n.uriBase ?? ctx.sim.baseUrl();
+  const o: Record<string, unknown> = {
     Context: n.context,
     EventDateTime: n.eventDateTime,
     EventType: n.eventType,
@@ -26,25 +28,21 @@ function asJson(ctx: RequestContext, n: FailedNotification): Record<string, unkn
     ObjectType: n.objectType,
     ObjectURI: reportFullDetailsUrl(base, n.reportKey),
   };
+  for (const f of n.omitFields ?? []) delete o[f];
+  return o;
 }
 
 function list(ctx: RequestContext): Reply {
   const status = ctx.query.get('status');
   // The docs' example uses FAILED, the prose says failed: accept any case.
   if (!status || status.toLowerCase() !== 'failed') throw new ApiError(400, 'status is required and the only supported value is failed');
+  const format = ctx.sim.faults.settings.notificationListFormat;
+  const accept = String(ctx.headers.accept ?? '').toLowerCase();
+  if (format === 'xml-406' && ctx.wantsJson && !accept.includes('xml')) throw new ApiError(406, 'Not Acceptable: this resource is served as application/xml only');
   const items = ctx.sim.state.notifications.map((n) => asJson(ctx, n));
-  if (ctx.wantsJson) return { status: 200, body: items };
-  const nodes: XmlNode[] = items.map((o) => [
-    'Notification',
-    [
-      ['Context', o.Context as string | null],
-      ['EventDateTime', o.EventDateTime as string],
-      ['EventType', o.EventType as string],
-      ['NotificationURI', o.NotificationURI as string],
-      ['ObjectType', o.ObjectType as string],
-      ['ObjectURI', o.ObjectURI as string],
-    ],
-  ]);
+  if (ctx.wantsJson && format === 'negotiate') return { status: 200, body: items };
+  // Element order is the documented one; asJson keeps it.
+  const nodes: XmlNode[] = items.map((o) => ['Notification', Object.entries(o).map(([k, v]): XmlNode => [k, v as string | null])]);
   const body = renderDocument('NotificationList', { xmlns: NS_NOTIFICATION, 'xmlns:i': 'http://www.w3.org/2001/XMLSchema-instance' }, nodes, { nil: true });
   return { status: 200, headers: { 'Content-Type': 'application/xml; charset=utf-8' }, body };
 }

@@ -4,7 +4,7 @@
  * (user token) or credtype=authtoken (company token from company UUID +
  * request token), refresh_token (rotating: the old refresh token dies).
  */
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError, type Reply } from './api-error';
 import type { SimState } from './state';
@@ -39,6 +39,42 @@ export interface OAuthOptions {
   expiresIn: ExpiresInFormat;
   /** The URL returned as `geolocation` (the simulator's own base URL). */
   geolocation: () => string;
+  /** Refresh tokens valid from the start (company tokens), as if issued before the simulator started. */
+  seedRefreshTokens?: string[];
+  /** Tests only: keep every issued access/refresh token so a test can search its output for them. */
+  recordIssuedTokens?: boolean;
+}
+
+/** Longest list of issued tokens kept for tests. */
+const ISSUED_MAX = 10000;
+
+/** First 16 hex digits of SHA-256: lets a log say which token was presented without holding the token. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
+}
+
+/** The non-secret facts of a token request, for the request log (never passwords, secrets or tokens). */
+export interface TokenRequestFacts {
+  grantType?: string;
+  credtype?: string;
+  /** Company UUID (authtoken) or login id (password): identifiers, not secrets. */
+  username?: string;
+  /** tokenFingerprint() of the presented refresh token. */
+  refreshTokenSha256?: string;
+}
+
+export function describeTokenRequest(body: Buffer): TokenRequestFacts {
+  const form = new URLSearchParams(body.toString('utf8'));
+  const out: TokenRequestFacts = {};
+  const grant = form.get('grant_type');
+  if (grant) out.grantType = grant.slice(0, 64);
+  const credtype = form.get('credtype');
+  if (credtype) out.credtype = credtype.slice(0, 64);
+  const username = form.get('username');
+  if (username) out.username = username.slice(0, 256);
+  const rt = form.get('refresh_token');
+  if (rt) out.refreshTokenSha256 = tokenFingerprint(rt);
+  return out;
 }
 
 const SCOPES: Record<TokenKind, string[]> = {
@@ -59,18 +95,37 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export type AuthCheck = { ok: true; token: TokenInfo } | { ok: false; status: 401 | 403; message: string };
+export type AuthCheck = { ok: true; token: TokenInfo } | { ok: false; status: 401 | 403; message: string; expired?: boolean };
 
 export class TokenService {
   private readonly access = new Map<string, TokenInfo>();
   private readonly refresh = new Map<string, RefreshInfo>();
   private readonly secret = randomBytes(32);
   private issued = 0;
+  private readonly issuedTokens: string[] = [];
 
   constructor(
     private readonly state: SimState,
     private readonly opts: OAuthOptions,
-  ) {}
+  ) {
+    const far = Date.now() + opts.refreshTtlSeconds * 1000;
+    for (const rt of opts.seedRefreshTokens ?? []) {
+      const sub = state.companyId;
+      this.refresh.set(rt, { kind: 'company', sub, clientId: opts.clientId, companyId: sub, userId: null, scope: SCOPES.company.join(' '), expiresAt: far });
+    }
+  }
+
+  /** Every access and refresh token issued so far (only when recordIssuedTokens is on; tests use it to look for leaks). */
+  issuedTokenList(): string[] {
+    if (!this.opts.recordIssuedTokens) throw new Error('start the simulator with recordIssuedTokens: true to list issued tokens');
+    return [...this.issuedTokens];
+  }
+
+  private remember(token: string): void {
+    if (!this.opts.recordIssuedTokens) return;
+    this.issuedTokens.push(token);
+    if (this.issuedTokens.length > ISSUED_MAX) this.issuedTokens.shift();
+  }
 
   get accessTokenCount(): number {
     return this.access.size;
@@ -158,6 +213,7 @@ export class TokenService {
     const accessToken = this.jwt({ typ: base.kind, sub: base.sub, 'concur.companyId': base.companyId, scope, exp: Math.floor(info.expiresAt / 1000) });
     this.prune(this.access, now);
     this.access.set(accessToken, info);
+    this.remember(accessToken);
     const geolocation = this.opts.geolocation();
     this.issued++;
     const fmt = this.opts.expiresIn === 'alternate' ? (this.issued % 2 ? 'string' : 'number') : this.opts.expiresIn;
@@ -173,6 +229,7 @@ export class TokenService {
       const refreshExpiresAt = now + this.opts.refreshTtlSeconds * 1000;
       this.prune(this.refresh, now);
       this.refresh.set(refreshToken, { ...base, scope, expiresAt: refreshExpiresAt });
+      this.remember(refreshToken);
       body.refresh_token = refreshToken;
       // Absolute epoch seconds, not a duration (as Concur sends it).
       body.refresh_expires_in = Math.floor(refreshExpiresAt / 1000);
@@ -181,14 +238,14 @@ export class TokenService {
     return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body };
   }
 
-  /** Checks an Authorization header: 401 when missing, 403 when unknown or expired (the legacy meaning). */
-  check(authorization: string | undefined): AuthCheck {
+  /** Checks an Authorization header: 401 when missing, 403 when unknown, `expiredStatus` (403 per the docs) when expired. */
+  check(authorization: string | undefined, expiredStatus: 401 | 403 = 403): AuthCheck {
     const m = /^(Bearer|OAuth)\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!authorization) return { ok: false, status: 401, message: 'Authorization header is missing' };
     if (!m) return { ok: false, status: 401, message: 'Authorization header must be "Bearer <access token>"' };
     const info = this.access.get(m[2]);
     if (!info) return { ok: false, status: 403, message: 'Invalid or revoked access token' };
-    if (info.expiresAt <= Date.now()) return { ok: false, status: 403, message: 'Access token has expired' };
+    if (info.expiresAt <= Date.now()) return { ok: false, status: expiredStatus, message: 'Access token has expired', expired: true };
     return { ok: true, token: info };
   }
 

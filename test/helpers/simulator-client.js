@@ -1,6 +1,7 @@
 'use strict';
-/** Small loopback client for the simulator tests: token grants and API calls. */
+/** Small loopback client for the simulator tests: token grants, API calls, and fault/log shorthands. */
 const { request } = require('./red-runtime');
+const { tokenFingerprint } = require('../../simulator/index.js');
 
 function form(o) {
   return new URLSearchParams(o).toString();
@@ -58,4 +59,19 @@ async function call(sim, method, path, { token, body, json, headers = {} } = {})
   return { ...r, json: parsed };
 }
 
-module.exports = { tokenRequest, companyToken, appToken, call, clientFields, form };
+/** Queues one failNext rule ({ count, status, retryAfter, pathPrefix, method, drop, expireTokens, message, geolocation }). */
+function failNext(sim, rule) {
+  return sim.setFaults({ failNext: [rule] });
+}
+
+/** Request log entries whose path matches `re` (the log holds method, path, query, status, correlation id, Accept…). */
+function requestsTo(sim, re) {
+  return sim.requests.filter((r) => re.test(r.path));
+}
+
+/** Request log entries of everything except the token endpoint. */
+function apiRequests(sim) {
+  return sim.requests.filter((r) => !/^\/oauth2\//i.test(r.path));
+}
+
+module.exports = { tokenRequest, companyToken, appToken, call, clientFields, form, failNext, requestsTo, apiRequests, fingerprint: tokenFingerprint };
