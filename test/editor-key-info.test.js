@@ -10,6 +10,11 @@ const { describeKeyText, MAX_BLOCKS, MAX_KEY_TEXT_CHARS } = require('../concur/k
 const { spkiFingerprint } = require('../concur/ess-signature');
 const { CONCUR_PUBLISHED_KEYS } = require('../concur/ess-keys');
 const { makePki } = require('./helpers/certs');
+const { startRed, request } = require('./helpers/red-runtime');
+
+// bcrypt of ADMIN_PASSWORD (cost 8), for Node-RED's adminAuth in the route test.
+const ADMIN_PASSWORD = 'key-info-admin-pass';
+const ADMIN_HASH = '$2b$08$.6Uv/bWDcx/3mTosCMNes.6BxOxuDkNVVtORi4tjCdKS7sfccf8Hy';
 
 const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const RSA_PUB = rsa.publicKey.export({ type: 'spki', format: 'pem' });
@@ -91,7 +96,8 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
     assert.match(describeKeyText('hello, this is not a key').errors[0].message, /not a PEM key/);
     assert.equal(describeKeyText('-----BEGIN PUBLIC KEY-----\nAAAA').errors[0].code, 'invalid');
     assert.equal(describeKeyText('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----').errors[0].code, 'unsupported');
-    assert.equal(describeKeyText('QUJD').errors[0].code, 'invalid', 'base64 that is not a key');
+    assert.equal(describeKeyText('QUJD').errors[0].code, 'not-pem', 'base64 that is not a key');
+    assert.match(describeKeyText('plain words only').errors[0].message, /not a PEM key/);
     assert.deepEqual(describeKeyText(''), { keys: [], errors: [], truncated: false });
     assert.deepEqual(describeKeyText(undefined), { keys: [], errors: [], truncated: false });
     assert.deepEqual(describeKeyText(42), { keys: [], errors: [], truncated: false });
@@ -114,5 +120,72 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
       return r.keys[0].fingerprint;
     });
     assert.equal(new Set(fps).size, fps.length);
+  });
+
+  describe('admin route /concur-ess-event-in/key-info in a real Node-RED with adminAuth', () => {
+    let red;
+    before(async () => {
+      red = await startRed({
+        readyPath: '/auth/login',
+        settings: {
+          adminAuth: {
+            type: 'credentials',
+            users: [
+              { username: 'admin', password: ADMIN_HASH, permissions: '*' },
+              { username: 'viewer', password: ADMIN_HASH, permissions: 'read' },
+            ],
+          },
+        },
+      });
+    });
+    after(async () => {
+      if (red) {
+        await red.stop();
+        red.cleanup();
+      }
+    });
+
+    async function token(username, scope = '*') {
+      const r = await request(`${red.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: ADMIN_PASSWORD }),
+      });
+      assert.equal(r.status, 200, r.body);
+      return JSON.parse(r.body).access_token;
+    }
+    const post = (headers, body) => request(`${red.url}/concur-ess-event-in/key-info`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+
+    it('refuses callers without an admin token', async () => {
+      assert.equal((await request(`${red.url}/concur-ess-event-in/key-info`)).status, 401);
+      assert.equal((await post({}, JSON.stringify({ text: RSA_PUB }))).status, 401);
+    });
+
+    it('answers a read-only user with the built-in keys and the description of a pasted key', async () => {
+      const auth = { Authorization: `Bearer ${await token('viewer', 'read')}` };
+      const g = await request(`${red.url}/concur-ess-event-in/key-info`, { headers: auth });
+      assert.equal(g.status, 200, g.body);
+      const published = JSON.parse(g.body).published;
+      assert.deepEqual(published.map((k) => k.property), CONCUR_PUBLISHED_KEYS.map((k) => k.property));
+      assert.deepEqual(published.map((k) => k.fingerprint), CONCUR_PUBLISHED_KEYS.map((k) => describeKeyText(k.pem).keys[0].fingerprint));
+      const p = await post(auth, JSON.stringify({ text: RSA_PUB }));
+      assert.equal(p.status, 200, p.body);
+      assert.equal(JSON.parse(p.body).keys[0].fingerprint, RSA_FP);
+    });
+
+    it('answers bad requests clearly and never echoes a private key', async () => {
+      const auth = { Authorization: `Bearer ${await token('admin')}` };
+      const noText = await post(auth, JSON.stringify({ pem: 'x' }));
+      assert.equal(noText.status, 400);
+      assert.match(JSON.parse(noText.body).error, /\{ "text": "<PEM>" \}/);
+      const priv = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' });
+      const p = await post(auth, JSON.stringify({ text: priv }));
+      assert.equal(p.status, 200);
+      assert.deepEqual(JSON.parse(p.body).errors.map((e) => e.code), ['private-key']);
+      assert.ok(!p.body.includes(priv.split('\n')[1]), 'no key material in the answer');
+      assert.ok(!red.log().includes(priv.split('\n')[1]), 'no key material in the log');
+      const big = await post(auth, JSON.stringify({ text: 'A'.repeat(MAX_KEY_TEXT_CHARS + 1) }));
+      assert.equal(big.status, 413);
+    });
   });
 });

@@ -15,8 +15,12 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const crypto = require('node:crypto');
 const { startRed, request, REPO } = require('./helpers/red-runtime');
 const eb = require('./helpers/editor-browser');
+const { makePki } = require('./helpers/certs');
+const { CONCUR_PUBLISHED_KEYS } = require('../concur/ess-keys');
+const { describeKeyText } = require('../concur/key-info');
 
 const PKG = require(path.join(REPO, 'package.json'));
 const CATEGORY_CONTAINER = 'red-ui-palette-container-SAP_Concur'; // "SAP Concur" as the editor escapes it
@@ -25,6 +29,19 @@ const RUN = Date.now().toString(36);
 // Credentials typed into the dialogs (10–50 characters, as Concur requires for Basic auth).
 const LEGACY_USER = 'concur-connector-user';
 const LEGACY_PASSWORD = 'browser-test-password-42';
+
+// Keys pasted into the ESS dialog: a signing key of our own (its deliveries must be accepted), an EC key, a private key.
+const EXTRA_KEY = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const EXTRA_KEY_PEM = EXTRA_KEY.publicKey.export({ type: 'spki', format: 'pem' }).trim();
+const EXTRA_KEY_FP = crypto.createHash('sha256').update(EXTRA_KEY.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+const EC_KEY_PEM = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).trim();
+const PRIVATE_KEY_PEM = EXTRA_KEY.privateKey.export({ type: 'pkcs8', format: 'pem' }).trim();
+let pki;
+/** A certificate for webhook.api.concursolutions.com from a throw-away CA (made on first use). */
+function ctxCert() {
+  pki ??= makePki();
+  return pki.clients.good.cert.trim();
+}
 
 const NOTIFICATION_XML = `<?xml version="1.0" encoding="UTF-8"?>
 <Notification>
@@ -150,12 +167,66 @@ const NODES = [
     fill: () => [
       [['name'], 'browser ess in'],
       [['path'], `/browser-${RUN}/ess`],
+      [['extraKeys'], EXTRA_KEY_PEM],
     ],
+    async checks({ page, red }) {
+      // The webhook URL for the ESS subscription follows the path as it is typed.
+      await eb.fillInputs(page, { 'node-input-path': `/browser-${RUN}/typed-ess` });
+      assert.equal(await textOf(page, '#concur-ess-event-in-url'), `${red.url}/browser-${RUN}/typed-ess`);
+      assert.equal(await visible(page, '#concur-ess-event-in-http-warning'), true, 'the editor is on http: the HTTPS/mTLS requirement is shown');
+      await expectFieldError(page, 'node-input-path', 'ess', /must start with \//);
+      assert.equal(await textOf(page, '#concur-ess-event-in-url'), '–');
+      // The built-in Concur keys show their SHA-256 SPKI fingerprints (from the key-info admin route).
+      for (const k of CONCUR_PUBLISHED_KEYS) {
+        await waitForText(page, `#concur-ess-event-in-fp-${k.property}`, new RegExp(`SHA-256 ${describeKeyText(k.pem).keys[0].fingerprint}`));
+      }
+      // A pasted public key is read and shown as its fingerprint.
+      await eb.fillInputs(page, { 'node-input-extraKeys': EXTRA_KEY_PEM });
+      await waitForText(page, '#concur-ess-event-in-extraKeys-info', new RegExp(`#1: RSA 2048-bit public key SHA-256 ${EXTRA_KEY_FP}`));
+      // A certificate shows its CN and expiry, an EC key is flagged as unusable.
+      await eb.fillInputs(page, { 'node-input-extraKeys': `${EXTRA_KEY_PEM}\n${ctxCert()}\n${EC_KEY_PEM}` });
+      await waitForText(page, '#concur-ess-event-in-extraKeys-info', /#2: certificate CN=webhook\.api\.concursolutions\.com, valid until \d{4}-\d\d-\d\d.*#3: EC .*cannot verify ESS signatures/);
+      await page.locator('#concur-ess-event-in-extraKeys-info').scrollIntoViewIfNeeded();
+      await eb.screenshot(page, 'editor-concur-ess-event-in-keys');
+      // Text that is not PEM, and a private key, get a clear answer; the private key is never echoed.
+      await eb.fillInputs(page, { 'node-input-extraKeys': 'this is not a key' });
+      await waitForText(page, '#concur-ess-event-in-extraKeys-info', /not a PEM key/);
+      await expectFieldError(page, 'node-input-extraKeys', PRIVATE_KEY_PEM, /Never paste a private key/);
+      await waitForText(page, '#concur-ess-event-in-extraKeys-info', /#1: a private key/);
+      assert.ok(!(await textOf(page, '#concur-ess-event-in-extraKeys-info')).includes(PRIVATE_KEY_PEM.split('\n')[1]), 'no key material shown');
+      await expectFieldOk(page, 'node-input-extraKeys', '');
+      // Nothing is shown for an empty field (after the 300 ms typing pause).
+      await page.waitForFunction(() => !window.$('#concur-ess-event-in-extraKeys-info').is(':visible'), null, { timeout: 5000 });
+      // Other validations with their reasons.
+      await expectFieldError(page, 'node-input-topicFilter', '(unclosed', /Not a valid regular expression/);
+      await expectFieldOk(page, 'node-input-topicFilter', '');
+      await expectFieldError(page, 'node-input-dedupeHours', '0', /from 0.01 to 8760/);
+      await expectFieldOk(page, 'node-input-dedupeHours', '72');
+      // Turning the signature check off hides the key settings and shows the warning.
+      await eb.fillInputs(page, { 'node-input-verifySignature': false });
+      assert.equal(await visible(page, '#concur-ess-sig-off-warning'), true);
+      assert.equal(await visible(page, 'node-input-extraKeys'), false);
+      await eb.fillInputs(page, { 'node-input-verifySignature': true });
+      // Header mode asks for the header name and issuers.
+      assert.equal(await visible(page, 'node-input-clientCertHeader'), false);
+      await eb.fillInputs(page, { 'node-input-clientCertMode': 'header' });
+      assert.equal(await visible(page, 'node-input-clientCertHeader'), true);
+      await expectFieldError(page, 'node-input-clientCertHeader', 'bad header', /valid HTTP header name/);
+      await expectFieldOk(page, 'node-input-clientCertHeader', 'X-Forwarded-Client-Cert');
+      await eb.fillInputs(page, { 'node-input-clientCertMode': 'off' });
+    },
     async probe({ red }) {
       const body = JSON.stringify({ id: `browser-${RUN}`, topic: 'public.concur.expense.report', event: 'statusChanged' });
       const r = await request(`${red.url}/browser-${RUN}/ess`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       assert.equal(r.status, 401, `unsigned delivery must be refused: ${r.status} ${r.body}`);
+      // A delivery signed with the key pasted into the dialog is accepted: the browser's key reached the runtime.
+      const event = JSON.stringify({ id: `browser-signed-${RUN}`, correlationId: 'c1', topic: 'public.concur.expense.report', eventType: 'statusChanged', timeStamp: new Date().toISOString(), facts: {} });
+      const sig = crypto.sign('sha256', Buffer.from(event), { key: EXTRA_KEY.privateKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING }).toString('base64');
+      const ok = await request(`${red.url}/browser-${RUN}/ess`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Concur-Signature': sig }, body: event });
+      assert.equal(ok.status, 200, `signed delivery: ${ok.status} ${ok.body}`);
     },
+    // After the probe: one event accepted, one delivery rejected.
+    status: /\/browser-\w+\/ess.*1 ok/,
   },
   {
     type: 'concur-get-report-details',
@@ -240,10 +311,23 @@ const NODES = [
 /** Text that means a catalogue key was shown instead of its translation. */
 const RAW_KEY = /\bconcur-[a-z-]+\.(label|placeholder|tip|version|action|shortAction|endpoint|operation|geolocation|grant|credtype|ackMode|tokenEndpoint|validation|error|test|defaultName|paletteLabel)\b/;
 
+/** Waits (bounded) until the element's text matches. */
+async function waitForText(page, selector, re, timeoutMs = 10000) {
+  const until = Date.now() + timeoutMs;
+  let last = null;
+  while (Date.now() < until) {
+    last = await textOf(page, selector);
+    if (last !== null && re.test(last)) return last;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${selector} did not show ${re} within ${timeoutMs} ms (it showed: ${JSON.stringify(last)})`);
+}
+
 async function textOf(page, selector) {
   return page.evaluate((s) => {
     const el = document.querySelector(s);
-    return el ? el.textContent.replace(/\s+/g, ' ').trim() : null;
+    // innerText keeps the line breaks between block elements (textContent would glue lines together).
+    return el ? (el.innerText || el.textContent).replace(/\s+/g, ' ').trim() : null;
   }, selector);
 }
 
@@ -432,6 +516,7 @@ describe('editor (browser): SAP Concur nodes', function () {
     }
     if (sim) await sim.stop().catch(() => {});
     if (simKeyDir) fs.rmSync(simKeyDir, { recursive: true, force: true });
+    if (pki) pki.cleanup();
   });
   afterEach(async function () {
     if (this.currentTest.state === 'failed' && page) {

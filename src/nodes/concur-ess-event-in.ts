@@ -15,6 +15,7 @@ import { compileFilter } from '../concur/ess-envelope';
 import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../concur/client-cert';
 import { EventJournal, type StoredEvent } from '../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
+import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -63,6 +64,8 @@ function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
 }
 
 export = function (RED: RedApi) {
+  // Editor helper: fingerprints of the built-in and pasted keys for the edit dialog.
+  registerEssKeyInfoRoute(RED);
   /** Running nodes' journals, for the dead-letter admin endpoint. */
   const journals = new Map<string, () => EventJournal | undefined>();
 

@@ -133,7 +133,8 @@ class RedRuntime {
       if (this.exitInfo) throw new Error(`Node-RED exited early (${JSON.stringify(this.exitInfo)}):\n${this.log()}`);
       if (/Started flows/.test(this.logs.slice(this.logStart).join(''))) {
         try {
-          const r = await request(`${this.url}/settings`, { timeoutMs: 2000, ...(this.opts.clientTls || {}) });
+          // readyPath: a path that answers 200 without a login when adminAuth is on (e.g. /auth/login).
+          const r = await request(`${this.url}${this.opts.readyPath || '/settings'}`, { timeoutMs: 2000, ...(this.opts.clientTls || {}) });
           if (r.status === 200) return;
         } catch {
           /* not listening yet */
