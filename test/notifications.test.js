@@ -1,22 +1,31 @@
 'use strict';
 /**
  * End to end: concur-notifications (Notification API v1.0) in a real Node-RED
- * against the fake Concur API: list failed (JSON, XML, 406 → XML), emit each
+ * against the SAP Concur simulator: list failed (JSON, XML, 406 → XML), emit each
  * in concur-legacy-notify-in's shape, replay through get-report-details, and delete.
+ * The simulator prints the notifications' URIs on www.concursolutions.com, as
+ * Concur does, so every follow-up call also proves the host rewrite.
  */
 const assert = require('node:assert/strict');
 const { startRed, request } = require('./helpers/red-runtime');
 const { startCollector, collectorNodes } = require('./helpers/collector');
-const { startFakeConcur } = require('./helpers/fake-concur');
+const { startSimulator } = require('../simulator/index.js');
+const { requestsTo } = require('./helpers/simulator-client');
 const { notificationFields } = require('../concur/notification-fields');
 
 const Z = 'tab-n';
+const WWW = 'https://www.concursolutions.com';
+const R1 = 'CB899F7D9F73420A8D8B';
+const R2 = '4D2E8A61B0C94F7FA311';
+const PENDING_EXTVAL = 'Report Entered Expense Report Workflow Step - Pending External Validation';
+/** simulator answer setting for each case: JSON by Accept, XML whatever is asked, 406 to JSON then XML. */
+const FORMATS = { json: 'negotiate', xml: 'xml', 'xml-only': 'xml-406' };
 
-describe('concur-notifications in a real Node-RED against a fake Concur', function () {
+describe('concur-notifications in a real Node-RED against the Concur simulator', function () {
   this.timeout(60000);
   let red;
   let collector;
-  let fake;
+  let sim;
 
   function flows() {
     const ok = collectorNodes({ idPrefix: 'ok', z: Z, url: collector.url, pathName: '/ok', fields: ['tag', 'payload', 'topic', 'notificationURI', 'concur', 'skipped', 'reportKey'] });
@@ -32,12 +41,12 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
         id: 'cfg',
         type: 'concur-config',
         geolocation: 'custom',
-        baseUrl: fake.url,
+        baseUrl: sim.url,
         grantType: 'client_credentials',
         retries: 2,
         retryDelay: 5,
         retryMaxDelay: 10,
-        credentials: { clientId: fake.cfg.clientId, clientSecret: fake.cfg.clientSecret },
+        credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret },
       },
       ...trig('list', 'list'),
       { id: 'list', type: 'concur-notifications', z: Z, server: 'cfg', operation: 'list-failed', statusValue: 'failed', emitEach: false, wires: [[ok.inputId]] },
@@ -66,14 +75,15 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
   }
 
   before(async () => {
-    fake = await startFakeConcur();
+    sim = await startSimulator({ port: 0, deliverEvents: false });
     collector = await startCollector();
     red = await startRed();
     await red.deploy(flows());
   });
   beforeEach(() => {
-    fake.state.notifications.length = 0;
-    fake.cfg.notificationsFormat = 'json';
+    sim.state.reset();
+    sim.state.notifications.length = 0; // no seeded failures: each test queues its own
+    sim.resetFaults();
   });
   after(async () => {
     if (red) {
@@ -81,23 +91,39 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
       red.cleanup();
     }
     if (collector) await collector.close();
-    if (fake) await fake.close();
+    if (sim) await sim.stop();
   });
 
+  const keyOf = (id) => sim.state.reportById(id).reportKey;
+  /** Queues a failed notification at the simulator; returns the entry as Concur lists it (independently spelt out here). */
+  function addFailed(id, reportKey, eventType = PENDING_EXTVAL, { context = null, omitFields } = {}) {
+    const eventDateTime = '2026-11-20T10:00:00';
+    sim.state.addFailedNotification({ id, eventType, objectType: 'EXPRPT', reportKey, eventDateTime, context, uriBase: WWW, omitFields });
+    return {
+      Context: context,
+      EventDateTime: eventDateTime,
+      EventType: eventType,
+      NotificationURI: `${WWW}/api/platform/notifications/v1.0/notification/${id}`,
+      ObjectType: 'EXPRPT',
+      ObjectURI: `${WWW}/api/expense/expensereport/v1.1/reportfulldetails/${reportKey}`,
+    };
+  }
   const expected = (n) => ({ eventType: n.EventType, objectType: n.ObjectType, objectURI: n.ObjectURI, eventDateTime: n.EventDateTime, context: n.Context, notificationURI: n.NotificationURI });
 
   for (const format of ['json', 'xml', 'xml-only']) {
     it(`list-failed → one array (${format === 'xml-only' ? '406 on JSON, then XML' : format} answer)`, async () => {
-      fake.cfg.notificationsFormat = format;
-      const a = fake.addFailedNotification('N1', 'KEY$R1');
-      const b = fake.addFailedNotification('N2', 'K2', 'Report Entered Expense Report Workflow Step - Pre-Extract', { Context: 'ctx <1>' });
+      sim.setFaults({ notificationListFormat: FORMATS[format] });
+      const a = addFailed('N1', keyOf(R1));
+      const b = addFailed('N2', keyOf(R2), 'Report Entered Expense Report Workflow Step - Pre-Extract', { context: 'ctx <1>' });
+      const n = requestsTo(sim, /notification$/).length;
       await fire('list');
       const [m] = await collector.waitFor(1, 10000, '/ok');
       assert.deepEqual(m.body.payload, [expected(a), expected(b)]);
-      const gets = fake.requestsTo(/notification$/).slice(format === 'xml-only' ? -2 : -1);
-      assert.equal(gets[0].query, '?status=failed');
-      assert.match(gets[0].headers.accept, /^application\/json/);
-      if (format === 'xml-only') assert.equal(gets[1].headers.accept, 'application/xml');
+      const gets = requestsTo(sim, /notification$/).slice(n);
+      assert.deepEqual(gets.map((g) => g.status), format === 'xml-only' ? [406, 200] : [200]);
+      assert.equal(gets[0].query, 'status=failed');
+      assert.match(gets[0].accept, /^application\/json/);
+      if (format === 'xml-only') assert.equal(gets[1].accept, 'application/xml');
     });
   }
 
@@ -105,12 +131,12 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
     await fire('list-upper');
     const [m] = await collector.waitFor(1, 10000, '/ok');
     assert.deepEqual(m.body.payload, []);
-    assert.equal(fake.state.requests.at(-1).query, '?status=FAILED');
+    assert.equal(sim.requests.at(-1).query, 'status=FAILED');
   });
 
   it('unusable entries are skipped with a warning and reported in msg.skipped', async () => {
-    fake.addFailedNotification('N1', 'K1');
-    fake.state.notifications.push({ EventType: 'x', ObjectType: 'EXPRPT' });
+    addFailed('N1', keyOf(R1));
+    addFailed('N9', keyOf(R2), 'x', { omitFields: ['Context', 'EventDateTime', 'NotificationURI', 'ObjectURI'] }); // only EventType and ObjectType
     await fire('list');
     const [m] = await collector.waitFor(1, 10000, '/ok');
     assert.equal(m.body.payload.length, 1);
@@ -119,9 +145,9 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
   });
 
   it('emit each: one message per notification, shaped like concur-legacy-notify-in output', async () => {
-    fake.cfg.notificationsFormat = 'xml';
-    const a = fake.addFailedNotification('N1', 'KEY$R1');
-    const b = fake.addFailedNotification('N2', 'K2', 'Some Other Event');
+    sim.setFaults({ notificationListFormat: 'xml' });
+    const a = addFailed('N1', keyOf(R1));
+    const b = addFailed('N2', keyOf(R2), 'Some Other Event');
     await fire('each');
     const got = await collector.waitFor(2, 10000, '/ok');
     assert.equal((await collector.settle(200)).length, 2);
@@ -133,33 +159,38 @@ describe('concur-notifications in a real Node-RED against a fake Concur', functi
       assert.equal(m.body.concur.source, 'notification-replay');
     }
     assert.equal(got[0].body.payload.workflowStep, 'Pending External Validation');
-    assert.equal(got[0].body.payload.reportKey, 'KEY$R1');
+    assert.equal(got[0].body.payload.reportKey, keyOf(R1));
   });
 
   it('replays failed notifications through get-report-details and deletes each one', async () => {
-    fake.addFailedNotification('N1', 'KEY$R1');
-    fake.addFailedNotification('N2', 'KEY$R1');
+    addFailed('N1', keyOf(R1));
+    addFailed('N2', keyOf(R1));
+    const n = sim.requests.length;
     await fire('replay');
     const got = await collector.waitFor(2, 10000, '/ok');
     assert.deepEqual(got.map((m) => m.body.payload.deleted), [true, true]);
-    assert.deepEqual(got.map((m) => m.body.reportKey), ['KEY$R1', 'KEY$R1']);
-    assert.equal(fake.state.notifications.length, 0, 'both deleted at the fake');
-    const dels = fake.state.requests.filter((r) => r.method === 'DELETE').slice(-2).map((r) => r.path);
+    assert.deepEqual(got.map((m) => m.body.reportKey), [keyOf(R1), keyOf(R1)]);
+    assert.equal(sim.state.notifications.length, 0, 'both deleted at the simulator');
+    const calls = sim.requests.slice(n).filter((r) => !r.path.startsWith('/oauth2/'));
+    const fetched = calls.filter((r) => r.method === 'GET' && r.path.includes('/reportfulldetails/'));
+    assert.deepEqual(fetched.map((r) => [r.path, r.status]), [1, 2].map(() => [`/api/expense/expensereport/v1.1/reportfulldetails/${keyOf(R1)}`, 200]), 'ObjectURI fetched from the geolocation');
+    const dels = calls.filter((r) => r.method === 'DELETE').map((r) => r.path);
     assert.deepEqual(dels, ['/api/platform/notifications/v1.0/notification/N1', '/api/platform/notifications/v1.0/notification/N2'], 'www.concursolutions.com rewritten to the geolocation');
   });
 
   it('delete: bad or missing notificationURI → Catch node error, nothing sent; Concur errors are reported', async () => {
-    const before = fake.state.requests.filter((r) => r.method === 'DELETE').length;
+    const before = sim.requests.filter((r) => r.method === 'DELETE').length;
     await fire('delete', { msg: {} });
     let [e] = await collector.waitFor(1, 10000, '/err');
     assert.equal(e.body.concurError.code, 'INVALID_INPUT');
-    await fire('delete', { msg: { notificationURI: `${fake.url}/expensereports/v4/reports/R1/exceptions` } });
+    await fire('delete', { msg: { notificationURI: `${sim.url}/expensereports/v4/reports/${R1}/exceptions` } });
     [e] = await collector.waitFor(1, 10000, '/err');
     assert.match(e.body.concurError.message, /not a Notification v1.0 resource/);
-    assert.equal(fake.state.requests.filter((r) => r.method === 'DELETE').length, before);
+    assert.equal(sim.requests.filter((r) => r.method === 'DELETE').length, before);
     await fire('delete', { msg: { notificationURI: 'https://www.concursolutions.com/api/platform/notifications/v1.0/notification/GONE' } });
     [e] = await collector.waitFor(1, 10000, '/err');
-    assert.equal(e.body.concurError.status, 400);
-    assert.match(e.body.concurError.message, /Notification not found/);
+    assert.equal(e.body.concurError.status, 404);
+    assert.match(e.body.concurError.message, /notification GONE was not found/);
+    assert.deepEqual([sim.requests.at(-1).method, sim.requests.at(-1).path], ['DELETE', '/api/platform/notifications/v1.0/notification/GONE']);
   });
 });
