@@ -8,7 +8,8 @@
  * API, wrong client secret, bad refresh token, bad ESS signature with the
  * "rejected" output on), with debug nodes printing every complete message (and
  * every status and caught error) to the console. Then none of the secrets, none
- * of the tokens the fake Concur issued, and no Authorization header value may
+ * of the tokens the Concur simulator issued (it records them for this test:
+ * recordIssuedTokens), and no Authorization header value may
  * appear in Node-RED's log output, in debug output, in HTTP answers, in GET
  * /flows (the exported flow) or in flows.json on disk.
  */
@@ -17,16 +18,21 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
-const { startFakeConcur } = require('./helpers/fake-concur');
+const { startSimulator } = require('../simulator/index.js');
+const { failNext, fingerprint } = require('./helpers/simulator-client');
 const { makeKeyPair, signBody, essEvent } = require('./helpers/signed-events');
 
 const tag = (name) => `SECRET-${name}-${crypto.randomBytes(6).toString('hex')}`;
 const Z = 'tab-secrets';
+// Seeded simulator reports (src/simulator/seed-data.ts).
+const R1 = 'CB899F7D9F73420A8D8B'; // at EXTVAL, owner Jane
+const R3 = '9F1C3B7E22D84A6B9C05'; // at MANAGER, owner Jane
+const JANE = 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10';
 
 describe('secret hygiene: no secret in logs, debug output, answers or exported flows', function () {
   this.timeout(120000);
   let red;
-  let fake;
+  let sim;
   const S = {
     clientSecret: tag('client-secret'),
     refreshToken: tag('refresh-token'),
@@ -42,7 +48,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
   const authValues = [];
 
   before(async () => {
-    fake = await startFakeConcur({ clientSecret: S.clientSecret, refreshTokens: [S.refreshToken], requestToken: S.requestToken });
+    sim = await startSimulator({ port: 0, deliverEvents: false, clientSecret: S.clientSecret, refreshTokens: [S.refreshToken], companyRequestToken: S.requestToken, recordIssuedTokens: true });
     red = await startRed({ logLevel: 'trace', settings: { debugMaxLength: 1000000 } });
   });
   after(async () => {
@@ -50,11 +56,12 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       await red.stop();
       red.cleanup();
     }
-    if (fake) await fake.close();
+    if (sim) await sim.stop();
   });
 
   function flows(key) {
-    const cfgCommon = { geolocation: 'custom', baseUrl: fake.url, tokenEndpoint: 'api', timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20 };
+    const cfgCommon = { geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20 };
+    const clientId = sim.credentials.clientId;
     const debugAll = { id: 'dbg', type: 'debug', z: Z, name: 'everything', active: true, tosidebar: true, console: true, tostatus: false, complete: 'true', targetType: 'full', wires: [] };
     const trigger = (name, next) => [
       { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
@@ -65,10 +72,10 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     return [
       { id: Z, type: 'tab', label: 'secrets' },
       // Connections: good refresh grant, good company grant, wrong client secret, bad refresh token.
-      { id: 'cfg-ok', type: 'concur-config', name: 'ok', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId: fake.cfg.clientId, clientSecret: S.clientSecret, refreshToken: S.refreshToken } },
-      { id: 'cfg-co', type: 'concur-config', name: 'company', ...cfgCommon, grantType: 'password', credtype: 'authtoken', credentials: { clientId: fake.cfg.clientId, clientSecret: S.clientSecret, username: fake.cfg.companyUuid, password: S.requestToken } },
-      { id: 'cfg-badsecret', type: 'concur-config', name: 'bad secret', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId: fake.cfg.clientId, clientSecret: S.wrongClientSecret, refreshToken: S.refreshToken } },
-      { id: 'cfg-badrefresh', type: 'concur-config', name: 'bad refresh', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId: fake.cfg.clientId, clientSecret: S.clientSecret, refreshToken: S.badRefreshToken } },
+      { id: 'cfg-ok', type: 'concur-config', name: 'ok', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId, clientSecret: S.clientSecret, refreshToken: S.refreshToken } },
+      { id: 'cfg-co', type: 'concur-config', name: 'company', ...cfgCommon, grantType: 'password', credtype: 'authtoken', credentials: { clientId, clientSecret: S.clientSecret, username: sim.credentials.companyId, password: S.requestToken } },
+      { id: 'cfg-badsecret', type: 'concur-config', name: 'bad secret', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId, clientSecret: S.wrongClientSecret, refreshToken: S.refreshToken } },
+      { id: 'cfg-badrefresh', type: 'concur-config', name: 'bad refresh', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId, clientSecret: S.clientSecret, refreshToken: S.badRefreshToken } },
       ...trigger('get', 'get'),
       api('get', 'concur-get-report-details', 'cfg-ok', { version: 'v4' }),
       ...trigger('get-co', 'get-co'),
@@ -80,7 +87,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       ...trigger('exc', 'exc'),
       api('exc', 'concur-post-exceptions', 'cfg-co', { version: 'v4', visibility: 'ALL' }),
       ...trigger('exc11', 'exc11'),
-      api('exc11', 'concur-post-exceptions', 'cfg-ok', { version: 'v1.1', exceptions: '[{"exceptionCode":"CFGCODE"}]' }),
+      api('exc11', 'concur-post-exceptions', 'cfg-ok', { version: 'v1.1', exceptions: '[{"exceptionCode":"APPRVTO"}]' }),
       ...trigger('wf', 'wf'),
       api('wf', 'concur-workflow-action', 'cfg-co', { version: 'v4', action: 'approve', comment: 'validated', endpoint: 'company' }),
       ...trigger('wf11', 'wf11'),
@@ -112,29 +119,29 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
   it('runs every node through good and failing paths, then finds no secret anywhere', async () => {
     const key = makeKeyPair();
     await red.deploy(flows(key));
-    const href = (id = 'R1') => `${fake.url}/expensereports/v4/users/U-OWNER-1/context/TRAVELER/reports/${id}`;
+    const href = (id = R1) => `${sim.url}/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${id}`;
+    const r1Path = new URL(href()).pathname;
     const xml = fs.readFileSync(path.join(__dirname, 'corpus', 'legacy', 'valid-notification.xml'));
     const logLines = () => red.log();
     const debugCount = () => (red.log().match(/\[debug:everything\]|\[info\] \[debug:/g) || []).length;
 
     // ---- API nodes: success, 401 then a fresh token, server-side expired token, 404, config failures.
     await fire('get', { payload: { facts: { href: href() } } });
-    fake.fail({ method: 'GET', path: /reports\/R1$/, status: 401 });
+    failNext(sim, { method: 'GET', pathPrefix: r1Path, status: 401 });
     await fire('get', { payload: { facts: { href: href() } } });
-    fake.expireAccessTokens();
+    sim.expireTokens();
     await fire('get', { payload: { facts: { href: href() } } });
     await fire('get', { payload: { facts: { href: href('NOPE') } } });
-    fake.fail({ method: 'GET', path: /reports\/R1$/, status: 401, times: 5 });
+    failNext(sim, { method: 'GET', pathPrefix: r1Path, status: 401, count: 5 });
     await fire('get', { payload: { facts: { href: href() } } });
     await fire('get-co', { payload: { facts: { href: href() } } });
     await fire('get-badsecret', { payload: { facts: { href: href() } } });
     await fire('get-badrefresh', { payload: { facts: { href: href() } } });
-    await fire('exc', { msg: { reportId: 'R1', exceptions: [{ exceptionCode: 'POLICY1' }] } });
-    await fire('exc11', { msg: { reportKey: 'KEY$R1' } });
-    await fire('wf', { msg: { reportId: 'R1' } });
-    await fire('wf11', { msg: { workflowActionUrl: `${fake.url}/api/expense/expensereport/v1.1/report/STEPR1/WorkFlowAction` } });
-    fake.addFailedNotification('N1', 'KEY$R1');
-    await fire('notif', {});
+    await fire('exc', { msg: { reportId: R1, exceptions: [{ exceptionCode: 'POLVIOL' }] } });
+    await fire('exc11', { msg: { reportKey: sim.state.reportById(R1).reportKey } });
+    await fire('wf', { msg: { reportId: R1 } });
+    await fire('wf11', { msg: { workflowActionUrl: `${sim.url}/api/expense/expensereport/v1.1/report/${sim.state.reportById(R3).currentStep.workflowActionKey}/WorkFlowAction` } });
+    await fire('notif', {}); // the simulator's seeded failed notifications
     // The editor's "Test connection" button, with a good and a wrong secret.
     for (const [id, secret] of [
       ['cfg-ok', S.clientSecret],
@@ -143,7 +150,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       await call(`${red.url}/concur-config/${id}/test`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ geolocation: 'custom', baseUrl: fake.url, tokenEndpoint: 'api', grantType: 'refresh_token', credentials: { clientId: fake.cfg.clientId, clientSecret: secret, refreshToken: '__PWRD__' } }),
+        body: JSON.stringify({ geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'refresh_token', credentials: { clientId: sim.credentials.clientId, clientSecret: secret, refreshToken: '__PWRD__' } }),
       });
     }
 
@@ -174,17 +181,25 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await new Promise((r) => setTimeout(r, 1500));
 
     // The test must have exercised what it claims: tokens issued, errors caught, debug output produced.
-    const issued = fake.state.issued.slice();
-    assert.ok(issued.length >= 4, `fake issued tokens (${issued.length})`);
-    assert.ok(fake.state.tokenRequests.some((t) => t.refreshToken === S.badRefreshToken), 'the bad refresh token was tried');
-    assert.ok(fake.state.requests.some((r) => r.path === '/oauth2/v0/token' && String(r.body).includes(S.wrongClientSecret)), 'the wrong client secret was tried');
+    const issued = sim.issuedTokens();
+    assert.ok(issued.length >= 4, `the simulator issued tokens (${issued.length})`);
+    const grants = sim.tokenRequests();
+    assert.ok(grants.some((t) => t.refreshTokenSha256 === fingerprint(S.badRefreshToken) && t.oauthCode === 108), 'the bad refresh token was tried');
+    assert.ok(grants.some((t) => t.status === 401 && t.oauthError === 'invalid_client'), 'the wrong client secret was tried');
+    // Every API node reached the simulator and got its answer (so their outputs were printed).
+    const answered = (method, re) => sim.requests.some((r) => r.method === method && re.test(r.path) && r.status >= 200 && r.status < 300);
+    assert.ok(answered('PUT', /\/exceptions$/), 'v4 exceptions posted');
+    assert.ok(answered('POST', /\/Exceptions$/), 'v1.1 exceptions posted');
+    assert.ok(answered('PATCH', /\/approve$/), 'v4 approve sent');
+    assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
+    assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
     assert.ok(debugCount() >= 15, `debug nodes printed messages (${debugCount()})`);
     const log = logLines();
     assert.match(log, /concurError|HTTP_404|invalid_client|invalid_grant/, 'failing paths reached the log/debug output');
     assert.match(log, /rejected/i, 'the ESS rejected output was printed');
     // Positive controls: message contents really are in the searched text (so a leak would be found).
     assert.ok(log.includes(essId), 'the ESS event printed by the debug node is in the log');
-    assert.ok(log.includes('Trip to Berlin'), 'the fetched report printed by the debug node is in the log');
+    assert.ok(log.includes('Client visit Berlin'), 'the fetched report printed by the debug node is in the log');
     assert.match(log, /\[debug:everything\][\s\S]*concurError/, 'a caught API error was printed by the debug node');
 
     // ---- the search
