@@ -107,6 +107,8 @@ describe('editor message catalogues and help texts', () => {
         assert.doesNotMatch(html, /data-help-name=/, 'help lives in nodes/locales/<lang>/<type>.html, not inline');
         // Palette and node labels come from the catalogue too.
         assert.doesNotMatch(html, /paletteLabel:\s*'/, 'paletteLabel is translated');
+        // node-red-dev (the Flow Library scorecard) only reads registerType calls with a literal type and definition.
+        assert.ok(html.includes(`RED.nodes.registerType('${type}', {`), 'registerType names the type literally');
       });
 
       it('has help text in en-US and de, in Node-RED\'s layout', () => {
