@@ -697,6 +697,28 @@ describe('editor (browser): SAP Concur nodes', function () {
     });
   }
 
+  it('an API node\'s badge shows the token state: the OAuth error when the connection\'s secret is wrong', async function () {
+    if (!sim || missingFiles('concur-notifications')) this.skip();
+    // Deployed through the admin API (a wrong secret is typed the same way as a right one, tested above), then shown in the editor.
+    const z = `tab-${RUN}`;
+    await red.deploy([
+      { id: z, type: 'tab', label: 'token state' },
+      { id: `cfg-${RUN}`, type: 'concur-config', name: 'wrong secret', geolocation: 'custom', baseUrl: sim.url, grantType: 'client_credentials', credentials: { clientId: sim.credentials.clientId, clientSecret: 'not-the-secret' } },
+      { id: `inj-${RUN}`, type: 'inject', z, name: 'go', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, x: 200, y: 120, wires: [[`ntf-${RUN}`]] },
+      { id: `ntf-${RUN}`, type: 'concur-notifications', z, name: 'list with a wrong secret', server: `cfg-${RUN}`, operation: 'list-failed', statusValue: 'failed', emitEach: false, x: 460, y: 120, wires: [[]] },
+    ]);
+    await eb.openEditor(page, red);
+    await page.evaluate((id) => window.RED.workspaces.show(id), z);
+    await eb.waitForStatus(page, `ntf-${RUN}`, /0 ok/);
+    await clickInject(page, `inj-${RUN}`);
+    const status = await eb.waitForStatus(page, `ntf-${RUN}`, /invalid_client/, 30000);
+    console.log(`      status badge with a wrong client secret: "${status}" (${await statusFill(page, `ntf-${RUN}`)})`);
+    assert.match(status, /^401 invalid_client: 0 ok, 1 failed$/);
+    assert.equal(await statusFill(page, `ntf-${RUN}`), 'red');
+    assert.ok(!status.includes('not-the-secret'));
+    await eb.screenshot(page, 'editor-token-state-error');
+  });
+
   describe('in German (editor language "de")', () => {
     const LEGACY = 'concur-legacy-notify-in';
     before(async function () {
