@@ -185,7 +185,7 @@ const NODES = [
       await waitForText(page, '#concur-ess-event-in-extraKeys-info', new RegExp(`#1: RSA 2048-bit public key SHA-256 ${EXTRA_KEY_FP}`));
       // A certificate shows its CN and expiry, an EC key is flagged as unusable.
       await eb.fillInputs(page, { 'node-input-extraKeys': `${EXTRA_KEY_PEM}\n${ctxCert()}\n${EC_KEY_PEM}` });
-      await waitForText(page, '#concur-ess-event-in-extraKeys-info', /#2: certificate CN=webhook\.api\.concursolutions\.com, valid until \d{4}-\d\d-\d\d.*#3: EC .*cannot verify ESS signatures/);
+      await waitForText(page, '#concur-ess-event-in-extraKeys-info', /#2: certificate CN=webhook\.api\.concursolutions\.com, valid until \d{4}-\d\d-\d\d.*#3: EC prime256v1 public key.*cannot verify ESS signatures: ESS signatures are RSA/);
       await page.locator('#concur-ess-event-in-extraKeys-info').scrollIntoViewIfNeeded();
       await eb.screenshot(page, 'editor-concur-ess-event-in-keys');
       // Text that is not PEM, and a private key, get a clear answer; the private key is never echoed.

@@ -22,6 +22,8 @@ export interface KeyBlockInfo {
   /** 'rsa', 'ec', … as Node names it. */
   algorithm: string;
   bits?: number;
+  /** Named curve of an EC key (e.g. prime256v1). */
+  curve?: string;
   /** SHA-256 of the DER SubjectPublicKeyInfo, hex, colon-free. */
   fingerprint: string;
   /** True when the ESS receiver can verify signatures with it (RSA of at least MIN_RSA_BITS). */
@@ -48,14 +50,15 @@ export interface KeyTextInfo {
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const BEGIN_ANY = /-----BEGIN [A-Z0-9 ]+-----/;
 
-function keyFacts(key: KeyObject): Pick<KeyBlockInfo, 'algorithm' | 'bits' | 'fingerprint' | 'usableForEss' | 'problem'> {
+function keyFacts(key: KeyObject): Pick<KeyBlockInfo, 'algorithm' | 'bits' | 'curve' | 'fingerprint' | 'usableForEss' | 'problem'> {
   const algorithm = key.asymmetricKeyType ?? 'unknown';
   const bits = key.asymmetricKeyDetails?.modulusLength;
   const rsa = algorithm === 'rsa' || algorithm === 'rsa-pss';
   let problem: string | undefined;
-  if (!rsa) problem = `a ${algorithm} key cannot verify ESS signatures (they are RSA)`;
-  else if ((bits ?? 0) < MIN_RSA_BITS) problem = `a ${bits}-bit RSA key is too short (at least ${MIN_RSA_BITS} bits)`;
-  return { algorithm, bits, fingerprint: spkiFingerprint(key), usableForEss: !problem, ...(problem ? { problem } : {}) };
+  if (!rsa) problem = `ESS signatures are RSA, this is an ${algorithm.toUpperCase()} key`;
+  else if ((bits ?? 0) < MIN_RSA_BITS) problem = `${bits}-bit RSA is too short (at least ${MIN_RSA_BITS} bits)`;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return { algorithm, bits, ...(curve ? { curve } : {}), fingerprint: spkiFingerprint(key), usableForEss: !problem, ...(problem ? { problem } : {}) };
 }
 
 function commonName(dn: string): string | undefined {
