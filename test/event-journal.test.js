@@ -195,6 +195,157 @@ describe('event-journal', () => {
     await j2.close();
   });
 
+  describe('record format (version 2: body bytes as base64)', () => {
+    const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+    it('stores the exact received bytes as base64 with their length, one JSON object per line, and reads them back', async () => {
+      const text = '{"id":"u","note":"tab\there, quote \" backslash \\\\ newline \n ünïcödé €"}';
+      let j = await open();
+      await j.accept({ ...ev('u', text), bodyBytes: Buffer.from(text, 'utf8') });
+      await j.accept(ev('v')); // without bodyBytes: encoded from the text
+      await j.close();
+      const recs = lines();
+      assert.equal(recs[0].t, 'h');
+      assert.equal(recs[0].v, 2);
+      const a = recs.find((r) => r.t === 'a' && r.id === 'u');
+      assert.equal(a.b, undefined, 'no JSON-escaped copy of the body');
+      assert.equal(Buffer.from(a.b64, 'base64').toString('utf8'), text);
+      assert.equal(a.len, Buffer.byteLength(text));
+      assert.deepEqual(a.m, { signatureVerified: true, keyId: 'k', correlationId: 'c-u' });
+      j = await open();
+      assert.deepEqual(j.pendingEvents().map((p) => [p.id, p.body]), [['u', text], ['v', '{"id":"v"}']]);
+      await j.close();
+    });
+
+    it('appended records (not only compacted ones) use the new format and survive reopen without compaction', async () => {
+      const j = await open();
+      await j.accept({ ...ev('w'), bodyBytes: Buffer.from('{"id":"w"}') });
+      // Read the file as written by the append path (open() compacts, so look before any reopen).
+      const appended = lines().find((r) => r.t === 'a' && r.id === 'w');
+      assert.equal(Buffer.from(appended.b64, 'base64').toString(), '{"id":"w"}');
+      await j.close();
+    });
+
+    it('keeps invalid UTF-8 bytes exactly (the old text format could not)', async () => {
+      const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+      const j = await open();
+      await j.accept({ ...ev('bin', bytes.toString('utf8')), bodyBytes: bytes });
+      await j.close();
+      const a = lines().find((r) => r.t === 'a');
+      assert.deepEqual(Buffer.from(a.b64, 'base64'), bytes);
+    });
+
+    it('reads journals written by version 1 (body as JSON text), including redelivery, done and failed records', async () => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const v1 = [
+        { t: 'h', v: 1 },
+        { t: 'a', id: 'old1', at: clock - 1000, b: '{"id":"old1","s":"a\\"b"}', m: { signatureVerified: true, keyId: 'k1' }, n: 1 },
+        { t: 'a', id: 'old2', at: clock - 900, b: '{"id":"old2"}', m: { signatureVerified: false }, n: 1 },
+        { t: 'a', id: 'old3', at: clock - 800, b: '{"id":"old3"}', m: { signatureVerified: true }, n: 1 },
+        { t: 'r', id: 'old1', n: 3 },
+        { t: 'd', id: 'old2', at: clock - 500 },
+        { t: 'f', id: 'old3', at: clock - 400, r: 'boom' },
+        { t: 's', id: 'old0', at: clock - 2000 },
+      ];
+      fs.writeFileSync(file, v1.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      let j = await open();
+      const pending = j.pendingEvents();
+      assert.deepEqual(pending.map((p) => [p.id, p.body, p.deliveryCount, p.meta.keyId]), [['old1', '{"id":"old1","s":"a\\"b"}', 3, 'k1']]);
+      assert.equal(j.lookup('old2'), 'done');
+      assert.equal(j.lookup('old0'), 'seen');
+      assert.deepEqual(j.deadLetters().map((d) => [d.id, d.reason, d.body]), [['old3', 'boom', '{"id":"old3"}']]);
+      // Mixed file: new records appended after old ones.
+      await j.accept(ev('new1'));
+      await j.close();
+      assert.ok(lines().filter((r) => r.t === 'a').every((r) => typeof r.b64 === 'string'), 'rewritten in the new format on open');
+      j = await open();
+      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['old1', 'new1']);
+      assert.equal(j.pendingEvents()[0].body, '{"id":"old1","s":"a\\"b"}');
+      await j.close();
+    });
+
+    it('a torn new-format record (cut inside its base64) is dropped; a parseable record whose length does not match counts as corrupt', async () => {
+      let j = await open();
+      await j.accept(ev('a'));
+      await j.close();
+      const big = JSON.stringify({ id: 'torn', pad: 'y'.repeat(5000) });
+      const whole = Buffer.concat([
+        Buffer.from(JSON.stringify({ t: 'a', id: 'torn', at: clock, m: { signatureVerified: true }, n: 1, len: big.length }).slice(0, -1) + ',"b64":"'),
+        Buffer.from(Buffer.from(big).toString('base64')),
+        Buffer.from('"}\n'),
+      ]);
+      const damaged = JSON.stringify({ t: 'a', id: 'short', at: clock, m: {}, n: 1, len: 999, b64: Buffer.from('{"id":"short"}').toString('base64') });
+      fs.appendFileSync(file, damaged + '\n');
+      fs.appendFileSync(file, whole.subarray(0, 3000)); // crash mid-write
+      j = await open();
+      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['a']);
+      const st = j.getStats();
+      assert.equal(st.tornTailBytes, 3000);
+      assert.equal(st.corruptLines, 1, 'the length mismatch');
+      assert.equal(j.lookup('short'), undefined);
+      await j.accept(ev('b'));
+      await j.close();
+      j = await open();
+      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['a', 'b']);
+      assert.equal(j.getStats().tornTailBytes, 0);
+      await j.close();
+    });
+  });
+
+  it('compacts under sustained load (the queue never empties) and keeps every acknowledged event', async () => {
+    const j = await open({ compactAboveBytes: 32 * 1024 });
+    const big = 'z'.repeat(3000);
+    let next = 0;
+    const acked = [];
+    // 8 writers that always have an accept queued: the writer loop never sees an empty queue.
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < 400) {
+          const id = `s${next++}`;
+          await j.accept(ev(id, JSON.stringify({ id, big })));
+          acked.push(id);
+          if (Number(id.slice(1)) % 10 !== 0) j.markDone(id);
+        }
+      }),
+    );
+    const st = j.getStats();
+    assert.ok(st.compactions >= 3, `compactions=${st.compactions}`);
+    assert.ok(fs.statSync(file).size < 400 * 1024, `journal is ${fs.statSync(file).size} bytes (400 accepts of ~4 KB were appended)`);
+    await j.close();
+    const j2 = await open();
+    const expectPending = acked.filter((id) => Number(id.slice(1)) % 10 === 0).sort();
+    assert.deepEqual(j2.pendingEvents().map((p) => p.id).sort(), expectPending);
+    for (const id of acked) assert.ok(j2.lookup(id), `${id} still deduped`);
+    await j2.close();
+  });
+
+  it('pipelined group commit: a failed fdatasync rejects its batch and the batch written meanwhile; later writes work again', async () => {
+    const j = await open();
+    await j.accept(ev('before'));
+    const realSync = j.fh.datasync;
+    let fail = true;
+    j.fh.datasync = async function () {
+      if (fail) {
+        fail = false;
+        await new Promise((r) => setTimeout(r, 20)); // keep it in flight while the next batch is written
+        throw Object.assign(new Error('EIO: sync failed'), { code: 'EIO' });
+      }
+      return realSync.call(this);
+    };
+    const first = j.accept(ev('x1'));
+    await new Promise((r) => setImmediate(r));
+    const second = j.accept(ev('x2')); // written while x1's sync is in flight
+    const results = await Promise.allSettled([first, second]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.match(results[0].reason.message, /EIO/);
+    assert.match(results[1].reason.message, /sync failed/);
+    assert.equal(j.lookup('x1'), undefined, 'not recorded: the receiver answered 503 and ESS retries');
+    assert.equal(j.lookup('x2'), undefined);
+    await j.accept(ev('after'));
+    assert.equal(j.lookup('after'), 'pending');
+    await j.close();
+  });
+
   it('write failures reject the accept (so the receiver answers 503) and do not record the id', async () => {
     const j = await open();
     await j.accept(ev('ok'));

@@ -162,6 +162,7 @@ export class EssReceiver {
         id,
         receivedAt: this.o.now(),
         body: raw.toString('utf8'),
+        bodyBytes: raw, // stored as received: no re-encoding of the text
         meta: {
           correlationId,
           signatureVerified: this.o.verifySignature,
