@@ -64,17 +64,41 @@ async function waitOutcome(box, ms = 2000) {
 }
 
 describe('FlowCompletionTracker', () => {
-  it('uses a dot-free, unique label and removes exactly its four hooks on close', () => {
+  it('all trackers share one set of four hooks, registered only while a message is watched (dot-free label)', async () => {
     const h = fakeHooks();
-    const a = new FlowCompletionTracker(h, 'node.with.dots');
-    const b = new FlowCompletionTracker(h, 'node.with.dots');
+    const a = new FlowCompletionTracker(h, 'node.with.dots', { settleMs: 0, hooksIdleMs: 30 });
+    const b = new FlowCompletionTracker(h, 'other', { settleMs: 0, hooksIdleMs: 30 });
+    assert.equal(h.hooks.size, 0, 'no hooks while nothing is watched: other flows pay nothing');
+    assert.equal(a.hookLabel, b.hookLabel, 'one label per runtime');
     assert.ok(!a.hookLabel.includes('.'));
-    assert.notEqual(a.hookLabel, b.hookLabel);
-    assert.equal(h.hooks.size, 8);
-    a.close();
+    const boxA = watching(a, 'ma');
+    const boxB = watching(b, 'mb');
+    assert.equal(h.hooks.size, 4, 'one set for both trackers');
+    assert.ok([...h.hooks.keys()].every((k) => k.endsWith(`.${a.hookLabel}`)));
+    // Each tracker sees only its own message through the shared hooks.
+    deliver(h, 'ma', 'rx', 'A');
+    deliver(h, 'mb', 'rx', 'B');
+    a.sent('ma');
+    b.sent('mb');
+    receive(h, 'ma', doneNode('A'));
+    complete(h, 'ma', 'A');
+    assert.deepEqual(await waitOutcome(boxA), { ok: true });
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(boxB.outcome, undefined, 'B still holds mb');
+    receive(h, 'mb', doneNode('B'));
+    complete(h, 'mb', 'B', new Error('b failed'));
+    assert.equal((await waitOutcome(boxB)).message, 'b failed');
+    assert.equal(h.hooks.size, 4, 'kept for the idle delay (no add/remove churn per message)');
+    await sleep(80);
+    assert.equal(h.hooks.size, 0, 'removed once nothing was watched for hooksIdleMs');
+    assert.equal(a.hooksActive, false);
+    // Registered again on the next watch; closing the last waiting tracker removes them at once.
+    const box2 = watching(a, 'm2');
     assert.equal(h.hooks.size, 4);
-    assert.ok([...h.hooks.keys()].every((k) => k.endsWith(b.hookLabel)));
     b.close();
+    assert.equal(h.hooks.size, 4, 'a still waits on m2');
+    a.close();
+    assert.deepEqual(await box2.promise, { ok: false, reason: 'closed' });
     assert.equal(h.hooks.size, 0);
   });
 

@@ -399,17 +399,21 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       assert.equal((await post(DOC_XML)).status, 200);
     });
 
-    it('registers its message hooks under a unique label and removes them on redeploy', async () => {
+    it('adds its message hooks only while a request waits for the flow (one shared set), and removes them on redeploy', async () => {
       await red.deploy(baseFlows({ legacy: null }));
       const from = red.log().length;
-      for (let i = 0; i < 2; i++) await red.deploy(baseFlows({ legacy: { ackMode: 'complete', ackTimeout: 5 }, extra: [{ id: `cm${i}`, type: 'comment', z: TAB, name: `rev ${i}` }] }));
+      const added = () => [...red.log().slice(from).matchAll(/Adding hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g)].map((m) => `${m[1]}.${m[2]}`);
+      for (let i = 0; i < 2; i++) {
+        await red.deploy(baseFlows({ legacy: { ackMode: 'complete', ackTimeout: 5 }, extra: [{ id: `cm${i}`, type: 'comment', z: TAB, name: `rev ${i}` }] }));
+        assert.equal(added().length, 4 * i, 'deploying alone adds no hook (other flows pay nothing while nobody waits)');
+        assert.equal((await post(DOC_XML)).status, 200);
+        assert.equal(added().length, 4 * (i + 1), 'preDeliver, onReceive, postReceive and onComplete added for the waiting request');
+      }
       await red.deploy(baseFlows({ legacy: null }));
       const log = red.log().slice(from);
-      const added = [...log.matchAll(/Adding hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g)].map((m) => `${m[1]}.${m[2]}`);
       const removed = [...log.matchAll(/Removing hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g)].map((m) => `${m[1]}.${m[2]}`);
-      assert.equal(added.length, 2 * 4, 'preDeliver, onReceive, postReceive and onComplete added once per deploy');
-      assert.equal(new Set(added).size, added.length, 'labels never repeat');
-      assert.deepEqual([...removed].sort(), [...added].sort(), 'every hook added was removed');
+      assert.equal(new Set(added()).size, 4, 'one shared set (one label) per runtime');
+      assert.deepEqual([...removed].sort(), [...added()].sort(), 'every hook added was removed (a redeploy removes them at once)');
       assert.doesNotMatch(log, /already registered/);
     });
   });

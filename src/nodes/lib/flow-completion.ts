@@ -20,7 +20,13 @@
  *     if it sent nothing, it may still send later (the switch queues messages
  *     while busy, JSONata rules run asynchronously), so the handling ends only
  *     after `lateSendGraceMs` or at its next send of the message.
- * Zero outstanding for two event-loop turns plus `settleMs` means finished.
+ * Zero outstanding for two event-loop turns (plus `settleMs`, 0 by default)
+ * means finished.
+ *
+ * Hooks run on every delivery of every flow in the runtime, so all trackers of
+ * a process share ONE set of four hooks, registered only while some tracker is
+ * waiting on a message (and removed after `HOOKS_IDLE_MS` without one): a
+ * receiver that is idle, or acks on receipt, costs other flows nothing.
  *
  * Limits (documented in both nodes' help): a node that never calls done() although
  * its handler takes it holds the message until the timeout; a node that sends the
@@ -47,10 +53,19 @@ export interface FlowCompletionOptions {
   settleMs?: number;
   /** How long a done-less node that returned without sending may still send the message on. */
   lateSendGraceMs?: number;
+  /** Keep the shared hooks this long after the last watched message finished (default HOOKS_IDLE_MS). */
+  hooksIdleMs?: number;
 }
 
-export const DEFAULT_SETTLE_MS = 10;
+/**
+ * Extra quiet time after two event-loop turns. 0: completion is event-driven
+ * (the turns cover core's setImmediate delivery); the former 10 ms cost the
+ * legacy receiver's "ack after flow completes" mode ~75% of its throughput.
+ */
+export const DEFAULT_SETTLE_MS = 0;
 export const DEFAULT_LATE_SEND_GRACE_MS = 100;
+/** How long the shared hooks stay registered after the last watched message finished (avoids add/remove churn: Node-RED's hooks.add builds a stack trace). */
+export const HOOKS_IDLE_MS = 1000;
 
 interface Watch {
   msgId: string;
@@ -77,6 +92,89 @@ interface NoDoneHandling {
 }
 
 const HOOK_NAMES = ['preDeliver', 'onReceive', 'postReceive', 'onComplete'] as const;
+type HookName = (typeof HOOK_NAMES)[number];
+
+/**
+ * The one set of message hooks per hooks registry (i.e. per Node-RED runtime),
+ * dispatching each event to the tracker watching that _msgid.
+ */
+class SharedHooks {
+  private static readonly byApi = new WeakMap<HooksApi, SharedHooks>();
+  static for(api: HooksApi): SharedHooks {
+    let s = SharedHooks.byApi.get(api);
+    if (!s) {
+      s = new SharedHooks(api);
+      SharedHooks.byApi.set(api, s);
+    }
+    return s;
+  }
+
+  /** Which tracker watches a message id. */
+  readonly owners = new Map<string, FlowCompletionTracker>();
+  readonly label = `concurFlowCompletion-${Math.random().toString(36).slice(2, 10)}`;
+  private registered = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly api: HooksApi) {}
+
+  get active(): boolean {
+    return this.registered;
+  }
+
+  watch(msgId: string, t: FlowCompletionTracker): void {
+    this.owners.set(msgId, t);
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+    if (!this.registered) this.register(t);
+  }
+
+  unwatch(msgId: string, t: FlowCompletionTracker, idleMs: number): void {
+    if (this.owners.get(msgId) === t) this.owners.delete(msgId);
+    if (this.owners.size > 0 || !this.registered) return;
+    if (idleMs <= 0) return this.unregister(t);
+    if (!this.idleTimer) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        if (this.owners.size === 0) this.unregister(t);
+      }, idleMs);
+      this.idleTimer.unref?.();
+    }
+  }
+
+  private register(reporter: FlowCompletionTracker): void {
+    this.registered = true;
+    for (const name of HOOK_NAMES) {
+      try {
+        // One argument, returns undefined: synchronous, and never `false` (which would halt the message for every flow).
+        this.api.add(`${name}.${this.label}`, (ev: unknown) => this.dispatch(name, ev));
+      } catch (err) {
+        reporter.reportHookError(err);
+      }
+    }
+  }
+
+  private unregister(reporter: FlowCompletionTracker): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.registered = false;
+    for (const name of HOOK_NAMES) {
+      try {
+        this.api.remove(`${name}.${this.label}`);
+      } catch (err) {
+        reporter.reportHookError(err);
+      }
+    }
+  }
+
+  private dispatch(name: HookName, ev: unknown): undefined {
+    const id = msgIdOf(ev);
+    const t = id === undefined ? undefined : this.owners.get(id);
+    if (t) t.hookEvent(name, ev);
+    return undefined;
+  }
+}
 
 function msgIdOf(ev: unknown): string | undefined {
   const id = (ev as { msg?: { _msgid?: unknown } } | null | undefined)?.msg?._msgid;
@@ -120,37 +218,53 @@ export class FlowCompletionTracker {
   private readonly watches = new Map<string, Watch>();
   /** Receive events of done-less nodes, matched again at postReceive (same event object). */
   private readonly noDone = new WeakMap<object, NoDoneHandling>();
-  private readonly label: string;
+  private readonly shared: SharedHooks;
   private readonly onHookError: (err: unknown) => void;
   private readonly settleMs: number;
   private readonly lateSendGraceMs: number;
+  private readonly hooksIdleMs: number;
   private closed = false;
 
   /**
-   * @param labelSeed unique per node instance; characters other than letters,
-   *   digits, _ and - are replaced because Node-RED splits hook ids on the first
-   *   "." (`onComplete.<label>`). A random suffix keeps redeployed instances apart.
+   * @param labelSeed names this tracker in diagnostics (the hooks themselves are
+   *   shared by every tracker on this hooks registry, under one dot-free label:
+   *   Node-RED splits hook ids on the first "." as `onComplete.<label>`).
    */
   constructor(
-    private readonly hooks: HooksApi,
-    labelSeed: string,
+    hooks: HooksApi,
+    readonly labelSeed: string,
     opts: FlowCompletionOptions = {},
   ) {
     this.onHookError = opts.onHookError ?? (() => undefined);
     this.settleMs = Math.max(0, opts.settleMs ?? DEFAULT_SETTLE_MS);
     this.lateSendGraceMs = Math.max(0, opts.lateSendGraceMs ?? DEFAULT_LATE_SEND_GRACE_MS);
-    this.label = `concurFlowCompletion-${labelSeed}-${Math.random().toString(36).slice(2, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
-    // Hook callbacks take one argument and return undefined: synchronous, and
-    // never `false` (which would halt the message for every flow in the runtime).
-    this.hooks.add(`preDeliver.${this.label}`, (ev: unknown) => this.guard(() => this.onPreDeliver(ev)));
-    this.hooks.add(`onReceive.${this.label}`, (ev: unknown) => this.guard(() => this.onReceive(ev)));
-    this.hooks.add(`postReceive.${this.label}`, (ev: unknown) => this.guard(() => this.onPostReceive(ev)));
-    this.hooks.add(`onComplete.${this.label}`, (ev: unknown) => this.guard(() => this.onComplete(ev)));
+    this.hooksIdleMs = Math.max(0, opts.hooksIdleMs ?? HOOKS_IDLE_MS);
+    this.shared = SharedHooks.for(hooks);
   }
 
-  /** The hook label (for tests and diagnostics). */
+  /** The label of the shared hooks (for tests and diagnostics). */
   get hookLabel(): string {
-    return this.label;
+    return this.shared.label;
+  }
+
+  /** Whether the shared hooks are registered right now (only while some tracker waits on a message, plus the idle delay). */
+  get hooksActive(): boolean {
+    return this.shared.active;
+  }
+
+  /** @internal Called by the shared hooks with an event for a message this tracker watches. */
+  hookEvent(name: HookName, ev: unknown): void {
+    this.guard(() => {
+      if (name === 'preDeliver') this.onPreDeliver(ev);
+      else if (name === 'onReceive') this.onReceive(ev);
+      else if (name === 'postReceive') this.onPostReceive(ev);
+      else this.onComplete(ev);
+    });
+  }
+
+  /** @internal */
+  reportHookError(err: unknown): void {
+    this.onHookError(err);
   }
 
   /** Messages still in the flow. */
@@ -182,6 +296,7 @@ export class FlowCompletionTracker {
         w.timer.unref?.();
       }
       this.watches.set(msgId, w);
+      this.shared.watch(msgId, this); // registers the shared hooks before the caller's send()
     });
   }
 
@@ -191,18 +306,12 @@ export class FlowCompletionTracker {
     if (w) this.maybeSettle(w);
   }
 
-  /** Removes the hooks and answers every pending watch with 'closed'. */
+  /** Answers every pending watch with 'closed'; the shared hooks go at once if no other tracker waits on a message. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const name of HOOK_NAMES) {
-      try {
-        this.hooks.remove(`${name}.${this.label}`);
-      } catch (err) {
-        this.onHookError(err);
-      }
-    }
-    for (const id of [...this.watches.keys()]) this.finish(id, { ok: false, reason: 'closed' });
+    for (const id of [...this.watches.keys()]) this.finish(id, { ok: false, reason: 'closed' }, 0);
+    this.shared.unwatch('', this, 0);
   }
 
   private guard(fn: () => void): undefined {
@@ -215,6 +324,7 @@ export class FlowCompletionTracker {
   }
 
   private watchOf(ev: unknown): Watch | undefined {
+    // (The shared dispatcher only calls us for our ids; the lookup also drops finished ones.)
     const id = msgIdOf(ev);
     return id === undefined ? undefined : this.watches.get(id);
   }
@@ -325,10 +435,11 @@ export class FlowCompletionTracker {
     );
   }
 
-  private finish(msgId: string, outcome: CompletionOutcome): void {
+  private finish(msgId: string, outcome: CompletionOutcome, hooksIdleMs = this.hooksIdleMs): void {
     const w = this.watches.get(msgId);
     if (!w) return;
     this.watches.delete(msgId);
+    this.shared.unwatch(msgId, this, hooksIdleMs);
     if (w.timer) clearTimeout(w.timer);
     for (const timers of w.late.values()) for (const t of timers) clearTimeout(t);
     w.late.clear();
