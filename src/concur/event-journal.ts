@@ -375,8 +375,10 @@ export class EventJournal {
    * The single writer. Pipelined group commit: while batch N's fdatasync runs,
    * batch N+1 (everything queued meanwhile) is already being written; its own
    * fdatasync starts only after N's has finished, so a batch is acknowledged
-   * only by a sync that began after its write completed. One write and one sync
-   * in flight at most, in file order.
+   * only by a sync that began after its write completed. Records that arrive
+   * after batch N+1's write but before N's sync ends are written as a top-up
+   * and ride with N+1's sync (without it, small events waited one extra sync).
+   * One write and one sync in flight at most, in file order.
    */
   private async flushLoop(): Promise<void> {
     /** The batch written last, with its sync (if it needs one) still running. */
@@ -419,23 +421,8 @@ export class EventJournal {
       }
       const batch = this.queue;
       this.queue = [];
-      let written = false;
-      try {
-        if (!this.fh) throw new JournalUnavailableError('event store is not open');
-        // A failed earlier write may have left a partial line; terminate it so
-        // it is skipped as one corrupt line instead of merging with this one.
-        const chunks: Buffer[] = this.needsNewline ? [NL] : [];
-        for (const w of batch) for (const c of w.chunks) chunks.push(c);
-        this.needsNewline = true;
-        const bytes = await writevAll(this.fh, chunks);
-        this.needsNewline = false;
-        this.fileBytes += bytes;
-        written = true;
-        // Rewrite once the file is mostly finished events (checked per batch, so a burst cannot grow it unbounded).
-        if (this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024) this.compactRequested = true;
-      } catch (err) {
+      if (!(await this.writeBatch(batch))) {
         await settle();
-        for (const w of batch) w.reject(err as Error);
         continue;
       }
       // The previous sync must end before this batch's starts. If it failed, this
@@ -445,15 +432,41 @@ export class EventJournal {
         for (const w of batch) w.reject(new JournalUnavailableError('event store sync failed'));
         continue;
       }
+      if (this.queue.length > 0 && !this.compactRequested) {
+        const topUp = this.queue;
+        this.queue = [];
+        if (await this.writeBatch(topUp)) batch.push(...topUp);
+      }
       const fh = this.fh;
       const sync =
-        written && batch.some((w) => w.sync) && fh
+        batch.some((w) => w.sync) && fh
           ? fh.datasync().then(() => {
               this.stats.syncs++;
             })
           : undefined;
       sync?.catch(() => undefined); // observed in settle(); never an unhandled rejection meanwhile
       inFlight = { batch, sync };
+    }
+  }
+
+  /** Appends a batch; on failure rejects its records and returns false. */
+  private async writeBatch(batch: QueuedWrite[]): Promise<boolean> {
+    try {
+      if (!this.fh) throw new JournalUnavailableError('event store is not open');
+      // A failed earlier write may have left a partial line; terminate it so
+      // it is skipped as one corrupt line instead of merging with this one.
+      const chunks: Buffer[] = this.needsNewline ? [NL] : [];
+      for (const w of batch) for (const c of w.chunks) chunks.push(c);
+      this.needsNewline = true;
+      const bytes = await writevAll(this.fh, chunks);
+      this.needsNewline = false;
+      this.fileBytes += bytes;
+      // Rewrite once the file is mostly finished events (checked per batch, so a burst cannot grow it unbounded).
+      if (this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024) this.compactRequested = true;
+      return true;
+    } catch (err) {
+      for (const w of batch) w.reject(err as Error);
+      return false;
     }
   }
 
