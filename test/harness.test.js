@@ -44,9 +44,15 @@ describe('harness: real Node-RED runtime', function () {
   it('loads this package into the runtime and serves the editor', async () => {
     const r = await request(`${red.url}/nodes`, { headers: { Accept: 'application/json' } });
     assert.equal(r.status, 200);
-    const modules = JSON.parse(r.body).map((n) => n.module);
+    const sets = JSON.parse(r.body);
+    const modules = sets.map((n) => n.module);
     assert.ok(modules.includes('test-harness-nodes'), 'fixture nodes loaded');
     assert.ok(modules.includes('node-red-contrib-sap-concur'), `our package is listed: ${[...new Set(modules)].join(', ')}`);
+    // Every node set of ours loaded without error, and every type in package.json is registered.
+    const ours = sets.filter((n) => n.module === 'node-red-contrib-sap-concur');
+    for (const set of ours) assert.ok(set.enabled && !set.err, `${set.name}: ${set.err || 'disabled'}`);
+    const types = ours.flatMap((n) => n.types);
+    assert.deepEqual(types.sort(), Object.keys(require('../package.json')['node-red'].nodes).sort());
   });
 
   it('reproduces the trap: a naive route behind the editor JSON parser never sees the signed bytes', async () => {
