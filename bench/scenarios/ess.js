@@ -24,6 +24,8 @@ const VARIANTS = [
   { key: 'nofsync', label: '1 KB, durability "write" (no fsync)', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: { ...ONLY_TEST_KEY, durability: 'write' } },
   { key: 'nosig', label: '1 KB, signature check off', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: { verifySignature: false } },
   { key: 'allkeys', label: '1 KB, 2 published keys enabled + test key (tried last)', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: {} },
+  { key: 'nofsync', label: '50 KB, durability "write" (no fsync)', bytes: 50 * 1024, maxRequests: 6000, rounds: 1, target: 'diagnostic', node: { ...ONLY_TEST_KEY, durability: 'write' } },
+  { key: 'nosig', label: '50 KB, signature check off', bytes: 50 * 1024, maxRequests: 6000, rounds: 1, target: 'diagnostic', node: { verifySignature: false } },
 ];
 
 /** setupRequest that walks a pool: every request gets the next event. */
