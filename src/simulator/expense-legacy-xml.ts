@@ -24,6 +24,19 @@ const amt8 = (n: number) => n.toFixed(8);
 const yn = (b: boolean) => (b ? 'Y' : 'N');
 
 /** `YYYY-MM-DDThh:mm:ss` without zone, as the legacy APIs print dates. */
+/** The report-level amount fields, the same in the v1.1 and v2.0 documents. */
+function reportAmounts(r: Parameters<typeof reportTotal>[0]): XmlNode[] {
+  const total = reportTotal(r);
+  return [
+    ['ReportTotal', amt8(total)],
+    ['PersonalExpenses', amt8(0)],
+    ['AmountDueEmployee', amt8(total)],
+    ['AmountDueCompanyCard', amt8(0)],
+    ['TotalClaimedAmount', amt8(total)],
+    ['TotalApprovedAmount', amt8(approvedTotal(r))],
+  ];
+}
+
 export function legacyDate(iso: string): string {
   return iso.length === 10 ? `${iso}T00:00:00` : iso.slice(0, 19);
 }
@@ -45,7 +58,6 @@ function hasAllocation(e: Expense): string {
 
 function fullDetailsXml(ctx: RequestContext, r: Report): string {
   const owner = ctx.sim.state.user(r.ownerUserId);
-  const total = reportTotal(r);
   const entries: XmlNode[] = r.expenses.map((e) => [
     'ExpenseEntry',
     [
@@ -114,12 +126,7 @@ function fullDetailsXml(ctx: RequestContext, r: Report): string {
     ['LedgerName', 'DEFAULT'],
     ['PolKey', r.policyId],
     ['RptKey', r.reportKey],
-    ['ReportTotal', amt8(total)],
-    ['PersonalExpenses', amt8(0)],
-    ['AmountDueEmployee', amt8(total)],
-    ['AmountDueCompanyCard', amt8(0)],
-    ['TotalClaimedAmount', amt8(total)],
-    ['TotalApprovedAmount', amt8(approvedTotal(r))],
+    ...reportAmounts(r),
     ['WorkflowActionURL', workflowActionUrl(ctx, r)],
     ['Entries', entries, { Count: String(r.expenses.length) }],
   ];
@@ -129,7 +136,6 @@ function fullDetailsXml(ctx: RequestContext, r: Report): string {
 
 function v2DetailsXml(ctx: RequestContext, r: Report): string {
   const owner = ctx.sim.state.user(r.ownerUserId);
-  const total = reportTotal(r);
   const last = r.comments[r.comments.length - 1];
   const entries: XmlNode[] = r.expenses.map((e) => [
     'ExpenseEntry',
@@ -173,12 +179,7 @@ function v2DetailsXml(ctx: RequestContext, r: Report): string {
       ['SubmitDate', r.submitDate ? legacyDate(r.submitDate) : null],
       ['PaidDate', r.paidDate ? legacyDate(r.paidDate) : null],
       ['CurrencyCode', r.currencyCode],
-      ['ReportTotal', amt8(total)],
-      ['PersonalExpenses', amt8(0)],
-      ['AmountDueEmployee', amt8(total)],
-      ['AmountDueCompanyCard', amt8(0)],
-      ['TotalClaimedAmount', amt8(total)],
-      ['TotalApprovedAmount', amt8(approvedTotal(r))],
+      ...reportAmounts(r),
       ['ApprovalStatusCode', r.approvalStatus],
       ['ApprovalStatusName', APPROVAL_STATUS_NAMES[r.approvalStatus] ?? r.approvalStatus],
       ['PaymentStatusCode', r.paymentStatus],
