@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { ApiServer, type ApiServerOptions } from './api-server';
 import { EventDelivery, type DeliveryOptions, type EventLogEntry } from './event-delivery';
 import { eventForReportAsIs, EXPENSE_EVENT_TYPES, type EssEnvelope, type ExpenseEventType } from './ess-events';
-import { sendEss, type EssPadding, type EssSendResult } from './ess-sender';
+import { sendEss, type EssSendOptions, type EssSendResult } from './ess-sender';
 import type { ClientTls } from './http-client';
 import { defaultKeyDir, loadOrCreateKeyPair, loadPrivateKey, type EssKeyPair } from './keys';
 import { reportFullDetailsUrl } from './expense-legacy-xml';
@@ -28,21 +28,13 @@ export interface SimulatorOptions extends ApiServerOptions {
   delivery?: DeliveryOptions;
 }
 
-export interface SimEssOptions {
-  to: string;
+/** sendEss's delivery options, with the event and key supplied by the simulator. */
+export interface SimEssOptions
+  extends Pick<EssSendOptions, 'to' | 'padding' | 'tls' | 'retentionMs' | 'initialDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs' | 'log' | 'signal'> {
   /** A full envelope (object, or exact bytes as string/Buffer); default: an event built from `reportId`. */
   event?: unknown;
   eventType?: ExpenseEventType;
   reportId?: string;
-  padding?: EssPadding;
-  tls?: ClientTls;
-  retentionMs?: number;
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  maxAttempts?: number;
-  timeoutMs?: number;
-  log?: (line: string) => void;
-  signal?: AbortSignal;
 }
 
 export interface SimLegacyOptions {
