@@ -310,6 +310,9 @@ describe('concur API client (pure modules)', function () {
       assert.deepEqual(x, { root: 'R', value: { K: '00$12', C: null } });
       assert.throws(() => parseLegacyXml('<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'), /DOCTYPE/);
       assert.throws(() => parseLegacyXml('<x><y></x>'), /not well-formed/);
+      assert.throws(() => parseLegacyXml('<!ENTITY a "b"><x/>'), /DOCTYPE or ENTITY/);
+      // Character references in report text (e.g. an en dash in a report name) are decoded.
+      assert.deepEqual(parseLegacyXml('<R><Name>Berlin &#x2013; Q3 &amp; &#8212;</Name></R>'), { root: 'R', value: { Name: 'Berlin – Q3 & —' } });
     });
 
     it('builds the v1.1 Exceptions and WorkflowAction bodies with escaping', () => {

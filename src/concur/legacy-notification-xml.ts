@@ -12,7 +12,8 @@
  * declarations are refused before any parsing: Concur never sends them, and
  * they are how XML bombs and external-entity attacks get in.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
+import { concurXmlParser as parser, dtdDeclaration, XML_ATTR_PREFIX, XML_TEXT } from './xml-parser';
 import type { LegacyNotification } from './notification-fields';
 
 export type NotificationXmlErrorCode =
@@ -43,23 +44,10 @@ export interface ParsedLegacyNotification {
 
 export const NOTIFICATION_ROOT = 'Notification';
 const REQUIRED = ['EventType', 'ObjectType', 'ObjectURI', 'EventDateTime'] as const;
-const ATTR = '@_';
-const TEXT = '#text';
+const ATTR = XML_ATTR_PREFIX;
+const TEXT = XML_TEXT;
 const MAX_REASON = 160;
 
-const parser = new XMLParser({
-  removeNSPrefix: true, // namespace-agnostic: match on local names
-  ignoreAttributes: false, // keep i:nil (seen on Context in the v1.0 list API)
-  attributeNamePrefix: ATTR,
-  textNodeName: TEXT,
-  parseTagValue: false, // keys like "0012" and dates stay strings
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true, // predefined entities; declared ones cannot exist (DTDs are refused)
-  htmlEntities: true, // numeric character references (&#x2013;) need this in fast-xml-parser
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
 
 function clip(s: string): string {
   const one = s.replace(/\s+/g, ' ').trim();
@@ -117,8 +105,8 @@ export function charsetOf(contentType: string | undefined): string | undefined {
 
 /** Refuses DTDs outright (XML bombs, external entities); never expanded, never fetched. */
 export function assertNoDtd(xml: string): void {
-  if (/<!\s*DOCTYPE/i.test(xml)) throw new NotificationXmlError('doctype', 'DOCTYPE declarations are not allowed');
-  if (/<!\s*ENTITY/i.test(xml)) throw new NotificationXmlError('doctype', 'ENTITY declarations are not allowed');
+  const dtd = dtdDeclaration(xml);
+  if (dtd) throw new NotificationXmlError('doctype', `${dtd} declarations are not allowed`);
 }
 
 type Node = string | Record<string, unknown> | unknown[];

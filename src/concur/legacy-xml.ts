@@ -3,7 +3,7 @@
  * (concur-api.md §1.4, §3, §4.1, §4.2): parsing responses to plain JSON with
  * namespace prefixes dropped, and building the two request bodies we send.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { concurXmlParser as parser, dtdDeclaration } from './xml-parser';
 
 /** Namespace of the v1.1 request bodies (Exceptions, WorkflowAction). */
 export const EXPENSE_2011_NS = 'http://www.concursolutions.com/api/expense/expensereport/2011/03';
@@ -15,19 +15,6 @@ export class LegacyXmlError extends Error {
   }
 }
 
-const parser = new XMLParser({
-  removeNSPrefix: true, // Concur mixes prefixed (ns:) and default namespaces
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  textNodeName: '#text',
-  parseTagValue: false, // keys such as "0012" and amounts stay strings, exactly as sent
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true,
-  htmlEntities: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
 
 /** Drops xmlns attributes, maps i:nil="true" to null and collapses text-only elements to strings. */
 function simplify(v: unknown): unknown {
@@ -56,7 +43,7 @@ function simplify(v: unknown): unknown {
  */
 export function parseLegacyXml(text: string): { root: string; value: any } {
   const s = text.replace(/^\uFEFF/, '');
-  if (/<!DOCTYPE|<!ENTITY/i.test(s)) throw new LegacyXmlError('XML with a DOCTYPE or ENTITY declaration is refused');
+  if (dtdDeclaration(s)) throw new LegacyXmlError('XML with a DOCTYPE or ENTITY declaration is refused');
   let doc: Record<string, unknown>;
   try {
     doc = parser.parse(s, true) as Record<string, unknown>;
