@@ -6,6 +6,16 @@
  * can be merged into one distribution before taking percentiles.
  */
 const autocannon = require('autocannon');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+// A full GC of the load generator before every run: autocannon shares the cores
+// with Node-RED, and garbage left by the previous step (a discarded pool of
+// pre-signed events is ~300 MB at 50 KB) must not be collected inside one
+// side's measured window. Without this, the side measured right after a new
+// pool was signed paid for collecting the old one.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc');
 
 /**
  * @param {object} o
@@ -24,6 +34,7 @@ function runLoad(o) {
   if (u.hostname !== '127.0.0.1') throw new Error(`bench: loopback only, got ${u.hostname}`);
   const latencies = [];
   const statuses = {};
+  collectGarbage();
   return new Promise((resolve, reject) => {
     const request = { method: o.method || 'POST', path: u.pathname + u.search, headers: o.headers || {} };
     if (o.body !== undefined) request.body = o.body;
