@@ -164,6 +164,90 @@ describe('event-journal', () => {
     await j2.close();
   });
 
+  describe('seen lines kept ready-made between compactions', () => {
+    const seenLines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.t === 's');
+
+    it('ids finished between several compactions all stay duplicates after reopen, each written once', async () => {
+      let j = await open({ dedupeWindowMs: 10 * H });
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 50; i++) {
+          await j.accept(ev(`r${round}-${i}`));
+          if (i % 10 !== 9) j.markDone(`r${round}-${i}`);
+        }
+        await j.compact();
+        clock += 1000;
+      }
+      await j.close();
+      const ids = seenLines().map((r) => r.id);
+      assert.equal(ids.length, 4 * 45, 'one seen line per finished id');
+      assert.equal(new Set(ids).size, ids.length, 'no id written twice');
+      j = await open({ dedupeWindowMs: 10 * H });
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 50; i++) assert.equal(j.lookup(`r${round}-${i}`), i % 10 === 9 ? 'pending' : 'seen', `r${round}-${i}`);
+      }
+      await j.close();
+    });
+
+    it('drops the lines of ids that left the window, and an id finished twice dedupes by its later time', async () => {
+      let j = await open({ dedupeWindowMs: 10 * H });
+      await j.accept(ev('old'));
+      j.markDone('old');
+      clock += 6 * H;
+      await j.accept(ev('twice'));
+      j.markDone('twice');
+      await j.compact(); // seals "old" (t0) and "twice" (t0+6h) into one chunk
+      clock += 5 * H; // "old" is out of the window, "twice" is not: the chunk stays, with a stale "old" line
+      clock += 6 * H; // now "twice" is out too (17 h after t0, 11 h after its first time)
+      assert.equal(j.lookup('twice'), undefined);
+      await j.accept(ev('twice')); // accepted again after its window, finished again
+      j.markDone('twice');
+      await j.compact();
+      await j.close();
+      assert.deepEqual(seenLines().map((r) => r.id), ['twice'], 'the all-expired chunk is gone');
+      j = await open({ dedupeWindowMs: 10 * H });
+      assert.equal(j.lookup('twice'), 'seen', 'deduped by its later finish');
+      assert.equal(j.lookup('old'), undefined);
+      await j.close();
+    });
+
+    it('an id whose older seen line is still on file dedupes by its later one after reopen', async () => {
+      let j = await open({ dedupeWindowMs: 10 * H });
+      await j.accept(ev('x'));
+      j.markDone('x');
+      clock += 8 * H;
+      await j.accept(ev('keeps-chunk'));
+      j.markDone('keeps-chunk');
+      clock += 3 * H; // x (t0) expired; keeps-chunk (t0+8h) not
+      await j.accept(ev('x'));
+      j.markDone('x');
+      await j.compact(); // one new chunk: stale x@t0, keeps-chunk@8h, x@11h
+      await j.close();
+      assert.deepEqual(seenLines().map((r) => r.id), ['x', 'keeps-chunk', 'x']);
+      j = await open({ dedupeWindowMs: 10 * H });
+      clock += 8 * H; // 19 h after t0: x's first finish is long gone, its second (11 h) is 8 h old
+      assert.equal(j.lookup('x'), 'seen', 'the later seen line wins over the earlier one');
+      await j.close();
+    });
+
+    it('rebuilds the lines from memory when most of them are stale', async () => {
+      const j = await open({ dedupeWindowMs: 1000, sync: false });
+      for (let i = 0; i < 12000; i++) {
+        await j.accept(ev(`s${i}`));
+        if (i % 100 === 0) clock = Date.UTC(2026, 10, 1) + 500; // every 100th id is younger: each chunk keeps one
+        else clock = Date.UTC(2026, 10, 1);
+      }
+      for (let i = 0; i < 12000; i++) j.markDone(`s${i}`);
+      await j.compact();
+      assert.equal(seenLines().length, 12000);
+      clock = Date.UTC(2026, 10, 1) + 1200; // only the younger ids are inside the window
+      await j.compact();
+      await j.close();
+      const left = seenLines();
+      assert.equal(left.length, 120, 'only the 120 ids inside the window are written');
+      assert.ok(left.every((r) => r.at === Date.UTC(2026, 10, 1) + 500));
+    });
+  });
+
   it('an acknowledged accept survives a rewrite that starts right after it (no lost-ack race)', async () => {
     const j = await open();
     const p = j.accept(ev('r1'));
