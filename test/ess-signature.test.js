@@ -188,7 +188,11 @@ describe('ess-envelope', () => {
     assert.equal(r.ok, true);
     assert.deepEqual(r.event, ev);
     assert.equal(r.id, ev.id);
-    assert.equal(parseEssEnvelope(Buffer.from('\ufeff' + JSON.stringify(ev))).ok, true, 'BOM tolerated');
+    assert.equal(r.text, JSON.stringify(ev), 'the decoded text comes along (decoded once)');
+    const withBom = parseEssEnvelope(Buffer.from('\ufeff' + JSON.stringify(ev)));
+    assert.equal(withBom.ok, true, 'BOM tolerated');
+    assert.deepEqual(withBom.event, ev);
+    assert.equal(withBom.text, '\ufeff' + JSON.stringify(ev), 'the text keeps the BOM: it is the body exactly as received');
   });
 
   it('explains every rejection', () => {

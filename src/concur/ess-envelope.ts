@@ -20,12 +20,13 @@ export interface EssEvent {
   [key: string]: unknown;
 }
 
-export type EnvelopeResult = { ok: true; event: EssEvent; id: string } | { ok: false; message: string };
+export type EnvelopeResult = { ok: true; event: EssEvent; id: string; text?: string } | { ok: false; message: string };
 
 /** Longest id accepted: ESS ids are UUIDs; the limit only stops abuse of the dedupe index. */
 export const MAX_EVENT_ID_LENGTH = 256;
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a BOM in the text (it is stripped only for parsing), so the stored text is exactly what was received.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes the exact body bytes (UTF-8, optional BOM) and validates the envelope. */
 export function parseEssEnvelope(raw: Buffer): EnvelopeResult {
@@ -36,14 +37,15 @@ export function parseEssEnvelope(raw: Buffer): EnvelopeResult {
   } catch {
     return { ok: false, message: 'body is not valid UTF-8' };
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     return { ok: false, message: `body is not JSON (${(err as Error).message})` };
   }
-  return validateEssEvent(value);
+  const result = validateEssEvent(value);
+  // The decoded text (BOM included) goes along, so the receiver does not decode the body twice.
+  return result.ok ? { ...result, text } : result;
 }
 
 export function validateEssEvent(value: unknown): EnvelopeResult {
