@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator } = require('../simulator/index.js');
 const { tokenRequest, clientFields, failNext, requestsTo, apiRequests, fingerprint } = require('./helpers/simulator-client');
@@ -158,14 +159,7 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     sim.state.reset();
     sim.resetFaults();
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-    if (sim) await sim.stop();
-  });
+  after(() => teardown({ red, collector, sim }));
 
   it('ESS event: fetches the v4 report from facts.href, keeps the event, forwards the correlation id', async () => {
     const event = { id: 'ev-1', correlationId: 'corr-ess-1', eventType: 'statusChanged', topic: 'public.concur.expense.report', facts: { reportId: R1, href: v4Href() } };

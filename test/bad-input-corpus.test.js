@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { makeKeyPair, signBody } = require('./helpers/signed-events');
 const net = require('node:net');
@@ -80,13 +81,7 @@ describe('bad-input corpus through a real Node-RED', function () {
     pid = red.pid;
     await red.deploy(flows());
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   function flows() {
     const z = 'corpus-tab';

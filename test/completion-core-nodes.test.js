@@ -15,6 +15,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector } = require('./helpers/collector');
 const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
 const { forwarder, essNode } = require('./helpers/ess-flows');
@@ -140,13 +141,7 @@ describe('flow completion through core nodes (real Node-RED, both receivers)', f
     }
     await red.deploy(nodes);
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
   beforeEach(() => collector.clear());
 
   const got = (p) => collector.received.filter((m) => m.path === `/got/${p}`).map((m) => m.body);

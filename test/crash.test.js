@@ -29,6 +29,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { startRed } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector } = require('./helpers/collector');
 const { makeKeyPair, signedPool } = require('./helpers/signed-events');
 
@@ -85,13 +86,7 @@ describe('crash test: ESS receiver under SIGKILL', function () {
   let collector;
   const oldLogs = [];
 
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   it(`every acked event is emitted at least once across ${KILLS} SIGKILLs, and nothing finished is emitted again`, async () => {
     const key = makeKeyPair();

@@ -7,6 +7,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const eb = require('./helpers/editor-browser');
 
 describe('editor (browser): helper on core nodes', function () {
@@ -27,10 +28,7 @@ describe('editor (browser): helper on core nodes', function () {
   });
   after(async () => {
     if (browser) await browser.close();
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
+    await teardown({ red });
   });
   afterEach(async function () {
     // A screenshot of every failure, for the CI artifacts.

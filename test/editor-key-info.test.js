@@ -11,6 +11,7 @@ const { spkiFingerprint } = require('../concur/ess-signature');
 const { CONCUR_PUBLISHED_KEYS } = require('../concur/ess-keys');
 const { makePki } = require('./helpers/certs');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 
 // bcrypt of ADMIN_PASSWORD (cost 8), for Node-RED's adminAuth in the route test.
 const ADMIN_PASSWORD = 'key-info-admin-pass';
@@ -139,12 +140,7 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
         },
       });
     });
-    after(async () => {
-      if (red) {
-        await red.stop();
-        red.cleanup();
-      }
-    });
+    after(() => teardown({ red }));
 
     async function token(username, scope = '*') {
       const r = await request(`${red.url}/auth/token`, {

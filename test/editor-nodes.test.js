@@ -17,6 +17,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { startRed, request, REPO } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const eb = require('./helpers/editor-browser');
 const { makePki } = require('./helpers/certs');
 const { CONCUR_PUBLISHED_KEYS } = require('../concur/ess-keys');
@@ -510,10 +511,7 @@ describe('editor (browser): SAP Concur nodes', function () {
   });
   after(async () => {
     if (browser) await browser.close();
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
+    await teardown({ red });
     if (sim) await sim.stop().catch(() => {});
     if (simKeyDir) fs.rmSync(simKeyDir, { recursive: true, force: true });
     if (pki) pki.cleanup();

@@ -10,6 +10,7 @@
  */
 const assert = require('node:assert/strict');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector } = require('./helpers/collector');
 const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
 const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
@@ -26,13 +27,7 @@ describe('concur-ess-event-in: SIGKILL after acknowledgement (real Node-RED)', f
     collector = await startCollector();
     red = await startRed();
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   const post = (ev) => {
     const d = signedDelivery(ev, { privateKey: key.privateKey });

@@ -14,6 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startRed } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator } = require('../simulator/index.js');
 
@@ -31,12 +32,7 @@ describe('concur-ess-event-in: an event routed through a core switch node is com
     red = await startRed();
   });
   after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-    if (sim) await sim.stop();
+    await teardown({ red, collector, sim });
     fs.rmSync(keyDir, { recursive: true, force: true });
   });
 

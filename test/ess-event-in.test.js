@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { testKeyPair, sign, essEvent, signedDelivery } = require('./helpers/ess-signer');
 const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
@@ -25,13 +26,7 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     collector = await startCollector();
     red = await startRed();
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   let failedEvent;
   const url = (p = '/concur/ess') => `${red.url}${p}`;

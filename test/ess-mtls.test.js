@@ -8,6 +8,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector } = require('./helpers/collector');
 const { makePki } = require('./helpers/certs');
 const { testKeyPair, essEvent, signedDelivery, sign } = require('./helpers/ess-signer');
@@ -46,11 +47,7 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
     ]);
   });
   after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
+    await teardown({ red, collector });
     if (pki) pki.cleanup();
   });
   beforeEach(() => collector.clear());

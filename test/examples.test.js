@@ -17,6 +17,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startRed, request, REPO, PACKAGE_NAME } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator, sendEss } = require('../simulator/index.js');
 const { exampleFiles, loadExample, connectToSimulator, demoFlows, DEMO_EXAMPLES } = require('../scripts/demo-flows');
@@ -68,12 +69,7 @@ describe('examples: every importable flow runs against the simulator in a real N
     red = await startRed();
   });
   after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-    if (sim) await sim.stop();
+    await teardown({ red, collector, sim });
     if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
   });
 

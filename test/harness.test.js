@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'harness-nodes');
@@ -22,13 +23,7 @@ describe('harness: real Node-RED runtime', function () {
     collector = await startCollector();
     red = await startRed({ nodesDir: [FIXTURES] });
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   function flows(extra = []) {
     const c = collectorNodes({ idPrefix: 'col', z: 'tab1', url: collector.url });

@@ -7,6 +7,7 @@
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 
 const USER = 'concur-connector-user';
@@ -75,13 +76,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
     // Debug level so the log shows hook registration and removal (checked below).
     red = await startRed({ logLevel: 'debug' });
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   function baseFlows({ legacy = {}, extra = [], statusOf = ['legacy'] } = {}) {
     const msgs = collectorNodes({ idPrefix: 'col', z: TAB, url: collector.url, pathName: '/msg', fields: ['payload', 'topic', 'concur', 'credentials', 'req', 'headers'] });
@@ -552,12 +547,7 @@ describe('concur-legacy-notify-in behind Node-RED httpNodeAuth (real Node-RED)',
     const bcrypt = require(require.resolve('bcryptjs', { paths: [require('node:path').dirname(require.resolve('node-red/package.json'))] }));
     red = await startRed({ settings: { httpNodeAuth: { user: USER, pass: bcrypt.hashSync(PASS, 8) } } });
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-  });
+  after(() => teardown({ red }));
 
   const flows = (creds) => [
     { id: TAB, type: 'tab', label: 'legacy notify' },

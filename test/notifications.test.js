@@ -8,6 +8,7 @@
  */
 const assert = require('node:assert/strict');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator } = require('../simulator/index.js');
 const { requestsTo } = require('./helpers/simulator-client');
@@ -85,14 +86,7 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
     sim.state.notifications.length = 0; // no seeded failures: each test queues its own
     sim.resetFaults();
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-    if (sim) await sim.stop();
-  });
+  after(() => teardown({ red, collector, sim }));
 
   const keyOf = (id) => sim.state.reportById(id).reportKey;
   /** Queues a failed notification at the simulator; returns the entry as Concur lists it (independently spelt out here). */

@@ -11,6 +11,7 @@ const http = require('node:http');
 const express = require('express');
 const { registerRoute, RouteConflictError } = require('../nodes/lib/http-routes');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
 const { forwarder, essNode } = require('./helpers/ess-flows');
@@ -75,13 +76,7 @@ describe('receivers on a path another node already serves (real Node-RED)', func
     collector = await startCollector();
     red = await startRed();
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
   beforeEach(() => collector.clear());
 
   const legacy = (id, path) => ({

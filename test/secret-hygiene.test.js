@@ -18,6 +18,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startSimulator } = require('../simulator/index.js');
 const { failNext, fingerprint } = require('./helpers/simulator-client');
 const { makeKeyPair, signBody, essEvent } = require('./helpers/signed-events');
@@ -51,13 +52,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     sim = await startSimulator({ port: 0, deliverEvents: false, clientSecret: S.clientSecret, refreshTokens: [S.refreshToken], companyRequestToken: S.requestToken, recordIssuedTokens: true });
     red = await startRed({ logLevel: 'trace', settings: { debugMaxLength: 1000000 } });
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (sim) await sim.stop();
-  });
+  after(() => teardown({ red, sim }));
 
   function flows(key) {
     const cfgCommon = { geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20 };

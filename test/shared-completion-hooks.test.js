@@ -11,6 +11,7 @@
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector } = require('./helpers/collector');
 const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
 const { forwarder, essNode } = require('./helpers/ess-flows');
@@ -67,13 +68,7 @@ describe('completion hooks: one shared set per runtime, none while nobody waits 
     );
     await red.deploy(nodes);
   });
-  after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-  });
+  after(() => teardown({ red, collector }));
 
   const probe = async () => JSON.parse((await request(`${red.url}/probe`)).body);
   const concurHookLog = (log) => log.filter((e) => /concurFlowCompletion/.test(e));

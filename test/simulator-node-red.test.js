@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator } = require('../simulator/index.js');
 const { appToken, call } = require('./helpers/simulator-client');
@@ -97,12 +98,7 @@ return msg;`,
     ]);
   });
   after(async () => {
-    if (red) {
-      await red.stop();
-      red.cleanup();
-    }
-    if (collector) await collector.close();
-    if (sim) await sim.stop();
+    await teardown({ red, collector, sim });
     fs.rmSync(keyDir, { recursive: true, force: true });
   });
 
