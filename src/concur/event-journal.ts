@@ -845,6 +845,7 @@ export class EventJournal {
       }
       await r.out.datasync();
       await r.out.close();
+      await r.src.close(); // no handle on the old file left open across the rename (Windows refuses to replace an open file)
       await this.install(r.tmp, r.bytes); // needsNewline carries over: the copy ends exactly where the old file did
       r.resolve();
     } catch (err) {
