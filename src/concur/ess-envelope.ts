@@ -20,7 +20,7 @@ export interface EssEvent {
   [key: string]: unknown;
 }
 
-export type EnvelopeResult = { ok: true; event: EssEvent; id: string; text?: string } | { ok: false; message: string };
+export type EnvelopeResult = { ok: true; event: EssEvent; id: string } | { ok: false; message: string };
 
 /** Longest id accepted: ESS ids are UUIDs; the limit only stops abuse of the dedupe index. */
 export const MAX_EVENT_ID_LENGTH = 256;
@@ -29,7 +29,7 @@ export const MAX_EVENT_ID_LENGTH = 256;
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes the exact body bytes (UTF-8, optional BOM) and validates the envelope. */
-export function parseEssEnvelope(raw: Buffer): EnvelopeResult {
+export function parseEssEnvelope(raw: Buffer): (EnvelopeResult & { ok: true; text: string }) | (EnvelopeResult & { ok: false }) {
   if (raw.length === 0) return { ok: false, message: 'body is empty' };
   let text: string;
   try {

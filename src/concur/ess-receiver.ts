@@ -161,7 +161,7 @@ export class EssReceiver {
       const stored = await j.accept({
         id,
         receivedAt: this.o.now(),
-        body: env.text ?? raw.toString('utf8'),
+        body: env.text, // decoded once, by the envelope parser
         bodyBytes: raw, // stored as received: no re-encoding of the text
         meta: {
           correlationId,

@@ -284,9 +284,9 @@ export class EventJournal {
     await j.replay();
     // Start from a compact, well-formed file (nothing appends yet, so no copy is needed).
     const tmp = j.tmpFile();
-    const out = await j.writeTemp(tmp, j.snapshot(true));
+    const { out, bytes } = await j.writeTemp(tmp, j.snapshot(true));
     await out.close();
-    await j.install(tmp, (await fsp.stat(tmp)).size);
+    await j.install(tmp, bytes);
     j.needsNewline = false;
     return j;
   }
@@ -415,8 +415,7 @@ export class EventJournal {
 
   /** Rewrites the file if it has grown well past its live content. */
   maybeCompact(): Promise<void> {
-    if (this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024) return this.compact();
-    return Promise.resolve();
+    return this.grownPastLive() ? this.compact() : Promise.resolve();
   }
 
   /**
@@ -603,7 +602,7 @@ export class EventJournal {
       this.needsNewline = false;
       this.fileBytes += bytes;
       // Rewrite once the file is mostly finished events (checked per batch, so a burst cannot grow it unbounded).
-      if (!this.compaction && this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024) this.compactRequested = true;
+      if (!this.compaction && this.grownPastLive()) this.compactRequested = true;
       return true;
     } catch (err) {
       for (const w of batch) w.reject(err as Error);
@@ -723,6 +722,11 @@ export class EventJournal {
     this.stats.corruptLines++;
   }
 
+  /** The file is past the compaction threshold and mostly finished events. */
+  private grownPastLive(): boolean {
+    return this.fileBytes > this.compactAbove && this.fileBytes > 2 * this.liveBytes + 64 * 1024;
+  }
+
   private tmpFile(): string {
     return `${this.file}.compact-tmp`;
   }
@@ -767,13 +771,13 @@ export class EventJournal {
     return [...recordLine({ t: 'h', v: FORMAT_VERSION, compactedAt: this.now() }), ...this.seen.chunks(cutoff), ...events];
   }
 
-  /** Writes chunks to a new temp file; returns its open handle. */
-  private async writeTemp(tmp: string, chunks: Chunk[]): Promise<fsp.FileHandle> {
+  /** Writes chunks to a new temp file and syncs it; returns its open handle and size. */
+  private async writeTemp(tmp: string, chunks: Chunk[]): Promise<{ out: fsp.FileHandle; bytes: number }> {
     const out = await fsp.open(tmp, 'w', 0o600);
     try {
-      await writevAll(out, chunks);
+      const bytes = await writevAll(out, chunks);
       await out.datasync();
-      return out;
+      return { out, bytes };
     } catch (err) {
       await out.close().catch(() => undefined);
       throw err;
@@ -813,8 +817,9 @@ export class EventJournal {
     let out: fsp.FileHandle | undefined;
     try {
       src = await fsp.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
-      out = await this.writeTemp(tmp, chunks);
-      let bytes = (await out.stat()).size;
+      const written = await this.writeTemp(tmp, chunks);
+      out = written.out;
+      let bytes = written.bytes;
       for (let n = Infinity; n >= CATCH_UP_BYTES; ) {
         n = await copyFrom(src, from, out);
         from += n;
@@ -838,11 +843,8 @@ export class EventJournal {
     const r = this.swapRequest as PendingSwap;
     this.swapRequest = undefined;
     try {
-      for (let n = 1; n > 0; ) {
-        n = await copyFrom(r.src, r.from, r.out);
-        r.from += n;
-        r.bytes += n;
-      }
+      // One pass reaches the end: nothing appends while the writer runs this.
+      r.bytes += await copyFrom(r.src, r.from, r.out);
       await r.out.datasync();
       await r.out.close();
       await r.src.close(); // no handle on the old file left open across the rename (Windows refuses to replace an open file)
