@@ -14,6 +14,7 @@ const { startRed, request } = require('./helpers/red-runtime');
 const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { makeKeyPair, signBody } = require('./helpers/signed-events');
+const { selfSigned } = require('./helpers/certs');
 const net = require('node:net');
 
 const CORPUS = path.join(__dirname, 'corpus');
@@ -69,13 +70,15 @@ describe('bad-input corpus through a real Node-RED', function () {
   let red;
   let collector;
   let pid;
-  const keys = { configured: null, other: null };
+  const keys = { configured: null, other: null, forged: null };
   const emittedCases = [];
   const targets = new Set(manifest.cases.map((c) => c.target));
 
   before(async () => {
     keys.configured = makeKeyPair();
     keys.other = makeKeyPair();
+    // What anyone can make: a self-signed certificate with Concur's webhook CN, and its key.
+    keys.forged = selfSigned('webhook.api.concursolutions.com');
     collector = await startCollector();
     red = await startRed();
     pid = red.pid;
@@ -111,6 +114,10 @@ describe('bad-input corpus through a real Node-RED', function () {
         wires: [[col.inputId]],
       });
     }
+    const P = manifest.receivers.essProxy;
+    if (targets.has('essProxy')) {
+      nodes.push({ id: 'ess-proxy-in', type: 'concur-ess-event-in', z, ...P.node, path: P.path, extraKeys: keys.configured.publicPem, wires: [[col.inputId]] });
+    }
     return nodes;
   }
 
@@ -126,18 +133,25 @@ describe('bad-input corpus through a real Node-RED', function () {
       if (auth === 'valid') headers.authorization = `Basic ${Buffer.from(`${L.username}:${L.password}`).toString('base64')}`;
       else if (auth === 'wrong') headers.authorization = `Basic ${Buffer.from(`${L.username}:not-the-password-000`).toString('base64')}`;
       else if (auth === 'literal') headers.authorization = c.authorization;
-    } else if (c.target === 'ess') {
-      url = `${red.url}${manifest.receivers.ess.path}`;
+    } else if (c.target === 'ess' || c.target === 'essProxy') {
+      url = `${red.url}${manifest.receivers[c.target].path}`;
       const sign = c.sign || 'configured';
+      // forwardedCert: the header a proxy would set, here sent by the caller itself.
+      if (c.forwardedCert === 'forged') headers['x-forwarded-client-cert'] = encodeURIComponent(keys.forged.cert);
       // signatureOf: sign other bytes than the ones sent (pretty-printed, one-byte-different bodies).
       const signed = c.signatureOf ? fs.readFileSync(path.join(CORPUS, c.signatureOf)) : body;
       if (sign === 'configured') headers['concur-signature'] = signBody(signed, keys.configured.privateKey, c.padding || 'pss');
       else if (sign === 'other-key') headers['concur-signature'] = signBody(signed, keys.other.privateKey);
       else if (sign === 'literal') headers['concur-signature'] = c.signature;
+      else if (sign === 'forged-cert-key') headers['concur-signature'] = signBody(signed, keys.forged.privateKey);
     } else {
       throw new Error(`unknown target ${c.target}`);
     }
-    return { url, method: c.method || 'POST', headers, body: body.length || (c.method || 'POST') !== 'GET' ? body : undefined };
+    // headerTwice: send the named header on two lines (a raw header list: Node would otherwise join them).
+    const sentHeaders = c.headerTwice
+      ? ['Host', new URL(url).host, ...Object.entries(headers).flatMap(([k, v]) => (k === c.headerTwice ? [k, v, k, v] : [k, v]))]
+      : headers;
+    return { url, method: c.method || 'POST', headers: sentHeaders, body: body.length || (c.method || 'POST') !== 'GET' ? body : undefined };
   }
 
   it('every case answers its documented status; only the accepted ones emit; the process stays up with bounded memory', async () => {

@@ -10,7 +10,7 @@ const crypto = require('node:crypto');
 const { startRed, request } = require('./helpers/red-runtime');
 const { teardown } = require('./helpers/teardown');
 const { startCollector } = require('./helpers/collector');
-const { makePki } = require('./helpers/certs');
+const { makePki, selfSigned } = require('./helpers/certs');
 const { testKeyPair, essEvent, signedDelivery, sign } = require('./helpers/ess-signer');
 const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
 
@@ -39,7 +39,12 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
       { id: TAB, type: 'tab', label: 'ess' },
       essNode({ extraKeys: key.publicPem, clientCertMode: 'tls', rejectOutput: true, outputs: 2, wires: [['ev-fn'], ['rej-fn']] }),
       essNode({ id: 'essSerial', path: '/concur/ess-serial', extraKeys: key.publicPem, clientCertMode: 'tls', allowedSerials: '0DB77DE3CEE04514936B0ABA6C95B53B', wires: [['ev-fn']] }),
-      essNode({ id: 'essHeader', path: '/concur/ess-proxy', extraKeys: key.publicPem, clientCertMode: 'header', clientCertHeader: 'X-Forwarded-Client-Cert', headerCertIssuers: pki.caPem, wires: [['ev-fn']] }),
+      // The test client connects over loopback, so here the "proxy" is loopback.
+      essNode({ id: 'essHeader', path: '/concur/ess-proxy', extraKeys: key.publicPem, clientCertMode: 'header', clientCertHeader: 'X-Forwarded-Client-Cert', headerCertIssuers: pki.caPem, trustedProxies: 'loopback', wires: [['ev-fn']] }),
+      // Forgery set-up of issue 12.1: header mode, the certificate key accepted, no issuers.
+      essNode({ id: 'essHeaderKey', path: '/concur/ess-proxy-key', extraKeys: key.publicPem, clientCertMode: 'header', acceptClientCertKey: true, trustedProxies: 'loopback', wires: [['ev-fn']] }),
+      essNode({ id: 'essHeaderFar', path: '/concur/ess-proxy-far', extraKeys: key.publicPem, clientCertMode: 'header', trustedProxies: '192.0.2.10, 2001:db8::/32', wires: [['ev-fn']] }),
+      essNode({ id: 'essHeaderNone', path: '/concur/ess-proxy-none', extraKeys: key.publicPem, clientCertMode: 'header', wires: [['ev-fn']] }),
       // No configured keys at all: only the client certificate's own key may sign (ESS signs with its certificate key).
       essNode({ id: 'essCertKey', path: '/concur/ess-certkey', clientCertMode: 'tls', acceptClientCertKey: true, wires: [['ev-fn']] }),
       ...forwarder({ id: 'ev', z: TAB, url: collector.url, pathName: '/event', fields: EVENT_FIELDS }),
@@ -111,6 +116,31 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
     const none = await post('/concur/ess-proxy', essEvent());
     assert.equal(none.status, 403);
     assert.match(none.body, /no client certificate header/);
+  });
+
+  it('header mode cannot be forged: a self-made Concur-CN certificate signing with its own key, a caller that is not the proxy, a repeated header, no proxy list', async () => {
+    const forged = selfSigned('webhook.api.concursolutions.com');
+    const hdr = { 'X-Forwarded-Client-Cert': encodeURIComponent(forged.cert) };
+    // Before the fix: 200 accepted with signatureVerified true.
+    const f = await post('/concur/ess-proxy-key', essEvent(), {}, hdr, forged.privateKey);
+    assert.equal(f.status, 401, f.body);
+    // SAP's real certificate is public: pasting it in the header passes the certificate check, but the signature must still be Concur's.
+    const pasted = await post('/concur/ess-proxy-key', essEvent(), {}, { 'X-Forwarded-Client-Cert': encodeURIComponent(pki.clients.good.cert) }, forged.privateKey);
+    assert.equal(pasted.status, 401, pasted.body);
+    const good = { 'X-Forwarded-Client-Cert': encodeURIComponent(pki.clients.good.cert) };
+    const far = await post('/concur/ess-proxy-far', essEvent(), {}, good);
+    assert.equal(far.status, 403, far.body);
+    assert.match(far.body, /did not come through a trusted proxy/);
+    const none = await post('/concur/ess-proxy-none', essEvent(), {}, good);
+    assert.equal(none.status, 503, 'misconfigured: retried by ESS, nothing lost');
+    const ev = essEvent();
+    const d = signedDelivery(ev, { privateKey: key.privateKey });
+    // Two header lines through a real HTTP request (rawHeaders keeps them apart).
+    const twice = await request(`${red.url}/concur/ess-proxy`, { method: 'POST', headers: ['Host', new URL(red.url).host, ...Object.entries(d.headers).flat(), 'X-Forwarded-Client-Cert', encodeURIComponent(pki.clients.good.cert), 'X-Forwarded-Client-Cert', encodeURIComponent(pki.clients.good.cert)], body: d.body, ca: pki.caPem });
+    assert.equal(twice.status, 403, twice.body);
+    assert.match(twice.body, /repeated/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(collector.received.filter((m) => m.path.startsWith('/event')).length, 0, 'nothing forged was emitted');
   });
 
   it('optionally verifies the signature with the key of the verified client certificate', async () => {

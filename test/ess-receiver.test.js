@@ -13,7 +13,8 @@ const path = require('node:path');
 const { EventJournal } = require('../concur/event-journal');
 const { EssReceiver, eventMessage, rejectedPayload } = require('../concur/ess-receiver');
 const { loadVerificationKeys } = require('../concur/ess-signature');
-const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
+const { testKeyPair, essEvent, signedDelivery, sign } = require('./helpers/ess-signer');
+const { selfSigned } = require('./helpers/certs');
 
 const key = testKeyPair('receiver');
 const { keys } = loadVerificationKeys([{ id: 'k', text: key.publicPem }]);
@@ -91,6 +92,29 @@ describe('ess-receiver: delivery decisions', () => {
     const r2 = new EssReceiver({ journal, verifySignature: true, keys });
     assert.equal((await r2.handle(notJsonUnsigned)).status, 401, 'unsigned garbage is a signature failure, not a 400');
     assert.equal((await r2.handle({ bodyError: { status: 413, message: 'too big' }, headers: {} })).status, 413);
+  });
+
+  it("header mode never takes the forwarded certificate's key as a signing key, and reads the header only from a trusted proxy", async () => {
+    const { parseTrustedProxies } = require('../concur/trusted-proxies');
+    // A self-made certificate with Concur's CN, and a body signed with its own key: what an attacker can make.
+    const forged = selfSigned('webhook.api.concursolutions.com');
+    const ev = essEvent();
+    const body = Buffer.from(JSON.stringify(ev));
+    const headers = { 'concur-signature': sign(body, forged.privateKey), 'x-forwarded-client-cert': encodeURIComponent(forged.cert) };
+    const opts = { journal, verifySignature: true, keys, acceptClientCertKey: true, clientCertMode: 'header', clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] } };
+    const viaProxy = new EssReceiver({ ...opts, trustedProxies: parseTrustedProxies('loopback') });
+    const r1 = await viaProxy.handle({ rawBody: body, headers, remoteAddress: '127.0.0.1' });
+    assert.equal(r1.status, 401, 'the certificate key is not a signing key in header mode');
+    assert.equal(journal.lookup(ev.id), undefined);
+    const direct = await viaProxy.handle({ rawBody: body, headers, remoteAddress: '198.51.100.4' });
+    assert.equal(direct.status, 403);
+    assert.match(direct.reason, /trusted proxy/);
+    const none = await new EssReceiver(opts).handle({ rawBody: body, headers, remoteAddress: '127.0.0.1' });
+    assert.equal(none.status, 403, 'header mode without trusted proxies believes no header');
+    // Repeated header lines (rawHeaders) are refused even from the proxy.
+    const twice = await viaProxy.handle({ rawBody: body, headers, rawHeaders: ['X-Forwarded-Client-Cert', 'a', 'X-Forwarded-Client-Cert', 'b'], remoteAddress: '127.0.0.1' });
+    assert.equal(twice.status, 403);
+    assert.match(twice.reason, /repeated/);
   });
 
   it('builds a rejected-output payload without secrets and with a truncated body', () => {

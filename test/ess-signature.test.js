@@ -245,7 +245,8 @@ describe('client-cert: certificate checks', () => {
       'spaces instead of newlines': pem.trim().replace(/\n/g, ' '),
       'url-encoded pem (nginx escaped, ALB)': encodeURIComponent(pem),
       'xfcc (envoy)': `By=spiffe://cluster.local/ns/default/sa/node-red;Hash=abc123;Cert="${encodeURIComponent(pem)}";Subject="CN=webhook.api.concursolutions.com,O=SAP SE";URI=`,
-      'xfcc chain, two elements': `Hash=1;Chain="${encodeURIComponent(pem)}",By=x;Hash=2;Subject="CN=a,O=b"`,
+      // Envoy APPEND_FORWARD: each proxy appends its client's certificate, so only the last element is the trusted hop's.
+      'xfcc, two elements, the last holds the chain': `By=x;Hash=2;Subject="CN=a,O=b",Hash=1;Chain="${encodeURIComponent(pem)}"`,
       'base64 der (Azure)': der.toString('base64'),
       'base64url der': der.toString('base64url'),
     };
@@ -273,6 +274,35 @@ describe('client-cert: certificate checks', () => {
     assert.match(cc.checkHeaderCert(pki.clients.untrusted.cert, { ...policy, trustedIssuers: trusted }).message, /not issued by a trusted issuer/);
     assert.match(cc.checkHeaderCert(good, policy, new Date(Date.now() + 10 * 86400e3)).message, /expired/);
     assert.throws(() => cc.parseCertificates('hello', 'issuers'), /no PEM certificate/);
+  });
+
+  it('header mode: only a trusted proxy peer, one header line and the LAST XFCC element count (forgery, issue 12.1)', () => {
+    const { parseTrustedProxies } = require('../concur/trusted-proxies');
+    const good = pki.clients.good.cert;
+    const proxies = parseTrustedProxies('10.0.0.0/8, fd00::/8; loopback');
+    assert.deepEqual(proxies.entries, ['10.0.0.0/8', 'fd00::/8', 'loopback']);
+    for (const peer of ['10.1.2.3', '::ffff:10.1.2.3', 'fd00::5', '127.0.0.1', '::1', '::ffff:127.0.0.1']) assert.equal(proxies.has(peer), true, peer);
+    for (const peer of ['11.0.0.1', '192.168.1.1', 'fe80::1', '::ffff:11.0.0.1', '', undefined, 'not-an-ip']) assert.equal(proxies.has(peer), false, String(peer));
+    assert.throws(() => parseTrustedProxies('10.0.0.0/33'), /"10\.0\.0\.0\/33" has an invalid prefix length/);
+    assert.throws(() => parseTrustedProxies('proxy.example.com'), /"proxy\.example\.com" is not an IP address/);
+    assert.equal(parseTrustedProxies('').entries.length, 0);
+
+    const fwd = (peer, ...lines) => cc.checkProxiedCert({ peer, lines }, policy, proxies);
+    assert.equal(fwd('10.9.9.9', encodeURIComponent(good)).ok, true);
+    assert.match(fwd('203.0.113.7', encodeURIComponent(good)).message, /did not come through a trusted proxy \(peer 203\.0\.113\.7\)/);
+    assert.match(cc.checkProxiedCert({ peer: '127.0.0.1', lines: [good] }, policy, parseTrustedProxies('')).message, /no trusted proxy configured/);
+    assert.match(cc.checkProxiedCert({ peer: '127.0.0.1', lines: [good] }, policy, undefined).message, /no trusted proxy configured/);
+    // A caller's own header line next to the proxy's (Node joins them with ", "): refused, whichever comes first.
+    assert.match(fwd('127.0.0.1', encodeURIComponent(good), encodeURIComponent(pki.clients.wrongCn.cert)).message, /repeated/);
+    assert.match(cc.checkHeaderCert([good, good], policy).message, /repeated/);
+    // XFCC appended by the proxy: the caller-supplied first element must not win.
+    const el = (pem) => `Hash=0;Cert="${encodeURIComponent(pem)}";Subject="x"`;
+    assert.match(fwd('127.0.0.1', `${el(good)},${el(pki.clients.wrongCn.cert)}`).message, /CN "attacker\.example\.com" is not allowed/);
+    assert.equal(fwd('127.0.0.1', `${el(pki.clients.wrongCn.cert)},${el(good)}`).ok, true);
+    assert.match(fwd('127.0.0.1', `${el(good)},By=spiffe://proxy;Hash=1`).message, /last X-Forwarded-Client-Cert element has no Cert/);
+    // rawHeaders keeps repeated lines apart; the name matches case-insensitively.
+    assert.deepEqual(cc.headerLines(['Host', 'h', 'X-Forwarded-Client-Cert', 'a', 'x-forwarded-client-cert', 'b'], 'X-FORWARDED-CLIENT-CERT'), ['a', 'b']);
+    assert.deepEqual(cc.headerLines(undefined, 'x', 'joined'), ['joined']);
   });
 
   it('checks TLS peers: not TLS, no certificate, unverified, verified', () => {

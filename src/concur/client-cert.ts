@@ -141,20 +141,22 @@ function unquote(v: string): string {
   return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/\\(.)/g, '$1') : t;
 }
 
-/** Returns the leaf certificate text from an XFCC value, or undefined if it is not XFCC. */
+/**
+ * Returns the leaf certificate text from an XFCC value, or undefined if it is not XFCC.
+ * Only the LAST element counts: in Envoy's APPEND_FORWARD mode every proxy appends
+ * the certificate of its own client, so earlier elements may come from the caller
+ * itself (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-client-cert).
+ */
 function fromXfcc(value: string): string | undefined {
   if (!/(?:^|[;,])\s*(?:cert|chain)\s*=/i.test(value)) return undefined;
-  for (const element of splitOutsideQuotes(value, ',')) {
-    const fields = new Map<string, string>();
-    for (const pair of splitOutsideQuotes(element, ';')) {
-      const i = pair.indexOf('=');
-      if (i > 0) fields.set(pair.slice(0, i).trim().toLowerCase(), unquote(pair.slice(i + 1)));
-    }
-    // The first element was added by the proxy closest to the client (ESS).
-    const cert = fields.get('cert') ?? fields.get('chain');
-    if (cert) return cert;
+  const elements = splitOutsideQuotes(value, ',');
+  const fields = new Map<string, string>();
+  for (const pair of splitOutsideQuotes(elements[elements.length - 1], ';')) {
+    const i = pair.indexOf('=');
+    if (i > 0) fields.set(pair.slice(0, i).trim().toLowerCase(), unquote(pair.slice(i + 1)));
   }
-  return undefined;
+  // Chain="…" holds the leaf first (Envoy's forward_client_cert_details chain option).
+  return fields.get('cert') ?? fields.get('chain') ?? '';
 }
 
 function safeDecodeUri(s: string): string {
@@ -169,10 +171,13 @@ const MAX_HEADER_CHARS = 32768;
 
 /** Parses a client certificate forwarded in a header by a TLS-terminating proxy. */
 export function parseCertificateHeader(value: string | string[] | undefined): { ok: true; cert: X509Certificate } | { ok: false; message: string } {
+  // Two header lines: which one did the proxy set? Refuse rather than guess.
+  if (Array.isArray(value) && value.length > 1) return { ok: false, message: 'client certificate header is repeated' };
   let v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return { ok: false, message: 'no client certificate header' };
   if (v.length > MAX_HEADER_CHARS) return { ok: false, message: 'client certificate header is too long' };
   v = fromXfcc(v) ?? v;
+  if (!v) return { ok: false, message: 'the last X-Forwarded-Client-Cert element has no Cert' };
   if (/%[0-9A-Fa-f]{2}/.test(v)) v = safeDecodeUri(v);
   try {
     const pem = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(v);
@@ -233,7 +238,42 @@ export function checkTlsPeer(socket: TlsSocketLike | undefined, policy: ClientCe
   return checkCertPolicy(info, policy, now);
 }
 
-/** Checks a certificate forwarded in a header by a trusted reverse proxy. */
+/** A request in header mode: who sent it, and the certificate header as received. */
+export interface ForwardedCert {
+  /** TCP peer address of the request (the proxy, when it came through one). */
+  peer: string | undefined;
+  /** The header's values, one per header line (from IncomingMessage#rawHeaders). */
+  lines: readonly string[];
+}
+
+/** Collects every line of one header from Node's rawHeaders (name matched case-insensitively). */
+export function headerLines(rawHeaders: readonly string[] | undefined, name: string, fallback?: string | string[]): string[] {
+  if (!rawHeaders) return fallback === undefined ? [] : Array.isArray(fallback) ? fallback : [fallback];
+  const want = name.toLowerCase();
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === want) out.push(rawHeaders[i + 1]);
+  return out;
+}
+
+/**
+ * Header mode: the certificate header is believed only when the TCP peer is a
+ * trusted proxy (anyone else can write any header), and only when it came as one
+ * header line (Node joins repeated lines with ", ", which would let a caller's own
+ * line ride along with the proxy's).
+ */
+export function checkProxiedCert(
+  fwd: ForwardedCert,
+  policy: ClientCertPolicy,
+  proxies: { has(address: string | undefined): boolean; entries: readonly string[] } | undefined,
+  now?: Date,
+): CertCheck {
+  if (!proxies || proxies.entries.length === 0) return { ok: false, message: 'header mode has no trusted proxy configured' };
+  if (!proxies.has(fwd.peer)) return { ok: false, message: `request did not come through a trusted proxy (peer ${fwd.peer ?? 'unknown'})` };
+  if (fwd.lines.length > 1) return { ok: false, message: 'client certificate header is repeated' };
+  return checkHeaderCert(fwd.lines[0], policy, now);
+}
+
+/** Checks a certificate forwarded in a header (after checkProxiedCert established who set it). */
 export function checkHeaderCert(value: string | string[] | undefined, policy: ClientCertPolicy, now?: Date): CertCheck {
   const parsed = parseCertificateHeader(value);
   if (!parsed.ok) return { ok: false, message: parsed.message };

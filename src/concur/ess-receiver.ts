@@ -20,7 +20,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createHash } from 'node:crypto';
 import { type EssEvent, matchesFilters, parseEssEnvelope } from './ess-envelope';
 import { type SignaturePadding, type VerificationKey, spkiFingerprint, verifyEssSignature } from './ess-signature';
-import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkHeaderCert, checkTlsPeer } from './client-cert';
+import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkProxiedCert, checkTlsPeer, headerLines } from './client-cert';
+import type { TrustedProxies } from './trusted-proxies';
 import type { EventJournal, StoredEvent } from './event-journal';
 
 export type ClientCertMode = 'off' | 'tls' | 'header';
@@ -32,12 +33,18 @@ export interface EssReceiverOptions {
   padding?: SignaturePadding;
   /** Status for a missing/invalid signature: 401 (ESS retries) or 400 (ESS drops). */
   signatureFailureStatus?: 401 | 400;
-  /** Also accept signatures made with the key of the verified client certificate. */
+  /**
+   * Also accept signatures made with the key of the verified client certificate.
+   * TLS mode only: in header mode the certificate is public (SAP's webhook
+   * certificate can be copied), so its key proves nothing about the sender.
+   */
   acceptClientCertKey?: boolean;
   clientCertMode?: ClientCertMode;
   /** Header holding the proxy-forwarded certificate (lower or mixed case). */
   clientCertHeader?: string;
   clientCertPolicy?: ClientCertPolicy;
+  /** Header mode: the proxies whose header is believed (the TCP peer must be one). */
+  trustedProxies?: TrustedProxies;
   topicFilter?: RegExp;
   eventTypeFilter?: RegExp;
   /** Pending (stored, not yet done) events above which deliveries get 429. */
@@ -51,6 +58,10 @@ export interface Delivery {
   rawBody?: Buffer;
   bodyError?: { status: number; message: string };
   headers: IncomingHttpHeaders;
+  /** IncomingMessage#rawHeaders: tells repeated header lines apart (Node joins them in `headers`). */
+  rawHeaders?: string[];
+  /** TCP peer address (IncomingMessage#socket.remoteAddress). */
+  remoteAddress?: string;
   socket?: TlsSocketLike;
 }
 
@@ -73,8 +84,8 @@ export interface ConcurMeta {
 }
 
 export class EssReceiver {
-  private readonly o: Required<Omit<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy'>> &
-    Pick<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy'>;
+  private readonly o: Required<Omit<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy' | 'trustedProxies'>> &
+    Pick<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy' | 'trustedProxies'>;
   /** Client-certificate keys parsed once per certificate, by SPKI fingerprint. */
   private readonly certKeys = new Map<string, VerificationKey>();
   /** Configured keys, the one that matched last first (ESS signs with one key at a time). */
@@ -105,10 +116,11 @@ export class EssReceiver {
     let cert: ClientCertInfo | undefined;
     if (this.o.clientCertMode !== 'off') {
       const policy = this.o.clientCertPolicy as ClientCertPolicy;
+      const name = this.o.clientCertHeader.toLowerCase();
       const check =
         this.o.clientCertMode === 'tls'
           ? checkTlsPeer(d.socket, policy)
-          : checkHeaderCert(d.headers[this.o.clientCertHeader.toLowerCase()], policy);
+          : checkProxiedCert({ peer: d.remoteAddress, lines: headerLines(d.rawHeaders, name, d.headers[name]) }, policy, this.o.trustedProxies);
       if (!check.ok) return reject(403, 'certificate', check.message);
       cert = check.info;
     }
@@ -187,7 +199,7 @@ export class EssReceiver {
   }
 
   private keysFor(cert: ClientCertInfo | undefined): readonly VerificationKey[] {
-    if (!this.o.acceptClientCertKey || !cert?.publicKey) return this.keys;
+    if (!this.o.acceptClientCertKey || this.o.clientCertMode !== 'tls' || !cert?.publicKey) return this.keys;
     const fp = spkiFingerprint(cert.publicKey);
     let k = this.certKeys.get(fp);
     if (!k) {

@@ -13,6 +13,7 @@ import { CONCUR_PUBLISHED_KEYS, CONCUR_WEBHOOK_CN } from '../concur/ess-keys';
 import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../concur/ess-signature';
 import { compileFilter } from '../concur/ess-envelope';
 import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../concur/client-cert';
+import { parseTrustedProxies } from '../concur/trusted-proxies';
 import { EventJournal, type StoredEvent } from '../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
@@ -30,6 +31,7 @@ interface EssInDef extends NodeDef {
   allowedCNs?: string;
   allowedSerials?: string;
   headerCertIssuers?: string;
+  trustedProxies?: string;
   topicFilter?: string;
   eventTypeFilter?: string;
   dedupeHours?: number | string;
@@ -159,8 +161,17 @@ export = function (RED: RedApi) {
       if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
       const acceptClientCertKey = def.acceptClientCertKey === true;
       const mode: ClientCertMode = def.clientCertMode === 'tls' || def.clientCertMode === 'header' ? def.clientCertMode : 'off';
-      if (verifySignature && keys.length === 0 && !(acceptClientCertKey && mode !== 'off')) {
-        throw new Error('signature verification is on but no key is enabled');
+      // The certificate's own key only counts where the certificate is proven (TLS): a header certificate is public.
+      if (verifySignature && keys.length === 0 && !(acceptClientCertKey && mode === 'tls')) {
+        throw new Error(
+          acceptClientCertKey && mode === 'header'
+            ? "signature verification is on but no key is enabled (the client certificate's key is not used in header mode)"
+            : 'signature verification is on but no key is enabled',
+        );
+      }
+      const trustedProxies = mode === 'header' ? parseTrustedProxies(def.trustedProxies) : undefined;
+      if (trustedProxies && trustedProxies.entries.length === 0) {
+        throw new Error('client certificate header mode needs the addresses of the trusted proxies');
       }
       const policy: ClientCertPolicy = {
         allowedCNs: def.allowedCNs === undefined ? [CONCUR_WEBHOOK_CN] : parseList(def.allowedCNs),
@@ -179,6 +190,7 @@ export = function (RED: RedApi) {
         clientCertMode: mode,
         clientCertHeader: header,
         clientCertPolicy: policy,
+        trustedProxies,
         topicFilter: compileFilter(def.topicFilter, 'topic'),
         eventTypeFilter: compileFilter(def.eventTypeFilter, 'event type'),
         maxPending: Math.round(num(def.maxPending, 10000, 1, 10_000_000)),
@@ -251,6 +263,8 @@ export = function (RED: RedApi) {
         rawBody: req.concurRawBody,
         bodyError: req.concurBodyError,
         headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        remoteAddress: req.socket?.remoteAddress,
         socket: req.socket as unknown as TlsSocketLike,
       };
       const outcome = await receiver.handle(delivery);

@@ -46,4 +46,19 @@ function makePki() {
   };
 }
 
-module.exports = { makePki };
+/**
+ * A self-signed certificate with the CN of your choice and its key: what anyone
+ * can make (the forged-header tests). Returns PEM strings and the private KeyObject.
+ */
+function selfSigned(cn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-forged-'));
+  try {
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', `/O=SAP SE/CN=${cn}`], dir);
+    const key = fs.readFileSync(path.join(dir, 'k.pem'), 'utf8');
+    return { key, cert: fs.readFileSync(path.join(dir, 'c.pem'), 'utf8'), privateKey: require('node:crypto').createPrivateKey(key) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { makePki, selfSigned };
