@@ -28,10 +28,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { startRed } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector } = require('./helpers/collector');
-const { makeKeyPair, signedPool } = require('./helpers/signed-events');
+const { startRed } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector } = require('../helpers/collector');
+const { makeKeyPair, signedPool } = require('../helpers/signed-events');
 
 const N = Number(process.env.CRASH_EVENTS) || 2000;
 const SENDERS = 8;

@@ -9,11 +9,11 @@
  * repeat is only ever a flagged redelivery (deliveryCount > 1).
  */
 const assert = require('node:assert/strict');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector } = require('./helpers/collector');
-const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
-const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector } = require('../helpers/collector');
+const { testKeyPair, essEvent, signedDelivery } = require('../helpers/ess-signer');
+const { forwarder, essNode, EVENT_FIELDS } = require('../helpers/ess-flows');
 
 const TAB = 'tab-ess';
 const key = testKeyPair('ess-crash');

@@ -13,9 +13,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { EventJournal } = require('../concur/event-journal');
+const { EventJournal } = require('../../dist/concur/event-journal');
 
-const CHILD = path.join(__dirname, 'helpers', 'journal-crash-child.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'journal-crash-child.js');
 const KILLS = 6;
 
 describe('event journal: SIGKILL during compactions', function () {

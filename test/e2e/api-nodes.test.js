@@ -10,11 +10,11 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { startSimulator } = require('../simulator/index.js');
-const { tokenRequest, clientFields, failNext, requestsTo, apiRequests, fingerprint } = require('./helpers/simulator-client');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { startSimulator } = require('../../dist/simulator/index.js');
+const { tokenRequest, clientFields, failNext, requestsTo, apiRequests, fingerprint } = require('../helpers/simulator-client');
 
 const Z = 'tab-api';
 const OK_FIELDS = ['tag', 'payload', 'report', 'reportXml', 'reportId', 'reportKey', 'userId', 'workflowActionUrl', 'concur'];

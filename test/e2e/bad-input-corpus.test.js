@@ -10,13 +10,13 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { makeKeyPair, signBody } = require('./helpers/signed-events');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { makeKeyPair, signBody } = require('../helpers/signed-events');
 const net = require('node:net');
 
-const CORPUS = path.join(__dirname, 'corpus');
+const CORPUS = path.join(__dirname, '..', 'corpus');
 const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, 'manifest.json'), 'utf8'));
 /** Generous: the bombs would need hundreds of MB if expanded; a leak of a few KB per request over ~200 requests stays far below. */
 const RSS_GROWTH_LIMIT_MB = 120;

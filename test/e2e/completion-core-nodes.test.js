@@ -14,11 +14,11 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector } = require('./helpers/collector');
-const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
-const { forwarder, essNode } = require('./helpers/ess-flows');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector } = require('../helpers/collector');
+const { testKeyPair, essEvent, signedDelivery } = require('../helpers/ess-signer');
+const { forwarder, essNode } = require('../helpers/ess-flows');
 
 const TAB = 'tab-core';
 const USER = 'concur-connector-user';

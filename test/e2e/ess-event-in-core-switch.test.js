@@ -13,10 +13,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRed } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { startSimulator } = require('../simulator/index.js');
+const { startRed } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { startSimulator } = require('../../dist/simulator/index.js');
 
 describe('concur-ess-event-in: an event routed through a core switch node is completed', function () {
   this.timeout(60000);

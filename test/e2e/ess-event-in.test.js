@@ -7,11 +7,11 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { testKeyPair, sign, essEvent, signedDelivery } = require('./helpers/ess-signer');
-const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { testKeyPair, sign, essEvent, signedDelivery } = require('../helpers/ess-signer');
+const { forwarder, essNode, EVENT_FIELDS } = require('../helpers/ess-flows');
 
 const TAB = 'tab-ess';
 const good = testKeyPair('ess-good');

@@ -7,12 +7,12 @@
  */
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector } = require('./helpers/collector');
-const { makePki } = require('./helpers/certs');
-const { testKeyPair, essEvent, signedDelivery, sign } = require('./helpers/ess-signer');
-const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector } = require('../helpers/collector');
+const { makePki } = require('../helpers/certs');
+const { testKeyPair, essEvent, signedDelivery, sign } = require('../helpers/ess-signer');
+const { forwarder, essNode, EVENT_FIELDS } = require('../helpers/ess-flows');
 
 const TAB = 'tab-ess';
 const key = testKeyPair('ess-mtls');

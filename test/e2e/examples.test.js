@@ -16,11 +16,11 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRed, request, REPO, PACKAGE_NAME } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { startSimulator, sendEss } = require('../simulator/index.js');
-const { exampleFiles, loadExample, connectToSimulator, demoFlows, DEMO_EXAMPLES } = require('../scripts/demo-flows');
+const { startRed, request, REPO, PACKAGE_NAME } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { startSimulator, sendEss } = require('../../dist/simulator/index.js');
+const { exampleFiles, loadExample, connectToSimulator, demoFlows, DEMO_EXAMPLES } = require('../../scripts/demo-flows');
 
 const R_GOOD = 'CB899F7D9F73420A8D8B'; // A_EXTV, passes the rules
 const R_BAD = '4D2E8A61B0C94F7FA311'; // A_EXTV, 612 USD dinner without receipt, expense without purpose

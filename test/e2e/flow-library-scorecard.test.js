@@ -9,8 +9,8 @@
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { REPO } = require('./helpers/red-runtime');
-const sc = require('./helpers/flow-library-scorecard');
+const { REPO } = require('../helpers/red-runtime');
+const sc = require('../helpers/flow-library-scorecard');
 
 const BAD = path.join(sc.FIXTURES, 'bad-package');
 

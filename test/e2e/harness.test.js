@@ -7,11 +7,11 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'harness-nodes');
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'harness-nodes');
 const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 describe('harness: real Node-RED runtime', function () {
@@ -47,7 +47,7 @@ describe('harness: real Node-RED runtime', function () {
     const ours = sets.filter((n) => n.module === 'node-red-contrib-sap-concur');
     for (const set of ours) assert.ok(set.enabled && !set.err, `${set.name}: ${set.err || 'disabled'}`);
     const types = ours.flatMap((n) => n.types);
-    assert.deepEqual(types.sort(), Object.keys(require('../package.json')['node-red'].nodes).sort());
+    assert.deepEqual(types.sort(), Object.keys(require('../../package.json')['node-red'].nodes).sort());
   });
 
   it('reproduces the trap: a naive route behind the editor JSON parser never sees the signed bytes', async () => {

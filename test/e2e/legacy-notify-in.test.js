@@ -6,9 +6,9 @@
  */
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
 
 const USER = 'concur-connector-user';
 const PASS = 'Pa55word:for-concur!';

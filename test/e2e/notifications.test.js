@@ -7,12 +7,12 @@
  * Concur does, so every follow-up call also proves the host rewrite.
  */
 const assert = require('node:assert/strict');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { startSimulator } = require('../simulator/index.js');
-const { requestsTo } = require('./helpers/simulator-client');
-const { notificationFields } = require('../concur/notification-fields');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { startSimulator } = require('../../dist/simulator/index.js');
+const { requestsTo } = require('../helpers/simulator-client');
+const { notificationFields } = require('../../dist/concur/notification-fields');
 
 const Z = 'tab-n';
 const WWW = 'https://www.concursolutions.com';

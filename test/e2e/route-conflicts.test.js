@@ -9,12 +9,12 @@
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const express = require('express');
-const { registerRoute, RouteConflictError } = require('../nodes/lib/http-routes');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
-const { forwarder, essNode } = require('./helpers/ess-flows');
+const { registerRoute, RouteConflictError } = require('../../dist/nodes/shared/http-routes');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { testKeyPair, essEvent, signedDelivery } = require('../helpers/ess-signer');
+const { forwarder, essNode } = require('../helpers/ess-flows');
 
 describe('registerRoute: one owner per path and method', () => {
   const noop = (req, res) => res.end('x');

@@ -17,11 +17,11 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startSimulator } = require('../simulator/index.js');
-const { failNext, fingerprint } = require('./helpers/simulator-client');
-const { makeKeyPair, signBody, essEvent } = require('./helpers/signed-events');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startSimulator } = require('../../dist/simulator/index.js');
+const { failNext, fingerprint } = require('../helpers/simulator-client');
+const { makeKeyPair, signBody, essEvent } = require('../helpers/signed-events');
 
 const tag = (name) => `SECRET-${name}-${crypto.randomBytes(6).toString('hex')}`;
 const Z = 'tab-secrets';
@@ -116,7 +116,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await red.deploy(flows(key));
     const href = (id = R1) => `${sim.url}/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${id}`;
     const r1Path = new URL(href()).pathname;
-    const xml = fs.readFileSync(path.join(__dirname, 'corpus', 'legacy', 'valid-notification.xml'));
+    const xml = fs.readFileSync(path.join(__dirname, '..', 'corpus', 'legacy', 'valid-notification.xml'));
     const logLines = () => red.log();
     const debugCount = () => (red.log().match(/\[debug:everything\]|\[info\] \[debug:/g) || []).length;
 

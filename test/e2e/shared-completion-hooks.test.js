@@ -10,11 +10,11 @@
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector } = require('./helpers/collector');
-const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
-const { forwarder, essNode } = require('./helpers/ess-flows');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector } = require('../helpers/collector');
+const { testKeyPair, essEvent, signedDelivery } = require('../helpers/ess-signer');
+const { forwarder, essNode } = require('../helpers/ess-flows');
 
 const TAB = 'tab-hooks';
 const USER = 'concur-connector-user';
@@ -23,7 +23,7 @@ const AUTH = 'Basic ' + Buffer.from(`${USER}:${PASS}`).toString('base64');
 const XML = `<Notification><EventType>Report Entered Expense Report Workflow Step - EXTERNAL VALIDATION - SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/KEY1</ObjectURI><EventDateTime>2012-05-01</EventDateTime></Notification>`;
 const key = testKeyPair('shared-hooks');
 // The @node-red/util instance of the runtime under test (Node-RED 5 in the compatibility run).
-const RED_DIR = process.env.RED_NODE_RED_DIR || path.join(__dirname, '..', 'node_modules', 'node-red');
+const RED_DIR = process.env.RED_NODE_RED_DIR || path.join(__dirname, '..', '..', 'node_modules', 'node-red');
 const UTIL = JSON.stringify(require.resolve('@node-red/util', { paths: [RED_DIR] }));
 
 // Wraps the runtime's hooks registry (the same module instance RED.hooks is) to log add/remove.

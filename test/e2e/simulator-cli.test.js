@@ -11,9 +11,9 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { freePort, request } = require('./helpers/red-runtime');
+const { freePort, request } = require('../helpers/red-runtime');
 
-const BIN = path.join(__dirname, '..', 'bin', 'concur-sim.js');
+const BIN = path.join(__dirname, '..', '..', 'bin', 'concur-sim.js');
 const children = new Set();
 
 /** Runs the CLI to completion (killed after timeoutMs). */

@@ -11,11 +11,11 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const { startCollector, collectorNodes } = require('./helpers/collector');
-const { startSimulator } = require('../simulator/index.js');
-const { appToken, call } = require('./helpers/simulator-client');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const { startCollector, collectorNodes } = require('../helpers/collector');
+const { startSimulator } = require('../../dist/simulator/index.js');
+const { appToken, call } = require('../helpers/simulator-client');
 
 const R1 = 'CB899F7D9F73420A8D8B';
 

@@ -14,9 +14,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { XMLParser } = require('fast-xml-parser');
-const sim$ = require('../simulator/index.js');
-const { freePort } = require('./helpers/red-runtime');
-const { companyToken, appToken, call } = require('./helpers/simulator-client');
+const sim$ = require('../../dist/simulator/index.js');
+const { freePort } = require('../helpers/red-runtime');
+const { companyToken, appToken, call } = require('../helpers/simulator-client');
 
 const xml = new XMLParser({ removeNSPrefix: true, parseTagValue: false });
 

@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { request, freePort, REPO } = require('./helpers/red-runtime');
+const { request, freePort, REPO } = require('../helpers/red-runtime');
 
 const R_VIOLATIONS = '4D2E8A61B0C94F7FA311';
 const R_PASSES = 'CB899F7D9F73420A8D8B';

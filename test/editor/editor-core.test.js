@@ -6,9 +6,9 @@
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
-const eb = require('./helpers/editor-browser');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
+const eb = require('../helpers/editor-browser');
 
 describe('editor (browser): helper on core nodes', function () {
   this.timeout(120000);

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const REPO = path.resolve(__dirname, '..');
+const REPO = path.resolve(__dirname, '..', '..');
 const PKG = require(path.join(REPO, 'package.json'));
 const TYPES = Object.keys(PKG['node-red'].nodes);
 const LANGS = ['en-US', 'de'];
@@ -67,17 +67,17 @@ function hardCodedText(template) {
 describe('editor message catalogues and help texts', () => {
   for (const type of TYPES) {
     describe(type, () => {
-      const htmlFile = path.join(REPO, 'nodes', `${type}.html`);
+      const htmlFile = path.join(REPO, 'src', 'nodes', type, `${type}.html`);
       const html = fs.readFileSync(htmlFile, 'utf8');
       const catalogue = {};
       for (const lang of LANGS) {
-        const f = path.join(REPO, 'nodes', 'locales', lang, `${type}.json`);
+        const f = path.join(REPO, 'src', 'nodes', type, 'locales', lang, `${type}.json`);
         catalogue[lang] = fs.existsSync(f) ? readJson(f) : null;
       }
 
       it('has en-US and de catalogues with the same keys and placeholders', () => {
         for (const lang of LANGS) {
-          assert.ok(catalogue[lang], `nodes/locales/${lang}/${type}.json exists`);
+          assert.ok(catalogue[lang], `src/nodes/${type}/locales/${lang}/${type}.json exists`);
           assert.deepEqual(Object.keys(catalogue[lang]), [type], `${lang}: everything under the "${type}" key`);
         }
         const en = flatten(catalogue['en-US']);
@@ -95,7 +95,7 @@ describe('editor message catalogues and help texts', () => {
       it('defines every key its editor file uses', () => {
         const en = flatten(catalogue['en-US'] || {});
         const missing = [...keysUsed(type, html)].filter((k) => !(k in en));
-        assert.deepEqual(missing, [], `keys used in nodes/${type}.html but missing from en-US/${type}.json`);
+        assert.deepEqual(missing, [], `keys used in src/nodes/${type}/${type}.html but missing from en-US/${type}.json`);
         for (const p of prefixesUsed(type, html)) assert.ok(Object.keys(en).some((k) => k.startsWith(p)), `a key group ${p}… exists`);
         assert.ok(keysUsed(type, html).size >= 5, 'the editor file takes its strings from the catalogue');
       });
@@ -104,7 +104,7 @@ describe('editor message catalogues and help texts', () => {
         const m = /<script type="text\/html" data-template-name="([^"]+)">([\s\S]*?)<\/script>/.exec(html);
         assert.ok(m && m[1] === type, 'one edit template for the type');
         assert.equal(hardCodedText(m[2]), '', 'every visible text in the template has data-i18n');
-        assert.doesNotMatch(html, /data-help-name=/, 'help lives in nodes/locales/<lang>/<type>.html, not inline');
+        assert.doesNotMatch(html, /data-help-name=/, 'help lives in locales/<lang>/<type>.html, not inline');
         // Palette and node labels come from the catalogue too.
         assert.doesNotMatch(html, /paletteLabel:\s*'/, 'paletteLabel is translated');
         // node-red-dev (the Flow Library scorecard) only reads registerType calls with a literal type and definition.
@@ -114,8 +114,8 @@ describe('editor message catalogues and help texts', () => {
       it('has help text in en-US and de, in Node-RED\'s layout', () => {
         const sections = {};
         for (const lang of LANGS) {
-          const f = path.join(REPO, 'nodes', 'locales', lang, `${type}.html`);
-          assert.ok(fs.existsSync(f), `nodes/locales/${lang}/${type}.html exists`);
+          const f = path.join(REPO, 'src', 'nodes', type, 'locales', lang, `${type}.html`);
+          assert.ok(fs.existsSync(f), `src/nodes/${type}/locales/${lang}/${type}.html exists`);
           const help = fs.readFileSync(f, 'utf8');
           assert.match(help, new RegExp(`^<script type="text/html" data-help-name="${type}">`), `${lang}: one help script for ${type}`);
           assert.ok(help.replace(/<[^>]+>/g, '').trim().length > 400, `${lang}: more than a sentence`);

@@ -6,12 +6,12 @@
  */
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { describeKeyText, MAX_BLOCKS, MAX_KEY_TEXT_CHARS } = require('../concur/key-info');
-const { spkiFingerprint } = require('../concur/ess-signature');
-const { CONCUR_PUBLISHED_KEYS } = require('../concur/ess-keys');
-const { makePki } = require('./helpers/certs');
-const { startRed, request } = require('./helpers/red-runtime');
-const { teardown } = require('./helpers/teardown');
+const { describeKeyText, MAX_BLOCKS, MAX_KEY_TEXT_CHARS } = require('../../dist/concur/key-info');
+const { spkiFingerprint } = require('../../dist/concur/ess-signature');
+const { CONCUR_PUBLISHED_KEYS } = require('../../dist/concur/ess-keys');
+const { makePki } = require('../helpers/certs');
+const { startRed, request } = require('../helpers/red-runtime');
+const { teardown } = require('../helpers/teardown');
 
 // bcrypt of ADMIN_PASSWORD (cost 8), for Node-RED's adminAuth in the route test.
 const ADMIN_PASSWORD = 'key-info-admin-pass';

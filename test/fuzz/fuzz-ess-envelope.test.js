@@ -8,8 +8,8 @@
  */
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
-const { parseEssEnvelope, validateEssEvent, MAX_EVENT_ID_LENGTH } = require('../concur/ess-envelope');
-const { essEvent } = require('./helpers/signed-events');
+const { parseEssEnvelope, validateEssEvent, MAX_EVENT_ID_LENGTH } = require('../../dist/concur/ess-envelope');
+const { essEvent } = require('../helpers/signed-events');
 
 const SEED = Number(process.env.FUZZ_SEED) || 0x5eed;
 const RUNS = Number(process.env.FUZZ_RUNS) || 400;

@@ -10,8 +10,8 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fc = require('fast-check');
-const { loadVerificationKeys, verifyEssSignature, decodeSignatureHeader } = require('../concur/ess-signature');
-const { makeKeyPair, signBody, essEvent } = require('./helpers/signed-events');
+const { loadVerificationKeys, verifyEssSignature, decodeSignatureHeader } = require('../../dist/concur/ess-signature');
+const { makeKeyPair, signBody, essEvent } = require('../helpers/signed-events');
 
 const SEED = Number(process.env.FUZZ_SEED) || 0x5eed;
 const RUNS = Number(process.env.FUZZ_RUNS) || 300;

@@ -9,7 +9,7 @@
  */
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
-const { parseLegacyNotification, parseLegacyNotificationText, NotificationXmlError } = require('../concur/legacy-notification-xml');
+const { parseLegacyNotification, parseLegacyNotificationText, NotificationXmlError } = require('../../dist/concur/legacy-notification-xml');
 
 const CODES = new Set(['empty', 'encoding', 'doctype', 'not-xml', 'wrong-root', 'missing-element', 'invalid-element']);
 const SEED = Number(process.env.FUZZ_SEED) || 0x5eed;

@@ -8,7 +8,7 @@ const {
   concurCredentialProblems,
   BASIC_REALM_CHALLENGE,
   BASIC_AUTH_FAILURE_TEXT,
-} = require('../concur/basic-auth');
+} = require('../../dist/concur/basic-auth');
 
 const USER = 'concur-connector';
 const PASS = 'S3cret:with:colons-ü';

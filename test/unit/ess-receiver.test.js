@@ -10,10 +10,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { EventJournal } = require('../concur/event-journal');
-const { EssReceiver, eventMessage, rejectedPayload } = require('../concur/ess-receiver');
-const { loadVerificationKeys } = require('../concur/ess-signature');
-const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
+const { EventJournal } = require('../../dist/concur/event-journal');
+const { EssReceiver, eventMessage, rejectedPayload } = require('../../dist/concur/ess-receiver');
+const { loadVerificationKeys } = require('../../dist/concur/ess-signature');
+const { testKeyPair, essEvent, signedDelivery } = require('../helpers/ess-signer');
 
 const key = testKeyPair('receiver');
 const { keys } = loadVerificationKeys([{ id: 'k', text: key.publicPem }]);

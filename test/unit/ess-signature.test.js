@@ -8,12 +8,12 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
-const { CONCUR_PUBLISHED_KEYS } = require('../concur/ess-keys');
-const { loadVerificationKeys, verifyEssSignature, decodeSignatureHeader } = require('../concur/ess-signature');
-const { parseEssEnvelope, compileFilter, matchesFilters } = require('../concur/ess-envelope');
-const cc = require('../concur/client-cert');
-const { testKeyPair, sign, essEvent } = require('./helpers/ess-signer');
-const { makePki } = require('./helpers/certs');
+const { CONCUR_PUBLISHED_KEYS } = require('../../dist/concur/ess-keys');
+const { loadVerificationKeys, verifyEssSignature, decodeSignatureHeader } = require('../../dist/concur/ess-signature');
+const { parseEssEnvelope, compileFilter, matchesFilters } = require('../../dist/concur/ess-envelope');
+const cc = require('../../dist/concur/client-cert');
+const { testKeyPair, sign, essEvent } = require('../helpers/ess-signer');
+const { makePki } = require('../helpers/certs');
 
 describe('ess-keys: Concur-published public keys', () => {
   it('every shipped key parses into an RSA-2048 KeyObject with e=65537', () => {
@@ -52,7 +52,7 @@ describe('ess-keys: Concur-published public keys', () => {
   });
 
   it('the editor defaults enable the same published keys as the runtime', () => {
-    const html = fs.readFileSync(path.join(__dirname, '..', 'nodes', 'concur-ess-event-in.html'), 'utf8');
+    const html = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'nodes', 'concur-ess-event-in', 'concur-ess-event-in.html'), 'utf8');
     for (const k of CONCUR_PUBLISHED_KEYS) {
       const m = new RegExp(`${k.property}: \\{ value: (true|false) \\}`).exec(html);
       assert.ok(m, `${k.property} declared in the editor`);

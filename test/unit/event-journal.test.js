@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { EventJournal } = require('../concur/event-journal');
+const { EventJournal } = require('../../dist/concur/event-journal');
 
 const H = 3600_000;
 

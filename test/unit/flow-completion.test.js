@@ -11,7 +11,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { FlowCompletionTracker, handlerCallsDone, errorText } = require('../nodes/lib/flow-completion');
+const { FlowCompletionTracker, handlerCallsDone, errorText } = require('../../dist/nodes/shared/flow-completion');
 
 function fakeHooks() {
   const hooks = new Map();
@@ -345,8 +345,8 @@ describe('FlowCompletionTracker', () => {
     });
 
     const runtimes = [
-      ['Node-RED 4 (node_modules)', path.join(__dirname, '..', 'node_modules')],
-      ['Node-RED 5 (.tmp/nr5)', path.join(__dirname, '..', '.tmp', 'nr5', 'node_modules')],
+      ['Node-RED 4 (node_modules)', path.join(__dirname, '..', '..', 'node_modules')],
+      ['Node-RED 5 (.tmp/nr5)', path.join(__dirname, '..', '..', '.tmp', 'nr5', 'node_modules')],
     ];
     for (const [label, dir] of runtimes) {
       it(`agrees with the real Node class of ${label}`, function () {

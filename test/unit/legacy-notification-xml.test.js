@@ -11,7 +11,7 @@ const {
   NotificationXmlError,
   decodeXmlBytes,
   charsetOf,
-} = require('../concur/legacy-notification-xml');
+} = require('../../dist/concur/legacy-notification-xml');
 
 const EVENT = 'Report Entered Expense Report Workflow Step - SUBMIT';
 const URI = 'https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/nAb$pZ%24Key';

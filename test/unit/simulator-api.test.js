@@ -9,8 +9,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { XMLParser } = require('fast-xml-parser');
-const { startSimulator } = require('../simulator/index.js');
-const { tokenRequest, companyToken, appToken, call, clientFields } = require('./helpers/simulator-client');
+const { startSimulator } = require('../../dist/simulator/index.js');
+const { tokenRequest, companyToken, appToken, call, clientFields } = require('../helpers/simulator-client');
 
 const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, parseTagValue: false });
 const R1 = 'CB899F7D9F73420A8D8B'; // EXTVAL, owner Jane

@@ -10,8 +10,8 @@
  */
 const assert = require('node:assert/strict');
 const { XMLParser } = require('fast-xml-parser');
-const { startSimulator, validateFaults, tokenFingerprint } = require('../simulator/index.js');
-const { tokenRequest, companyToken, call, clientFields, failNext, requestsTo } = require('./helpers/simulator-client');
+const { startSimulator, validateFaults, tokenFingerprint } = require('../../dist/simulator/index.js');
+const { tokenRequest, companyToken, call, clientFields, failNext, requestsTo } = require('../helpers/simulator-client');
 
 const R1 = 'CB899F7D9F73420A8D8B';
 const JANE = 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10';

@@ -1,14 +1,14 @@
 'use strict';
 /** Unit tests of the simulator's pure modules (no network). */
 const assert = require('node:assert/strict');
-const { parseArgs, parseDuration, UsageError } = require('../simulator/cli-args.js');
-const { backoffDelay, isRetryableStatus, retryAfterMs } = require('../simulator/ess-sender.js');
-const { FaultController, seededRandom, validateFaults } = require('../simulator/faults.js');
-const { legacyNotificationXml } = require('../simulator/legacy-sender.js');
-const { parseXml, XmlInputError, renderDocument } = require('../simulator/xml.js');
-const { SimState, newLegacyKey } = require('../simulator/state.js');
-const workflow = require('../simulator/workflow.js');
-const { eventForReportAsIs } = require('../simulator/ess-events.js');
+const { parseArgs, parseDuration, UsageError } = require('../../dist/simulator/cli-args.js');
+const { backoffDelay, isRetryableStatus, retryAfterMs } = require('../../dist/simulator/ess-sender.js');
+const { FaultController, seededRandom, validateFaults } = require('../../dist/simulator/faults.js');
+const { legacyNotificationXml } = require('../../dist/simulator/legacy-sender.js');
+const { parseXml, XmlInputError, renderDocument } = require('../../dist/simulator/xml.js');
+const { SimState, newLegacyKey } = require('../../dist/simulator/state.js');
+const workflow = require('../../dist/simulator/workflow.js');
+const { eventForReportAsIs } = require('../../dist/simulator/ess-events.js');
 
 const actor = { userId: null, label: 'test' };
 

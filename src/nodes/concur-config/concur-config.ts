@@ -6,13 +6,13 @@
  * client in concur/api-client.
  */
 import path from 'node:path';
-import type { RED, Node, NodeDef } from './lib/red-types';
-import { numberIn, type ConcurConfigNode } from './lib/concur-action';
-import { ConcurApiClient, DEFAULT_RETRY, type ApiRequest } from '../concur/api-client';
-import { ConcurError, toConcurError } from '../concur/concur-error';
-import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../concur/concur-hosts';
-import { TokenManager, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../concur/token-manager';
-import { FileTokenStore, MemoryTokenStore, type TokenStore } from '../concur/token-store';
+import type { RED, Node, NodeDef } from '../shared/red-types';
+import { numberIn, type ConcurConfigNode } from '../shared/concur-action';
+import { ConcurApiClient, DEFAULT_RETRY, type ApiRequest } from '../../concur/api-client';
+import { ConcurError, toConcurError } from '../../concur/concur-error';
+import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../../concur/concur-hosts';
+import { TokenManager, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
+import { FileTokenStore, MemoryTokenStore, type TokenStore } from '../../concur/token-store';
 
 interface ConfigDef extends NodeDef {
   geolocation?: string;

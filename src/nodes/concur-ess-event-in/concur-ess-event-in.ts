@@ -6,16 +6,16 @@
  */
 import * as path from 'node:path';
 import * as os from 'node:os';
-import type { RED as RedApi, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { registerRoute, sendText, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
-import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-completion';
-import { CONCUR_PUBLISHED_KEYS, CONCUR_WEBHOOK_CN } from '../concur/ess-keys';
-import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../concur/ess-signature';
-import { compileFilter } from '../concur/ess-envelope';
-import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../concur/client-cert';
-import { EventJournal, type StoredEvent } from '../concur/event-journal';
-import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
-import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
+import type { RED as RedApi, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { registerRoute, sendText, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
+import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
+import { CONCUR_PUBLISHED_KEYS, CONCUR_WEBHOOK_CN } from '../../concur/ess-keys';
+import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../../concur/ess-signature';
+import { compileFilter } from '../../concur/ess-envelope';
+import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../../concur/client-cert';
+import { EventJournal, type StoredEvent } from '../../concur/event-journal';
+import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../../concur/ess-receiver';
+import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
 
 interface EssInDef extends NodeDef {
   path?: string;

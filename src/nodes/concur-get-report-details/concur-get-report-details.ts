@@ -3,9 +3,9 @@
  * (ESS `facts.href`, legacy `objectURI`, or `msg.reportId` + `msg.userId`) and
  * emits it. Thin adapter over concur/report-details.
  */
-import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { correlationIdOf, findConnection, handleInputs } from './lib/concur-action';
-import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../concur/report-details';
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
 
 interface Def extends NodeDef {
   server?: string;

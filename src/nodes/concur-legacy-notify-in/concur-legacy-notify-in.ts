@@ -5,13 +5,13 @@
  * concur/legacy-notification-xml, auth in concur/basic-auth, the output shape in
  * concur/notification-fields.
  */
-import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
-import { joinTestConnection, TEST_CONNECTION_PATH } from './lib/testconnection-route';
-import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-completion';
-import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../concur/basic-auth';
-import { NotificationXmlError, parseLegacyNotification } from '../concur/legacy-notification-xml';
-import { notificationFields } from '../concur/notification-fields';
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
+import { joinTestConnection, TEST_CONNECTION_PATH } from '../shared/testconnection-route';
+import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
+import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../../concur/basic-auth';
+import { NotificationXmlError, parseLegacyNotification } from '../../concur/legacy-notification-xml';
+import { notificationFields } from '../../concur/notification-fields';
 
 const DEFAULT_PATH = '/concur/v1.0/notify';
 const DEFAULT_ACK_TIMEOUT_S = 25;

@@ -4,10 +4,10 @@
  * concur-legacy-notify-in's output so they replay through the same flow);
  * `delete` removes one once handled. Thin adapter over concur/notifications-api.
  */
-import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { correlationIdOf, findConnection, handleInputs } from './lib/concur-action';
-import { deleteNotification, listFailedNotifications } from '../concur/notifications-api';
-import { notificationFields } from '../concur/notification-fields';
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { deleteNotification, listFailedNotifications } from '../../concur/notifications-api';
+import { notificationFields } from '../../concur/notification-fields';
 
 interface Def extends NodeDef {
   server?: string;

@@ -3,11 +3,11 @@
  * exception, or one legacy v1.1 <Exceptions> POST). Thin adapter over
  * concur/report-exceptions.
  */
-import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { correlationIdOf, findConnection, handleInputs } from './lib/concur-action';
-import { ConcurError, invalidInput } from '../concur/concur-error';
-import { idValue } from '../concur/api-types';
-import { EXCEPTION_VISIBILITIES, normalizeExceptions, postExceptionsLegacy, postExceptionsV4, type ExceptionVisibility } from '../concur/report-exceptions';
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { ConcurError, invalidInput } from '../../concur/concur-error';
+import { idValue } from '../../concur/api-types';
+import { EXCEPTION_VISIBILITIES, normalizeExceptions, postExceptionsLegacy, postExceptionsV4, type ExceptionVisibility } from '../../concur/report-exceptions';
 
 interface Def extends NodeDef {
   server?: string;

@@ -3,9 +3,9 @@
  * (v4 PATCH, or the legacy v1.1 <WorkflowAction> POST to WorkflowActionURL).
  * Thin adapter over concur/workflow-action.
  */
-import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
-import { correlationIdOf, findConnection, handleInputs } from './lib/concur-action';
-import { validateWorkflowAction, workflowActionLegacy, workflowActionV4, normalizeActionName, type WorkflowActionInput } from '../concur/workflow-action';
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { validateWorkflowAction, workflowActionLegacy, workflowActionV4, normalizeActionName, type WorkflowActionInput } from '../../concur/workflow-action';
 
 interface Def extends NodeDef {
   server?: string;
