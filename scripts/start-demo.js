@@ -332,8 +332,8 @@ function banner({ rt, sim, keyDir, legacyPassword, subscriptionProblem, fresh, u
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const { startSimulator } = requireBuilt('simulator/index.js');
-  requireBuilt('nodes/concur-config.js');
+  const { startSimulator } = requireBuilt('dist/simulator/index.js');
+  requireBuilt('dist/nodes/concur-config/concur-config.js');
   const { demoFlows, SUBSCRIBE_INJECT_ID } = require('./demo-flows');
 
   const userDir = path.resolve(process.env.CONCUR_DEMO_DIR || path.join(REPO, '.demo'));

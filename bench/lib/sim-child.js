@@ -5,7 +5,7 @@
  * the server. Reports its URL, credentials and a report to fetch over IPC, and
  * answers { tokenHits } when asked; exits when the parent disconnects.
  */
-const { startSimulator } = require('../../simulator/index.js');
+const { startSimulator } = require('../../dist/simulator/index.js');
 
 const TOKEN_LINE = 'POST /oauth2/v0/token ';
 

@@ -15,7 +15,7 @@ const { fork } = require('node:child_process');
 const path = require('node:path');
 const http = require('node:http');
 const { startCollector, collectorNodes } = require('../../test/helpers/collector');
-const { request } = require('../../test/helpers/red-runtime');
+const { request } = require('../../scripts/lib/red-launcher');
 const { percentile, round } = require('../lib/load');
 
 const CONCURRENCY = 16; // the API client's keep-alive agent allows 16 sockets per host

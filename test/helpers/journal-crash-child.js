@@ -7,7 +7,7 @@
  * synchronously on Linux, so a line printed is a line the parent sees even if
  * the process is SIGKILLed right after. argv: journal file, id prefix.
  */
-const { EventJournal } = require('../../concur/event-journal');
+const { EventJournal } = require('../../dist/concur/event-journal');
 
 const [file, prefix] = process.argv.slice(2);
 const body = (id) => JSON.stringify({ id, pad: 'p'.repeat(2000) });

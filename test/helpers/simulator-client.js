@@ -1,7 +1,7 @@
 'use strict';
 /** Small loopback client for the simulator tests: token grants, API calls, and fault/log shorthands. */
 const { request } = require('./red-runtime');
-const { tokenFingerprint } = require('../../simulator/index.js');
+const { tokenFingerprint } = require('../../dist/simulator/index.js');
 
 function form(o) {
   return new URLSearchParams(o).toString();

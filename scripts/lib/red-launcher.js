@@ -1,0 +1,233 @@
+'use strict';
+/**
+ * Starts a real Node-RED runtime (`node node_modules/node-red/red.js`) in a child
+ * process with a temporary userDir and settings file, so end-to-end tests go
+ * through the same express stack (editor body parsers included) that users run.
+ * Every process started here is stopped by its PID.
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const net = require('node:net');
+const http = require('node:http');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const PACKAGE_NAME = require(path.join(REPO, 'package.json')).name;
+const live = new Set();
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Minimal HTTP client for loopback tests (no keep-alive surprises). */
+function request(url, { method = 'GET', headers = {}, body, timeoutMs = 15000, agent = false, ...tls } = {}) {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? require('node:https') : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(
+      u,
+      { method, headers, agent, timeout: timeoutMs, ...tls },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          resolve({ status: res.statusCode, headers: res.headers, body: buf.toString('utf8'), raw: buf });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+function settingsSource(opts) {
+  const base = {
+    uiHost: '127.0.0.1',
+    uiPort: opts.port,
+    flowFile: 'flows.json',
+    credentialSecret: opts.credentialSecret || 'test-credential-secret',
+    userDir: opts.userDir,
+    httpAdminRoot: '/',
+    httpNodeRoot: '/',
+    nodesDir: opts.nodesDir || [],
+    logging: { console: { level: opts.logLevel || 'info', metrics: false, audit: false } },
+    editorTheme: { tours: false, projects: { enabled: false }, palette: {} },
+    diagnostics: { enabled: false, ui: false },
+    telemetry: { enabled: false },
+    externalModules: { palette: { allowInstall: false }, modules: { allowInstall: false } },
+    functionExternalModules: false,
+    ...(opts.settings || {}),
+  };
+  // settingsJs lets a test add values that are not JSON (e.g. an https() function).
+  return `module.exports = Object.assign(${JSON.stringify(base, null, 2)}, (function(){ ${opts.settingsJs || 'return {};'} })());\n`;
+}
+
+class RedRuntime {
+  constructor(opts) {
+    this.opts = opts;
+    this.logs = [];
+    this.proc = null;
+    this.exitInfo = null;
+  }
+
+  get url() {
+    return `${this.opts.scheme || 'http'}://127.0.0.1:${this.opts.port}`;
+  }
+
+  get pid() {
+    return this.proc && this.proc.pid;
+  }
+
+  log() {
+    return this.logs.join('');
+  }
+
+  async start() {
+    const { userDir } = this.opts;
+    fs.writeFileSync(path.join(userDir, 'settings.js'), settingsSource(this.opts));
+    // RED_NODE_RED_DIR / RED_NODE_BIN select another Node-RED and Node (the Node-RED 5 compatibility run).
+    const redDir = this.opts.nodeRedDir || process.env.RED_NODE_RED_DIR || path.join(REPO, 'node_modules', 'node-red');
+    const redJs = path.join(redDir, 'red.js');
+    const nodeBin = this.opts.nodeBin || process.env.RED_NODE_BIN || process.execPath;
+    this.exitInfo = null;
+    this.logStart = this.logs.length; // readiness is judged on this process's own output
+    this.proc = spawn(nodeBin, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+      cwd: userDir,
+      env: { ...process.env, NODE_RED_ENABLE_TOURS: 'false', ...(this.opts.env || {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(this);
+    const onData = (d) => {
+      this.logs.push(d.toString());
+      if (process.env.RED_LOG) process.stderr.write(d);
+    };
+    this.proc.stdout.on('data', onData);
+    this.proc.stderr.on('data', onData);
+    this.exited = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        live.delete(this);
+        resolve(this.exitInfo);
+      });
+    });
+    await this.waitReady();
+    return this;
+  }
+
+  async waitReady(timeoutMs = 60000) {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.exitInfo) throw new Error(`Node-RED exited early (${JSON.stringify(this.exitInfo)}):\n${this.log()}`);
+      if (/Started flows/.test(this.logs.slice(this.logStart).join(''))) {
+        try {
+          // readyPath: a path that answers 200 without a login when adminAuth is on (e.g. /auth/login).
+          const r = await request(`${this.url}${this.opts.readyPath || '/settings'}`, { timeoutMs: 2000, ...(this.opts.clientTls || {}) });
+          if (r.status === 200) return;
+        } catch {
+          /* not listening yet */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`Node-RED did not start within ${timeoutMs} ms:\n${this.log()}`);
+  }
+
+  /** Full deploy through the admin API; credentials may be given inline on each node. */
+  async deploy(flows) {
+    const startedBefore = (this.log().match(/Started flows/g) || []).length;
+    const r = await request(`${this.url}/flows`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' },
+      body: JSON.stringify(flows),
+      ...(this.opts.clientTls || {}),
+    });
+    if (r.status !== 204 && r.status !== 200) throw new Error(`deploy failed: ${r.status} ${r.body}`);
+    const until = Date.now() + 20000;
+    while ((this.log().match(/Started flows/g) || []).length <= startedBefore) {
+      if (Date.now() > until) throw new Error(`flows did not start after deploy:\n${this.log()}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return r;
+  }
+
+  async getFlows() {
+    const r = await request(`${this.url}/flows`, { headers: { 'Node-RED-API-Version': 'v1' }, ...(this.opts.clientTls || {}) });
+    return JSON.parse(r.body);
+  }
+
+  /** Graceful stop (SIGTERM, then SIGKILL after 10 s). */
+  async stop() {
+    if (!this.proc || this.exitInfo) return this.exitInfo;
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc && !this.exitInfo && this.proc.kill('SIGKILL'), 10000);
+    const info = await this.exited;
+    clearTimeout(t);
+    return info;
+  }
+
+  /** Hard kill, as a crash would. */
+  async kill() {
+    if (!this.proc || this.exitInfo) return this.exitInfo;
+    this.proc.kill('SIGKILL');
+    return this.exited;
+  }
+
+  async restart() {
+    await this.stop();
+    return this.start();
+  }
+
+  cleanup() {
+    if (!this.opts.keepUserDir) fs.rmSync(this.opts.userDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts Node-RED with this package installed in the userDir (a symlink, as
+ * `npm link` would make) and returns the running runtime.
+ */
+async function startRed(opts = {}) {
+  const userDir = opts.userDir || fs.mkdtempSync(path.join(os.tmpdir(), 'concur-red-'));
+  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
+  const link = path.join(userDir, 'node_modules', PACKAGE_NAME);
+  if (!fs.existsSync(link)) fs.symlinkSync(REPO, link, 'dir');
+  if (!fs.existsSync(path.join(userDir, 'package.json'))) {
+    fs.writeFileSync(
+      path.join(userDir, 'package.json'),
+      JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [PACKAGE_NAME]: '*' } }, null, 2),
+    );
+  }
+  const port = opts.port || (await freePort());
+  const rt = new RedRuntime({ ...opts, userDir, port });
+  await rt.start();
+  return rt;
+}
+
+/** Kills any runtime a failing test left behind. */
+async function stopAll() {
+  await Promise.all([...live].map((rt) => rt.stop()));
+}
+process.on('exit', () => {
+  for (const rt of live) {
+    try {
+      process.kill(rt.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+module.exports = { startRed, stopAll, request, freePort, REPO, PACKAGE_NAME };

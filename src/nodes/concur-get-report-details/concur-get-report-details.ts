@@ -1,0 +1,55 @@
+/**
+ * concur-get-report-details: fetches the expense report an event points at
+ * (ESS `facts.href`, legacy `objectURI`, or `msg.reportId` + `msg.userId`) and
+ * emits it. Thin adapter over concur/report-details.
+ */
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
+
+interface Def extends NodeDef {
+  server?: string;
+  version?: string;
+  context?: string;
+  urlTemplate?: string;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+}
+
+export = function (RED: RED) {
+  function ConcurGetReportDetails(this: Node, def: Def) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const version: ReportApiVersion = (REPORT_API_VERSIONS as readonly string[]).includes(String(def.version)) ? (def.version as ReportApiVersion) : 'v4';
+    const context: ReportContext = (REPORT_CONTEXTS as readonly string[]).includes(String(def.context)) ? (def.context as ReportContext) : 'TRAVELER';
+    const urlTemplate = typeof def.urlTemplate === 'string' ? def.urlTemplate.trim() : '';
+
+    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
+      const event = msg.payload;
+      const p = isObject(event) ? event : {};
+      const facts = isObject(p.facts) ? p.facts : {};
+      // Everything is validated before a request goes out.
+      const location = locateReport({ factsHref: facts.href, objectURI: p.objectURI, reportId: msg.reportId, userId: msg.userId }, { version, context, urlTemplate });
+      const got = await fetchReport(api, location, correlationIdOf(msg));
+      const s = got.summary;
+      const prev = isObject(msg.concur) ? msg.concur : {};
+      msg.concur = {
+        ...prev,
+        event: prev.event ?? event,
+        report: { url: got.response.url, source: location.source, version: location.version, status: got.response.status, correlationId: got.response.correlationId ?? null },
+      };
+      msg.report = got.report;
+      msg.payload = structuredClone(got.report);
+      if (got.response.xmlRoot) msg.reportXml = got.response.text;
+      if (s.reportId) msg.reportId = s.reportId;
+      if (s.reportKey) msg.reportKey = s.reportKey;
+      if (s.userId && msg.userId === undefined) msg.userId = s.userId;
+      if (s.workflowActionUrl) msg.workflowActionUrl = s.workflowActionUrl;
+      send(msg);
+      return `${location.version === 'unknown' ? '' : location.version + ' '}${s.reportId ?? 'report'}`;
+    });
+  }
+  RED.nodes.registerType('concur-get-report-details', ConcurGetReportDetails);
+};

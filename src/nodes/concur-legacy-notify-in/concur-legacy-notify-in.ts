@@ -1,0 +1,273 @@
+/**
+ * concur-legacy-notify-in: receives SAP Concur's legacy Event Notification
+ * callout (`POST <path>`, HTTP Basic, <Notification> XML) and serves the
+ * connector's `GET /system/v1.0/testconnection`. Thin adapter: parsing lives in
+ * concur/legacy-notification-xml, auth in concur/basic-auth, the output shape in
+ * concur/notification-fields.
+ */
+import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
+import { joinTestConnection, TEST_CONNECTION_PATH } from '../shared/testconnection-route';
+import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
+import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../../concur/basic-auth';
+import { NotificationXmlError, parseLegacyNotification } from '../../concur/legacy-notification-xml';
+import { notificationFields } from '../../concur/notification-fields';
+
+const DEFAULT_PATH = '/concur/v1.0/notify';
+const DEFAULT_ACK_TIMEOUT_S = 25;
+const DEFAULT_MAX_BODY_KIB = 1024;
+const MAX_ACK_TIMEOUT_S = 600;
+const MAX_BODY_KIB_LIMIT = 100 * 1024;
+const STATUS_MIN_INTERVAL_MS = 200;
+
+interface LegacyNotifyDef extends NodeDef {
+  path?: string;
+  ackMode?: 'receipt' | 'complete';
+  ackTimeout?: number | string;
+  maxBodyKiB?: number | string;
+  testConnection?: boolean;
+}
+
+interface Credentials {
+  username?: string;
+  password?: string;
+}
+
+type RejectStatus = 400 | 401 | 405 | 413;
+
+/** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
+const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
+
+function numberIn(v: unknown, min: number, max: number, fallback: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
+}
+
+export = function (RED: RED) {
+  function ConcurLegacyNotifyIn(this: Node<Credentials>, def: LegacyNotifyDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const creds = node.credentials ?? {};
+    const checker = new BasicAuthChecker({ username: creds.username, password: creds.password });
+    const ackMode = def.ackMode === 'complete' ? 'complete' : 'receipt';
+    const ackTimeoutMs = Math.round(numberIn(def.ackTimeout, 0.01, MAX_ACK_TIMEOUT_S, DEFAULT_ACK_TIMEOUT_S) * 1000);
+    const maxBodyBytes = Math.round(numberIn(def.maxBodyKiB, 1, MAX_BODY_KIB_LIMIT, DEFAULT_MAX_BODY_KIB) * 1024);
+    const path = normalizePath(String(def.path ?? '').trim() || DEFAULT_PATH);
+
+    const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0 } as Record<RejectStatus, number> };
+    let lastProblem = '';
+    let configProblem = '';
+    let credentialWarning = '';
+    let closed = false;
+    let route: RegisteredRoute | undefined;
+    let testConnection: { path: string; leave(): void } | undefined;
+    let tracker: FlowCompletionTracker | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let lastStatusAt = 0;
+
+    // ---- status badge (throttled: a burst of requests must not flood the editor) ----
+    const statusText = () => {
+      const rej = counts.rejected;
+      const rejectedTotal = rej[400] + rej[401] + rej[405] + rej[413];
+      const parts = [`${route?.fullPath ?? path}: ${counts.received} received`];
+      if (ackMode === 'complete' && counts.failed) parts[0] += ` (${counts.failed} failed)`;
+      if (rejectedTotal) {
+        const by = ([401, 400, 413, 405] as RejectStatus[]).filter((s) => rej[s]).map((s) => `${s}×${rej[s]}`);
+        parts.push(`${rejectedTotal} rejected [${by.join(' ')}]`);
+      }
+      if (lastProblem) parts.push(`last: ${lastProblem}`);
+      else if (credentialWarning) parts.push(credentialWarning);
+      return parts.join(' · ');
+    };
+    const paintStatus = () => {
+      statusTimer = undefined;
+      lastStatusAt = Date.now();
+      if (closed) return;
+      if (configProblem) return node.status({ fill: 'red', shape: 'ring', text: configProblem });
+      const degraded = Boolean(lastProblem || credentialWarning);
+      node.status({ fill: degraded ? 'yellow' : 'green', shape: degraded ? 'ring' : 'dot', text: statusText() });
+    };
+    const updateStatus = () => {
+      if (closed || statusTimer) return;
+      const wait = lastStatusAt + STATUS_MIN_INTERVAL_MS - Date.now();
+      if (wait <= 0) paintStatus();
+      else statusTimer = setTimeout(paintStatus, wait);
+    };
+
+    // ---- answers ----
+    const reject = (res: RouteResponse, status: RejectStatus, reason: string, headers: Record<string, string> = {}) => {
+      counts.rejected[status]++;
+      lastProblem = `${status} ${reason}`;
+      // Reasons never contain header values or credentials, only what was wrong.
+      node.warn(`rejected a callout request: ${status} ${reason}`);
+      sendText(res, status, reason, headers);
+      updateStatus();
+    };
+
+    const answerOutcome = (res: RouteResponse, outcome: CompletionOutcome) => {
+      if (outcome.ok) {
+        counts.acked++;
+        sendText(res, 200, '');
+      } else {
+        counts.failed++;
+        const why =
+          outcome.reason === 'error'
+            ? `flow error${outcome.nodeId ? ` in node ${outcome.nodeId}` : ''}`
+            : outcome.reason === 'timeout'
+              ? `flow did not complete within ${ackTimeoutMs / 1000} s`
+              : 'receiver closed before the flow completed';
+        lastProblem = `500 ${why}`;
+        node.warn(`answered 500 so Concur keeps the notification as failed: ${why}`);
+        // The sender sees a generic text; details stay in the node status and log.
+        sendText(res, 500, 'notification not processed');
+      }
+      updateStatus();
+    };
+
+    // ---- the callout route ----
+    const onNotify = (req: RouteRequest, res: RouteResponse) => {
+      const method = (req.method ?? '').toUpperCase();
+      if (method !== 'POST') return reject(res, 405, `method ${method} not allowed`, { Allow: 'POST' });
+
+      const auth = checker.check(req.headers.authorization);
+      if (!auth.ok) return reject(res, 401, BASIC_AUTH_FAILURE_TEXT[auth.reason], { 'WWW-Authenticate': BASIC_REALM_CHALLENGE });
+
+      if (req.concurBodyError) {
+        const tooBig = req.concurBodyError.status === 413;
+        // Close the connection: the rest of an oversized body is not worth reading.
+        return reject(res, tooBig ? 413 : 400, tooBig ? `body larger than ${maxBodyBytes} bytes` : 'body could not be read', { Connection: 'close' });
+      }
+
+      let parsed;
+      try {
+        parsed = parseLegacyNotification(req.concurRawBody ?? Buffer.alloc(0), req.headers['content-type']);
+      } catch (err) {
+        if (err instanceof NotificationXmlError) return reject(res, 400, err.message);
+        throw err; // unexpected: registerRoute's guard answers 500 and reports it
+      }
+
+      const payload = notificationFields(parsed.notification);
+      const msg: NodeMessage = {
+        _msgid: RED.util.generateId(),
+        topic: payload.objectType,
+        payload,
+        concur: {
+          source: 'legacy-notification',
+          rawBody: parsed.xml,
+          contentType: req.headers['content-type'] ?? null,
+          receivedAt: new Date().toISOString(),
+        },
+      };
+      counts.received++;
+      lastProblem = '';
+
+      if (ackMode === 'receipt' || !tracker) {
+        counts.acked++;
+        sendText(res, 200, '');
+        node.send(msg);
+      } else {
+        const t = tracker;
+        const id = msg._msgid as string;
+        // watch() never rejects; the catch only keeps a throw in answerOutcome from escaping.
+        t.watch(id, ackTimeoutMs)
+          .then((outcome) => answerOutcome(res, outcome))
+          .catch((err) => {
+            node.error(err);
+            sendText(res, 500, 'notification not processed');
+          })
+          .catch(() => undefined);
+        try {
+          node.send(msg);
+        } finally {
+          t.sent(id);
+        }
+      }
+      updateStatus();
+    };
+
+    // ---- start up ----
+    const problems = concurCredentialProblems(creds);
+    if (!checker.configured) {
+      configProblem = 'credentials not set: every request is refused (401)';
+      node.error('user name and password are not set; every callout will be refused with 401');
+    } else if (problems.length) {
+      credentialWarning = 'credentials outside Concur 10–50 chars';
+      node.warn(`Concur will not accept these connector credentials: ${problems.join('; ')}`);
+    }
+
+    if (!PATH_OK.test(path)) {
+      configProblem = `invalid path "${path}"`;
+      node.error(`invalid path "${path}": use letters, digits and . _ ~ - / % only`);
+    } else if (path === TEST_CONNECTION_PATH) {
+      configProblem = 'path is reserved for testconnection';
+      node.error(`${TEST_CONNECTION_PATH} is served by the receiver itself; choose another notification path`);
+    } else if (ackMode === 'complete' && !RED.hooks) {
+      configProblem = 'ack after flow completes needs Node-RED hooks';
+      node.error('"ack after flow completes" needs Node-RED message hooks (Node-RED 2 or later)');
+    } else {
+      try {
+        route = registerRoute(
+          RED,
+          { methods: ['POST'], path, owner: { id: node.id, type: node.type }, allMethods: true, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+          onNotify,
+          (err) => {
+            lastProblem = '500 internal error';
+            node.error(`callout handling failed: ${(err as Error)?.message ?? String(err)}`);
+            updateStatus();
+          },
+        );
+      } catch (err) {
+        // Another node owns the path: this one stays idle, the other keeps working.
+        configProblem = err instanceof RouteConflictError ? `path ${path} used by another node` : `cannot listen on ${path}`;
+        node.error(`cannot listen on ${path}: ${(err as Error)?.message ?? String(err)}`);
+      }
+      if (route && ackMode === 'complete' && RED.hooks) {
+        tracker = new FlowCompletionTracker(RED.hooks, node.id, { onHookError: (err) => node.error(err) });
+      }
+      if (route && def.testConnection !== false) {
+        testConnection = joinTestConnection(
+          RED,
+          {
+            id: node.id,
+            checker,
+            onResult(r) {
+              if (r.ok) {
+                lastProblem = '';
+                node.log('answered Concur Test Connection (200)');
+              } else {
+                counts.rejected[r.status]++;
+                lastProblem = `${r.status} ${r.reason}`;
+              }
+              updateStatus();
+            },
+          },
+          (err) => node.error(err),
+        );
+      }
+    }
+    paintStatus();
+    // Repaint once all flows run: Status nodes created after this node missed the first badge.
+    const onFlowsStarted = () => paintStatus();
+    RED.events?.on('flows:started', onFlowsStarted);
+
+    node.on('close', (done: () => void) => {
+      closed = true;
+      RED.events?.removeListener('flows:started', onFlowsStarted);
+      if (statusTimer) clearTimeout(statusTimer);
+      try {
+        route?.remove();
+        testConnection?.leave();
+        // Answers every response still waiting for the flow with 500, so nothing hangs.
+        tracker?.close();
+      } catch (err) {
+        node.error(err);
+      }
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('concur-legacy-notify-in', ConcurLegacyNotifyIn, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+};
