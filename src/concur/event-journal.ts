@@ -20,13 +20,8 @@
  * only acknowledged after its line has been written and fdatasync'd, so a torn
  * line was never acknowledged.
  *
- * Why base64 and not the body as a JSON string: escaping a 50 KB body with
- * JSON.stringify, then encoding the line to UTF-8, cost ~170 µs of main-thread
- * CPU per event and made the journal the ESS receiver's bottleneck; base64 of
- * the received bytes is ~10 µs, keeps the exact bytes (even invalid UTF-8),
- * and `len` catches a line that parses but was damaged. Raw length-prefixed
- * bytes would be cheaper still but would break the one-JSON-object-per-line
- * property operators (and their tools) rely on.
+ * Modules: ./journal-codec.ts (record encode/decode), ./journal-file.ts
+ * (file I/O), this file (the journal state machine and compaction policy).
  *
  * Compaction writes a snapshot of the live state (pending events, dead
  * letters, ids still inside the dedupe window) to a temp file while appends go
@@ -45,30 +40,22 @@
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
+import {
+  type Chunk,
+  type DeadLetter,
+  type StoredEvent,
+  FORMAT_VERSION,
+  NL,
+  acceptedRecord,
+  approxRecordBytes,
+  decodeLine,
+  recordLine,
+  seenLine,
+} from './journal-codec';
+import { ChunkWriter, copyFrom, readLines, syncDir, writeTemp } from './journal-file';
 
-export interface AcceptedMeta {
-  correlationId?: string;
-  signatureVerified: boolean;
-  keyId?: string;
-  clientCert?: { subject: string; serial: string };
-  [key: string]: unknown;
-}
-
-export interface StoredEvent {
-  id: string;
-  /** Receipt time (ms since epoch). */
-  receivedAt: number;
-  /** The exact body text as received. */
-  body: string;
-  meta: AcceptedMeta;
-  /** Times the event has been handed to the flow (1 on first emission). */
-  deliveryCount: number;
-}
-
-export interface DeadLetter extends StoredEvent {
-  failedAt: number;
-  reason: string;
-}
+export type { AcceptedMeta, DeadLetter, StoredEvent } from './journal-codec';
+export { acceptedRecord } from './journal-codec';
 
 export type EntryState = 'pending' | 'done' | 'failed' | 'seen';
 
@@ -108,21 +95,6 @@ export interface JournalStats {
   compactions: number;
 }
 
-/**
- * Bytes of a record: a Buffer, or bytes to be written as base64. The base64
- * text is made only when the writer packs the batch, so it dies at once
- * instead of living through the wait for the previous sync: a 68 KB string
- * per 50 KB event kept alive for milliseconds was copied by every scavenge.
- */
-type Chunk = Buffer | { base64: Buffer };
-
-function chunkBytes(c: Chunk): number {
-  return Buffer.isBuffer(c) ? c.length : Math.ceil(c.base64.length / 3) * 4;
-}
-function chunkBuffer(c: Chunk): Buffer {
-  return Buffer.isBuffer(c) ? c : Buffer.from(c.base64.toString('base64'), 'latin1');
-}
-
 interface QueuedWrite {
   /** One record, "\n" included (several chunks: an accepted record's body is not copied into its line). */
   chunks: Chunk[];
@@ -134,39 +106,10 @@ interface QueuedWrite {
 }
 
 const HOUR = 3600_000;
-const READ_CHUNK = 1 << 20;
-const FORMAT_VERSION = 2;
-const NL = Buffer.from('\n');
-const B64_TAIL = Buffer.from('"}\n');
-/** Batches up to this size are packed into one reused buffer; bigger ones are written from their own chunks. */
-const SCRATCH_MAX = 4 * 1024 * 1024;
 /** Seen lines are sealed into a Buffer every this many characters. */
 const SEEN_CHUNK = 64 * 1024;
 /** Compaction copies appended records in passes while appends go on, until a pass copies less than this. */
 const CATCH_UP_BYTES = 256 * 1024;
-
-/** The bytes of one small record line. */
-function recordLine(r: Record<string, unknown>): Chunk[] {
-  return [Buffer.from(JSON.stringify(r) + '\n', 'utf8')];
-}
-
-/**
- * An accepted record: a small JSON head with the base64 body spliced in as the
- * last property (base64 needs no JSON escaping, so the body is never run
- * through JSON.stringify or re-encoded as UTF-8). The base64 is made by the
- * writer straight into its reused buffer: a Buffer of its own per record cost
- * ~20 µs per 50 KB event (a fresh 68 KB allocation).
- */
-export function acceptedRecord(ev: StoredEvent, bodyBytes?: Buffer): Chunk[] {
-  const raw = bodyBytes ?? Buffer.from(ev.body, 'utf8');
-  const head = JSON.stringify({ t: 'a', id: ev.id, at: ev.receivedAt, m: ev.meta, n: ev.deliveryCount, len: raw.length });
-  return [Buffer.from(head.slice(0, -1) + ',"b64":"', 'utf8'), { base64: raw }, B64_TAIL];
-}
-
-/** A seen (compacted dedupe) line; same text as JSON.stringify({ t: 's', id, at }). */
-function seenLine(id: string, at: number): string {
-  return `{"t":"s","id":${JSON.stringify(id)},"at":${at}}\n`;
-}
 
 /**
  * The "s" lines of finished ids, in the order they finished, kept ready to
@@ -216,11 +159,6 @@ class SeenLog {
   }
 }
 
-/** Bytes an event's accepted record takes, near enough for the compaction heuristic (no encoding pass). */
-function approxRecordBytes(ev: StoredEvent): number {
-  return Math.ceil(ev.body.length / 3) * 4 + 128;
-}
-
 /** Thrown by append when the journal is closed or broken; the caller answers 503 so ESS retries. */
 export class JournalUnavailableError extends Error {}
 
@@ -250,8 +188,8 @@ export class EventJournal {
   private readonly deadOrder: string[] = [];
   /** Ready-made "s" lines of finished ids (rebuilt from `entries` when mostly stale). */
   private readonly seen = new SeenLog();
-  /** The writer's reused output buffer (one write in flight at a time). */
-  private scratch: Buffer | undefined;
+  /** Packs each batch into one reused buffer (one write in flight at a time). */
+  private readonly writer = new ChunkWriter();
   /** Accepts whose write is in flight, so a concurrent duplicate can wait for the outcome. */
   private readonly storingNow = new Map<string, Promise<StoredEvent>>();
   private pendingN = 0;
@@ -284,7 +222,7 @@ export class EventJournal {
     await j.replay();
     // Start from a compact, well-formed file (nothing appends yet, so no copy is needed).
     const tmp = j.tmpFile();
-    const { out, bytes } = await j.writeTemp(tmp, j.snapshot(true));
+    const { out, bytes } = await writeTemp(tmp, j.snapshot(true));
     await out.close();
     await j.install(tmp, bytes);
     j.needsNewline = false;
@@ -598,7 +536,7 @@ export class EventJournal {
       const chunks: Chunk[] = this.needsNewline ? [NL] : [];
       for (const w of batch) for (const c of w.chunks) chunks.push(c);
       this.needsNewline = true;
-      const bytes = await this.writeChunks(this.fh, chunks);
+      const bytes = await this.writer.write(this.fh, chunks);
       this.needsNewline = false;
       this.fileBytes += bytes;
       // Rewrite once the file is mostly finished events (checked per batch, so a burst cannot grow it unbounded).
@@ -610,82 +548,28 @@ export class EventJournal {
     }
   }
 
-  /**
-   * Writes chunks in order: packed into the reused buffer when they fit (one
-   * copy, no allocation per record), else gathered from their own buffers.
-   */
-  private async writeChunks(fh: fsp.FileHandle, chunks: Chunk[]): Promise<number> {
-    let total = 0;
-    for (const c of chunks) total += chunkBytes(c);
-    if (total === 0) return 0;
-    if (total > SCRATCH_MAX) return writevAll(fh, chunks);
-    if (!this.scratch || this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(total, 256 * 1024)));
-    const buf = this.scratch;
-    let off = 0;
-    for (const c of chunks) off += Buffer.isBuffer(c) ? c.copy(buf, off) : buf.write(c.base64.toString('base64'), off, 'latin1');
-    await writeAll(fh, buf.subarray(0, total));
-    return total;
-  }
-
   private async replay(): Promise<void> {
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(this.file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      let carry = Buffer.alloc(0);
-      let pos = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
-        if (bytesRead === 0) break;
-        pos += bytesRead;
-        let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
-        let nl: number;
-        while ((nl = chunk.indexOf(0x0a)) >= 0) {
-          this.applyLine(chunk.subarray(0, nl).toString('utf8'));
-          chunk = chunk.subarray(nl + 1);
-        }
-        carry = Buffer.from(chunk);
-      }
-      // Bytes after the last newline: a write cut short by a crash, never acknowledged.
-      this.stats.tornTailBytes = carry.length;
-    } finally {
-      await fh.close();
-    }
+    const r = await readLines(this.file, (line) => this.applyLine(line.toString('utf8')));
+    // Bytes after the last newline: a write cut short by a crash, never acknowledged.
+    if (r) this.stats.tornTailBytes = r.tornTailBytes;
   }
 
   private applyLine(line: string): void {
-    if (!line.trim()) return;
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(line);
-    } catch {
+    const r = decodeLine(line);
+    if (r === undefined) return;
+    if (r === 'corrupt') {
       this.stats.corruptLines++;
       return;
     }
-    const id = typeof r.id === 'string' ? r.id : undefined;
-    const at = typeof r.at === 'number' ? r.at : this.now();
+    const id = r.t === 'h' ? undefined : r.id;
+    const at = (r.t === 'a' || r.t === 'd' || r.t === 'f' || r.t === 's') && r.at !== undefined ? r.at : this.now();
     switch (r.t) {
       case 'h':
         return;
-      case 'a': {
-        if (!id) break;
-        let body: string;
-        if (typeof r.b64 === 'string') {
-          const bytes = Buffer.from(r.b64, 'base64');
-          if (typeof r.len === 'number' && bytes.length !== r.len) break; // damaged inside a line that still parses
-          body = bytes.toString('utf8');
-        } else if (typeof r.b === 'string') body = r.b; // version 1 record
-        else break;
+      case 'a':
         // Records are in time order: a later accept of the same id (after its window) wins.
-        const meta = (r.m && typeof r.m === 'object' ? r.m : { signatureVerified: false }) as AcceptedMeta;
-        this.setPending({ id, receivedAt: at, body, meta, deliveryCount: typeof r.n === 'number' ? r.n : 1 });
+        this.setPending({ id: r.id, receivedAt: at, body: r.body, meta: r.meta, deliveryCount: r.n });
         return;
-      }
       case 'r': {
         const e = id ? this.entries.get(id) : undefined;
         if (e?.event && typeof r.n === 'number') e.event.deliveryCount = Math.max(e.event.deliveryCount, r.n);
@@ -706,20 +590,18 @@ export class EventJournal {
           this.pendingN--;
           e.state = 'failed';
           e.failedAt = at;
-          e.reason = typeof r.r === 'string' ? r.r : '';
+          e.reason = r.reason;
           this.addDead(e.id);
         }
         return;
       }
       case 's': {
-        if (!id) break;
-        const e = this.entries.get(id);
-        if (!e) this.entries.set(id, { id, at, state: 'seen' });
+        const e = this.entries.get(r.id);
+        if (!e) this.entries.set(r.id, { id: r.id, at, state: 'seen' });
         else if ((e.state === 'seen' || e.state === 'done') && at > e.at) e.at = at; // an id finished twice: the later one counts
         return;
       }
     }
-    this.stats.corruptLines++;
   }
 
   /** The file is past the compaction threshold and mostly finished events. */
@@ -771,19 +653,6 @@ export class EventJournal {
     return [...recordLine({ t: 'h', v: FORMAT_VERSION, compactedAt: this.now() }), ...this.seen.chunks(cutoff), ...events];
   }
 
-  /** Writes chunks to a new temp file and syncs it; returns its open handle and size. */
-  private async writeTemp(tmp: string, chunks: Chunk[]): Promise<{ out: fsp.FileHandle; bytes: number }> {
-    const out = await fsp.open(tmp, 'w', 0o600);
-    try {
-      const bytes = await writevAll(out, chunks);
-      await out.datasync();
-      return { out, bytes };
-    } catch (err) {
-      await out.close().catch(() => undefined);
-      throw err;
-    }
-  }
-
   /** Renames the (synced, closed) temp file over the journal, fsyncs the directory and opens it for appending. */
   private async install(tmp: string, bytes: number): Promise<void> {
     if (this.fh) {
@@ -817,7 +686,7 @@ export class EventJournal {
     let out: fsp.FileHandle | undefined;
     try {
       src = await fsp.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
-      const written = await this.writeTemp(tmp, chunks);
+      const written = await writeTemp(tmp, chunks);
       out = written.out;
       let bytes = written.bytes;
       for (let n = Infinity; n >= CATCH_UP_BYTES; ) {
@@ -853,51 +722,5 @@ export class EventJournal {
     } catch (err) {
       r.reject(err as Error);
     }
-  }
-}
-
-/** Appends everything in `src` from `pos` to its end onto `out`; returns the byte count. */
-async function copyFrom(src: fsp.FileHandle, pos: number, out: fsp.FileHandle): Promise<number> {
-  const buf = Buffer.allocUnsafe(READ_CHUNK);
-  let total = 0;
-  for (;;) {
-    const { bytesRead } = await src.read(buf, 0, READ_CHUNK, pos + total);
-    if (bytesRead === 0) return total;
-    await writeAll(out, buf.subarray(0, bytesRead));
-    total += bytesRead;
-  }
-}
-
-/** Writes every chunk in order (one gathering write; a short write is finished from a copy). Returns the byte count. */
-async function writevAll(fh: fsp.FileHandle, chunks: Chunk[]): Promise<number> {
-  const bufs = chunks.map(chunkBuffer);
-  let total = 0;
-  for (const c of bufs) total += c.length;
-  if (total === 0) return 0;
-  const { bytesWritten } = await fh.writev(bufs);
-  if (bytesWritten < total) await writeAll(fh, Buffer.concat(bufs).subarray(bytesWritten));
-  return total;
-}
-
-/** Writes the whole buffer, continuing after short writes. */
-async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const r = await fh.write(buf, off, buf.length - off);
-    if (r.bytesWritten <= 0) throw new Error('short write to the event store');
-    off += r.bytesWritten;
-  }
-}
-
-/** fsync a directory so a rename survives power loss (not supported on Windows; ignored there). */
-async function syncDir(dir: string): Promise<void> {
-  let d: fsp.FileHandle | undefined;
-  try {
-    d = await fsp.open(dir, 'r');
-    await d.sync();
-  } catch {
-    /* platform without directory fsync */
-  } finally {
-    await d?.close().catch(() => undefined);
   }
 }

@@ -1,0 +1,128 @@
+/**
+ * File I/O of the ESS event journal (see ./event-journal.ts): gathering
+ * writes, short-write handling, reading lines with a torn tail, temp files
+ * that are synced before a rename, and directory fsync. No record format and
+ * no journal state.
+ */
+import { promises as fsp } from 'node:fs';
+import { type Chunk, chunkBuffer, chunkBytes } from './journal-codec';
+
+export const READ_CHUNK = 1 << 20;
+/** Batches up to this size are packed into one reused buffer; bigger ones are written from their own chunks. */
+const SCRATCH_MAX = 4 * 1024 * 1024;
+
+/**
+ * Writes chunks in order: packed into a reused buffer when they fit (one
+ * copy, no allocation per record), else gathered from their own buffers.
+ * One write in flight at a time (the journal has a single writer).
+ */
+export class ChunkWriter {
+  private scratch: Buffer | undefined;
+
+  async write(fh: fsp.FileHandle, chunks: Chunk[]): Promise<number> {
+    let total = 0;
+    for (const c of chunks) total += chunkBytes(c);
+    if (total === 0) return 0;
+    if (total > SCRATCH_MAX) return writevAll(fh, chunks);
+    if (!this.scratch || this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(total, 256 * 1024)));
+    const buf = this.scratch;
+    let off = 0;
+    for (const c of chunks) off += Buffer.isBuffer(c) ? c.copy(buf, off) : buf.write(c.base64.toString('base64'), off, 'latin1');
+    await writeAll(fh, buf.subarray(0, total));
+    return total;
+  }
+}
+
+/**
+ * Reads a file line by line ("\n"-terminated; the line is passed without it).
+ * Returns the byte count after the last newline (a torn tail: a write cut short
+ * by a crash), or undefined if the file does not exist.
+ */
+export async function readLines(file: string, onLine: (line: Buffer) => void): Promise<{ tornTailBytes: number; size: number } | undefined> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    let carry = Buffer.alloc(0);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+      let nl: number;
+      while ((nl = chunk.indexOf(0x0a)) >= 0) {
+        onLine(chunk.subarray(0, nl));
+        chunk = chunk.subarray(nl + 1);
+      }
+      carry = Buffer.from(chunk);
+    }
+    return { tornTailBytes: carry.length, size: pos };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes chunks to a new temp file and syncs it; returns its open handle and size. */
+export async function writeTemp(tmp: string, chunks: Chunk[]): Promise<{ out: fsp.FileHandle; bytes: number }> {
+  const out = await fsp.open(tmp, 'w', 0o600);
+  try {
+    const bytes = await writevAll(out, chunks);
+    await out.datasync();
+    return { out, bytes };
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Appends everything in `src` from `pos` to its end onto `out`; returns the byte count. */
+export async function copyFrom(src: fsp.FileHandle, pos: number, out: fsp.FileHandle): Promise<number> {
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  let total = 0;
+  for (;;) {
+    const { bytesRead } = await src.read(buf, 0, READ_CHUNK, pos + total);
+    if (bytesRead === 0) return total;
+    await writeAll(out, buf.subarray(0, bytesRead));
+    total += bytesRead;
+  }
+}
+
+/** Writes every chunk in order (one gathering write; a short write is finished from a copy). Returns the byte count. */
+export async function writevAll(fh: fsp.FileHandle, chunks: Chunk[]): Promise<number> {
+  const bufs = chunks.map(chunkBuffer);
+  let total = 0;
+  for (const c of bufs) total += c.length;
+  if (total === 0) return 0;
+  const { bytesWritten } = await fh.writev(bufs);
+  if (bytesWritten < total) await writeAll(fh, Buffer.concat(bufs).subarray(bytesWritten));
+  return total;
+}
+
+/** Writes the whole buffer, continuing after short writes. */
+export async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const r = await fh.write(buf, off, buf.length - off);
+    if (r.bytesWritten <= 0) throw new Error('short write to the event store');
+    off += r.bytesWritten;
+  }
+}
+
+/** fsync a directory so a rename survives power loss (not supported on Windows; ignored there). */
+export async function syncDir(dir: string): Promise<void> {
+  let d: fsp.FileHandle | undefined;
+  try {
+    d = await fsp.open(dir, 'r');
+    await d.sync();
+  } catch {
+    /* platform without directory fsync */
+  } finally {
+    await d?.close().catch(() => undefined);
+  }
+}
