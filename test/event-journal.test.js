@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { EventJournal } = require('../concur/event-journal');
+const { seenLineKey } = require('../concur/dedupe-set');
 
 const H = 3600_000;
 
@@ -164,8 +165,14 @@ describe('event-journal', () => {
     await j2.close();
   });
 
-  describe('seen lines kept ready-made between compactions', () => {
+  describe('seen lines written from the compact dedupe set', () => {
     const seenLines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.t === 's');
+    /** An id as its seen line names it: a UUID as itself, any other id by its 128-bit key (`h`). */
+    const lineKey = (r) => r.id ?? `h:${r.h}`;
+    const keyOf = (id) => {
+      const k = seenLineKey(id);
+      return k.id ?? `h:${k.h}`;
+    };
 
     it('ids finished between several compactions all stay duplicates after reopen, each written once', async () => {
       let j = await open({ dedupeWindowMs: 10 * H });
@@ -178,7 +185,7 @@ describe('event-journal', () => {
         clock += 1000;
       }
       await j.close();
-      const ids = seenLines().map((r) => r.id);
+      const ids = seenLines().map(lineKey);
       assert.equal(ids.length, 4 * 45, 'one seen line per finished id');
       assert.equal(new Set(ids).size, ids.length, 'no id written twice');
       j = await open({ dedupeWindowMs: 10 * H });
@@ -203,14 +210,14 @@ describe('event-journal', () => {
       j.markDone('twice');
       await j.compact();
       await j.close();
-      assert.deepEqual(seenLines().map((r) => r.id), ['twice'], 'the all-expired chunk is gone');
+      assert.deepEqual(seenLines().map(lineKey), [keyOf('twice')], 'expired ids are not written');
       j = await open({ dedupeWindowMs: 10 * H });
       assert.equal(j.lookup('twice'), 'seen', 'deduped by its later finish');
       assert.equal(j.lookup('old'), undefined);
       await j.close();
     });
 
-    it('an id whose older seen line is still on file dedupes by its later one after reopen', async () => {
+    it('an id finished twice dedupes by its later finish after reopen; its expired first finish is not written', async () => {
       let j = await open({ dedupeWindowMs: 10 * H });
       await j.accept(ev('x'));
       j.markDone('x');
@@ -220,9 +227,9 @@ describe('event-journal', () => {
       clock += 3 * H; // x (t0) expired; keeps-chunk (t0+8h) not
       await j.accept(ev('x'));
       j.markDone('x');
-      await j.compact(); // one new chunk: stale x@t0, keeps-chunk@8h, x@11h
+      await j.compact(); // x@t0 has expired: only keeps-chunk@8h and x@11h are written
       await j.close();
-      assert.deepEqual(seenLines().map((r) => r.id), ['x', 'keeps-chunk', 'x']);
+      assert.deepEqual(seenLines().map(lineKey), [keyOf('keeps-chunk'), keyOf('x')]);
       j = await open({ dedupeWindowMs: 10 * H });
       clock += 8 * H; // 19 h after t0: x's first finish is long gone, its second (11 h) is 8 h old
       assert.equal(j.lookup('x'), 'seen', 'the later seen line wins over the earlier one');
@@ -384,7 +391,7 @@ describe('event-journal', () => {
       await j.close();
       const recs = lines();
       assert.equal(recs[0].t, 'h');
-      assert.equal(recs[0].v, 2);
+      assert.equal(recs[0].v, 3);
       const a = recs.find((r) => r.t === 'a' && r.id === 'u');
       assert.equal(a.b, undefined, 'no JSON-escaped copy of the body');
       assert.equal(Buffer.from(a.b64, 'base64').toString('utf8'), text);

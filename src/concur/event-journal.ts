@@ -16,6 +16,7 @@
  *   {"t":"d","id","at"}                               done (the flow completed)
  *   {"t":"f","id","at","r"}                           failed (dead-letter, reason r)
  *   {"t":"s","id","at"}                               seen (compacted dedupe entry, body dropped)
+ *   {"t":"s","h","at"}                                seen, for an id that is not a UUID: its 128-bit key as hex (version 3)
  * A torn last line (crash mid-write) is cut off on open; an accepted record is
  * only acknowledged after its line has been written and fdatasync'd, so a torn
  * line was never acknowledged.
@@ -28,9 +29,11 @@
  * on to the journal, copies the records appended meanwhile after it, fsyncs
  * it, renames it over the journal and fsyncs the directory. Appends wait only
  * for the last copy and the swap: when they waited for the whole rewrite,
- * every compaction stalled all deliveries for 20–65 ms. The "s" lines of
- * finished ids are kept ready-made (SeenLog), so a snapshot costs main-thread
- * time for the events still pending, not for every id in the 72 h window.
+ * every compaction stalled all deliveries for 20–65 ms. The ids of finished
+ * events are held compactly (./dedupe-set.ts: ~30 bytes per id); a snapshot
+ * takes an O(buckets) view of them and their "s" lines are made a slice at a
+ * time while the temp file is written, so neither memory nor a main-thread
+ * pause grows with the ids in the 72 h window.
  *
  * Why replaying the copied records over the snapshot is right: the snapshot is
  * taken when every record before the copy point is applied in memory, and may
@@ -50,8 +53,8 @@ import {
   approxRecordBytes,
   decodeLine,
   recordLine,
-  seenLine,
 } from './journal-codec';
+import { DedupeSet, type Key, keyOfHex, seenLineWriter } from './dedupe-set';
 import { ChunkWriter, copyFrom, readLines, syncDir, writeTemp } from './journal-file';
 
 export type { AcceptedMeta, DeadLetter, StoredEvent } from './journal-codec';
@@ -59,11 +62,12 @@ export { acceptedRecord } from './journal-codec';
 
 export type EntryState = 'pending' | 'done' | 'failed' | 'seen';
 
+/** A pending event or a dead letter (with its body). Finished ids live in the DedupeSet instead. */
 interface Entry {
   id: string;
   at: number;
-  state: EntryState;
-  event?: StoredEvent;
+  state: 'pending' | 'failed';
+  event: StoredEvent;
   failedAt?: number;
   reason?: string;
 }
@@ -89,6 +93,8 @@ export interface JournalStats {
   failed: number;
   tracked: number;
   fileBytes: number;
+  /** Memory held by the finished ids (see ./dedupe-set.ts). */
+  dedupeBytes: number;
   corruptLines: number;
   tornTailBytes: number;
   syncs: number;
@@ -106,58 +112,8 @@ interface QueuedWrite {
 }
 
 const HOUR = 3600_000;
-/** Seen lines are sealed into a Buffer every this many characters. */
-const SEEN_CHUNK = 64 * 1024;
 /** Compaction copies appended records in passes while appends go on, until a pass copies less than this. */
 const CATCH_UP_BYTES = 256 * 1024;
-
-/**
- * The "s" lines of finished ids, in the order they finished, kept ready to
- * write. Without it every compaction serialized every id in the dedupe window
- * again (~0.5 µs each on the main thread: 25 ms at 45,000 ids, with appends
- * waiting, several times a second under 50 KB load). Lines of ids that later
- * expired or were accepted again stay until the log is rebuilt; both are
- * harmless on replay (an expired id is pruned; a later record wins over an "s").
- */
-class SeenLog {
-  private sealed: { buf: Buffer; maxAt: number; lines: number }[] = [];
-  private text = '';
-  private textMaxAt = 0;
-  private textLines = 0;
-  /** Lines held, stale ones included. */
-  lines = 0;
-
-  add(id: string, at: number): void {
-    this.text += seenLine(id, at);
-    this.textLines++;
-    this.lines++;
-    if (at > this.textMaxAt) this.textMaxAt = at;
-    if (this.text.length >= SEEN_CHUNK) this.seal();
-  }
-
-  /** The lines to write, after dropping sealed chunks whose ids have all left the window. */
-  chunks(cutoff: number): Buffer[] {
-    this.seal();
-    while (this.sealed.length > 0 && this.sealed[0].maxAt < cutoff) this.lines -= (this.sealed.shift() as { lines: number }).lines;
-    return this.sealed.map((c) => c.buf);
-  }
-
-  clear(): void {
-    this.sealed = [];
-    this.text = '';
-    this.textMaxAt = 0;
-    this.textLines = 0;
-    this.lines = 0;
-  }
-
-  private seal(): void {
-    if (this.textLines === 0) return;
-    this.sealed.push({ buf: Buffer.from(this.text, 'utf8'), maxAt: this.textMaxAt, lines: this.textLines });
-    this.text = '';
-    this.textMaxAt = 0;
-    this.textLines = 0;
-  }
-}
 
 /** Thrown by append when the journal is closed or broken; the caller answers 503 so ESS retries. */
 export class JournalUnavailableError extends Error {}
@@ -183,11 +139,13 @@ export class EventJournal {
   private readonly now: () => number;
 
   private fh: fsp.FileHandle | undefined;
+  /** Pending events and dead letters with their body. */
   private readonly entries = new Map<string, Entry>();
+  /** Ids of finished events (done, or dead letters whose body was dropped) inside the dedupe window. */
+  private readonly seenSet: DedupeSet;
+  private readonly key: Key = { w: new Uint32Array(4), hashed: true };
   /** Failed ids in failure order; the first ones lose their body past deadLetterMax. */
   private readonly deadOrder: string[] = [];
-  /** Ready-made "s" lines of finished ids (rebuilt from `entries` when mostly stale). */
-  private readonly seen = new SeenLog();
   /** Packs each batch into one reused buffer (one write in flight at a time). */
   private readonly writer = new ChunkWriter();
   /** Accepts whose write is in flight, so a concurrent duplicate can wait for the outcome. */
@@ -213,6 +171,7 @@ export class EventJournal {
     this.deadLetterMax = Math.max(0, opts.deadLetterMax ?? 100);
     this.compactAbove = opts.compactAboveBytes ?? 64 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
+    this.seenSet = new DedupeSet(this.windowMs);
   }
 
   /** Opens (creating if needed), replays and compacts the journal. */
@@ -222,7 +181,8 @@ export class EventJournal {
     await j.replay();
     // Start from a compact, well-formed file (nothing appends yet, so no copy is needed).
     const tmp = j.tmpFile();
-    const { out, bytes } = await writeTemp(tmp, j.snapshot(true));
+    const snap = j.snapshot();
+    const { out, bytes } = await writeTemp(tmp, snap.chunks, snap.seen);
     await out.close();
     await j.install(tmp, bytes);
     j.needsNewline = false;
@@ -234,15 +194,14 @@ export class EventJournal {
   /** The state of an id inside the dedupe window (pending and dead letters always count). */
   lookup(id: string): EntryState | undefined {
     const e = this.entries.get(id);
-    if (!e) return undefined;
-    if (e.state === 'pending' || (e.state === 'failed' && e.event)) return e.state;
-    return e.at >= this.now() - this.windowMs ? e.state : undefined;
+    if (e) return e.state;
+    return this.seenSet.lookup(id, this.now() - this.windowMs);
   }
 
   /** Accepted events the flow has not finished, oldest first. */
   pendingEvents(): StoredEvent[] {
     const out: StoredEvent[] = [];
-    for (const e of this.entries.values()) if (e.state === 'pending' && e.event) out.push(e.event);
+    for (const e of this.entries.values()) if (e.state === 'pending') out.push(e.event);
     return out.sort((a, b) => a.receivedAt - b.receivedAt);
   }
 
@@ -260,21 +219,22 @@ export class EventJournal {
     const out: DeadLetter[] = [];
     for (const id of this.deadOrder) {
       const e = this.entries.get(id);
-      if (e?.state === 'failed' && e.event) out.push({ ...e.event, failedAt: e.failedAt ?? e.at, reason: e.reason ?? '' });
+      if (e?.state === 'failed') out.push({ ...e.event, failedAt: e.failedAt ?? e.at, reason: e.reason ?? '' });
     }
     return out;
   }
 
   getStats(): JournalStats {
-    let pending = 0;
-    let done = 0;
-    let failed = 0;
-    for (const e of this.entries.values()) {
-      if (e.state === 'pending') pending++;
-      else if (e.state === 'failed') failed++;
-      else done++;
-    }
-    return { pending, done, failed, tracked: this.entries.size, fileBytes: this.fileBytes, ...this.stats };
+    const done = this.seenSet.size;
+    return {
+      pending: this.pendingN,
+      done,
+      failed: this.entries.size - this.pendingN,
+      tracked: this.entries.size + done,
+      fileBytes: this.fileBytes,
+      dedupeBytes: this.seenSet.bytes(),
+      ...this.stats,
+    };
   }
 
   // ---------------------------------------------------------------- writes
@@ -304,7 +264,7 @@ export class EventJournal {
   /** Records another hand-off to the flow (after a restart); returns the new count. */
   redelivered(id: string): number {
     const e = this.entries.get(id);
-    if (!e?.event) return 0;
+    if (!e) return 0;
     e.event.deliveryCount += 1;
     this.fireAndForget(recordLine({ t: 'r', id, n: e.event.deliveryCount }));
     return e.event.deliveryCount;
@@ -317,11 +277,7 @@ export class EventJournal {
   markDone(id: string): void {
     const e = this.entries.get(id);
     if (!e || e.state !== 'pending') return;
-    e.state = 'done';
-    this.pendingN--;
-    if (e.event) this.liveBytes -= Math.min(this.liveBytes, approxRecordBytes(e.event));
-    e.event = undefined;
-    this.seen.add(id, e.at);
+    this.finish(e, 'done');
     this.fireAndForget(recordLine({ t: 'd', id, at: this.now() }));
   }
 
@@ -337,18 +293,9 @@ export class EventJournal {
     this.fireAndForget(recordLine({ t: 'f', id, at: e.failedAt, r: e.reason }));
   }
 
-  /** Drops ids older than the dedupe window (never pending events or kept dead letters). */
+  /** Drops ids older than the dedupe window, a time bucket at a time (never pending events or kept dead letters). */
   prune(): number {
-    const cutoff = this.now() - this.windowMs;
-    let n = 0;
-    for (const [id, e] of this.entries) {
-      if (e.state === 'pending' || (e.state === 'failed' && e.event)) continue;
-      if (e.at < cutoff) {
-        this.entries.delete(id);
-        n++;
-      }
-    }
-    return n;
+    return this.seenSet.prune(this.now() - this.windowMs);
   }
 
   /** Rewrites the file if it has grown well past its live content. */
@@ -389,6 +336,14 @@ export class EventJournal {
 
   // ---------------------------------------------------------------- internals
 
+  /** A pending event or dead letter becomes a finished id (its body is dropped). */
+  private finish(e: Entry, state: 'done' | 'seen'): void {
+    this.entries.delete(e.id);
+    if (e.state === 'pending') this.pendingN--;
+    this.liveBytes -= Math.min(this.liveBytes, approxRecordBytes(e.event));
+    this.seenSet.add(e.id, e.at, state);
+  }
+
   private setPending(ev: StoredEvent): void {
     const prev = this.entries.get(ev.id);
     if (prev?.state !== 'pending') this.pendingN++;
@@ -399,11 +354,7 @@ export class EventJournal {
     this.deadOrder.push(id);
     while (this.deadOrder.length > this.deadLetterMax) {
       const old = this.entries.get(this.deadOrder.shift() as string);
-      if (old) {
-        old.event = undefined; // keep the id for dedupe, drop the body
-        old.state = 'seen';
-        this.seen.add(old.id, old.at);
-      }
+      if (old?.state === 'failed') this.finish(old, 'seen'); // keep the id for dedupe, drop the body
     }
   }
 
@@ -561,7 +512,7 @@ export class EventJournal {
       this.stats.corruptLines++;
       return;
     }
-    const id = r.t === 'h' ? undefined : r.id;
+    const id = r.t === 'h' || 'h' in r ? undefined : r.id;
     const at = (r.t === 'a' || r.t === 'd' || r.t === 'f' || r.t === 's') && r.at !== undefined ? r.at : this.now();
     switch (r.t) {
       case 'h':
@@ -577,11 +528,7 @@ export class EventJournal {
       }
       case 'd': {
         const e = id ? this.entries.get(id) : undefined;
-        if (e) {
-          if (e.state === 'pending') this.pendingN--;
-          e.state = 'done';
-          e.event = undefined;
-        }
+        if (e) this.finish(e, 'done');
         return;
       }
       case 'f': {
@@ -595,12 +542,15 @@ export class EventJournal {
         }
         return;
       }
-      case 's': {
-        const e = this.entries.get(r.id);
-        if (!e) this.entries.set(r.id, { id: r.id, at, state: 'seen' });
-        else if ((e.state === 'seen' || e.state === 'done') && at > e.at) e.at = at; // an id finished twice: the later one counts
+      case 's':
+        // A pending event or dead letter is newer than a seen line of its id. An id
+        // finished twice is held twice; the later time counts in lookups.
+        if ('h' in r) {
+          const key = keyOfHex(r.h, this.key);
+          if (key) this.seenSet.addKey(key, at, 'seen');
+          else this.stats.corruptLines++;
+        } else if (!this.entries.has(r.id)) this.seenSet.add(r.id, at, 'seen');
         return;
-      }
     }
   }
 
@@ -614,20 +564,15 @@ export class EventJournal {
   }
 
   /**
-   * The live state as journal chunks, taken synchronously (a consistent view
-   * of memory): header, seen lines, then pending events and dead letters.
-   * Prunes expired ids. `rebuildSeen` re-serializes the seen lines from
-   * `entries` (on open, and when most kept lines are stale); otherwise the
-   * ready-made ones are reused.
+   * The live state, taken synchronously (a consistent view of memory): the
+   * header, pending events and dead letters as chunks, and the finished ids
+   * as a writer of their "s" lines (made a slice at a time while the temp file
+   * is written, from a view that later additions do not change). Prunes
+   * expired ids first.
    */
-  private snapshot(rebuildSeen: boolean): Chunk[] {
+  private snapshot(): { chunks: Chunk[]; seen: () => Buffer | undefined } {
     const cutoff = this.now() - this.windowMs;
-    this.prune(); // first, so the staleness check below compares with the ids still kept
-    // Every id has at most one live seen line; past twice that (plus slack) the log is mostly stale.
-    if (rebuildSeen || this.seen.lines > 2 * this.entries.size + 10_000) {
-      rebuildSeen = true;
-      this.seen.clear();
-    }
+    this.prune();
     const events: Chunk[] = [];
     let live = 0;
     // Small records are joined as text and encoded once per run, not one Buffer each.
@@ -637,20 +582,19 @@ export class EventJournal {
       small = '';
     };
     for (const e of this.entries.values()) {
-      if ((e.state === 'pending' || e.state === 'failed') && e.event) {
-        const ev = e.event;
-        flushSmall();
-        events.push(...acceptedRecord(ev));
-        if (e.state === 'failed') small += JSON.stringify({ t: 'f', id: ev.id, at: e.failedAt ?? e.at, r: e.reason ?? '' }) + '\n';
-        live += approxRecordBytes(ev);
-      } else if (rebuildSeen) {
-        this.seen.add(e.id, e.at);
-      }
+      const ev = e.event;
+      flushSmall();
+      events.push(...acceptedRecord(ev));
+      if (e.state === 'failed') small += JSON.stringify({ t: 'f', id: ev.id, at: e.failedAt ?? e.at, r: e.reason ?? '' }) + '\n';
+      live += approxRecordBytes(ev);
     }
     flushSmall();
     // Set here, not at the swap: accepts and done marks after this point adjust it as usual.
-    this.liveBytes = live + (this.entries.size + 1) * 64;
-    return [...recordLine({ t: 'h', v: FORMAT_VERSION, compactedAt: this.now() }), ...this.seen.chunks(cutoff), ...events];
+    this.liveBytes = live + (this.entries.size + this.seenSet.size + 1) * 64;
+    return {
+      chunks: [...recordLine({ t: 'h', v: FORMAT_VERSION, compactedAt: this.now() }), ...events],
+      seen: seenLineWriter(this.seenSet.view(cutoff)),
+    };
   }
 
   /** Renames the (synced, closed) temp file over the journal, fsyncs the directory and opens it for appending. */
@@ -680,13 +624,13 @@ export class EventJournal {
    * Never rejects (the old journal stays valid if anything fails).
    */
   private async compactInBackground(from: number): Promise<void> {
-    const chunks = this.snapshot(false); // synchronous: before any further write
+    const snap = this.snapshot(); // synchronous: before any further write
     const tmp = this.tmpFile();
     let src: fsp.FileHandle | undefined;
     let out: fsp.FileHandle | undefined;
     try {
       src = await fsp.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
-      const written = await writeTemp(tmp, chunks);
+      const written = await writeTemp(tmp, snap.chunks, snap.seen);
       out = written.out;
       let bytes = written.bytes;
       for (let n = Infinity; n >= CATCH_UP_BYTES; ) {

@@ -36,7 +36,8 @@ export interface DeadLetter extends StoredEvent {
   reason: string;
 }
 
-export const FORMAT_VERSION = 2;
+/** 3: seen lines of ids that are not UUIDs carry their 128-bit key (`h`) instead of the id (./dedupe-set.ts). */
+export const FORMAT_VERSION = 3;
 export const NL = Buffer.from('\n');
 const B64_TAIL = Buffer.from('"}\n');
 
@@ -73,11 +74,6 @@ export function acceptedRecord(ev: StoredEvent, bodyBytes?: Buffer): Chunk[] {
   return [Buffer.from(head.slice(0, -1) + ',"b64":"', 'utf8'), { base64: raw }, B64_TAIL];
 }
 
-/** A seen (compacted dedupe) line; same text as JSON.stringify({ t: 's', id, at }). */
-export function seenLine(id: string, at: number): string {
-  return `{"t":"s","id":${JSON.stringify(id)},"at":${at}}\n`;
-}
-
 /** A failed (dead-letter) record line as text. */
 export function failedLine(id: string, at: number, reason: string): string {
   return JSON.stringify({ t: 'f', id, at, r: reason }) + '\n';
@@ -95,7 +91,8 @@ export type JournalRecord =
   | { t: 'r'; id?: string; n?: number }
   | { t: 'd'; id?: string; at?: number }
   | { t: 'f'; id?: string; at?: number; reason: string }
-  | { t: 's'; id: string; at?: number };
+  | { t: 's'; id: string; at?: number }
+  | { t: 's'; h: string; at?: number };
 
 /**
  * Decodes one line (without its "\n"). Returns undefined for a blank line and
@@ -135,7 +132,8 @@ export function decodeLine(line: string): JournalRecord | 'corrupt' | undefined 
     case 'f':
       return { t: 'f', id, at, reason: typeof r.r === 'string' ? r.r : '' };
     case 's':
-      return id ? { t: 's', id, at } : 'corrupt';
+      if (id) return { t: 's', id, at };
+      return typeof r.h === 'string' ? { t: 's', h: r.h, at } : 'corrupt';
   }
   return 'corrupt';
 }

@@ -68,11 +68,19 @@ export async function readLines(file: string, onLine: (line: Buffer) => void): P
   }
 }
 
-/** Writes chunks to a new temp file and syncs it; returns its open handle and size. */
-export async function writeTemp(tmp: string, chunks: Chunk[]): Promise<{ out: fsp.FileHandle; bytes: number }> {
+/**
+ * Writes chunks to a new temp file, then the buffers `more` yields until it
+ * returns undefined (made one at a time, so a large snapshot is never whole in
+ * memory), and syncs it; returns its open handle and size.
+ */
+export async function writeTemp(tmp: string, chunks: Chunk[], more?: () => Buffer | undefined): Promise<{ out: fsp.FileHandle; bytes: number }> {
   const out = await fsp.open(tmp, 'w', 0o600);
   try {
-    const bytes = await writevAll(out, chunks);
+    let bytes = await writevAll(out, chunks);
+    for (let b = more?.(); b; b = more?.()) {
+      await writeAll(out, b);
+      bytes += b.length;
+    }
     await out.datasync();
     return { out, bytes };
   } catch (err) {
