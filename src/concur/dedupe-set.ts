@@ -343,3 +343,38 @@ export function seenLineKey(id: string): { id: string } | { h: string } {
   const k = keyOf(id, { w: new Uint32Array(4), hashed: false });
   return k.hashed ? { h: Array.from(k.w, hex8).join('') } : { id };
 }
+
+const SEEN_ID = Buffer.from('{"t":"s","id":"');
+const SEEN_H = Buffer.from('{"t":"s","h":"');
+const AT = Buffer.from('","at":');
+
+/**
+ * Reads a seen line as this module writes it, straight from its bytes:
+ * `{"t":"s","id":"<lower-case UUID>","at":<ms>}` or `{"t":"s","h":"<32 hex>","at":<ms>}`.
+ * Sets `key` and returns the time, or undefined for any other line (which
+ * then goes through JSON.parse).
+ */
+export function parseSeenLine(b: Buffer, start: number, end: number, key: Key): number | undefined {
+  const len = end - start;
+  let p: number;
+  if (len >= 60 && b[start + 10] === 0x69 && b.compare(SEEN_ID, 0, 15, start, start + 15) === 0) {
+    if (!parseHexBytes(b, start + 15, key.w, true)) return undefined;
+    key.hashed = false;
+    p = start + 51;
+  } else if (len >= 55 && b[start + 10] === 0x68 && b.compare(SEEN_H, 0, 14, start, start + 14) === 0) {
+    if (!parseHexBytes(b, start + 14, key.w, false)) return undefined;
+    key.hashed = true;
+    p = start + 46;
+  } else return undefined;
+  if (b.compare(AT, 0, 7, p, p + 7) !== 0) return undefined;
+  p += 7;
+  const last = end - 1;
+  if (b[last] !== 0x7d || last - p < 1 || last - p > 15) return undefined;
+  let at = 0;
+  for (; p < last; p++) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) return undefined;
+    at = at * 10 + d;
+  }
+  return at;
+}

@@ -34,11 +34,13 @@ export class ChunkWriter {
 }
 
 /**
- * Reads a file line by line ("\n"-terminated; the line is passed without it).
- * Returns the byte count after the last newline (a torn tail: a write cut short
- * by a crash), or undefined if the file does not exist.
+ * Reads a file line by line ("\n"-terminated): `onLine(buf, start, end)` gets
+ * each line's bytes without the "\n" (a view into a reused buffer, valid only
+ * during the call; no object per line: a restart replays millions of lines).
+ * Returns the byte count after the last newline (a torn tail: a write cut
+ * short by a crash) and the file size, or undefined if the file does not exist.
  */
-export async function readLines(file: string, onLine: (line: Buffer) => void): Promise<{ tornTailBytes: number; size: number } | undefined> {
+export async function readLines(file: string, onLine: (buf: Buffer, start: number, end: number) => void): Promise<{ tornTailBytes: number; size: number } | undefined> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, 'r');
@@ -47,22 +49,30 @@ export async function readLines(file: string, onLine: (line: Buffer) => void): P
     throw err;
   }
   try {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    let carry = Buffer.alloc(0);
+    let buf = Buffer.allocUnsafe(READ_CHUNK);
+    let have = 0; // bytes of an unfinished line kept at the start of buf
     let pos = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
+      if (buf.length - have < READ_CHUNK / 2) {
+        // A line longer than the buffer (a large event): grow it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, pos);
       if (bytesRead === 0) break;
       pos += bytesRead;
-      let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+      const end = have + bytesRead;
+      let start = 0;
       let nl: number;
-      while ((nl = chunk.indexOf(0x0a)) >= 0) {
-        onLine(chunk.subarray(0, nl));
-        chunk = chunk.subarray(nl + 1);
+      while ((nl = buf.indexOf(0x0a, start)) >= 0 && nl < end) {
+        onLine(buf, start, nl);
+        start = nl + 1;
       }
-      carry = Buffer.from(chunk);
+      have = end - start;
+      if (have > 0 && start > 0) buf.copy(buf, 0, start, end);
     }
-    return { tornTailBytes: carry.length, size: pos };
+    return { tornTailBytes: have, size: pos };
   } finally {
     await fh.close();
   }

@@ -14,6 +14,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { EventJournal } = require('../../concur/event-journal');
+const { seenLineKey } = require('../../concur/dedupe-set');
 
 const [dir, countArg] = process.argv.slice(2);
 const count = Number(countArg) || 1_000_000;
@@ -49,7 +50,9 @@ async function main() {
         id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
       }
       if (i % 99_991 === 0) sample.push(id);
-      parts.push(`{"t":"s","id":"${id}","at":${at}}\n`);
+      // As a compaction writes them: a UUID as itself, any other id as its 128-bit key.
+      const k = i % 10 === 9 ? seenLineKey(id) : { id };
+      parts.push(k.h ? `{"t":"s","h":"${k.h}","at":${at}}\n` : `{"t":"s","id":"${id}","at":${at}}\n`);
       if (parts.length === 8192) {
         fs.writeSync(fd, parts.join(''));
         parts = [];
