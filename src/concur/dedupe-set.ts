@@ -155,10 +155,15 @@ class Bucket {
     return b;
   }
 
-  add(w: Uint32Array, flags: number): void {
+  /** Adds an entry; returns the bytes it allocated (a new slab, a bigger index). */
+  add(w: Uint32Array, flags: number): number {
+    let grew = 0;
     const slot = this.count;
     const k = slabOf(slot);
-    if (k >= this.slabs.length) this.slabs.push(new Uint32Array(slabSize(k) * WORDS));
+    if (k >= this.slabs.length) {
+      this.slabs.push(new Uint32Array(slabSize(k) * WORDS));
+      grew += slabSize(k) * WORDS * 4;
+    }
     const s = this.slabs[k];
     const o = (slot - slabStart(k)) * WORDS;
     s[o] = w[0];
@@ -167,8 +172,11 @@ class Bucket {
     s[o + 3] = w[3];
     s[o + 4] = flags;
     this.count++;
-    if (this.count * 4 > this.index.length * 3) this.rehash(this.index.length * 2);
-    else this.place(slot, mix(w[0], w[1], w[2], w[3]));
+    if (this.count * 4 > this.index.length * 3) {
+      grew += this.index.byteLength;
+      this.rehash(this.index.length * 2);
+    } else this.place(slot, mix(w[0], w[1], w[2], w[3]));
+    return grew;
   }
 
   /** The flag word of the newest entry with this key, or -1. */
@@ -223,6 +231,7 @@ export class DedupeSet {
   private order: Bucket[] = [];
   private readonly key: Key = { w: new Uint32Array(4), hashed: false };
   private n = 0;
+  private held = 0;
 
   constructor(windowMs: number) {
     this.span = Math.max(1000, Math.min(MAX_SPAN, Math.ceil(windowMs / BUCKETS_PER_WINDOW)));
@@ -235,9 +244,7 @@ export class DedupeSet {
 
   /** Memory held, in bytes (slabs and indexes). */
   bytes(): number {
-    let b = 0;
-    for (const x of this.order) b += x.bytes();
-    return b;
+    return this.held;
   }
 
   add(id: string, at: number, state: SeenState): void {
@@ -249,12 +256,13 @@ export class DedupeSet {
     let b = this.buckets.get(n);
     if (!b) {
       b = new Bucket(n, n * this.span);
+      this.held += b.bytes();
       this.buckets.set(n, b);
       this.order.push(b);
       if (this.order.length > 1 && this.order[this.order.length - 2].n > n) this.order.sort((x, y) => x.n - y.n);
     }
     const off = Math.max(0, Math.min(MAX_SPAN, Math.round(at - b.base)));
-    b.add(key.w, ((off << 2) | (key.hashed ? FLAG_HASHED : 0) | (state === 'done' ? FLAG_DONE : 0)) >>> 0);
+    this.held += b.add(key.w, ((off << 2) | (key.hashed ? FLAG_HASHED : 0) | (state === 'done' ? FLAG_DONE : 0)) >>> 0);
     this.n++;
   }
 
@@ -280,6 +288,7 @@ export class DedupeSet {
     while (i < this.order.length && this.order[i].base + this.span <= cutoff) {
       const b = this.order[i++];
       this.buckets.delete(b.n);
+      this.held -= b.bytes();
       dropped += b.count;
     }
     if (i > 0) this.order = this.order.slice(i);
@@ -291,6 +300,7 @@ export class DedupeSet {
     this.buckets.clear();
     this.order = [];
     this.n = 0;
+    this.held = 0;
   }
 
   /** A view of the entries now, for writing them out later (see the file comment). */

@@ -55,10 +55,11 @@ import {
   recordLine,
 } from './journal-codec';
 import { DedupeSet, type Key, keyOfHex, parseSeenLine, seenLineWriter } from './dedupe-set';
-import { ChunkWriter, copyFrom, readLines, syncDir, writeTemp, writevAll } from './journal-file';
+import { ChunkWriter, type JournalFs, copyFrom, defaultFs, readLines, syncDir, writeTemp, writevAll } from './journal-file';
 
 export type { AcceptedMeta, DeadLetter, StoredEvent } from './journal-codec';
 export { acceptedRecord } from './journal-codec';
+export type { JournalFs } from './journal-file';
 
 export type EntryState = 'pending' | 'done' | 'failed' | 'seen';
 
@@ -68,6 +69,8 @@ interface Entry {
   at: number;
   state: 'pending' | 'failed';
   event: StoredEvent;
+  /** Body bytes (for the memory limits). */
+  bytes: number;
   failedAt?: number;
   reason?: string;
 }
@@ -83,6 +86,18 @@ export interface JournalOptions {
   deadLetterMax?: number;
   /** Compact when the file exceeds this many bytes and is at least 2x the live size (default 64 MiB: each rewrite stalls appends for a few ms, so with 50 KB events an 8 MiB threshold cost ~30% of the throughput). */
   compactAboveBytes?: number;
+  /**
+   * Memory the finished ids may take (bytes, default 256 MiB: ~8 M ids, 72 h
+   * at 30 events/s). Past it, accept() refuses new events with JournalFullError
+   * (the receiver answers 503, ESS retries) until old ids leave the window.
+   */
+  dedupeMemoryBytes?: number;
+  /** Body bytes of pending events (default 256 MiB); past it accept() refuses new events with JournalFullError. */
+  pendingMaxBytes?: number;
+  /** Body bytes of kept dead letters (default 64 MiB); past it the oldest shrink to dedupe entries, like past deadLetterMax. */
+  deadLetterMaxBytes?: number;
+  /** File-system calls (default fs.promises); tests inject failures such as ENOSPC. */
+  fs?: JournalFs;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -118,6 +133,26 @@ const CATCH_UP_BYTES = 256 * 1024;
 /** Thrown by append when the journal is closed or broken; the caller answers 503 so ESS retries. */
 export class JournalUnavailableError extends Error {}
 
+/**
+ * Thrown by accept() when a memory limit is reached (the receiver answers 503
+ * with Retry-After: ESS retries for 72 h, by which time old ids have left the
+ * window or the flow has caught up). `code` lets other modules recognise it
+ * without importing this class.
+ */
+export class JournalFullError extends JournalUnavailableError {
+  readonly code = 'ESTORE_FULL';
+  constructor(
+    message: string,
+    readonly limit: 'dedupe-memory' | 'pending-memory',
+  ) {
+    super(message);
+    this.name = 'JournalFullError';
+  }
+}
+
+const MiB = 1024 * 1024;
+const mib = (n: number) => `${(n / MiB).toFixed(n < 10 * MiB ? 1 : 0)} MiB`;
+
 /** A compaction whose temp file is written and synced, waiting for the writer to pause and swap files. */
 interface PendingSwap {
   tmp: string;
@@ -137,6 +172,14 @@ export class EventJournal {
   private readonly deadLetterMax: number;
   private readonly compactAbove: number;
   private readonly now: () => number;
+  private readonly fs: JournalFs;
+  private readonly dedupeMemoryMax: number;
+  private readonly pendingMaxBytes: number;
+  private readonly deadLetterMaxBytes: number;
+  /** Body bytes of pending events, of accepts being written, and of kept dead letters. */
+  private pendingBytes = 0;
+  private storingBytes = 0;
+  private deadBytes = 0;
 
   private fh: fsp.FileHandle | undefined;
   /** Pending events and dead letters with their body. */
@@ -171,6 +214,10 @@ export class EventJournal {
     this.deadLetterMax = Math.max(0, opts.deadLetterMax ?? 100);
     this.compactAbove = opts.compactAboveBytes ?? 64 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
+    this.fs = opts.fs ?? defaultFs;
+    this.dedupeMemoryMax = opts.dedupeMemoryBytes ?? 256 * MiB;
+    this.pendingMaxBytes = opts.pendingMaxBytes ?? 256 * MiB;
+    this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? 64 * MiB;
     this.seenSet = new DedupeSet(this.windowMs);
   }
 
@@ -185,21 +232,22 @@ export class EventJournal {
    */
   static async open(opts: JournalOptions): Promise<EventJournal> {
     const j = new EventJournal(opts);
-    await fsp.mkdir(path.dirname(j.file), { recursive: true });
-    await fsp.rm(j.tmpFile(), { force: true });
-    const read = await readLines(j.file, (buf, start, end) => j.applyLine(buf, start, end));
+    const fs = j.fs;
+    await fs.mkdir(path.dirname(j.file), { recursive: true });
+    await fs.rm(j.tmpFile(), { force: true });
+    const read = await readLines(j.file, (buf, start, end) => j.applyLine(buf, start, end), fs);
     if (read) {
       // Bytes after the last newline: a write cut short by a crash, never acknowledged.
       j.stats.tornTailBytes = read.tornTailBytes;
       j.fileBytes = read.size - read.tornTailBytes;
-      if (read.tornTailBytes > 0) await fsp.truncate(j.file, j.fileBytes);
+      if (read.tornTailBytes > 0) await fs.truncate(j.file, j.fileBytes);
     }
-    j.fh = await fsp.open(j.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+    j.fh = await fs.open(j.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
     try {
       if (j.fileBytes === 0) {
         j.fileBytes = await writevAll(j.fh, recordLine({ t: 'h', v: FORMAT_VERSION }));
         await j.fh.datasync();
-        await syncDir(path.dirname(j.file));
+        await syncDir(path.dirname(j.file), fs);
       }
     } catch (err) {
       await j.fh.close().catch(() => undefined);
@@ -276,15 +324,52 @@ export class EventJournal {
       return Promise.reject(new Error(`event ${ev.id} is already stored`));
     }
     const { bodyBytes, ...rest } = ev;
+    const size = bodyBytes?.length ?? Buffer.byteLength(ev.body);
+    const full = this.fullFor(size);
+    if (full) return Promise.reject(full);
     const stored: StoredEvent = { ...rest, deliveryCount: ev.deliveryCount ?? 1 };
+    this.storingBytes += size;
     const p = this.enqueue(acceptedRecord(stored, bodyBytes), this.sync, () => {
-      this.setPending(stored);
+      this.setPending(stored, size);
       this.liveBytes += approxRecordBytes(stored);
     })
       .then(() => stored)
-      .finally(() => this.storingNow.delete(stored.id));
+      .finally(() => {
+        this.storingNow.delete(stored.id);
+        this.storingBytes -= size;
+      });
     this.storingNow.set(stored.id, p);
     return p;
+  }
+
+  /**
+   * Why an event of `size` body bytes cannot be taken now, or undefined. The
+   * limits only refuse new events: ids of events already pending still join
+   * the dedupe set when they finish, so nothing accepted loses its dedupe.
+   */
+  private fullFor(size: number): JournalFullError | undefined {
+    const dedupe = this.seenSet.bytes();
+    if (dedupe >= this.dedupeMemoryMax) {
+      return new JournalFullError(
+        `dedupe memory limit reached (${mib(dedupe)} of ${mib(this.dedupeMemoryMax)} for ${this.seenSet.size} ids in the window); new events are refused until old ids leave the window`,
+        'dedupe-memory',
+      );
+    }
+    const held = this.pendingBytes + this.storingBytes;
+    if (held > 0 && held + size > this.pendingMaxBytes) {
+      return new JournalFullError(`pending-event memory limit reached (${mib(held)} of ${mib(this.pendingMaxBytes)} waiting for the flow)`, 'pending-memory');
+    }
+    return undefined;
+  }
+
+  /** Memory held (bytes): finished ids, pending event bodies (with accepts being written), dead-letter bodies. */
+  memory(): { dedupe: number; pending: number; deadLetters: number; limits: { dedupe: number; pending: number; deadLetters: number } } {
+    return {
+      dedupe: this.seenSet.bytes(),
+      pending: this.pendingBytes + this.storingBytes,
+      deadLetters: this.deadBytes,
+      limits: { dedupe: this.dedupeMemoryMax, pending: this.pendingMaxBytes, deadLetters: this.deadLetterMaxBytes },
+    };
   }
 
   /** Records another hand-off to the flow (after a restart); returns the new count. */
@@ -311,12 +396,10 @@ export class EventJournal {
   markFailed(id: string, reason: string): void {
     const e = this.entries.get(id);
     if (!e || e.state !== 'pending') return;
-    e.state = 'failed';
-    this.pendingN--;
-    e.failedAt = this.now();
-    e.reason = String(reason).slice(0, 1000);
-    this.addDead(id);
-    this.fireAndForget(recordLine({ t: 'f', id, at: e.failedAt, r: e.reason }));
+    const at = this.now();
+    const why = String(reason).slice(0, 1000);
+    this.toFailed(e, at, why);
+    this.fireAndForget(recordLine({ t: 'f', id, at, r: why }));
   }
 
   /** Drops ids older than the dedupe window, a time bucket at a time (never pending events or kept dead letters). */
@@ -365,20 +448,40 @@ export class EventJournal {
   /** A pending event or dead letter becomes a finished id (its body is dropped). */
   private finish(e: Entry, state: 'done' | 'seen'): void {
     this.entries.delete(e.id);
+    this.dropBytes(e);
     if (e.state === 'pending') this.pendingN--;
     this.liveBytes -= Math.min(this.liveBytes, approxRecordBytes(e.event));
     this.seenSet.add(e.id, e.at, state);
   }
 
-  private setPending(ev: StoredEvent): void {
+  private setPending(ev: StoredEvent, bytes = Buffer.byteLength(ev.body)): void {
     const prev = this.entries.get(ev.id);
+    if (prev) this.dropBytes(prev);
     if (prev?.state !== 'pending') this.pendingN++;
-    this.entries.set(ev.id, { id: ev.id, at: ev.receivedAt, state: 'pending', event: ev });
+    this.entries.set(ev.id, { id: ev.id, at: ev.receivedAt, state: 'pending', event: ev, bytes });
+    this.pendingBytes += bytes;
+  }
+
+  private dropBytes(e: Entry): void {
+    if (e.state === 'pending') this.pendingBytes -= e.bytes;
+    else this.deadBytes -= e.bytes;
+  }
+
+  /** A pending event becomes a dead letter. */
+  private toFailed(e: Entry, at: number, reason: string): void {
+    this.pendingN--;
+    this.pendingBytes -= e.bytes;
+    e.state = 'failed';
+    e.failedAt = at;
+    e.reason = reason;
+    this.deadBytes += e.bytes;
+    this.addDead(e.id);
   }
 
   private addDead(id: string): void {
     this.deadOrder.push(id);
-    while (this.deadOrder.length > this.deadLetterMax) {
+    // Past the count or the byte limit the oldest shrink (the newest is always kept with its body).
+    while (this.deadOrder.length > this.deadLetterMax || (this.deadBytes > this.deadLetterMaxBytes && this.deadOrder.length > 1)) {
       const old = this.entries.get(this.deadOrder.shift() as string);
       if (old?.state === 'failed') this.finish(old, 'seen'); // keep the id for dedupe, drop the body
     }
@@ -567,13 +670,7 @@ export class EventJournal {
       }
       case 'f': {
         const e = id ? this.entries.get(id) : undefined;
-        if (e && e.state === 'pending') {
-          this.pendingN--;
-          e.state = 'failed';
-          e.failedAt = at;
-          e.reason = r.reason;
-          this.addDead(e.id);
-        }
+        if (e && e.state === 'pending') this.toFailed(e, at, r.reason);
         return;
       }
       case 's':
@@ -638,15 +735,15 @@ export class EventJournal {
       this.fh = undefined;
     }
     try {
-      await fsp.rename(tmp, this.file);
+      await this.fs.rename(tmp, this.file);
     } catch (err) {
       // Keep appending to the old (still complete) journal; drop the temp file.
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+      await this.fs.rm(tmp, { force: true }).catch(() => undefined);
+      this.fh = await this.fs.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
       throw err;
     }
-    await syncDir(path.dirname(this.file));
-    this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+    await syncDir(path.dirname(this.file), this.fs);
+    this.fh = await this.fs.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
     this.fileBytes = bytes;
     this.stats.compactions++;
   }
@@ -663,8 +760,8 @@ export class EventJournal {
     let src: fsp.FileHandle | undefined;
     let out: fsp.FileHandle | undefined;
     try {
-      src = await fsp.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
-      const written = await writeTemp(tmp, snap.chunks, snap.seen);
+      src = await this.fs.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
+      const written = await writeTemp(tmp, snap.chunks, snap.seen, this.fs);
       out = written.out;
       let bytes = written.bytes;
       for (let n = Infinity; n >= CATCH_UP_BYTES; ) {
@@ -679,7 +776,7 @@ export class EventJournal {
       });
     } catch {
       await out?.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      await this.fs.rm(tmp, { force: true }).catch(() => undefined);
     } finally {
       await src?.close().catch(() => undefined);
     }

@@ -8,6 +8,15 @@ import { promises as fsp } from 'node:fs';
 import { type Chunk, chunkBuffer, chunkBytes } from './journal-codec';
 
 export const READ_CHUNK = 1 << 20;
+
+/**
+ * The file-system calls the journal makes. Node's `fs.promises` by default;
+ * tests inject a wrapper to simulate a full disk (ENOSPC) without root or a
+ * tiny file system. Handles are used through their FileHandle methods
+ * (write, writev, read, datasync, sync, stat, close).
+ */
+export type JournalFs = Pick<typeof fsp, 'open' | 'mkdir' | 'rm' | 'rename' | 'truncate'>;
+export const defaultFs: JournalFs = fsp;
 /** Batches up to this size are packed into one reused buffer; bigger ones are written from their own chunks. */
 const SCRATCH_MAX = 4 * 1024 * 1024;
 
@@ -40,10 +49,14 @@ export class ChunkWriter {
  * Returns the byte count after the last newline (a torn tail: a write cut
  * short by a crash) and the file size, or undefined if the file does not exist.
  */
-export async function readLines(file: string, onLine: (buf: Buffer, start: number, end: number) => void): Promise<{ tornTailBytes: number; size: number } | undefined> {
+export async function readLines(
+  file: string,
+  onLine: (buf: Buffer, start: number, end: number) => void,
+  fs: JournalFs = defaultFs,
+): Promise<{ tornTailBytes: number; size: number } | undefined> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(file, 'r');
+    fh = await fs.open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -83,8 +96,13 @@ export async function readLines(file: string, onLine: (buf: Buffer, start: numbe
  * returns undefined (made one at a time, so a large snapshot is never whole in
  * memory), and syncs it; returns its open handle and size.
  */
-export async function writeTemp(tmp: string, chunks: Chunk[], more?: () => Buffer | undefined): Promise<{ out: fsp.FileHandle; bytes: number }> {
-  const out = await fsp.open(tmp, 'w', 0o600);
+export async function writeTemp(
+  tmp: string,
+  chunks: Chunk[],
+  more?: () => Buffer | undefined,
+  fs: JournalFs = defaultFs,
+): Promise<{ out: fsp.FileHandle; bytes: number }> {
+  const out = await fs.open(tmp, 'w', 0o600);
   try {
     let bytes = await writevAll(out, chunks);
     for (let b = more?.(); b; b = more?.()) {
@@ -133,10 +151,10 @@ export async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
 }
 
 /** fsync a directory so a rename survives power loss (not supported on Windows; ignored there). */
-export async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string, fs: JournalFs = defaultFs): Promise<void> {
   let d: fsp.FileHandle | undefined;
   try {
-    d = await fsp.open(dir, 'r');
+    d = await fs.open(dir, 'r');
     await d.sync();
   } catch {
     /* platform without directory fsync */
