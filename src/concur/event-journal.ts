@@ -9,7 +9,7 @@
  * is what a log does best.
  *
  * Format: one JSON object per line ("\n"-terminated), so `jq` and line readers work:
- *   {"t":"h","v":2}                                   header
+ *   {"t":"h","v":3}                                   header (version 3; versions 1 and 2 are read too)
  *   {"t":"a","id","at","m","n","len","b64"}           accepted: metadata, delivery count, body bytes (base64)
  *   {"t":"a","id","at","b","m","n"}                   accepted, version 1 (body as JSON text); still read
  *   {"t":"r","id","n"}                                re-delivered to the flow (n = delivery count)
