@@ -57,7 +57,7 @@ describe('dedupe set: compact ids in time buckets', () => {
   it('expires each id at its own time, and drops whole buckets once all their ids are out of the window', () => {
     const w = 72 * H;
     const s = new DedupeSet(w);
-    assert.equal(s.span, H, 'one bucket per hour for a 72 h window');
+    assert.equal(s.span, 3 * H, 'one bucket per 3 hours for a 72 h window');
     const t0 = Date.UTC(2026, 10, 1);
     for (let i = 0; i < 5000; i++) s.add(`id-${i}`, t0 + i * 60_000, 'done'); // one a minute, ~83 h
     assert.equal(s.size, 5000);
@@ -81,12 +81,26 @@ describe('dedupe set: compact ids in time buckets', () => {
     assert.equal(s.lookup('id-4999', now + 1), undefined);
   });
 
+  it('a time slot with more ids than one bucket can address gets more buckets, all found and all expired together', () => {
+    const s = new DedupeSet(72 * H, { bucketMax: 1000 });
+    const t0 = Date.UTC(2026, 10, 1);
+    for (let i = 0; i < 3500; i++) s.add(`many-${i}`, t0 + i, 'done');
+    for (let i = 0; i < 3500; i += 7) assert.equal(s.lookup(`many-${i}`, t0), 'done', `many-${i}`);
+    assert.equal(s.lookup('many-3500', t0), undefined);
+    const lines = [];
+    const next = seenLineWriter(s.view(t0));
+    for (let b = next(); b; b = next()) lines.push(...b.toString().trim().split('\n'));
+    assert.equal(lines.length, 3500);
+    assert.equal(s.prune(t0 + 4 * H), 3500);
+    assert.equal(s.bytes(), 0);
+  });
+
   it('pruning 300 k ids is a bucket drop, not a walk over every id', () => {
     const s = new DedupeSet(72 * H);
     const t0 = Date.UTC(2026, 10, 1);
     for (let i = 0; i < 300_000; i++) s.add(`p-${i}`, t0 + (i % 60) * 60_000, 'done'); // all in one hour
     const t = process.hrtime.bigint();
-    assert.equal(s.prune(t0 + 2 * H), 300_000);
+    assert.equal(s.prune(t0 + 3 * H), 300_000);
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     assert.ok(ms < 5, `prune took ${ms.toFixed(2)} ms`);
   });

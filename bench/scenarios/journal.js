@@ -7,7 +7,8 @@
  * - restart: time from EventJournal.open() until the first new event is
  *   accepted (written and fsync'd), the figure behind "a restart with 1 M ids
  *   accepts deliveries again within 5 s";
- * - memory: bytes per dedupe id (V8 heap plus external memory, after a full GC).
+ * - memory: bytes per dedupe id (V8 heap plus external memory, after a full GC);
+ * - the cost of the dedupe check a new delivery pays (lookups of ids not held).
  * The child is test/helpers/journal-load-child.js (also run by the memory test).
  */
 const fs = require('node:fs');
@@ -48,6 +49,7 @@ module.exports = {
         rows: [
           { variant: `restart: open() until the first accept: ${(r.firstAcceptMs / 1000).toFixed(2)} s (journal ${(r.fileBytes / 1048576).toFixed(0)} MiB)`, target: '< 5 s' },
           { variant: `memory: ${r.bytesPerId.toFixed(1)} bytes per dedupe id (heap + external, after GC)`, target: '≤ 48 B/id' },
+          { variant: `dedupe lookup of a new id: ${r.lookupUs.toFixed(1)} µs (diagnostic)`, target: '' },
         ],
         notes: [
           `journal: ${r.ids} ids replayed; the dedupe set reports ${(r.dedupeBytes / 1048576).toFixed(1)} MiB; process.memoryUsage().external already includes arrayBuffers (adding both would give ${r.bytesPerIdCountingArrayBuffersTwice.toFixed(1)} B/id)`,

@@ -1,6 +1,6 @@
 /**
  * The ids of finished ESS events inside the dedupe window, held compactly
- * (~30 bytes per id instead of ~250 for a Map entry plus its ready-made
+ * (~28 bytes per id instead of ~250 for a Map entry plus its ready-made
  * journal line; at 100 events/s a 72 h window is 26 M ids).
  *
  * - An id is a 128-bit key: a canonical lower-case UUID (what ESS sends) is
@@ -9,12 +9,13 @@
  *   about 1e-24, far below a disk error; such a pair would make the later
  *   event a "duplicate"). A hashed id cannot be printed back, so the journal
  *   keeps its key as hex (`{"t":"s","h":...}`).
- * - Entries are 5 Uint32 words (key, then flags and time), appended to slabs
+ * - Entries are 5 Int32 words (key, then flags and time), appended to slabs
  *   that never move (a growing array would double its memory while it
  *   copies), and found through an open-addressing index of Uint32 slot
- *   numbers: no object per id, nothing for the garbage collector to trace.
- * - Entries live in time buckets (the window / 72 wide, so one per hour at
- *   72 h): expiry drops whole buckets, O(1) per bucket, instead of walking
+ *   numbers with a key fingerprint: no object per id, nothing for the
+ *   garbage collector to trace.
+ * - Entries live in time buckets (the window / 24 wide, so 3 h at 72 h):
+ *   expiry drops whole buckets, O(1) per bucket, instead of walking
  *   every id (Map pruning blocked the event loop ~15 ms per 300 k ids). The
  *   exact time is kept too, so an id expires at its own time.
  * - A compaction writes the entries from a view (bucket, count) taken
@@ -30,7 +31,22 @@ const FLAG_HASHED = 1;
 const FLAG_DONE = 2;
 /** Offsets within a bucket use the top 30 bits of the flag word (ms, so a bucket spans at most ~12 days). */
 const MAX_SPAN = (1 << 30) - 1;
-const BUCKETS_PER_WINDOW = 72;
+/**
+ * 24 buckets per window (3 h at 72 h): a lookup probes every bucket, and each
+ * probe of a large set is a cache miss (~100 ns), so fewer buckets make
+ * lookups faster; memory past the window is at most one bucket (4 %).
+ */
+const BUCKETS_PER_WINDOW = 24;
+/**
+ * An index slot holds (entry number + 1) << 10 | a 10-bit fingerprint of the
+ * key, so a probe that misses (the common case: a new event) rejects 1023 in
+ * 1024 other keys without touching the entry's slab (a second cache miss).
+ */
+const FP_BITS = 10;
+const FP_MASK = (1 << FP_BITS) - 1;
+/** Entries per bucket the index can address; a fuller time slot gets another bucket. */
+const BUCKET_MAX = (1 << (32 - FP_BITS)) - 2;
+const fingerprint = (h: number) => Math.imul(h, 0x9e3779b1) >>> (32 - FP_BITS);
 const INDEX_MIN = 1024;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -64,7 +80,7 @@ function mix(w0: number, w1: number, w2: number, w3: number): number {
 
 /** A parsed key: four words and whether it is a hash (not a UUID). Reused to avoid an allocation per call. */
 export interface Key {
-  w: Uint32Array;
+  w: Int32Array;
   hashed: boolean;
 }
 
@@ -75,7 +91,7 @@ function hexVal(c: number): number {
 }
 
 /** Parses a canonical lower-case UUID (8-4-4-4-12) into four words; false if it is not one. */
-export function parseUuid(id: string, out: Uint32Array): boolean {
+export function parseUuid(id: string, out: Int32Array): boolean {
   if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45) return false;
   let w = 0;
   let n = 0;
@@ -86,7 +102,7 @@ export function parseUuid(id: string, out: Uint32Array): boolean {
     if (v < 0) return false;
     w = (w << 4) | v;
     if (++n === 8) {
-      out[wi++] = w >>> 0;
+      out[wi++] = w;
       w = 0;
       n = 0;
     }
@@ -95,7 +111,7 @@ export function parseUuid(id: string, out: Uint32Array): boolean {
 }
 
 /** Parses `len` hex digits (lower case, 32 for a key) from a Buffer into four words; false if not hex. */
-export function parseHexBytes(buf: Buffer, start: number, out: Uint32Array, dashes: boolean): boolean {
+export function parseHexBytes(buf: Buffer, start: number, out: Int32Array, dashes: boolean): boolean {
   let w = 0;
   let n = 0;
   let wi = 0;
@@ -109,7 +125,7 @@ export function parseHexBytes(buf: Buffer, start: number, out: Uint32Array, dash
     if (v < 0) return false;
     w = (w << 4) | v;
     if (++n === 8) {
-      out[wi++] = w >>> 0;
+      out[wi++] = w;
       w = 0;
       n = 0;
     }
@@ -124,10 +140,10 @@ export function keyOf(id: string, key: Key): Key {
     return key;
   }
   const d = createHash('sha256').update(id, 'utf8').digest();
-  key.w[0] = d.readUInt32BE(0);
-  key.w[1] = d.readUInt32BE(4);
-  key.w[2] = d.readUInt32BE(8);
-  key.w[3] = d.readUInt32BE(12);
+  key.w[0] = d.readInt32BE(0);
+  key.w[1] = d.readInt32BE(4);
+  key.w[2] = d.readInt32BE(8);
+  key.w[3] = d.readInt32BE(12);
   key.hashed = true;
   return key;
 }
@@ -135,13 +151,13 @@ export function keyOf(id: string, key: Key): Key {
 /** Parses a hashed key as printed in the journal (32 lower-case hex digits). */
 export function keyOfHex(hex: string, key: Key): Key | undefined {
   if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
-  for (let i = 0; i < 4; i++) key.w[i] = parseInt(hex.slice(i * 8, i * 8 + 8), 16) >>> 0;
+  for (let i = 0; i < 4; i++) key.w[i] = parseInt(hex.slice(i * 8, i * 8 + 8), 16) | 0;
   key.hashed = true;
   return key;
 }
 
 class Bucket {
-  readonly slabs: Uint32Array[] = [];
+  readonly slabs: Int32Array[] = [];
   count = 0;
   index = new Uint32Array(INDEX_MIN);
   constructor(
@@ -156,12 +172,12 @@ class Bucket {
   }
 
   /** Adds an entry; returns the bytes it allocated (a new slab, a bigger index). */
-  add(w: Uint32Array, flags: number): number {
+  add(w: Int32Array, flags: number): number {
     let grew = 0;
     const slot = this.count;
     const k = slabOf(slot);
     if (k >= this.slabs.length) {
-      this.slabs.push(new Uint32Array(slabSize(k) * WORDS));
+      this.slabs.push(new Int32Array(slabSize(k) * WORDS));
       grew += slabSize(k) * WORDS * 4;
     }
     const s = this.slabs[k];
@@ -179,20 +195,22 @@ class Bucket {
     return grew;
   }
 
-  /** The flag word of the newest entry with this key, or -1. */
+  /** The flag word (as uint32) of the newest entry with this key, or -1. */
   find(w0: number, w1: number, w2: number, w3: number, h: number): number {
     const idx = this.index;
     const mask = idx.length - 1;
+    const fp = fingerprint(h);
     let found = -1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = idx[i];
       if (v === 0) return found;
-      const slot = v - 1;
+      if ((v & FP_MASK) !== fp) continue;
+      const slot = (v >>> FP_BITS) - 1;
       const k = slabOf(slot);
       const s = this.slabs[k];
       const o = (slot - slabStart(k)) * WORDS;
       if (s[o] === w0 && s[o + 1] === w1 && s[o + 2] === w2 && s[o + 3] === w3) {
-        const f = s[o + 4];
+        const f = s[o + 4] >>> 0;
         if (found < 0 || f >>> 2 > found >>> 2) found = f;
       }
     }
@@ -203,7 +221,7 @@ class Bucket {
     const mask = idx.length - 1;
     let i = h & mask;
     while (idx[i] !== 0) i = (i + 1) & mask;
-    idx[i] = slot + 1;
+    idx[i] = (slot + 1) * (1 << FP_BITS) + fingerprint(h);
   }
 
   private rehash(size: number): void {
@@ -229,11 +247,15 @@ export class DedupeSet {
   private readonly buckets = new Map<number, Bucket>();
   /** Buckets oldest first. */
   private order: Bucket[] = [];
-  private readonly key: Key = { w: new Uint32Array(4), hashed: false };
+  private readonly key: Key = { w: new Int32Array(4), hashed: false };
   private n = 0;
   private held = 0;
 
-  constructor(windowMs: number) {
+  private readonly bucketMax: number;
+
+  /** `bucketMax` (entries per bucket before a time slot gets another one) is for tests. */
+  constructor(windowMs: number, opts: { bucketMax?: number } = {}) {
+    this.bucketMax = Math.min(BUCKET_MAX, opts.bucketMax ?? BUCKET_MAX);
     this.span = Math.max(1000, Math.min(MAX_SPAN, Math.ceil(windowMs / BUCKETS_PER_WINDOW)));
   }
 
@@ -254,7 +276,7 @@ export class DedupeSet {
   addKey(key: Key, at: number, state: SeenState): void {
     const n = Math.floor(at / this.span);
     let b = this.buckets.get(n);
-    if (!b) {
+    if (!b || b.count >= this.bucketMax) {
       b = new Bucket(n, n * this.span);
       this.held += b.bytes();
       this.buckets.set(n, b);
@@ -262,14 +284,17 @@ export class DedupeSet {
       if (this.order.length > 1 && this.order[this.order.length - 2].n > n) this.order.sort((x, y) => x.n - y.n);
     }
     const off = Math.max(0, Math.min(MAX_SPAN, Math.round(at - b.base)));
-    this.held += b.add(key.w, ((off << 2) | (key.hashed ? FLAG_HASHED : 0) | (state === 'done' ? FLAG_DONE : 0)) >>> 0);
+    this.held += b.add(key.w, (off << 2) | (key.hashed ? FLAG_HASHED : 0) | (state === 'done' ? FLAG_DONE : 0));
     this.n++;
   }
 
   /** The state of an id finished at or after `cutoff` (the latest finish counts), else undefined. */
   lookup(id: string, cutoff: number): SeenState | undefined {
-    const k = keyOf(id, this.key);
-    const [w0, w1, w2, w3] = k.w;
+    const w = keyOf(id, this.key).w;
+    const w0 = w[0];
+    const w1 = w[1];
+    const w2 = w[2];
+    const w3 = w[3];
     const h = mix(w0, w1, w2, w3);
     // Newest first: a retried delivery is most likely a recent one.
     for (let i = this.order.length - 1; i >= 0; i--) {
@@ -330,7 +355,7 @@ export function seenLineWriter(view: DedupeView, maxBytes = 256 * 1024): () => B
       const s = bucket.slabs[k];
       const o = (slot - slabStart(k)) * WORDS;
       slot++;
-      const f = s[o + 4];
+      const f = s[o + 4] >>> 0;
       const at = bucket.base + (f >>> 2);
       if (at < view.cutoff) continue;
       const a = hex8(s[o]);
@@ -350,7 +375,7 @@ export function seenLineWriter(view: DedupeView, maxBytes = 256 * 1024): () => B
 
 /** How an id appears in a seen line: the id itself if it is a UUID, else its key as hex (`h`). */
 export function seenLineKey(id: string): { id: string } | { h: string } {
-  const k = keyOf(id, { w: new Uint32Array(4), hashed: false });
+  const k = keyOf(id, { w: new Int32Array(4), hashed: false });
   return k.hashed ? { h: Array.from(k.w, hex8).join('') } : { id };
 }
 

@@ -30,7 +30,7 @@
  * it, renames it over the journal and fsyncs the directory. Appends wait only
  * for the last copy and the swap: when they waited for the whole rewrite,
  * every compaction stalled all deliveries for 20–65 ms. The ids of finished
- * events are held compactly (./dedupe-set.ts: ~30 bytes per id); a snapshot
+ * events are held compactly (./dedupe-set.ts: ~28 bytes per id); a snapshot
  * takes an O(buckets) view of them and their "s" lines are made a slice at a
  * time while the temp file is written, so neither memory nor a main-thread
  * pause grows with the ids in the 72 h window.
@@ -87,8 +87,8 @@ export interface JournalOptions {
   /** Compact when the file exceeds this many bytes and is at least 2x the live size (default 64 MiB: each rewrite stalls appends for a few ms, so with 50 KB events an 8 MiB threshold cost ~30% of the throughput). */
   compactAboveBytes?: number;
   /**
-   * Memory the finished ids may take (bytes, default 256 MiB: ~8 M ids, 72 h
-   * at 30 events/s). Past it, accept() refuses new events with JournalFullError
+   * Memory the finished ids may take (bytes, default 256 MiB: ~9 M ids, 72 h
+   * at 35 events/s). Past it, accept() refuses new events with JournalFullError
    * (the receiver answers 503, ESS retries) until old ids leave the window.
    */
   dedupeMemoryBytes?: number;
@@ -186,7 +186,7 @@ export class EventJournal {
   private readonly entries = new Map<string, Entry>();
   /** Ids of finished events (done, or dead letters whose body was dropped) inside the dedupe window. */
   private readonly seenSet: DedupeSet;
-  private readonly key: Key = { w: new Uint32Array(4), hashed: true };
+  private readonly key: Key = { w: new Int32Array(4), hashed: true };
   /** Failed ids in failure order; the first ones lose their body past deadLetterMax. */
   private readonly deadOrder: string[] = [];
   /** Packs each batch into one reused buffer (one write in flight at a time). */

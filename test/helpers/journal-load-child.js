@@ -70,6 +70,12 @@ async function main() {
   const tAccept = process.hrtime.bigint();
   const after = mem();
   const missing = sample.filter((id) => j.lookup(id) !== 'seen');
+  // Dedupe cost per delivery: lookups of ids not in the set (a new event), after a warm-up.
+  const fresh = Array.from({ length: 50_000 }, () => crypto.randomUUID());
+  for (const id of fresh.slice(0, 5000)) j.lookup(id);
+  const tl = process.hrtime.bigint();
+  for (const id of fresh) j.lookup(id);
+  const lookupUs = Number(process.hrtime.bigint() - tl) / 1e3 / fresh.length;
   const st = j.getStats();
   const heapPlusExternal = after.heapUsed + after.external - (before.heapUsed + before.external);
   const sumAsAsked = after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers);
@@ -85,6 +91,7 @@ async function main() {
       heapBytesPerId: (after.heapUsed - before.heapUsed) / count,
       openMs: Number(tOpen - t0) / 1e6,
       firstAcceptMs: Number(tAccept - t0) / 1e6,
+      lookupUs,
       sampleMissing: missing,
     }) + '\n',
   );
