@@ -80,6 +80,10 @@ describe('concur-ess-event-in: store memory limits and a store that cannot open 
 
   it('answers 503 with Retry-After and shows a red status once the dedupe memory limit is reached, still dedupes, and takes events when the limit is raised', async () => {
     await red.deploy(flows([essNode({ storeName: 'full', dedupeMemoryMiB: 1, extraKeys: key.publicPem, wires: [['ev-fn']] })], ['ess']));
+    // Red as soon as the store is open (the replayed ids are over the limit), before any delivery.
+    await waitForStatus((s) => s.fill === 'red' && /memory limit/.test(s.text));
+    assert.match(red.log(), /over the 1 MiB "Dedupe memory" limit/);
+    collector.clear();
     const ev = essEvent();
     const r = await post(ev);
     assert.equal(r.status, 503, r.body);

@@ -342,6 +342,12 @@ export = function (RED: RedApi) {
       if (st.corruptLines || st.tornTailBytes) {
         node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
       }
+      // Already over the dedupe memory limit (a lower limit, or ids replayed from a busier time): say so now, not at the first 503.
+      const mem = journal.memory();
+      if (mem.dedupe >= mem.limits.dedupe) {
+        lastIssue = { text: '503 memory limit', fill: 'red' };
+        node.warn(`event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`);
+      }
       resolveReady();
       const maintenance = setInterval(() => {
         if (!journal || closing) return;
