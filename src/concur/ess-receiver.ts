@@ -10,6 +10,7 @@
  *   filtered out by topic/type    -> 200, dropped and counted
  *   duplicate id within window    -> 200, not emitted again
  *   too many events pending       -> 429 (retried later)
+ *   store memory limit reached    -> 503 (retried; an operator must act, or old ids must expire)
  *   store failed                  -> 503 (retried)
  *   stored durably                -> 200, then emitted
  *
@@ -65,7 +66,7 @@ export interface Delivery {
   socket?: TlsSocketLike;
 }
 
-export type RejectCategory = 'body' | 'certificate' | 'signature' | 'envelope' | 'overload' | 'store';
+export type RejectCategory = 'body' | 'certificate' | 'signature' | 'envelope' | 'overload' | 'store' | 'capacity';
 
 export type Outcome =
   | { kind: 'accepted'; status: 200; text: string; stored: StoredEvent; event: EssEvent }
@@ -184,6 +185,8 @@ export class EssReceiver {
       });
       return { kind: 'accepted', status: 200, text: 'accepted', stored, event };
     } catch (err) {
+      // A memory limit of the store (JournalFullError): nothing was written; ESS retries a 503.
+      if ((err as { code?: unknown }).code === 'ESTORE_FULL') return reject(503, 'capacity', `event store full: ${(err as Error).message}`, this.o.retryAfterSec);
       // A concurrent delivery of the same id won the race: that one is stored or failing; answer accordingly.
       const other = j.storing(id);
       if (other) {

@@ -9,33 +9,31 @@
  * is what a log does best.
  *
  * Format: one JSON object per line ("\n"-terminated), so `jq` and line readers work:
- *   {"t":"h","v":2}                                   header
+ *   {"t":"h","v":3}                                   header (version 3; versions 1 and 2 are read too)
  *   {"t":"a","id","at","m","n","len","b64"}           accepted: metadata, delivery count, body bytes (base64)
  *   {"t":"a","id","at","b","m","n"}                   accepted, version 1 (body as JSON text); still read
  *   {"t":"r","id","n"}                                re-delivered to the flow (n = delivery count)
  *   {"t":"d","id","at"}                               done (the flow completed)
  *   {"t":"f","id","at","r"}                           failed (dead-letter, reason r)
  *   {"t":"s","id","at"}                               seen (compacted dedupe entry, body dropped)
+ *   {"t":"s","h","at"}                                seen, for an id that is not a UUID: its 128-bit key as hex (version 3)
  * A torn last line (crash mid-write) is cut off on open; an accepted record is
  * only acknowledged after its line has been written and fdatasync'd, so a torn
  * line was never acknowledged.
  *
- * Why base64 and not the body as a JSON string: escaping a 50 KB body with
- * JSON.stringify, then encoding the line to UTF-8, cost ~170 µs of main-thread
- * CPU per event and made the journal the ESS receiver's bottleneck; base64 of
- * the received bytes is ~10 µs, keeps the exact bytes (even invalid UTF-8),
- * and `len` catches a line that parses but was damaged. Raw length-prefixed
- * bytes would be cheaper still but would break the one-JSON-object-per-line
- * property operators (and their tools) rely on.
+ * Modules: ./journal-codec.ts (record encode/decode), ./journal-file.ts
+ * (file I/O), this file (the journal state machine and compaction policy).
  *
  * Compaction writes a snapshot of the live state (pending events, dead
  * letters, ids still inside the dedupe window) to a temp file while appends go
  * on to the journal, copies the records appended meanwhile after it, fsyncs
  * it, renames it over the journal and fsyncs the directory. Appends wait only
  * for the last copy and the swap: when they waited for the whole rewrite,
- * every compaction stalled all deliveries for 20–65 ms. The "s" lines of
- * finished ids are kept ready-made (SeenLog), so a snapshot costs main-thread
- * time for the events still pending, not for every id in the 72 h window.
+ * every compaction stalled all deliveries for 20–65 ms. The ids of finished
+ * events are held compactly (./dedupe-set.ts: ~28 bytes per id); a snapshot
+ * takes an O(buckets) view of them and their "s" lines are made a slice at a
+ * time while the temp file is written, so neither memory nor a main-thread
+ * pause grows with the ids in the 72 h window.
  *
  * Why replaying the copied records over the snapshot is right: the snapshot is
  * taken when every record before the copy point is applied in memory, and may
@@ -45,38 +43,34 @@
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
+import {
+  type Chunk,
+  type DeadLetter,
+  type StoredEvent,
+  FORMAT_VERSION,
+  NL,
+  acceptedRecord,
+  approxRecordBytes,
+  decodeLine,
+  recordLine,
+} from './journal-codec';
+import { DedupeSet, type Key, keyOfHex, parseSeenLine, seenLineWriter } from './dedupe-set';
+import { ChunkWriter, type JournalFs, copyFrom, defaultFs, readLines, syncDir, writeTemp, writevAll } from './journal-file';
 
-export interface AcceptedMeta {
-  correlationId?: string;
-  signatureVerified: boolean;
-  keyId?: string;
-  clientCert?: { subject: string; serial: string };
-  [key: string]: unknown;
-}
-
-export interface StoredEvent {
-  id: string;
-  /** Receipt time (ms since epoch). */
-  receivedAt: number;
-  /** The exact body text as received. */
-  body: string;
-  meta: AcceptedMeta;
-  /** Times the event has been handed to the flow (1 on first emission). */
-  deliveryCount: number;
-}
-
-export interface DeadLetter extends StoredEvent {
-  failedAt: number;
-  reason: string;
-}
+export type { AcceptedMeta, DeadLetter, StoredEvent } from './journal-codec';
+export { acceptedRecord } from './journal-codec';
+export type { JournalFs } from './journal-file';
 
 export type EntryState = 'pending' | 'done' | 'failed' | 'seen';
 
+/** A pending event or a dead letter (with its body). Finished ids live in the DedupeSet instead. */
 interface Entry {
   id: string;
   at: number;
-  state: EntryState;
-  event?: StoredEvent;
+  state: 'pending' | 'failed';
+  event: StoredEvent;
+  /** Body bytes (for the memory limits). */
+  bytes: number;
   failedAt?: number;
   reason?: string;
 }
@@ -92,6 +86,18 @@ export interface JournalOptions {
   deadLetterMax?: number;
   /** Compact when the file exceeds this many bytes and is at least 2x the live size (default 64 MiB: each rewrite stalls appends for a few ms, so with 50 KB events an 8 MiB threshold cost ~30% of the throughput). */
   compactAboveBytes?: number;
+  /**
+   * Memory the finished ids may take (bytes, default 256 MiB: ~9 M ids, 72 h
+   * at 35 events/s). Past it, accept() refuses new events with JournalFullError
+   * (the receiver answers 503, ESS retries) until old ids leave the window.
+   */
+  dedupeMemoryBytes?: number;
+  /** Body bytes of pending events (default 256 MiB); past it accept() refuses new events with JournalFullError. */
+  pendingMaxBytes?: number;
+  /** Body bytes of kept dead letters (default 64 MiB); past it the oldest shrink to dedupe entries, like past deadLetterMax. */
+  deadLetterMaxBytes?: number;
+  /** File-system calls (default fs.promises); tests inject failures such as ENOSPC. */
+  fs?: JournalFs;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -102,25 +108,12 @@ export interface JournalStats {
   failed: number;
   tracked: number;
   fileBytes: number;
+  /** Memory held by the finished ids (see ./dedupe-set.ts). */
+  dedupeBytes: number;
   corruptLines: number;
   tornTailBytes: number;
   syncs: number;
   compactions: number;
-}
-
-/**
- * Bytes of a record: a Buffer, or bytes to be written as base64. The base64
- * text is made only when the writer packs the batch, so it dies at once
- * instead of living through the wait for the previous sync: a 68 KB string
- * per 50 KB event kept alive for milliseconds was copied by every scavenge.
- */
-type Chunk = Buffer | { base64: Buffer };
-
-function chunkBytes(c: Chunk): number {
-  return Buffer.isBuffer(c) ? c.length : Math.ceil(c.base64.length / 3) * 4;
-}
-function chunkBuffer(c: Chunk): Buffer {
-  return Buffer.isBuffer(c) ? c : Buffer.from(c.base64.toString('base64'), 'latin1');
 }
 
 interface QueuedWrite {
@@ -134,95 +127,31 @@ interface QueuedWrite {
 }
 
 const HOUR = 3600_000;
-const READ_CHUNK = 1 << 20;
-const FORMAT_VERSION = 2;
-const NL = Buffer.from('\n');
-const B64_TAIL = Buffer.from('"}\n');
-/** Batches up to this size are packed into one reused buffer; bigger ones are written from their own chunks. */
-const SCRATCH_MAX = 4 * 1024 * 1024;
-/** Seen lines are sealed into a Buffer every this many characters. */
-const SEEN_CHUNK = 64 * 1024;
 /** Compaction copies appended records in passes while appends go on, until a pass copies less than this. */
 const CATCH_UP_BYTES = 256 * 1024;
 
-/** The bytes of one small record line. */
-function recordLine(r: Record<string, unknown>): Chunk[] {
-  return [Buffer.from(JSON.stringify(r) + '\n', 'utf8')];
-}
-
-/**
- * An accepted record: a small JSON head with the base64 body spliced in as the
- * last property (base64 needs no JSON escaping, so the body is never run
- * through JSON.stringify or re-encoded as UTF-8). The base64 is made by the
- * writer straight into its reused buffer: a Buffer of its own per record cost
- * ~20 µs per 50 KB event (a fresh 68 KB allocation).
- */
-export function acceptedRecord(ev: StoredEvent, bodyBytes?: Buffer): Chunk[] {
-  const raw = bodyBytes ?? Buffer.from(ev.body, 'utf8');
-  const head = JSON.stringify({ t: 'a', id: ev.id, at: ev.receivedAt, m: ev.meta, n: ev.deliveryCount, len: raw.length });
-  return [Buffer.from(head.slice(0, -1) + ',"b64":"', 'utf8'), { base64: raw }, B64_TAIL];
-}
-
-/** A seen (compacted dedupe) line; same text as JSON.stringify({ t: 's', id, at }). */
-function seenLine(id: string, at: number): string {
-  return `{"t":"s","id":${JSON.stringify(id)},"at":${at}}\n`;
-}
-
-/**
- * The "s" lines of finished ids, in the order they finished, kept ready to
- * write. Without it every compaction serialized every id in the dedupe window
- * again (~0.5 µs each on the main thread: 25 ms at 45,000 ids, with appends
- * waiting, several times a second under 50 KB load). Lines of ids that later
- * expired or were accepted again stay until the log is rebuilt; both are
- * harmless on replay (an expired id is pruned; a later record wins over an "s").
- */
-class SeenLog {
-  private sealed: { buf: Buffer; maxAt: number; lines: number }[] = [];
-  private text = '';
-  private textMaxAt = 0;
-  private textLines = 0;
-  /** Lines held, stale ones included. */
-  lines = 0;
-
-  add(id: string, at: number): void {
-    this.text += seenLine(id, at);
-    this.textLines++;
-    this.lines++;
-    if (at > this.textMaxAt) this.textMaxAt = at;
-    if (this.text.length >= SEEN_CHUNK) this.seal();
-  }
-
-  /** The lines to write, after dropping sealed chunks whose ids have all left the window. */
-  chunks(cutoff: number): Buffer[] {
-    this.seal();
-    while (this.sealed.length > 0 && this.sealed[0].maxAt < cutoff) this.lines -= (this.sealed.shift() as { lines: number }).lines;
-    return this.sealed.map((c) => c.buf);
-  }
-
-  clear(): void {
-    this.sealed = [];
-    this.text = '';
-    this.textMaxAt = 0;
-    this.textLines = 0;
-    this.lines = 0;
-  }
-
-  private seal(): void {
-    if (this.textLines === 0) return;
-    this.sealed.push({ buf: Buffer.from(this.text, 'utf8'), maxAt: this.textMaxAt, lines: this.textLines });
-    this.text = '';
-    this.textMaxAt = 0;
-    this.textLines = 0;
-  }
-}
-
-/** Bytes an event's accepted record takes, near enough for the compaction heuristic (no encoding pass). */
-function approxRecordBytes(ev: StoredEvent): number {
-  return Math.ceil(ev.body.length / 3) * 4 + 128;
-}
-
 /** Thrown by append when the journal is closed or broken; the caller answers 503 so ESS retries. */
 export class JournalUnavailableError extends Error {}
+
+/**
+ * Thrown by accept() when a memory limit is reached (the receiver answers 503
+ * with Retry-After: ESS retries for 72 h, by which time old ids have left the
+ * window or the flow has caught up). `code` lets other modules recognise it
+ * without importing this class.
+ */
+export class JournalFullError extends JournalUnavailableError {
+  readonly code = 'ESTORE_FULL';
+  constructor(
+    message: string,
+    readonly limit: 'dedupe-memory' | 'pending-memory',
+  ) {
+    super(message);
+    this.name = 'JournalFullError';
+  }
+}
+
+const MiB = 1024 * 1024;
+const mib = (n: number) => `${(n / MiB).toFixed(n < 10 * MiB ? 1 : 0)} MiB`;
 
 /** A compaction whose temp file is written and synced, waiting for the writer to pause and swap files. */
 interface PendingSwap {
@@ -243,15 +172,25 @@ export class EventJournal {
   private readonly deadLetterMax: number;
   private readonly compactAbove: number;
   private readonly now: () => number;
+  private readonly fs: JournalFs;
+  private readonly dedupeMemoryMax: number;
+  private readonly pendingMaxBytes: number;
+  private readonly deadLetterMaxBytes: number;
+  /** Body bytes of pending events, of accepts being written, and of kept dead letters. */
+  private pendingBytes = 0;
+  private storingBytes = 0;
+  private deadBytes = 0;
 
   private fh: fsp.FileHandle | undefined;
+  /** Pending events and dead letters with their body. */
   private readonly entries = new Map<string, Entry>();
+  /** Ids of finished events (done, or dead letters whose body was dropped) inside the dedupe window. */
+  private readonly seenSet: DedupeSet;
+  private readonly key: Key = { w: new Int32Array(4), hashed: true };
   /** Failed ids in failure order; the first ones lose their body past deadLetterMax. */
   private readonly deadOrder: string[] = [];
-  /** Ready-made "s" lines of finished ids (rebuilt from `entries` when mostly stale). */
-  private readonly seen = new SeenLog();
-  /** The writer's reused output buffer (one write in flight at a time). */
-  private scratch: Buffer | undefined;
+  /** Packs each batch into one reused buffer (one write in flight at a time). */
+  private readonly writer = new ChunkWriter();
   /** Accepts whose write is in flight, so a concurrent duplicate can wait for the outcome. */
   private readonly storingNow = new Map<string, Promise<StoredEvent>>();
   private pendingN = 0;
@@ -275,19 +214,52 @@ export class EventJournal {
     this.deadLetterMax = Math.max(0, opts.deadLetterMax ?? 100);
     this.compactAbove = opts.compactAboveBytes ?? 64 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
+    this.fs = opts.fs ?? defaultFs;
+    this.dedupeMemoryMax = opts.dedupeMemoryBytes ?? 256 * MiB;
+    this.pendingMaxBytes = opts.pendingMaxBytes ?? 256 * MiB;
+    this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? 64 * MiB;
+    this.seenSet = new DedupeSet(this.windowMs);
   }
 
-  /** Opens (creating if needed), replays and compacts the journal. */
+  /**
+   * Opens (creating if needed) and replays the journal. It is not rewritten
+   * here: a rewrite needs free space equal to the journal (a full disk kept
+   * the receiver down), and time (seconds at millions of ids) before the first
+   * delivery can be accepted. A torn tail is cut off in place (truncating
+   * needs no space); a journal with corrupt lines or mostly finished events is
+   * compacted in the background once open. A temp file left by a crashed
+   * compaction is deleted.
+   */
   static async open(opts: JournalOptions): Promise<EventJournal> {
     const j = new EventJournal(opts);
-    await fsp.mkdir(path.dirname(j.file), { recursive: true });
-    await j.replay();
-    // Start from a compact, well-formed file (nothing appends yet, so no copy is needed).
-    const tmp = j.tmpFile();
-    const { out, bytes } = await j.writeTemp(tmp, j.snapshot(true));
-    await out.close();
-    await j.install(tmp, bytes);
-    j.needsNewline = false;
+    const fs = j.fs;
+    await fs.mkdir(path.dirname(j.file), { recursive: true });
+    await fs.rm(j.tmpFile(), { force: true });
+    const read = await readLines(j.file, (buf, start, end) => j.applyLine(buf, start, end), fs);
+    if (read) {
+      // Bytes after the last newline: a write cut short by a crash, never acknowledged.
+      j.stats.tornTailBytes = read.tornTailBytes;
+      j.fileBytes = read.size - read.tornTailBytes;
+      if (read.tornTailBytes > 0) await fs.truncate(j.file, j.fileBytes);
+    }
+    j.fh = await fs.open(j.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+    try {
+      if (j.fileBytes === 0) {
+        j.fileBytes = await writevAll(j.fh, recordLine({ t: 'h', v: FORMAT_VERSION }));
+        await j.fh.datasync();
+        await syncDir(path.dirname(j.file), fs);
+      }
+    } catch (err) {
+      await j.fh.close().catch(() => undefined);
+      throw err;
+    }
+    let live = 0;
+    for (const e of j.entries.values()) live += approxRecordBytes(e.event);
+    j.liveBytes = live + (j.entries.size + j.seenSet.size + 1) * 64;
+    if (j.stats.corruptLines > 0 || j.grownPastLive()) {
+      j.compactRequested = true;
+      void j.kick();
+    }
     return j;
   }
 
@@ -296,15 +268,14 @@ export class EventJournal {
   /** The state of an id inside the dedupe window (pending and dead letters always count). */
   lookup(id: string): EntryState | undefined {
     const e = this.entries.get(id);
-    if (!e) return undefined;
-    if (e.state === 'pending' || (e.state === 'failed' && e.event)) return e.state;
-    return e.at >= this.now() - this.windowMs ? e.state : undefined;
+    if (e) return e.state;
+    return this.seenSet.lookup(id, this.now() - this.windowMs);
   }
 
   /** Accepted events the flow has not finished, oldest first. */
   pendingEvents(): StoredEvent[] {
     const out: StoredEvent[] = [];
-    for (const e of this.entries.values()) if (e.state === 'pending' && e.event) out.push(e.event);
+    for (const e of this.entries.values()) if (e.state === 'pending') out.push(e.event);
     return out.sort((a, b) => a.receivedAt - b.receivedAt);
   }
 
@@ -322,21 +293,22 @@ export class EventJournal {
     const out: DeadLetter[] = [];
     for (const id of this.deadOrder) {
       const e = this.entries.get(id);
-      if (e?.state === 'failed' && e.event) out.push({ ...e.event, failedAt: e.failedAt ?? e.at, reason: e.reason ?? '' });
+      if (e?.state === 'failed') out.push({ ...e.event, failedAt: e.failedAt ?? e.at, reason: e.reason ?? '' });
     }
     return out;
   }
 
   getStats(): JournalStats {
-    let pending = 0;
-    let done = 0;
-    let failed = 0;
-    for (const e of this.entries.values()) {
-      if (e.state === 'pending') pending++;
-      else if (e.state === 'failed') failed++;
-      else done++;
-    }
-    return { pending, done, failed, tracked: this.entries.size, fileBytes: this.fileBytes, ...this.stats };
+    const done = this.seenSet.size;
+    return {
+      pending: this.pendingN,
+      done,
+      failed: this.entries.size - this.pendingN,
+      tracked: this.entries.size + done,
+      fileBytes: this.fileBytes,
+      dedupeBytes: this.seenSet.bytes(),
+      ...this.stats,
+    };
   }
 
   // ---------------------------------------------------------------- writes
@@ -352,21 +324,58 @@ export class EventJournal {
       return Promise.reject(new Error(`event ${ev.id} is already stored`));
     }
     const { bodyBytes, ...rest } = ev;
+    const size = bodyBytes?.length ?? Buffer.byteLength(ev.body);
+    const full = this.fullFor(size);
+    if (full) return Promise.reject(full);
     const stored: StoredEvent = { ...rest, deliveryCount: ev.deliveryCount ?? 1 };
+    this.storingBytes += size;
     const p = this.enqueue(acceptedRecord(stored, bodyBytes), this.sync, () => {
-      this.setPending(stored);
+      this.setPending(stored, size);
       this.liveBytes += approxRecordBytes(stored);
     })
       .then(() => stored)
-      .finally(() => this.storingNow.delete(stored.id));
+      .finally(() => {
+        this.storingNow.delete(stored.id);
+        this.storingBytes -= size;
+      });
     this.storingNow.set(stored.id, p);
     return p;
+  }
+
+  /**
+   * Why an event of `size` body bytes cannot be taken now, or undefined. The
+   * limits only refuse new events: ids of events already pending still join
+   * the dedupe set when they finish, so nothing accepted loses its dedupe.
+   */
+  private fullFor(size: number): JournalFullError | undefined {
+    const dedupe = this.seenSet.bytes();
+    if (dedupe >= this.dedupeMemoryMax) {
+      return new JournalFullError(
+        `dedupe memory limit reached (${mib(dedupe)} of ${mib(this.dedupeMemoryMax)} for ${this.seenSet.size} ids in the window); new events are refused until old ids leave the window`,
+        'dedupe-memory',
+      );
+    }
+    const held = this.pendingBytes + this.storingBytes;
+    if (held > 0 && held + size > this.pendingMaxBytes) {
+      return new JournalFullError(`pending-event memory limit reached (${mib(held)} of ${mib(this.pendingMaxBytes)} waiting for the flow)`, 'pending-memory');
+    }
+    return undefined;
+  }
+
+  /** Memory held (bytes): finished ids, pending event bodies (with accepts being written), dead-letter bodies. */
+  memory(): { dedupe: number; pending: number; deadLetters: number; limits: { dedupe: number; pending: number; deadLetters: number } } {
+    return {
+      dedupe: this.seenSet.bytes(),
+      pending: this.pendingBytes + this.storingBytes,
+      deadLetters: this.deadBytes,
+      limits: { dedupe: this.dedupeMemoryMax, pending: this.pendingMaxBytes, deadLetters: this.deadLetterMaxBytes },
+    };
   }
 
   /** Records another hand-off to the flow (after a restart); returns the new count. */
   redelivered(id: string): number {
     const e = this.entries.get(id);
-    if (!e?.event) return 0;
+    if (!e) return 0;
     e.event.deliveryCount += 1;
     this.fireAndForget(recordLine({ t: 'r', id, n: e.event.deliveryCount }));
     return e.event.deliveryCount;
@@ -379,11 +388,7 @@ export class EventJournal {
   markDone(id: string): void {
     const e = this.entries.get(id);
     if (!e || e.state !== 'pending') return;
-    e.state = 'done';
-    this.pendingN--;
-    if (e.event) this.liveBytes -= Math.min(this.liveBytes, approxRecordBytes(e.event));
-    e.event = undefined;
-    this.seen.add(id, e.at);
+    this.finish(e, 'done');
     this.fireAndForget(recordLine({ t: 'd', id, at: this.now() }));
   }
 
@@ -391,26 +396,15 @@ export class EventJournal {
   markFailed(id: string, reason: string): void {
     const e = this.entries.get(id);
     if (!e || e.state !== 'pending') return;
-    e.state = 'failed';
-    this.pendingN--;
-    e.failedAt = this.now();
-    e.reason = String(reason).slice(0, 1000);
-    this.addDead(id);
-    this.fireAndForget(recordLine({ t: 'f', id, at: e.failedAt, r: e.reason }));
+    const at = this.now();
+    const why = String(reason).slice(0, 1000);
+    this.toFailed(e, at, why);
+    this.fireAndForget(recordLine({ t: 'f', id, at, r: why }));
   }
 
-  /** Drops ids older than the dedupe window (never pending events or kept dead letters). */
+  /** Drops ids older than the dedupe window, a time bucket at a time (never pending events or kept dead letters). */
   prune(): number {
-    const cutoff = this.now() - this.windowMs;
-    let n = 0;
-    for (const [id, e] of this.entries) {
-      if (e.state === 'pending' || (e.state === 'failed' && e.event)) continue;
-      if (e.at < cutoff) {
-        this.entries.delete(id);
-        n++;
-      }
-    }
-    return n;
+    return this.seenSet.prune(this.now() - this.windowMs);
   }
 
   /** Rewrites the file if it has grown well past its live content. */
@@ -451,21 +445,45 @@ export class EventJournal {
 
   // ---------------------------------------------------------------- internals
 
-  private setPending(ev: StoredEvent): void {
+  /** A pending event or dead letter becomes a finished id (its body is dropped). */
+  private finish(e: Entry, state: 'done' | 'seen'): void {
+    this.entries.delete(e.id);
+    this.dropBytes(e);
+    if (e.state === 'pending') this.pendingN--;
+    this.liveBytes -= Math.min(this.liveBytes, approxRecordBytes(e.event));
+    this.seenSet.add(e.id, e.at, state);
+  }
+
+  private setPending(ev: StoredEvent, bytes = Buffer.byteLength(ev.body)): void {
     const prev = this.entries.get(ev.id);
+    if (prev) this.dropBytes(prev);
     if (prev?.state !== 'pending') this.pendingN++;
-    this.entries.set(ev.id, { id: ev.id, at: ev.receivedAt, state: 'pending', event: ev });
+    this.entries.set(ev.id, { id: ev.id, at: ev.receivedAt, state: 'pending', event: ev, bytes });
+    this.pendingBytes += bytes;
+  }
+
+  private dropBytes(e: Entry): void {
+    if (e.state === 'pending') this.pendingBytes -= e.bytes;
+    else this.deadBytes -= e.bytes;
+  }
+
+  /** A pending event becomes a dead letter. */
+  private toFailed(e: Entry, at: number, reason: string): void {
+    this.pendingN--;
+    this.pendingBytes -= e.bytes;
+    e.state = 'failed';
+    e.failedAt = at;
+    e.reason = reason;
+    this.deadBytes += e.bytes;
+    this.addDead(e.id);
   }
 
   private addDead(id: string): void {
     this.deadOrder.push(id);
-    while (this.deadOrder.length > this.deadLetterMax) {
+    // Past the count or the byte limit the oldest shrink (the newest is always kept with its body).
+    while (this.deadOrder.length > this.deadLetterMax || (this.deadBytes > this.deadLetterMaxBytes && this.deadOrder.length > 1)) {
       const old = this.entries.get(this.deadOrder.shift() as string);
-      if (old) {
-        old.event = undefined; // keep the id for dedupe, drop the body
-        old.state = 'seen';
-        this.seen.add(old.id, old.at);
-      }
+      if (old?.state === 'failed') this.finish(old, 'seen'); // keep the id for dedupe, drop the body
     }
   }
 
@@ -598,7 +616,7 @@ export class EventJournal {
       const chunks: Chunk[] = this.needsNewline ? [NL] : [];
       for (const w of batch) for (const c of w.chunks) chunks.push(c);
       this.needsNewline = true;
-      const bytes = await this.writeChunks(this.fh, chunks);
+      const bytes = await this.writer.write(this.fh, chunks);
       this.needsNewline = false;
       this.fileBytes += bytes;
       // Rewrite once the file is mostly finished events (checked per batch, so a burst cannot grow it unbounded).
@@ -611,81 +629,35 @@ export class EventJournal {
   }
 
   /**
-   * Writes chunks in order: packed into the reused buffer when they fit (one
-   * copy, no allocation per record), else gathered from their own buffers.
+   * Applies one journal line. The seen lines of a compacted journal (millions
+   * at a 72 h window) are read straight from the bytes: a JSON.parse per line
+   * made a restart with 1 M ids take seconds before the first delivery.
    */
-  private async writeChunks(fh: fsp.FileHandle, chunks: Chunk[]): Promise<number> {
-    let total = 0;
-    for (const c of chunks) total += chunkBytes(c);
-    if (total === 0) return 0;
-    if (total > SCRATCH_MAX) return writevAll(fh, chunks);
-    if (!this.scratch || this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(total, 256 * 1024)));
-    const buf = this.scratch;
-    let off = 0;
-    for (const c of chunks) off += Buffer.isBuffer(c) ? c.copy(buf, off) : buf.write(c.base64.toString('base64'), off, 'latin1');
-    await writeAll(fh, buf.subarray(0, total));
-    return total;
+  private applyLine(buf: Buffer, start: number, end: number): void {
+    const fast = parseSeenLine(buf, start, end, this.key);
+    if (fast !== undefined) {
+      this.seenSet.addKey(this.key, fast, 'seen');
+      return;
+    }
+    this.applyText(buf.toString('utf8', start, end));
   }
 
-  private async replay(): Promise<void> {
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(this.file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      let carry = Buffer.alloc(0);
-      let pos = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
-        if (bytesRead === 0) break;
-        pos += bytesRead;
-        let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
-        let nl: number;
-        while ((nl = chunk.indexOf(0x0a)) >= 0) {
-          this.applyLine(chunk.subarray(0, nl).toString('utf8'));
-          chunk = chunk.subarray(nl + 1);
-        }
-        carry = Buffer.from(chunk);
-      }
-      // Bytes after the last newline: a write cut short by a crash, never acknowledged.
-      this.stats.tornTailBytes = carry.length;
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private applyLine(line: string): void {
-    if (!line.trim()) return;
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(line);
-    } catch {
+  private applyText(line: string): void {
+    const r = decodeLine(line);
+    if (r === undefined) return;
+    if (r === 'corrupt') {
       this.stats.corruptLines++;
       return;
     }
-    const id = typeof r.id === 'string' ? r.id : undefined;
-    const at = typeof r.at === 'number' ? r.at : this.now();
+    const id = r.t === 'h' || 'h' in r ? undefined : r.id;
+    const at = (r.t === 'a' || r.t === 'd' || r.t === 'f' || r.t === 's') && r.at !== undefined ? r.at : this.now();
     switch (r.t) {
       case 'h':
         return;
-      case 'a': {
-        if (!id) break;
-        let body: string;
-        if (typeof r.b64 === 'string') {
-          const bytes = Buffer.from(r.b64, 'base64');
-          if (typeof r.len === 'number' && bytes.length !== r.len) break; // damaged inside a line that still parses
-          body = bytes.toString('utf8');
-        } else if (typeof r.b === 'string') body = r.b; // version 1 record
-        else break;
+      case 'a':
         // Records are in time order: a later accept of the same id (after its window) wins.
-        const meta = (r.m && typeof r.m === 'object' ? r.m : { signatureVerified: false }) as AcceptedMeta;
-        this.setPending({ id, receivedAt: at, body, meta, deliveryCount: typeof r.n === 'number' ? r.n : 1 });
+        this.setPending({ id: r.id, receivedAt: at, body: r.body, meta: r.meta, deliveryCount: r.n });
         return;
-      }
       case 'r': {
         const e = id ? this.entries.get(id) : undefined;
         if (e?.event && typeof r.n === 'number') e.event.deliveryCount = Math.max(e.event.deliveryCount, r.n);
@@ -693,33 +665,24 @@ export class EventJournal {
       }
       case 'd': {
         const e = id ? this.entries.get(id) : undefined;
-        if (e) {
-          if (e.state === 'pending') this.pendingN--;
-          e.state = 'done';
-          e.event = undefined;
-        }
+        if (e) this.finish(e, 'done');
         return;
       }
       case 'f': {
         const e = id ? this.entries.get(id) : undefined;
-        if (e && e.state === 'pending') {
-          this.pendingN--;
-          e.state = 'failed';
-          e.failedAt = at;
-          e.reason = typeof r.r === 'string' ? r.r : '';
-          this.addDead(e.id);
-        }
+        if (e && e.state === 'pending') this.toFailed(e, at, r.reason);
         return;
       }
-      case 's': {
-        if (!id) break;
-        const e = this.entries.get(id);
-        if (!e) this.entries.set(id, { id, at, state: 'seen' });
-        else if ((e.state === 'seen' || e.state === 'done') && at > e.at) e.at = at; // an id finished twice: the later one counts
+      case 's':
+        // A pending event or dead letter is newer than a seen line of its id. An id
+        // finished twice is held twice; the later time counts in lookups.
+        if ('h' in r) {
+          const key = keyOfHex(r.h, this.key);
+          if (key) this.seenSet.addKey(key, at, 'seen');
+          else this.stats.corruptLines++;
+        } else if (!this.entries.has(r.id)) this.seenSet.add(r.id, at, 'seen');
         return;
-      }
     }
-    this.stats.corruptLines++;
   }
 
   /** The file is past the compaction threshold and mostly finished events. */
@@ -732,20 +695,15 @@ export class EventJournal {
   }
 
   /**
-   * The live state as journal chunks, taken synchronously (a consistent view
-   * of memory): header, seen lines, then pending events and dead letters.
-   * Prunes expired ids. `rebuildSeen` re-serializes the seen lines from
-   * `entries` (on open, and when most kept lines are stale); otherwise the
-   * ready-made ones are reused.
+   * The live state, taken synchronously (a consistent view of memory): the
+   * header, pending events and dead letters as chunks, and the finished ids
+   * as a writer of their "s" lines (made a slice at a time while the temp file
+   * is written, from a view that later additions do not change). Prunes
+   * expired ids first.
    */
-  private snapshot(rebuildSeen: boolean): Chunk[] {
+  private snapshot(): { chunks: Chunk[]; seen: () => Buffer | undefined } {
     const cutoff = this.now() - this.windowMs;
-    this.prune(); // first, so the staleness check below compares with the ids still kept
-    // Every id has at most one live seen line; past twice that (plus slack) the log is mostly stale.
-    if (rebuildSeen || this.seen.lines > 2 * this.entries.size + 10_000) {
-      rebuildSeen = true;
-      this.seen.clear();
-    }
+    this.prune();
     const events: Chunk[] = [];
     let live = 0;
     // Small records are joined as text and encoded once per run, not one Buffer each.
@@ -755,33 +713,19 @@ export class EventJournal {
       small = '';
     };
     for (const e of this.entries.values()) {
-      if ((e.state === 'pending' || e.state === 'failed') && e.event) {
-        const ev = e.event;
-        flushSmall();
-        events.push(...acceptedRecord(ev));
-        if (e.state === 'failed') small += JSON.stringify({ t: 'f', id: ev.id, at: e.failedAt ?? e.at, r: e.reason ?? '' }) + '\n';
-        live += approxRecordBytes(ev);
-      } else if (rebuildSeen) {
-        this.seen.add(e.id, e.at);
-      }
+      const ev = e.event;
+      flushSmall();
+      events.push(...acceptedRecord(ev));
+      if (e.state === 'failed') small += JSON.stringify({ t: 'f', id: ev.id, at: e.failedAt ?? e.at, r: e.reason ?? '' }) + '\n';
+      live += approxRecordBytes(ev);
     }
     flushSmall();
     // Set here, not at the swap: accepts and done marks after this point adjust it as usual.
-    this.liveBytes = live + (this.entries.size + 1) * 64;
-    return [...recordLine({ t: 'h', v: FORMAT_VERSION, compactedAt: this.now() }), ...this.seen.chunks(cutoff), ...events];
-  }
-
-  /** Writes chunks to a new temp file and syncs it; returns its open handle and size. */
-  private async writeTemp(tmp: string, chunks: Chunk[]): Promise<{ out: fsp.FileHandle; bytes: number }> {
-    const out = await fsp.open(tmp, 'w', 0o600);
-    try {
-      const bytes = await writevAll(out, chunks);
-      await out.datasync();
-      return { out, bytes };
-    } catch (err) {
-      await out.close().catch(() => undefined);
-      throw err;
-    }
+    this.liveBytes = live + (this.entries.size + this.seenSet.size + 1) * 64;
+    return {
+      chunks: [...recordLine({ t: 'h', v: FORMAT_VERSION, compactedAt: this.now() }), ...events],
+      seen: seenLineWriter(this.seenSet.view(cutoff)),
+    };
   }
 
   /** Renames the (synced, closed) temp file over the journal, fsyncs the directory and opens it for appending. */
@@ -791,15 +735,15 @@ export class EventJournal {
       this.fh = undefined;
     }
     try {
-      await fsp.rename(tmp, this.file);
+      await this.fs.rename(tmp, this.file);
     } catch (err) {
       // Keep appending to the old (still complete) journal; drop the temp file.
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+      await this.fs.rm(tmp, { force: true }).catch(() => undefined);
+      this.fh = await this.fs.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
       throw err;
     }
-    await syncDir(path.dirname(this.file));
-    this.fh = await fsp.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
+    await syncDir(path.dirname(this.file), this.fs);
+    this.fh = await this.fs.open(this.file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o600);
     this.fileBytes = bytes;
     this.stats.compactions++;
   }
@@ -811,13 +755,13 @@ export class EventJournal {
    * Never rejects (the old journal stays valid if anything fails).
    */
   private async compactInBackground(from: number): Promise<void> {
-    const chunks = this.snapshot(false); // synchronous: before any further write
+    const snap = this.snapshot(); // synchronous: before any further write
     const tmp = this.tmpFile();
     let src: fsp.FileHandle | undefined;
     let out: fsp.FileHandle | undefined;
     try {
-      src = await fsp.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
-      const written = await this.writeTemp(tmp, chunks);
+      src = await this.fs.open(this.file, 'r'); // the journal being replaced (it is only renamed by this compaction)
+      const written = await writeTemp(tmp, snap.chunks, snap.seen, this.fs);
       out = written.out;
       let bytes = written.bytes;
       for (let n = Infinity; n >= CATCH_UP_BYTES; ) {
@@ -832,7 +776,7 @@ export class EventJournal {
       });
     } catch {
       await out?.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      await this.fs.rm(tmp, { force: true }).catch(() => undefined);
     } finally {
       await src?.close().catch(() => undefined);
     }
@@ -853,51 +797,5 @@ export class EventJournal {
     } catch (err) {
       r.reject(err as Error);
     }
-  }
-}
-
-/** Appends everything in `src` from `pos` to its end onto `out`; returns the byte count. */
-async function copyFrom(src: fsp.FileHandle, pos: number, out: fsp.FileHandle): Promise<number> {
-  const buf = Buffer.allocUnsafe(READ_CHUNK);
-  let total = 0;
-  for (;;) {
-    const { bytesRead } = await src.read(buf, 0, READ_CHUNK, pos + total);
-    if (bytesRead === 0) return total;
-    await writeAll(out, buf.subarray(0, bytesRead));
-    total += bytesRead;
-  }
-}
-
-/** Writes every chunk in order (one gathering write; a short write is finished from a copy). Returns the byte count. */
-async function writevAll(fh: fsp.FileHandle, chunks: Chunk[]): Promise<number> {
-  const bufs = chunks.map(chunkBuffer);
-  let total = 0;
-  for (const c of bufs) total += c.length;
-  if (total === 0) return 0;
-  const { bytesWritten } = await fh.writev(bufs);
-  if (bytesWritten < total) await writeAll(fh, Buffer.concat(bufs).subarray(bytesWritten));
-  return total;
-}
-
-/** Writes the whole buffer, continuing after short writes. */
-async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const r = await fh.write(buf, off, buf.length - off);
-    if (r.bytesWritten <= 0) throw new Error('short write to the event store');
-    off += r.bytesWritten;
-  }
-}
-
-/** fsync a directory so a rename survives power loss (not supported on Windows; ignored there). */
-async function syncDir(dir: string): Promise<void> {
-  let d: fsp.FileHandle | undefined;
-  try {
-    d = await fsp.open(dir, 'r');
-    await d.sync();
-  } catch {
-    /* platform without directory fsync */
-  } finally {
-    await d?.close().catch(() => undefined);
   }
 }

@@ -203,6 +203,14 @@ const NODES = [
       await expectFieldOk(page, 'node-input-topicFilter', '');
       await expectFieldError(page, 'node-input-dedupeHours', '0', /from 0.01 to 8760/);
       await expectFieldOk(page, 'node-input-dedupeHours', '72');
+      // Memory limits of the store (MiB): a limit of 0 would refuse every event.
+      await expectFieldError(page, 'node-input-dedupeMemoryMiB', '0', /from 0.01 to 1048576/);
+      await expectFieldError(page, 'node-input-dedupeMemoryMiB', 'lots', /from 0.01 to 1048576/);
+      await expectFieldOk(page, 'node-input-dedupeMemoryMiB', '256');
+      await expectFieldError(page, 'node-input-pendingMemoryMiB', '-1', /from 0.01 to 1048576/);
+      await expectFieldOk(page, 'node-input-pendingMemoryMiB', '256');
+      await expectFieldError(page, 'node-input-deadLetterMemoryMiB', '-1', /from 0 to 1048576/);
+      await expectFieldOk(page, 'node-input-deadLetterMemoryMiB', '64');
       // Turning the signature check off hides the key settings and shows the warning.
       await eb.fillInputs(page, { 'node-input-verifySignature': false });
       assert.equal(await visible(page, '#concur-ess-sig-off-warning'), true);

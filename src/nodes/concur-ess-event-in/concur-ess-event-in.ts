@@ -38,6 +38,9 @@ interface EssInDef extends NodeDef {
   durability?: 'fsync' | 'write';
   storeName?: string;
   deadLetterMax?: number | string;
+  dedupeMemoryMiB?: number | string;
+  pendingMemoryMiB?: number | string;
+  deadLetterMemoryMiB?: number | string;
   completionTimeout?: number | string;
   maxPending?: number | string;
   rejectOutput?: boolean;
@@ -49,9 +52,16 @@ const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
 const WARN_THROTTLE_MS = 10_000;
 const STARTUP_WAIT_MS = 15_000;
+/** Retry delays of a store that failed to open (disk full, directory missing): 1 s doubling to 60 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+const MiB = 1024 * 1024;
 
 /** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
 const stores = new Map<string, { owner: string; closed?: Promise<void> }>();
+
+/** The store could not be opened (I/O: disk full, directory missing or not writable); start() retries. */
+class StoreOpenError extends Error {}
 
 function num(v: unknown, dflt: number, min: number, max: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
@@ -94,6 +104,8 @@ export = function (RED: RedApi) {
     let journal: EventJournal | undefined;
     let receiver: EssReceiver | undefined;
     let fatal: string | undefined;
+    /** The store failed to open and start() retries: shown red, the route answers 503 meanwhile. */
+    let storeRetry: { error: string; retryInSec: number } | undefined;
     let closing = false;
     let lastIssue: { text: string; fill: 'red' | 'yellow' } | undefined;
     const timers: NodeJS.Timeout[] = [];
@@ -106,6 +118,7 @@ export = function (RED: RedApi) {
       statusTimer = undefined;
       if (closing) return;
       if (fatal) return node.status({ fill: 'red', shape: 'ring', text: fatal.slice(0, 60) });
+      if (storeRetry) return node.status({ fill: 'red', shape: 'ring', text: `event store: ${storeRetry.error.slice(0, 40)} · retry in ${storeRetry.retryInSec} s` });
       const pending = journal ? journal.pendingCount() : 0;
       const parts = [`${counts.accepted} ok`];
       if (counts.duplicate) parts.push(`${counts.duplicate} dup`);
@@ -253,11 +266,12 @@ export = function (RED: RedApi) {
         return sendText(res, 405, 'only POST is supported', { Allow: 'POST' });
       }
       const receivedAt = Date.now();
-      if (!receiver && !fatal) {
+      if (!receiver && !fatal && !storeRetry) {
         await Promise.race([ready, new Promise((r) => setTimeout(r, STARTUP_WAIT_MS).unref?.())]);
       }
       if (!receiver || closing) {
-        return sendText(res, 503, fatal ? 'receiver is misconfigured' : 'receiver is not ready', { 'Retry-After': '30' });
+        const why = fatal ? 'receiver is misconfigured' : storeRetry ? 'event store unavailable, retrying' : 'receiver is not ready';
+        return sendText(res, 503, why, { 'Retry-After': storeRetry ? String(Math.max(1, storeRetry.retryInSec)) : '30' });
       }
       const delivery: Delivery = {
         rawBody: req.concurRawBody,
@@ -283,7 +297,10 @@ export = function (RED: RedApi) {
           break;
         case 'rejected':
           counts.rejected++;
-          lastIssue = { text: `${outcome.status} ${outcome.category}`, fill: outcome.category === 'store' ? 'red' : 'yellow' };
+          lastIssue =
+            outcome.category === 'capacity'
+              ? { text: `${outcome.status} memory limit`, fill: 'red' }
+              : { text: `${outcome.status} ${outcome.category}`, fill: outcome.category === 'store' ? 'red' : 'yellow' };
           warn(outcome.category, `rejected ESS delivery (${outcome.status}): ${outcome.reason}`);
           if (emitRejected && !closing) node.send([null, { payload: rejectedPayload(delivery, outcome, receivedAt), topic: 'rejected' }]);
           break;
@@ -312,23 +329,38 @@ export = function (RED: RedApi) {
       }
       if (holder?.closed) await holder.closed; // our predecessor (redeploy) is still closing the file
       if (closing) return;
+      if (!RED.hooks) throw new Error('this Node-RED has no message hooks (Node-RED 2 or later is required)');
       stores.set(file, { owner: node.id });
-      journal = await EventJournal.open({
+      let opened: EventJournal;
+      try {
+        opened = await EventJournal.open({
         file,
         dedupeWindowMs: num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000,
         sync: def.durability !== 'write',
         deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
-      });
+        dedupeMemoryBytes: Math.round(num(def.dedupeMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
+        pendingMaxBytes: Math.round(num(def.pendingMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
+        deadLetterMaxBytes: Math.round(num(def.deadLetterMemoryMiB, 64, 0, 1024 * 1024) * MiB),
+        });
+      } catch (err) {
+        throw new StoreOpenError((err as Error).message);
+      }
+      journal = opened;
       if (closing) return; // the close handler closes the store once start() has settled
       // Snapshot before the receiver accepts anything: only events left over from the
       // previous run are replayed, never ones this run accepts (and emits) meanwhile.
       const leftOver = journal.pendingEvents();
-      if (!RED.hooks) throw new Error('this Node-RED has no message hooks (Node-RED 2 or later is required)');
       tracker = new FlowCompletionTracker(RED.hooks, `ess-${node.id}`, { onHookError: (err) => node.error(err) });
       receiver = new EssReceiver({ ...receiverOpts, journal });
       const st = journal.getStats();
       if (st.corruptLines || st.tornTailBytes) {
         node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
+      }
+      // Already over the dedupe memory limit (a lower limit, or ids replayed from a busier time): say so now, not at the first 503.
+      const mem = journal.memory();
+      if (mem.dedupe >= mem.limits.dedupe) {
+        lastIssue = { text: '503 memory limit', fill: 'red' };
+        node.warn(`event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`);
       }
       resolveReady();
       const maintenance = setInterval(() => {
@@ -374,7 +406,38 @@ export = function (RED: RedApi) {
       timers.push(t);
     };
 
-    const started = start().catch((err) => {
+    // A store that fails to open (disk full, its directory missing or not writable) is
+    // retried with backoff until it opens or the node closes: the receiver recovers by
+    // itself once the cause is fixed, with no redeploy. Other start errors are fatal.
+    let retryTimer: NodeJS.Timeout | undefined;
+    let wakeRetry: (() => void) | undefined;
+    const started = (async () => {
+      for (let delay = RETRY_MIN_MS; ; delay = Math.min(RETRY_MAX_MS, delay * 2)) {
+        try {
+          await start();
+          if (storeRetry) node.log(`event store ${path.basename(file)} opened after ${storeRetry.error}`);
+          storeRetry = undefined;
+          status();
+          return;
+        } catch (err) {
+          if (!(err instanceof StoreOpenError) || closing) throw err;
+          const first = !storeRetry;
+          storeRetry = { error: err.message, retryInSec: Math.ceil(delay / 1000) };
+          if (first) node.error(`cannot open event store ${file}: ${err.message}; retrying every ${RETRY_MIN_MS / 1000}–${RETRY_MAX_MS / 1000} s`);
+          else warn('store-open', `event store still unavailable: ${err.message}`);
+          renderStatus();
+          resolveReady(); // deliveries waiting for the start get their 503 now, not after 15 s
+          await new Promise<void>((r) => {
+            wakeRetry = r;
+            retryTimer = setTimeout(r, delay);
+          });
+          retryTimer = undefined;
+          wakeRetry = undefined;
+          if (closing) return;
+        }
+      }
+    })().catch((err) => {
+      storeRetry = undefined;
       fatal = `event store: ${(err as Error).message}`;
       node.error(fatal);
       resolveReady();
@@ -391,6 +454,8 @@ export = function (RED: RedApi) {
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
       for (const t of timers) clearTimeout(t);
       if (statusTimer) clearTimeout(statusTimer);
+      if (retryTimer) clearTimeout(retryTimer);
+      wakeRetry?.(); // a start waiting to retry ends now
       resolveReady();
       // Wait for a start still opening the store, then flush and close it; a
       // redeployed node with the same store waits on `closed` before opening it.
