@@ -23,45 +23,51 @@
 
 export type ReportSource = 'v4' | 'v3' | 'v2.0' | 'v1.1' | 'view';
 
+/*
+ * Absent fields are LEFT OUT of the view (undefined), never null: in JSONata a
+ * comparison with a missing field is simply false, while null raises a type
+ * error (`null > 5` is T2010, `$lowercase(null)` is T0410).
+ */
+
 export interface Money {
-  /** The amount as a number (legacy XML strings such as "389.00000000" are parsed); null when absent. */
-  value: number | null;
-  /** ISO 4217 code; null when the API does not say. */
-  currency: string | null;
+  /** The amount as a number (legacy XML strings such as "389.00000000" are parsed); left out when absent. */
+  value?: number;
+  /** ISO 4217 code; left out when the API does not say. */
+  currency?: string;
 }
 
 export interface ReportHeader {
   /** v4 `reportId`, v3 `ID`, v2.0 `ReportID`, v1.1 `ReportId`. */
-  reportId: string | null;
+  reportId?: string;
   /** Legacy key: v1.1 `RptKey`, v2.0 `ReportKey` (the id v1.1 exceptions use). */
-  reportKey: string | null;
+  reportKey?: string;
   /** v4 `name`, v3 `Name`, v2.0/v1.1 `ReportName`. */
-  name: string | null;
+  name?: string;
   /** v4 `businessPurpose`, v3/v2.0/v1.1 `Purpose`. */
-  purpose: string | null;
+  purpose?: string;
   /** v4 `userId` (UUID). */
-  ownerId: string | null;
+  ownerId?: string;
   /** v3 `OwnerLoginID`, v2.0 `UserLoginID`, v1.1 `X_UserID`. */
-  ownerLoginId: string | null;
+  ownerLoginId?: string;
   /** v3 `OwnerName`, v2.0/v1.1 `EmployeeName`. */
-  ownerName: string | null;
+  ownerName?: string;
   /** v4 `policyId`, v3 `PolicyID`, v1.1 `PolKey`. */
-  policyId: string | null;
+  policyId?: string;
   /** v4 `currencyCode`, v3/v2.0 `CurrencyCode`, v1.1 `CrnCode`. */
-  currency: string | null;
+  currency?: string;
   /** YYYY-MM-DD: v4 `reportDate`, v3 `UserDefinedDate`, v2.0/v1.1 `ReportDate`. */
-  reportDate: string | null;
+  reportDate?: string;
   /** YYYY-MM-DD trip start / end (v4 `startDate` / `endDate`; not in v3 or the legacy APIs). */
-  startDate: string | null;
-  endDate: string | null;
-  /** YYYY-MM-DD: v4 `submitDate`, v3/v2.0/v1.1 `SubmitDate` (legacy "0001-01-01" means never: null). */
-  submitDate: string | null;
+  startDate?: string;
+  endDate?: string;
+  /** YYYY-MM-DD: v4 `submitDate`, v3/v2.0/v1.1 `SubmitDate` (legacy "0001-01-01" means never: left out). */
+  submitDate?: string;
   /** v4 `approvalStatusId`, v3/v2.0 `ApprovalStatusCode`, v1.1 `ApsKey` (e.g. A_EXTV). */
-  approvalStatus: string | null;
+  approvalStatus?: string;
   /** v4 `approvalStatus`, v3/v2.0 `ApprovalStatusName`, v1.1 `ApvStatusName`. */
-  approvalStatusName: string | null;
+  approvalStatusName?: string;
   /** v4 `paymentStatusId`, v3/v2.0 `PaymentStatusCode`, v1.1 `PayKey`. */
-  paymentStatus: string | null;
+  paymentStatus?: string;
   /** v4 `reportTotal`, v3 `Total`, v2.0/v1.1 `ReportTotal`. */
   total: Money;
   /** v4 `claimedAmount`, v3/v2.0/v1.1 `TotalClaimedAmount`. */
@@ -71,40 +77,40 @@ export interface ReportHeader {
   /** v4 `amountDueEmployee`, v3/v2.0/v1.1 `AmountDueEmployee`. */
   amountDueEmployee: Money;
   /** v4 `hasExceptions`, v3 `HasException`, v2.0/v1.1 `HasException` (Y/N). */
-  hasExceptions: boolean | null;
+  hasExceptions?: boolean;
   /** Custom and org-unit fields by id: v4 `customData[]` ({id, value}), v3/v1.1 `Custom1..`, `OrgUnit1..`. */
-  custom: Record<string, string | null>;
+  custom: Record<string, string>;
 }
 
 export interface AllocationView {
   /** v4 `allocationId`, v3 `ID`, v1.1 `AllocationKey` (the id an Allocation exception needs). */
-  id: string | null;
+  id?: string;
   /** Id of the entry the allocation belongs to (EntryView.id). */
-  entryId: string | null;
+  entryId?: string;
   /** Position in the report's flat allocation list. */
   index: number;
   /** v4/v3 `percentage`/`Percentage`, v1.1 `Percentage` ("100.00000000%"). */
-  percentage: number | null;
+  percentage?: number;
   /** v4 `accountCode`, v3/v1.1 `AccountCode1`. */
-  accountCode: string | null;
+  accountCode?: string;
   /** v3/v1.1 `AccountCode2`. */
-  accountCode2: string | null;
+  accountCode2?: string;
   /** v4 `allocationAmount`. */
   amount: Money;
   /** v4 `customData[]`, v3/v1.1 `Custom1..Custom20`. */
-  custom: Record<string, string | null>;
+  custom: Record<string, string>;
 }
 
 export interface AttendeeView {
   /** v4 `attendeeId`, v3 `AttendeeID`, v1.1 `AttendeeKey`. */
-  id: string | null;
-  entryId: string | null;
+  id?: string;
+  entryId?: string;
   index: number;
   /** v1.1 `AttendeeType` (e.g. SYSEMP, BUSGUEST). */
-  type: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  company: string | null;
+  type?: string;
+  firstName?: string;
+  lastName?: string;
+  company?: string;
   /** v4/v3 `associatedAttendeeCount` (unnamed guests), default 1. */
   count: number;
   /** v4 `transactionAmount`, v3 `Amount`: this attendee's share. */
@@ -116,18 +122,18 @@ export interface EntryView {
    * The id an Entry exception needs: v4 `expenseId`, v3 `ExpenseID` (else `ID`),
    * v1.1 `RpeKey`, v2.0 `ReportEntryID`.
    */
-  id: string | null;
+  id?: string;
   index: number;
   /** v4 `expenseType.id`, v3 `ExpenseTypeCode`, v2.0 `ExpenseTypeID`, v1.1 `ExpKey`. */
-  expenseTypeCode: string | null;
+  expenseTypeCode?: string;
   /** v4 `expenseType.name`, v3/v2.0 `ExpenseTypeName`, v1.1 `ExpName`. */
-  expenseTypeName: string | null;
+  expenseTypeName?: string;
   /** v3 `SpendCategoryCode`, v2.0/v1.1 `SpendCategory`. */
-  spendCategory: string | null;
+  spendCategory?: string;
   /** YYYY-MM-DD: v4 `transactionDate`, v3/v2.0/v1.1 `TransactionDate`. */
-  date: string | null;
+  date?: string;
   /** 0 = Sunday … 6 = Saturday (from `date`, UTC calendar day). */
-  weekday: number | null;
+  weekday?: number;
   /** v4 `transactionAmount`, v3/v2.0/v1.1 `TransactionAmount` + `TransactionCurrencyCode`. */
   transactionAmount: Money;
   /** Report currency: v4 `postedAmount`, v3/v2.0/v1.1 `PostedAmount`. */
@@ -137,35 +143,35 @@ export interface EntryView {
   /** v4 `claimedAmount` (non-personal part); the legacy APIs: posted amount unless personal. */
   claimedAmount: Money;
   /** v4 `vendor.name` (else `vendor.description`), v3 `VendorDescription` / `VendorListItemName`, v2.0/v1.1 `VendorDescription`. */
-  vendor: string | null;
+  vendor?: string;
   /** v4 `location.city` / `name`, v3/v2.0/v1.1 `LocationName`. */
-  city: string | null;
+  city?: string;
   /** v4 `location.countryCode`, v3/v2.0/v1.1 `LocationCountry`. */
-  country: string | null;
+  country?: string;
   /** v4 `location.countrySubDivisionCode`, v3/v1.1 `LocationSubdivision`. */
-  countrySubdivision: string | null;
+  countrySubdivision?: string;
   /** v4 `paymentType.id`, v3/v2.0 `PaymentTypeID`, v1.1 `PaymentTypeKey`. */
-  paymentTypeCode: string | null;
+  paymentTypeCode?: string;
   /** v4 `paymentType.name`, v3/v2.0 `PaymentTypeName`. */
-  paymentTypeName: string | null;
-  businessPurpose: string | null;
+  paymentTypeName?: string;
+  businessPurpose?: string;
   /** v4 `isPersonalExpense`, v3 `IsPersonal`, v2.0/v1.1 `IsPersonal` (Y/N). */
-  isPersonal: boolean | null;
+  isPersonal?: boolean;
   /** v4 `isImageRequired`, v3 `IsImageRequired`, v2.0/v1.1 `ImageRequired` (Y/N). */
-  receiptRequired: boolean | null;
+  receiptRequired?: boolean;
   /**
    * v4 `receiptImageId` or `ereceiptImageId` set (or the simulator's `hasReceiptImage`), v3 `HasImage`,
-   * v1.1 `ReceiptImageId` non-empty. null when the API does not say (v2.0).
+   * v1.1 `ReceiptImageId` non-empty. Left out when the API does not say (v2.0).
    */
-  hasReceiptImage: boolean | null;
+  hasReceiptImage?: boolean;
   /** v4 `hasMissingReceiptDeclaration` (affidavit). */
-  hasMissingReceiptDeclaration: boolean | null;
+  hasMissingReceiptDeclaration?: boolean;
   /** v4 `attendeeCount`, v1.1 `AttendeeCount`, else the sum of the attendees' counts. */
-  attendeeCount: number | null;
+  attendeeCount?: number;
   /** v4 `allocationState` (FULLY_ALLOCATED, NOT_ALLOCATED, …); legacy `HasAllocation`/`AllocationType` F/P/N mapped to the v4 names. */
-  allocationState: string | null;
+  allocationState?: string;
   /** v4 `customData[]`, v3/v1.1 `Custom1..`, `OrgUnit1..`. */
-  custom: Record<string, string | null>;
+  custom: Record<string, string>;
   allocations: AllocationView[];
   attendees: AttendeeView[];
 }
@@ -192,52 +198,52 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 
 /** Text of a value from JSON or from the XML parser (which gives '' for empty and {"#text"} next to attributes). */
-function text(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return v.trim() === '' ? null : v.trim();
+function text(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v.trim();
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (isObj(v)) {
     if ('#text' in v) return text(v['#text']);
     // i:nil="true" and nothing else
-    return null;
+    return undefined;
   }
-  return null;
+  return undefined;
 }
 
-function num(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   const s = text(v);
-  if (s === null) return null;
+  if (s === undefined) return undefined;
   const n = Number(s.replace(/%$/, '').replace(/,/g, ''));
-  return Number.isFinite(n) ? n : null;
+  return Number.isFinite(n) ? n : undefined;
 }
 
-function bool(v: unknown): boolean | null {
+function bool(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v;
   const s = text(v);
-  if (s === null) return null;
+  if (s === undefined) return undefined;
   const l = s.toLowerCase();
   if (l === 'y' || l === 'true' || l === 'yes' || l === '1') return true;
   if (l === 'n' || l === 'false' || l === 'no' || l === '0') return false;
-  return null;
+  return undefined;
 }
 
-/** YYYY-MM-DD from "2026-11-02", "2026-11-02T00:00:00", "2026-11-06T16:03:10Z"; the legacy "never" date 0001-01-01 is null. */
-function day(v: unknown): string | null {
+/** YYYY-MM-DD from "2026-11-02", "2026-11-02T00:00:00", "2026-11-06T16:03:10Z"; the legacy "never" date 0001-01-01 is left out. */
+function day(v: unknown): string | undefined {
   const s = text(v);
-  if (!s) return null;
+  if (!s) return undefined;
   const m = /^(\d{4}-\d{2}-\d{2})/.exec(s);
-  if (!m || m[1] === '0001-01-01') return null;
+  if (!m || m[1] === '0001-01-01') return undefined;
   return m[1];
 }
 
-function weekdayOf(d: string | null): number | null {
-  if (!d) return null;
+function weekdayOf(d: string | undefined): number | undefined {
+  if (!d) return undefined;
   const t = Date.parse(`${d}T00:00:00Z`);
-  return Number.isFinite(t) ? new Date(t).getUTCDay() : null;
+  return Number.isFinite(t) ? new Date(t).getUTCDay() : undefined;
 }
 
-function money(v: unknown, currency: string | null): Money {
+function money(v: unknown, currency: string | undefined): Money {
   if (isObj(v) && ('value' in v || 'currencyCode' in v)) {
     return { value: num(v.value), currency: text(v.currencyCode) ?? currency };
   }
@@ -259,15 +265,20 @@ function xmlList(parent: unknown, child: string): Obj[] {
 }
 
 /** Custom1..CustomN, OrgUnit1..N (v3: {Value, Code}; XML: text) and v4 customData[]. */
-function customFields(o: Obj): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
+function customFields(o: Obj): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o)) {
     if (/^(Custom|OrgUnit)\d+$/.test(k)) {
-      out[k.charAt(0).toLowerCase() + k.slice(1)] = isObj(v) && ('Value' in v || 'Code' in v) ? text(v.Code) ?? text(v.Value) : text(v);
+      const val = isObj(v) && ('Value' in v || 'Code' in v) ? text(v.Code) ?? text(v.Value) : text(v);
+      if (val !== undefined) out[k.charAt(0).toLowerCase() + k.slice(1)] = val;
     }
   }
   if (Array.isArray(o.customData)) {
-    for (const c of o.customData) if (isObj(c) && text(c.id)) out[text(c.id)!] = text(c.value);
+    for (const c of o.customData) {
+      const id = isObj(c) ? text(c.id) : undefined;
+      const val = isObj(c) ? text(c.value) : undefined;
+      if (id && val !== undefined) out[id] = val;
+    }
   }
   return out;
 }
@@ -284,15 +295,15 @@ function detectSource(r: Obj): ReportSource {
 
 function header(r: Obj, source: ReportSource): ReportHeader {
   if (source === 'v4') {
-    const cur = text(r.currencyCode) ?? (isObj(r.reportTotal) ? text(r.reportTotal.currencyCode) : null);
+    const cur = text(r.currencyCode) ?? (isObj(r.reportTotal) ? text(r.reportTotal.currencyCode) : undefined);
     return {
       reportId: text(r.reportId) ?? text(r.id),
-      reportKey: null,
+      reportKey: undefined,
       name: text(r.name),
       purpose: text(r.businessPurpose),
       ownerId: text(r.userId),
-      ownerLoginId: null,
-      ownerName: text(r.reportOwner && isObj(r.reportOwner) ? [text(r.reportOwner.lastName), text(r.reportOwner.firstName)].filter(Boolean).join(', ') : null),
+      ownerLoginId: undefined,
+      ownerName: undefined,
       policyId: text(r.policyId),
       currency: cur,
       reportDate: day(r.reportDate),
@@ -314,17 +325,17 @@ function header(r: Obj, source: ReportSource): ReportHeader {
     const cur = text(r.CurrencyCode);
     return {
       reportId: text(r.ID),
-      reportKey: null,
+      reportKey: undefined,
       name: text(r.Name),
       purpose: text(r.Purpose),
-      ownerId: null,
+      ownerId: undefined,
       ownerLoginId: text(r.OwnerLoginID),
       ownerName: text(r.OwnerName),
       policyId: text(r.PolicyID),
       currency: cur,
       reportDate: day(r.UserDefinedDate),
-      startDate: null,
-      endDate: null,
+      startDate: undefined,
+      endDate: undefined,
       submitDate: day(r.SubmitDate),
       approvalStatus: text(r.ApprovalStatusCode),
       approvalStatusName: text(r.ApprovalStatusName),
@@ -345,14 +356,14 @@ function header(r: Obj, source: ReportSource): ReportHeader {
     reportKey: legacy ? text(r.RptKey) : text(r.ReportKey),
     name: text(r.ReportName),
     purpose: text(r.Purpose),
-    ownerId: null,
+    ownerId: undefined,
     ownerLoginId: legacy ? text(r.X_UserID) ?? text(r.EmployeeLoginId) : text(r.UserLoginID),
     ownerName: text(r.EmployeeName),
     policyId: text(r.PolKey) ?? text(r.PolicyID),
     currency: cur,
     reportDate: day(r.ReportDate),
-    startDate: null,
-    endDate: null,
+    startDate: undefined,
+    endDate: undefined,
     submitDate: day(r.SubmitDate),
     approvalStatus: text(r.ApprovalStatusCode) ?? text(r.ApsKey),
     approvalStatusName: text(r.ApprovalStatusName) ?? text(r.ApvStatusName),
@@ -366,7 +377,7 @@ function header(r: Obj, source: ReportSource): ReportHeader {
   };
 }
 
-function allocationOf(a: Obj, entryId: string | null, cur: string | null): Omit<AllocationView, 'index'> {
+function allocationOf(a: Obj, entryId: string | undefined, cur: string | undefined): Omit<AllocationView, 'index'> {
   return {
     id: text(a.allocationId) ?? text(a.AllocationKey) ?? text(a.allocKey) ?? text(a.ID),
     entryId: text(a.expenseId) ?? text(a.EntryID) ?? entryId,
@@ -378,7 +389,7 @@ function allocationOf(a: Obj, entryId: string | null, cur: string | null): Omit<
   };
 }
 
-function attendeeOf(a: Obj, entryId: string | null, cur: string | null): Omit<AttendeeView, 'index'> {
+function attendeeOf(a: Obj, entryId: string | undefined, cur: string | undefined): Omit<AttendeeView, 'index'> {
   return {
     id: text(a.attendeeId) ?? text(a.AttendeeID) ?? text(a.AttendeeKey),
     entryId: text(a.expenseId) ?? text(a.EntryID) ?? entryId,
@@ -391,15 +402,15 @@ function attendeeOf(a: Obj, entryId: string | null, cur: string | null): Omit<At
   };
 }
 
-function receiptImage(e: Obj): boolean | null {
+function receiptImage(e: Obj): boolean | undefined {
   if (typeof e.hasReceiptImage === 'boolean') return e.hasReceiptImage;
   if ('HasImage' in e) return bool(e.HasImage);
   if ('receiptImageId' in e || 'ereceiptImageId' in e) return Boolean(text(e.receiptImageId) ?? text(e.ereceiptImageId));
   if ('ReceiptImageId' in e) return Boolean(text(e.ReceiptImageId));
-  return null;
+  return undefined;
 }
 
-function entryOf(e: Obj, source: ReportSource, cur: string | null): Omit<EntryView, 'index' | 'allocations' | 'attendees'> & { rawAllocations: Obj[]; rawAttendees: Obj[] } {
+function entryOf(e: Obj, source: ReportSource, cur: string | undefined): Omit<EntryView, 'index' | 'allocations' | 'attendees'> & { rawAllocations: Obj[]; rawAttendees: Obj[] } {
   if (source === 'v4' || 'expenseId' in e) {
     const t = isObj(e.expenseType) ? e.expenseType : {};
     const v = isObj(e.vendor) ? e.vendor : {};
@@ -411,14 +422,14 @@ function entryOf(e: Obj, source: ReportSource, cur: string | null): Omit<EntryVi
       id: text(e.expenseId),
       expenseTypeCode: text(t.id) ?? text(t.code),
       expenseTypeName: text(t.name),
-      spendCategory: text(t.code) ?? null,
+      spendCategory: text(t.code) ?? undefined,
       date,
       weekday: weekdayOf(date),
-      transactionAmount: money(e.transactionAmount, null),
+      transactionAmount: money(e.transactionAmount, undefined),
       postedAmount: posted,
       approvedAmount: money(e.approvedAmount, cur),
       claimedAmount: 'claimedAmount' in e ? money(e.claimedAmount, cur) : posted,
-      vendor: text(v.name) ?? text(v.description) ?? (typeof e.vendor === 'string' ? text(e.vendor) : null),
+      vendor: text(v.name) ?? text(v.description) ?? (typeof e.vendor === 'string' ? text(e.vendor) : undefined),
       city: text(loc.city) ?? text(loc.name),
       country: text(loc.countryCode),
       countrySubdivision: text(loc.countrySubDivisionCode),
@@ -462,9 +473,9 @@ function entryOf(e: Obj, source: ReportSource, cur: string | null): Omit<EntryVi
     isPersonal: personal,
     receiptRequired: bool(e.IsImageRequired ?? e.ImageRequired),
     hasReceiptImage: receiptImage(e),
-    hasMissingReceiptDeclaration: null,
+    hasMissingReceiptDeclaration: undefined,
     attendeeCount: num(e.AttendeeCount),
-    allocationState: allocFlag ? ALLOCATION_STATES[allocFlag.toUpperCase()] ?? allocFlag : null,
+    allocationState: allocFlag ? ALLOCATION_STATES[allocFlag.toUpperCase()] ?? allocFlag : undefined,
     custom: customFields(e),
     rawAllocations: [...xmlList(e.AllocationsList, 'Allocations'), ...xmlList(e.AllocationsList, 'Allocation')],
     rawAttendees: [...asList(e.AttendeeDetails).filter(isObj), ...xmlList(e.AttendeesList, 'Attendee')],
@@ -522,9 +533,23 @@ export function toReportView(report: unknown, extras: ReportExtras = {}): Report
       entry.attendees.push(view);
       attendees.push(view);
     }
-    if (entry.attendeeCount === null && entry.attendees.length) entry.attendeeCount = entry.attendees.reduce((s, a) => s + a.count, 0);
-    if (entry.allocationState === null && source === 'v4') entry.allocationState = entry.allocations.length ? 'FULLY_ALLOCATED' : null;
+    if (entry.attendeeCount === undefined && entry.attendees.length) entry.attendeeCount = entry.attendees.reduce((s, a) => s + a.count, 0);
+    if (entry.allocationState === undefined && source === 'v4') entry.allocationState = entry.allocations.length ? 'FULLY_ALLOCATED' : undefined;
     entries.push(entry);
   });
-  return { source, header: h, entries, allocations, attendees };
+  const view: ReportView = { source, header: h, entries, allocations, attendees };
+  return prune(view);
+}
+
+/** Drops undefined members in place (the view is built here, so nothing shared is touched). */
+function prune<T>(v: T): T {
+  if (Array.isArray(v)) {
+    for (const x of v) prune(x);
+  } else if (isObj(v)) {
+    for (const k of Object.keys(v)) {
+      if (v[k] === undefined) delete v[k];
+      else if (typeof v[k] === 'object') prune(v[k]);
+    }
+  }
+  return v;
 }
