@@ -189,12 +189,17 @@ export = function (RED: RED) {
       if (configured.problems.length) {
         configProblem = `rules do not compile: ${problemText(configured.problems)}`;
         node.error(configProblem);
-        const first = configured.problems[0];
-        node.status({ fill: 'red', shape: 'ring', text: clip(`rule "${first.name}": ${first.field} invalid`) });
-      } else {
-        node.status({ fill: 'grey', shape: 'dot', text: `${configured.rules.length} rule(s)` });
       }
     }
+    const deployStatus = () => {
+      if (closed || !configured) return;
+      const first = configured.problems[0];
+      if (first) node.status({ fill: 'red', shape: 'ring', text: clip(`rule "${first.name}": ${first.field} invalid`) });
+      else if (!passed && !flagged) node.status({ fill: 'grey', shape: 'dot', text: `${configured.rules.length} rule(s)` });
+    };
+    deployStatus();
+    // A status set while the flow is being built reaches no Status node yet: say it again once flows have started.
+    RED.events?.on('flows:started', deployStatus);
 
     const paint = (res: ValidationResult | undefined, err?: string) => {
       if (closed) return;
@@ -265,6 +270,7 @@ export = function (RED: RED) {
     });
     node.on('close', () => {
       closed = true;
+      RED.events?.removeListener('flows:started', deployStatus);
     });
   }
   RED.nodes.registerType('concur-validate', ConcurValidate);
