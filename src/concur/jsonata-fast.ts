@@ -49,27 +49,50 @@ export function truthy(v: unknown): boolean {
 function compilePath(node: Node): FastFn {
   const steps: Node[] = node.steps;
   if (node.keepSingletonArray || node.tuple || node.group) throw new Unsupported('path option');
-  const parts: Array<{ kind: 'name' | 'var'; key: string }> = steps.map((s: Node, i: number) => {
+  let varName: string | undefined;
+  const keys: string[] = [];
+  steps.forEach((s: Node, i: number) => {
     if (s.stages || s.predicate || s.group || s.focus || s.index || s.tuple || s.keepArray || s.consarray) throw new Unsupported('step option');
-    if (s.type === 'name') return { kind: 'name', key: String(s.value) };
-    if (s.type === 'variable' && i === 0 && s.value !== '' && s.value !== '$') return { kind: 'var', key: String(s.value) };
-    throw new Unsupported(`step ${s.type}`);
+    if (s.type === 'variable' && i === 0 && s.value !== '' && s.value !== '$') {
+      varName = String(s.value);
+      return;
+    }
+    if (s.type !== 'name') throw new Unsupported(`step ${s.type}`);
+    const key = String(s.value);
+    // Names Object.prototype has (constructor, __proto__, toString, ...) follow jsonata's own rules.
+    if (key in Object.prototype) throw new Unsupported(`inherited name ${key}`);
+    keys.push(key);
   });
+  const n = keys.length;
+  const k0 = keys[0];
+  const k1 = keys[1];
+  const step = (cur: unknown, key: string): unknown => {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    if (Array.isArray(cur)) return BAIL;
+    const v = (cur as Record<string, unknown>)[key];
+    return Array.isArray(v) ? BAIL : v;
+  };
+  const start = varName === undefined ? (input: unknown) => input : (_input: unknown, vars: Vars) => vars[varName!];
+  if (n === 0) {
+    return (input, vars) => {
+      const v = start(input, vars);
+      return Array.isArray(v) ? BAIL : v;
+    };
+  }
+  if (n === 1) {
+    return (input, vars) => step(start(input, vars), k0);
+  }
+  if (n === 2) {
+    return (input, vars) => {
+      const a = step(start(input, vars), k0);
+      return a === BAIL || a === undefined ? a : step(a, k1);
+    };
+  }
   return (input, vars) => {
-    let cur: unknown = input;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (p.kind === 'var') {
-        cur = vars[p.key];
-      } else {
-        if (Array.isArray(cur)) return BAIL;
-        if (!isObj(cur)) return undefined;
-        if (Object.prototype.hasOwnProperty.call(cur, p.key)) cur = cur[p.key];
-        else if (p.key in cur) return BAIL; // inherited (constructor, __proto__, ...): jsonata's own rules
-        else cur = undefined;
-      }
-      if (Array.isArray(cur)) return BAIL;
-      if (cur === undefined) return undefined;
+    let cur: unknown = start(input, vars);
+    for (let i = 0; i < n; i++) {
+      cur = step(cur, keys[i]);
+      if (cur === BAIL || cur === undefined) return cur;
     }
     return cur;
   };
@@ -111,24 +134,29 @@ class Seq {
 /** Sequence or array-literal values where a single value is expected: let jsonata decide. */
 const unseq = (v: unknown) => (v instanceof Seq || v instanceof Arr ? BAIL : v);
 
-const FUNCTIONS: Record<string, { arity: number[]; fn: (args: unknown[]) => unknown }> = {
-  count: { arity: [1], fn: ([a]) => (a === undefined ? 0 : a instanceof Seq ? a.items.length : 1) },
-  exists: { arity: [1], fn: ([a]) => a !== undefined },
-  not: { arity: [1], fn: ([a]) => (a instanceof Seq ? BAIL : a === undefined ? undefined : !truthy(a)) },
-  boolean: { arity: [1], fn: ([a]) => (a instanceof Seq ? BAIL : jsonataBoolean(a)) },
-  lowercase: { arity: [1], fn: strFn((s) => s.toLowerCase()) },
-  uppercase: { arity: [1], fn: strFn((s) => s.toUpperCase()) },
-  trim: { arity: [1], fn: strFn(jsonataTrim) },
-  length: { arity: [1], fn: strFn((s) => Array.from(s).length) },
-  string: { arity: [1], fn: strFn((s) => s) },
-  contains: {
-    arity: [2],
-    fn: ([s, p]) => (s === undefined ? undefined : typeof s === 'string' && typeof p === 'string' ? s.includes(p) : BAIL),
-  },
-  abs: { arity: [1], fn: ([a]) => (a === undefined ? undefined : isNum(a) ? Math.abs(a) : BAIL) },
+interface FnDef {
+  arity: number;
+  /** Whether a multi-item filter result is a valid argument (else BAIL). */
+  seq?: boolean;
+  fn: (a: unknown, b?: unknown) => unknown;
+}
+
+const FUNCTIONS: Record<string, FnDef> = {
+  count: { arity: 1, seq: true, fn: (a) => (a === undefined ? 0 : a instanceof Seq ? a.items.length : 1) },
+  exists: { arity: 1, seq: true, fn: (a) => a !== undefined },
+  not: { arity: 1, fn: (a) => (a === undefined ? undefined : !truthy(a)) },
+  boolean: { arity: 1, fn: (a) => jsonataBoolean(a) },
+  lowercase: { arity: 1, fn: strFn((s) => s.toLowerCase()) },
+  uppercase: { arity: 1, fn: strFn((s) => s.toUpperCase()) },
+  trim: { arity: 1, fn: strFn(jsonataTrim) },
+  length: { arity: 1, fn: strFn((s) => Array.from(s).length) },
+  string: { arity: 1, fn: strFn((s) => s) },
+  contains: { arity: 2, fn: (s, p) => (s === undefined ? undefined : typeof s === 'string' && typeof p === 'string' ? s.includes(p) : BAIL) },
+  abs: { arity: 1, fn: (a) => (a === undefined ? undefined : isNum(a) ? Math.abs(a) : BAIL) },
   sum: {
-    arity: [1],
-    fn: ([a]) => {
+    arity: 1,
+    seq: true,
+    fn: (a) => {
       if (a === undefined) return undefined;
       const items = a instanceof Seq ? a.items : [a];
       let t = 0;
@@ -149,28 +177,36 @@ function jsonataTrim(s: string): string {
   return r;
 }
 
-function strFn(f: (s: string) => unknown): (args: unknown[]) => unknown {
-  return ([a]) => (a === undefined ? undefined : typeof a === 'string' ? f(a) : BAIL);
+function strFn(f: (s: string) => unknown): (a: unknown) => unknown {
+  return (a) => (a === undefined ? undefined : typeof a === 'string' ? f(a) : BAIL);
 }
 
 function compileFunction(node: Node): FastFn {
   const proc = node.procedure;
   if (node.value !== '(' || !proc || proc.type !== 'variable' || proc.predicate || proc.stages) throw new Unsupported('function form');
-  const def = FUNCTIONS[String(proc.value)];
+  const def = Object.prototype.hasOwnProperty.call(FUNCTIONS, String(proc.value)) ? FUNCTIONS[String(proc.value)] : undefined;
   const args: Node[] = node.arguments ?? [];
-  if (!def || !def.arity.includes(args.length)) throw new Unsupported(`function $${proc.value}`);
+  if (!def || def.arity !== args.length) throw new Unsupported(`function $${proc.value}`);
   if (args.some((a) => a.type === 'placeholder' || a.type === 'regex')) throw new Unsupported('placeholder / regex argument');
-  const fns = args.map(compileNode);
-  const seqOk = proc.value === 'count' || proc.value === 'exists' || proc.value === 'sum';
-  return (input, vars) => {
-    const vals: unknown[] = [];
-    for (const f of fns) {
-      const v = f(input, vars);
-      if (v === BAIL) return BAIL;
-      if ((v instanceof Seq && !seqOk) || v instanceof Arr) return BAIL;
-      vals.push(v);
-    }
-    return def.fn(vals);
+  const seqOk = def.seq === true;
+  const arg = (f: FastFn, i: unknown, v: Vars) => {
+    const x = f(i, v);
+    return x === BAIL || x instanceof Arr || (x instanceof Seq && !seqOk) ? BAIL : x;
+  };
+  const f0 = compileNode(args[0]);
+  const fn = def.fn;
+  if (args.length === 1) {
+    return (i, v) => {
+      const a = arg(f0, i, v);
+      return a === BAIL ? BAIL : fn(a);
+    };
+  }
+  const f1 = compileNode(args[1]);
+  return (i, v) => {
+    const a = arg(f0, i, v);
+    if (a === BAIL) return BAIL;
+    const b = arg(f1, i, v);
+    return b === BAIL ? BAIL : fn(a, b);
   };
 }
 
@@ -284,7 +320,12 @@ function compileUnary(node: Node): FastFn {
   }
   if (node.value === '[') {
     if (node.consarray === false && node.keepArray) throw new Unsupported('array option');
-    const items = (node.expressions as Node[]).map(compileNode);
+    const exprs = node.expressions as Node[];
+    const items = exprs.map(compileNode);
+    if (exprs.every((e) => e.type === 'string' || e.type === 'number' || (e.type === 'value' && e.value !== undefined))) {
+      const constant = new Arr(exprs.map((e) => e.value)); // a literal list: built once
+      return () => constant;
+    }
     return (i, v) => {
       const out: unknown[] = [];
       for (const f of items) {

@@ -90,15 +90,43 @@ function compileTemplate(t: string): TemplatePart[] {
   return parts;
 }
 
-function renderTemplate(parts: TemplatePart[], ctx: Record<string, unknown>): string {
+interface TemplateRoots {
+  report: ReportView;
+  entry?: EntryView;
+  allocation?: AllocationView;
+  attendee?: AttendeeView;
+  rule: { name: string; exceptionCode: string; scope: RuleScope };
+}
+
+function rootOf(roots: TemplateRoots, name: string): unknown {
+  switch (name) {
+    case 'report':
+      return roots.report;
+    case 'header':
+      return roots.report.header;
+    case 'entry':
+      return roots.entry;
+    case 'allocation':
+      return roots.allocation;
+    case 'attendee':
+      return roots.attendee;
+    case 'rule':
+      return roots.rule;
+    default:
+      return undefined;
+  }
+}
+
+function renderTemplate(parts: TemplatePart[], roots: TemplateRoots): string {
   let out = '';
   for (const p of parts) {
     if (typeof p === 'string') {
       out += p;
       continue;
     }
-    let v: unknown = ctx;
-    for (const k of p.path) {
+    let v: unknown = rootOf(roots, p.path[0]);
+    for (let i = 1; i < p.path.length; i++) {
+      const k = p.path[i];
       v = v && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
     }
     out += v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
@@ -299,21 +327,24 @@ export async function validateReport(rules: CompiledRule[], view: ReportView, op
   let evaluations = 0;
   for (const rule of rules) {
     const list = items[rule.scope];
-    for (const item of list) {
+    const ruleInfo = { name: rule.name, exceptionCode: rule.exceptionCode, scope: rule.scope };
+    const visibility = rule.visibility ?? defVis;
+    const fast = rule.fast;
+    for (let n = 0; n < list.length; n++) {
+      const item = list[n];
       evaluations++;
       let result: unknown;
       try {
-        result = rule.fast ? rule.fast(item.input, item.vars) : BAIL;
+        result = fast ? fast(item.input, item.vars) : BAIL;
         if (result === BAIL) result = await rule.expression.evaluate(item.input, item.vars);
       } catch (e) {
         const err = e as { message?: string; code?: string };
         errors.push({ rule: rule.name, ruleIndex: rule.index, target: item.target, message: `rule "${rule.name}" failed on ${where(item.target)}: ${err.message ?? String(e)}`, code: err.code });
         break; // the same rule would most likely fail on every item; the other rules go on
       }
-      if (!truthy(result)) continue;
-      const visibility = rule.visibility ?? defVis;
-      const ctx = { report: view, header: view.header, entry: item.entry, allocation: item.allocation, attendee: item.attendee, rule: { name: rule.name, exceptionCode: rule.exceptionCode, scope: rule.scope } };
-      findings.push({ rule: rule.name, ruleIndex: rule.index, exceptionCode: rule.exceptionCode, level: rule.level, visibility, target: item.target, message: renderTemplate(rule.message, ctx) });
+      if (result !== true && !truthy(result)) continue;
+      const message = renderTemplate(rule.message, { report: view, entry: item.entry, allocation: item.allocation, attendee: item.attendee, rule: ruleInfo });
+      findings.push({ rule: rule.name, ruleIndex: rule.index, exceptionCode: rule.exceptionCode, level: rule.level, visibility, target: item.target, message });
     }
   }
   const exceptions: ExceptionOut[] = [];
