@@ -224,3 +224,55 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     assert.match(JSON.parse(r.body).error, /deployed Concur connection/);
   });
 });
+
+describe('concur-validate admin routes with adminAuth: concur-validate.write is required', function () {
+  this.timeout(60000);
+  // bcrypt of ADMIN_PASSWORD (cost 8), as in test/editor-key-info.test.js.
+  const ADMIN_PASSWORD = 'key-info-admin-pass';
+  const ADMIN_HASH = '$2b$08$.6Uv/bWDcx/3mTosCMNes.6BxOxuDkNVVtORi4tjCdKS7sfccf8Hy';
+  let red;
+  before(async () => {
+    red = await startRed({
+      readyPath: '/auth/login',
+      settings: {
+        adminAuth: {
+          type: 'credentials',
+          users: [
+            { username: 'admin', password: ADMIN_HASH, permissions: '*' },
+            { username: 'viewer', password: ADMIN_HASH, permissions: 'read' },
+            { username: 'validator', password: ADMIN_HASH, permissions: ['read', 'concur-validate.write'] },
+          ],
+        },
+      },
+    });
+  });
+  after(() => teardown({ red }));
+
+  async function token(username, scope = '*') {
+    const r = await request(`${red.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: ADMIN_PASSWORD }),
+    });
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body).access_token;
+  }
+  const body = JSON.stringify({ rules: [{ name: 'big', scope: 'report', condition: 'header.total.value > 10', exceptionCode: 'APPRVTO' }], report: { reportId: 'R', currencyCode: 'EUR', reportTotal: { value: 20, currencyCode: 'EUR' } } });
+  const post = (route, headers = {}) => request(`${red.url}/concur-validate/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+
+  // Node-RED's needsPermission answers 401 both without a token and without the permission.
+  it('refuses callers without a token or without the write permission', async () => {
+    for (const route of ['dry-run', 'check', 'presets']) assert.equal((await post(route)).status, 401, route);
+    const viewer = { Authorization: `Bearer ${await token('viewer', 'read')}` };
+    for (const route of ['dry-run', 'check', 'presets']) assert.equal((await post(route, viewer)).status, 401, route);
+  });
+
+  it('answers a user with concur-validate.write, and an admin', async () => {
+    for (const user of ['validator', 'admin']) {
+      const auth = { Authorization: `Bearer ${await token(user, user === 'admin' ? '*' : ['read', 'concur-validate.write'].join(' '))}` };
+      const r = await post('dry-run', auth);
+      assert.equal(r.status, 200, `${user}: ${r.body}`);
+      assert.deepEqual(JSON.parse(r.body).result.exceptions, [{ exceptionCode: 'APPRVTO', objectType: 'Report', visibility: 'ALL' }]);
+    }
+  });
+});
