@@ -102,7 +102,7 @@ function registerAdminRoutes(RED: RED): void {
     try {
       const body = isObj(req.body) ? req.body : {};
       const { problems } = compileRules(body.rules);
-      res.json({ ok: problems.length === 0, problems, presets: undefined });
+      res.json({ ok: problems.length === 0, problems });
     } catch (err) {
       res.status(500).json({ ok: false, error: (err as Error).message });
     }
