@@ -176,6 +176,29 @@ describe('validation rules engine and presets', function () {
       assert.equal(res.findings[0].message, 'T: United Airlines |USD');
     });
 
+    it('attendee rules flag their entry; a level can lift an entry finding to the report', async () => {
+      const v = toReportView({ reportId: 'R', currencyCode: 'EUR' }, {
+        expenses: [{ expenseId: 'X1', expenseType: { id: 'DINNR' }, postedAmount: { value: 300, currencyCode: 'EUR' } }],
+        attendees: { expenseAttendeeList: [
+          { attendeeId: 'A1', expenseId: 'X1', associatedAttendeeCount: 1, transactionAmount: { value: 250, currencyCode: 'EUR' } },
+          { attendeeId: 'A2', expenseId: 'X1', associatedAttendeeCount: 1, transactionAmount: { value: 50, currencyCode: 'EUR' } },
+        ] },
+      });
+      const rules = compileRulesOrThrow([
+        { name: 'Share over 200', scope: 'attendee', condition: 'amount.value > 200 and $entry.expenseTypeCode = "DINNR"', exceptionCode: 'ATTLIM', message: '{{attendee.id}} on {{entry.id}}' },
+        { name: 'Any dinner (report level)', scope: 'entry', level: 'report', condition: 'expenseTypeCode = "DINNR"', exceptionCode: 'APPRVTO' },
+      ]);
+      const res = await validateReport(rules, v);
+      assert.deepEqual(res.findings.map((f) => [f.rule, f.level, f.target.scope, f.target.attendeeId, f.message]), [
+        ['Share over 200', 'entry', 'attendee', 'A1', 'A1 on X1'],
+        ['Any dinner (report level)', 'report', 'entry', undefined, 'Any dinner (report level)'],
+      ]);
+      assert.deepEqual(res.exceptions, [
+        { exceptionCode: 'ATTLIM', objectType: 'Entry', objectId: 'X1', visibility: 'ALL' },
+        { exceptionCode: 'APPRVTO', objectType: 'Report', visibility: 'ALL' },
+      ]);
+    });
+
     it('an entry without an id cannot get an Entry exception: the finding is kept as unpostable', async () => {
       const v = structuredClone(views.r2);
       delete v.entries[1].id;
