@@ -35,7 +35,7 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     return [
       { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
       { id: `res-${name}`, type: 'http response', z: Z, statusCode: '200', headers: {}, wires: [] },
-      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nif (b.flowRules) flow.set("sharedRules", b.flowRules);\nreturn msg;', outputs: 1, wires: [[first]] },
+      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nif (b.flowRules) flow.set("sharedRules", b.flowRules);\nif (b.addFlowRule) flow.get("sharedRules").push(b.addFlowRule);\nreturn msg;', outputs: 1, wires: [[first]] },
     ];
   }
 
@@ -190,6 +190,12 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     await fire('flow', { payload: { reportId: 'RY' }, msg: { expenses }, flowRules: [rules[1]] });
     got = await collector.waitFor(1, 10000);
     assert.equal(byPath(got, '/flagged')[0].exceptions[0].objectId, 'E1');
+
+    // The same context array changed in place: the new rule is used (rule sets are cached by content, not identity).
+    collector.clear();
+    await fire('flow', { payload: { reportId: 'RY' }, msg: { expenses }, addFlowRule: { name: 'Taxi', scope: 'entry', condition: 'expenseTypeCode = "TAXI"', exceptionCode: 'POLVIOL' } });
+    got = await collector.waitFor(1, 10000);
+    assert.deepEqual(byPath(got, '/flagged')[0].exceptions.map((x) => `${x.exceptionCode}:${x.objectId}`), ['OVRLIMIT:E1', 'POLVIOL:E2']);
 
     collector.clear();
     await fire('msg', { payload: { reportId: 'RZ' }, msg: { expenses, rules: [{ name: 'nope', condition: '((', exceptionCode: 'X' }] } });

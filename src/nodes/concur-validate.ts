@@ -62,15 +62,13 @@ async function fetchV4Expenses(api: ConcurApi, report: Record<string, unknown>, 
   return r.data;
 }
 
-/** One compiled rule set per distinct list (by object identity, else by its JSON text). */
+/**
+ * One compiled rule set per distinct list, keyed by its JSON text (not by object identity: a context
+ * variable changed in place keeps its identity, and must not keep its old rules).
+ */
 class RuleCache {
-  private byObject = new WeakMap<object, { rules: CompiledRule[]; problems: RuleProblem[] }>();
   private byText = new Map<string, { rules: CompiledRule[]; problems: RuleProblem[] }>();
   get(list: unknown): { rules: CompiledRule[]; problems: RuleProblem[] } {
-    if (list && typeof list === 'object') {
-      const hit = this.byObject.get(list);
-      if (hit) return hit;
-    }
     let text: string;
     try {
       text = JSON.stringify(list) ?? 'undefined';
@@ -83,7 +81,6 @@ class RuleCache {
       if (this.byText.size >= 20) this.byText.delete(this.byText.keys().next().value as string);
       this.byText.set(text, c);
     }
-    if (list && typeof list === 'object') this.byObject.set(list, c);
     return c;
   }
 }
