@@ -197,6 +197,13 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     got = await collector.waitFor(1, 10000);
     assert.deepEqual(byPath(got, '/flagged')[0].exceptions.map((x) => `${x.exceptionCode}:${x.objectId}`), ['OVRLIMIT:E1', 'POLVIOL:E2']);
 
+    // A v4 report without its expenses (no connection, no msg.expenses) is not passed: entry rules would check nothing.
+    collector.clear();
+    await fire('msg', { payload: { reportId: 'RW' }, msg: { rules } });
+    got = await collector.waitFor(1, 10000, '/err');
+    assert.match(byPath(got, '/err')[0].error.message, /the v4 report carries no expenses, so 2 entry .* rule\(s\) could not check anything/);
+    assert.equal(byPath(await collector.settle(200), '/passed').length, 0);
+
     collector.clear();
     await fire('msg', { payload: { reportId: 'RZ' }, msg: { expenses, rules: [{ name: 'nope', condition: '((', exceptionCode: 'X' }] } });
     got = await collector.waitFor(1, 10000, '/err');

@@ -85,6 +85,20 @@ class RuleCache {
   }
 }
 
+/**
+ * The v4 and v3 report carry no expenses. Validating one without them would pass every
+ * entry rule without looking at an entry, so that is refused instead of passed.
+ */
+function missingExpenses(view: ReportView, rules: CompiledRule[], expenses: unknown, report: unknown): string | undefined {
+  if (view.source !== 'v4' && view.source !== 'v3') return undefined;
+  if (expenses !== undefined || (isObj(report) && (report.expenses !== undefined || report.Entries !== undefined))) return undefined;
+  const scoped = rules.filter((r) => r.scope !== 'report');
+  if (!scoped.length) return undefined;
+  return `the ${view.source} report carries no expenses, so ${scoped.length} entry / allocation / attendee rule(s) could not check anything: ${
+    view.source === 'v4' ? 'select a connection in the node so it fetches them, or set msg.expenses' : 'set msg.expenses to the report\'s v3 entries'
+  }`;
+}
+
 const REGISTERED = Symbol.for('node-red-contrib-sap-concur.validateRoutes');
 const MAX_DRY_RUN_BODY = 5_000_000;
 
@@ -147,11 +161,12 @@ function registerAdminRoutes(RED: RED): void {
       } catch (e) {
         return answer(400, { ok: false, stage: 'report', error: (e as Error).message });
       }
+      const warning = missingExpenses(view, rules, expenses, report);
       const defaultVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(body.visibility)) ? (body.visibility as ExceptionVisibility) : 'ALL';
       const t0 = process.hrtime.bigint();
       const result = await validateReport(rules, view, { defaultVisibility });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      answer(200, { ok: true, fetched, report: fetched ? report : undefined, expenses: fetched ? expenses : undefined, view: { source: view.source, header: view.header, entries: view.entries.length, allocations: view.allocations.length, attendees: view.attendees.length }, result, ms: Math.round(ms * 100) / 100 });
+      answer(200, { ok: true, warning, fetched, report: fetched ? report : undefined, expenses: fetched ? expenses : undefined, view: { source: view.source, header: view.header, entries: view.entries.length, allocations: view.allocations.length, attendees: view.attendees.length }, result, ms: Math.round(ms * 100) / 100 });
     };
     run().catch((err) => {
       const e = toConcurError(err);
@@ -235,6 +250,8 @@ export = function (RED: RED) {
         msg.expenses = expenses;
       }
       const view = toReportView(report, { expenses, allocations: msg.allocations, attendees: msg.attendees });
+      const missing = missingExpenses(view, compiled.rules, expenses, report);
+      if (missing) throw new ReportViewError(missing);
       const result = await validateReport(compiled.rules, view, { defaultVisibility: visibility, bindings: { msg } });
       msg.validation = result;
       if (view.header.reportId && msg.reportId === undefined) msg.reportId = view.header.reportId;
