@@ -32,7 +32,7 @@ const settings = {
   connections: 24, // ESS's documented delivery concurrency (24 threads)
 };
 
-const SCENARIOS = [require('./scenarios/floor'), require('./scenarios/ess'), require('./scenarios/legacy'), require('./scenarios/api'), require('./scenarios/journal')];
+const SCENARIOS = [require('./scenarios/floor'), require('./scenarios/ess'), require('./scenarios/legacy'), require('./scenarios/api'), require('./scenarios/journal'), require('./scenarios/validate')];
 
 const t0 = Date.now();
 const log = (m) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);

@@ -315,6 +315,71 @@ const NODES = [
     // A real list call against the simulator with the company token obtained from the dialog's credentials.
     trigger: { status: /1 ok/, fill: 'green' },
   },
+  {
+    type: 'concur-validate',
+    label: /validat/i,
+    fill: () => [[['name'], 'browser validate']],
+    // The rules editor and the dry run, as an admin uses them: a preset, a hand-written rule that does
+    // not compile (flagged in its row), fixed; then a pasted report run against both rules.
+    async checks({ page }) {
+      const rows = page.locator('#node-input-rules-container > li');
+      assert.equal(await rows.count(), 0);
+      await page.waitForFunction(() => document.querySelectorAll('#concur-validate-preset option').length >= 7, null, { timeout: 10000 });
+      await page.selectOption('#concur-validate-preset', 'missing-receipt');
+      assert.match(await textOf(page, '#concur-validate-preset-info'), /receiptImageId/, 'the preset names the Concur fields it reads');
+      await page.click('#concur-validate-add-preset');
+      await page.waitForFunction(() => document.querySelectorAll('#node-input-rules-container > li').length === 1);
+      assert.equal(await rows.nth(0).locator('.concur-validate-rule-name').inputValue(), 'Missing receipt image over 75');
+      assert.match(await rows.nth(0).locator('.concur-validate-rule-condition').inputValue(), /hasReceiptImage = false/);
+      // A new rule through the list's add button; a condition that does not compile is flagged in its row.
+      await page.locator('.node-input-rules-container-row .red-ui-editableList-addButton').click();
+      await page.waitForFunction(() => document.querySelectorAll('#node-input-rules-container > li').length === 2);
+      const row = rows.nth(1);
+      await row.locator('.concur-validate-rule-name').fill('Hotel over 300');
+      await row.locator('.concur-validate-rule-code').fill('OVRLIMIT');
+      await row.locator('.concur-validate-rule-condition').fill('expenseTypeCode = "LODNG" and postedAmount.value >');
+      await row.locator('.concur-validate-rule-condition').press('End');
+      await waitForText(page, '#node-input-rules-container > li:nth-child(2) .concur-validate-rule-problem', /condition: condition does not compile/);
+      assert.equal(await row.locator('.concur-validate-rule-condition.input-error').count(), 1, 'the condition is marked');
+      await row.locator('.concur-validate-rule-condition').fill('expenseTypeCode = "LODNG" and postedAmount.value > 300');
+      await row.locator('.concur-validate-rule-condition').press('End');
+      await waitForText(page, '#node-input-rules-container > li:nth-child(2) .concur-validate-rule-problem', /^$/);
+      await row.locator('.concur-validate-rule-message').fill('{{entry.vendor}}: {{entry.postedAmount.value}} {{entry.postedAmount.currency}}');
+      // Dry run on a pasted debug msg (a v4 report with its expenses): both rules fire on the hotel, the taxi passes.
+      const sample = {
+        payload: { reportId: 'SAMPLE1', currencyCode: 'EUR' },
+        expenses: [
+          { expenseId: 'H1', expenseType: { id: 'LODNG', name: 'Hotel' }, transactionDate: '2026-11-03', postedAmount: { value: 389, currencyCode: 'EUR' }, receiptImageId: null, vendor: { name: 'Hotel Adlon' } },
+          { expenseId: 'T1', expenseType: { id: 'TAXI', name: 'Taxi' }, transactionDate: '2026-11-03', postedAmount: { value: 40, currencyCode: 'EUR' }, receiptImageId: 'IMG', vendor: { name: 'Taxi' } },
+        ],
+      };
+      await page.locator('#concur-validate-dry-json').fill(JSON.stringify(sample, null, 1));
+      await page.click('#concur-validate-dry-run');
+      await waitForText(page, '#concur-validate-dry-result .concur-validate-dry-summary', /^2 finding\(s\), 2 exception\(s\), 0 rule error\(s\) on 2 entries \(v4\)/);
+      assert.match(await textOf(page, '#node-input-rules-container > li:nth-child(1) .concur-validate-rule-fired'), /NORCPT · No receipt image for Hotel of 389 EUR at Hotel Adlon/);
+      assert.equal(await textOf(page, '#node-input-rules-container > li:nth-child(2) .concur-validate-rule-fired'), '⚑ OVRLIMIT · Hotel Adlon: 389 EUR');
+      await eb.screenshot(page, 'editor-concur-validate-dry-run');
+      // Bad sample JSON and a fetch without a deployed connection are explained, not thrown.
+      await page.locator('#concur-validate-dry-json').fill('{ not json');
+      await page.click('#concur-validate-dry-run');
+      await waitForText(page, '#concur-validate-dry-result .concur-validate-dry-error', /not JSON/);
+      await page.selectOption('#concur-validate-dry-source', 'fetch');
+      await page.locator('#concur-validate-dry-reportId').fill('CB899F7D9F73420A8D8B');
+      await page.click('#concur-validate-dry-run');
+      await waitForText(page, '#concur-validate-dry-result .concur-validate-dry-error', /deployed Concur connection/);
+      await page.selectOption('#concur-validate-dry-source', 'paste');
+    },
+    // What was edited in the dialog is what runs: both rules deployed and compiled.
+    async probe({ red, nodeId }) {
+      const deployed = (await red.getFlows()).find((n) => n.id === nodeId);
+      assert.deepEqual(deployed.rules.map((r) => [r.name, r.exceptionCode, r.scope]), [
+        ['Missing receipt image over 75', 'NORCPT', 'entry'],
+        ['Hotel over 300', 'OVRLIMIT', 'entry'],
+      ]);
+      assert.equal(deployed.rules[1].condition, 'expenseTypeCode = "LODNG" and postedAmount.value > 300');
+    },
+    status: /2 rule\(s\)/,
+  },
 ];
 
 /** Text that means a catalogue key was shown instead of its translation. */
