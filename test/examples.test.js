@@ -152,6 +152,16 @@ describe('examples: every importable flow runs against the simulator in a real N
       }
     });
 
+    it('no two examples share a node id, so importing a second one never asks about existing nodes', () => {
+      const owner = new Map();
+      for (const f of files) {
+        for (const n of loadExample(f)) {
+          assert.ok(!owner.has(n.id), `${n.id} is in ${owner.get(n.id)} and ${f}`);
+          owner.set(n.id, f);
+        }
+      }
+    });
+
     it('no example carries credentials or simulator secrets', () => {
       for (const f of files) {
         const text = fs.readFileSync(path.join(REPO, 'examples', f), 'utf8');
