@@ -148,12 +148,31 @@ describe('editor (browser): first contact, from import to deploy', function () {
       const st = await eb.nodeState(page, id);
       assert.equal(st.valid, true, `${id} is valid after loading: ${JSON.stringify(st.validationErrors)}`);
     }
-    for (const [id, fields] of Object.entries(expected)) {
+    // Selects and check boxes left out show what the runtime does without them.
+    const expectedChoices = {
+      'hw-ess': { verifySignature: true, keyConcur202609: true, keyConcur202510: true, keyConcur202311: false, keyConcur2019: false, signaturePadding: 'any', signatureFailureStatus: '401', clientCertMode: 'off', durability: 'fsync', rejectOutput: false },
+      'hw-legacy': { testConnection: true },
+      'hw-get': { context: 'TRAVELER' },
+    };
+    const read = (ks) =>
+      page.evaluate(
+        (keys) => Object.fromEntries(keys.map((k) => {
+          const el = window.$(`#node-input-${k}`);
+          return [k, el.is(':checkbox') ? el.is(':checked') : el.val()];
+        })),
+        ks,
+      );
+    for (const id of ['hw-ess', 'hw-legacy', 'hw-get']) {
+      const fields = expected[id] || {};
       await eb.openEditDialog(page, id);
-      const values = await page.evaluate((ks) => Object.fromEntries(ks.map((k) => [k, window.$(`#node-input-${k}`).val()])), Object.keys(fields));
+      const values = await read(Object.keys(fields));
       assert.deepEqual(values, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])), `${id} shows the defaults`);
+      assert.deepEqual(await read(Object.keys(expectedChoices[id])), expectedChoices[id], `${id} shows the default choices`);
       assert.deepEqual(await eb.invalidInputs(page), [], `${id}: no field marked invalid`);
       await eb.clickDone(page);
+      // Done stores the runtime's defaults, so the flow means what it meant before.
+      const props = (await eb.nodeState(page, id)).props;
+      for (const [k, v] of Object.entries({ ...fields, ...expectedChoices[id] })) assert.equal(String(props[k]), String(v), `${id}.${k} after Done`);
     }
     // The connection's timeouts too (config dialog opened from the API node).
     await eb.openEditDialog(page, 'hw-get');
@@ -162,6 +181,12 @@ describe('editor (browser): first contact, from import to deploy', function () {
     await page.waitForTimeout(300);
     const cfgValues = await page.evaluate(() => ['timeout', 'retries', 'retryDelay', 'retryMaxDelay', 'expirySkew'].map((k) => window.$(`#node-config-input-${k}`).val()));
     assert.deepEqual(cfgValues, ['60', '3', '1000', '30000', '120']);
+    const cfgChoices = await page.evaluate(() => ({
+      tokenEndpoint: window.$('#node-config-input-tokenEndpoint').val(),
+      credtype: window.$('#node-config-input-credtype').val(),
+      followGeolocation: window.$('#node-config-input-followGeolocation').is(':checked'),
+    }));
+    assert.deepEqual(cfgChoices, { tokenEndpoint: 'api', credtype: 'authtoken', followGeolocation: true });
     assert.deepEqual(await eb.invalidInputs(page), []);
     await eb.clickDone(page);
     await eb.clickDone(page);
