@@ -323,6 +323,33 @@ describe('editor (browser): first contact, from import to deploy', function () {
     });
   }
 
+  it('the ESS dialog shows a key\'s fingerprint exactly as concur-sim prints it', async () => {
+    const { execFileSync } = require('node:child_process');
+    const os = require('node:os');
+    const fs = require('node:fs');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-fp-'));
+    try {
+      const out = execFileSync(process.execPath, [path.join(REPO, 'bin', 'concur-sim.js'), 'keygen', '--out', dir], { encoding: 'utf8', timeout: 20000 });
+      const printed = /public key SHA-256: (\S+)/.exec(out)[1];
+      const pem = fs.readFileSync(path.join(dir, 'ess-signing-key.pub.pem'), 'utf8');
+      await deployAndOpen([
+        { id: Z, type: 'tab', label: 'fingerprint' },
+        { id: 'fp-ess', type: 'concur-ess-event-in', z: Z, path: '/fp/ess', x: 200, y: 60, wires: [[]] },
+      ]);
+      await eb.openEditDialog(page, 'fp-ess');
+      await eb.fillInputs(page, { 'node-input-extraKeys': pem });
+      await page.waitForFunction(() => /SHA-256/.test(window.$('#concur-ess-event-in-extraKeys-info').text()), null, { timeout: 15000 });
+      const shown = await page.evaluate(() => window.$('#concur-ess-event-in-extraKeys-info .concur-ess-event-in-fp').first().text());
+      assert.equal(shown, `SHA-256 ${printed}`, 'one encoding in the dialog and the CLI');
+      // The built-in keys use the same form.
+      const builtIn = await page.evaluate(() => window.$('#concur-ess-event-in-fp-keyConcur202609').text());
+      assert.match(builtIn, /^SHA-256 [0-9a-f]{64}$/);
+      await closeDialogs();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a duplicate receiver path is flagged in the dialog before deploy', async () => {
     await deployAndOpen([
       { id: Z, type: 'tab', label: 'paths' },
