@@ -197,7 +197,8 @@ describe('editor (browser): first contact, from import to deploy', function () {
   it('the Test connection result is in view without scrolling', async () => {
     await deployAndOpen([
       { id: Z, type: 'tab', label: 'test connection' },
-      { id: 'tc-cfg', type: 'concur-config', name: 'nowhere', geolocation: 'custom', baseUrl: `http://127.0.0.1:${deadPort}`, grantType: 'refresh_token', credentials: { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt' } },
+      // The longest form: custom base URL, custom token URL and the company request token grant (two more fields).
+      { id: 'tc-cfg', type: 'concur-config', name: 'nowhere', geolocation: 'custom', baseUrl: `http://127.0.0.1:${deadPort}`, tokenEndpoint: 'custom', tokenUrl: `http://127.0.0.1:${deadPort}`, grantType: 'password', credtype: 'authtoken', credentials: { clientId: 'id', clientSecret: 'secret', username: 'company-uuid', password: 'request-token' } },
       { id: 'tc-get', type: 'concur-get-report-details', z: Z, server: 'tc-cfg', x: 200, y: 60, wires: [[]] },
     ]);
     await eb.openEditDialog(page, 'tc-get');
