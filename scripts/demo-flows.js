@@ -99,25 +99,59 @@ function connectToSimulator(flows, opts) {
   });
 }
 
+/** The one connection the demo's tabs share (each example file brings its own). */
+const DEMO_CONNECTION_ID = 'concur-demo.connection';
+
 /**
  * The demo flow: the examples in DEMO_EXAMPLES on one canvas (one tab each),
- * sharing one concur-config node, wired to the simulator.
+ * their connections folded into one demo connection, wired to the simulator.
  */
 function demoFlows(opts) {
   const seen = new Set();
   const merged = [];
+  let connection;
   for (const file of DEMO_EXAMPLES) {
-    for (const n of loadExample(file)) {
-      // The examples share their connection node: keep one copy.
-      if (seen.has(n.id)) {
-        if (n.type === 'concur-config') continue;
-        throw new Error(`node id ${n.id} appears in two demo examples`);
+    const flows = loadExample(file);
+    const own = new Set(flows.filter((n) => n.type === 'concur-config').map((n) => n.id));
+    for (const n of flows) {
+      if (n.type === 'concur-config') {
+        connection ??= { ...n, id: DEMO_CONNECTION_ID, name: 'SAP Concur (demo simulator)' };
+        continue;
       }
+      if (seen.has(n.id)) throw new Error(`node id ${n.id} appears in two demo examples`);
       seen.add(n.id);
-      merged.push(n);
+      merged.push(own.has(n.server) ? { ...n, server: DEMO_CONNECTION_ID } : n);
     }
   }
+  if (connection) merged.push(connection);
   return connectToSimulator(merged, opts);
 }
 
-module.exports = { EXAMPLES_DIR, DEMO_EXAMPLES, SUBSCRIBE_INJECT_ID, exampleFiles, loadExample, connectToSimulator, demoFlows };
+/**
+ * The demo's own nodes in a deployed flow: its tabs, everything on them, and
+ * the demo connection. CONCUR_DEMO_RESET replaces just these.
+ */
+function isDemoNode(n, demoTabIds) {
+  return demoTabIds.has(n.id) || demoTabIds.has(n.z) || n.id === DEMO_CONNECTION_ID;
+}
+/** The connection id demos before 0.1.x deployed (shared by all example files then). */
+const OLD_DEMO_CONNECTION_ID = 'concur-example-connection';
+
+/**
+ * `deployed` with the demo's own nodes replaced by `demo` (a fresh demoFlows()
+ * result); the user's tabs, nodes and connections are kept as they are and in
+ * their order. The user's nodes that use the demo connection keep using it (same id).
+ */
+function replaceDemoNodes(deployed, demo) {
+  const demoTabIds = new Set(demo.filter((n) => n.type === 'tab').map((n) => n.id));
+  let kept = deployed.filter((n) => !isDemoNode(n, demoTabIds));
+  // An older demo's connection goes too, unless one of the user's nodes uses it.
+  if (!kept.some((n) => n.server === OLD_DEMO_CONNECTION_ID)) kept = kept.filter((n) => n.id !== OLD_DEMO_CONNECTION_ID);
+  const keptIds = new Set(kept.map((n) => n.id));
+  const clash = demo.find((n) => keptIds.has(n.id));
+  if (clash) throw new Error(`node id ${clash.id} is used by one of your own nodes and by the demo`);
+  // Demo tabs first (where a fresh demo puts them), then the user's tabs and nodes.
+  return [...demo.filter((n) => n.type === 'tab'), ...kept, ...demo.filter((n) => n.type !== 'tab')];
+}
+
+module.exports = { EXAMPLES_DIR, DEMO_EXAMPLES, DEMO_CONNECTION_ID, SUBSCRIBE_INJECT_ID, exampleFiles, loadExample, connectToSimulator, demoFlows, replaceDemoNodes };

@@ -15,7 +15,7 @@
  *
  * Environment: PORT (editor port, default 1880), CONCUR_SIM_PORT (default 8090),
  * CONCUR_DEMO_DIR (default .demo), CONCUR_SIM_DIR (ESS signing keys, default
- * .concur-sim), CONCUR_DEMO_RESET=1 (deploy the demo flows afresh).
+ * .concur-sim), CONCUR_DEMO_RESET=1 (deploy the demo's own tabs afresh; other tabs are kept).
  * A port given explicitly must be free; the defaults fall back to a free port.
  */
 const { spawn } = require('node:child_process');
@@ -334,7 +334,7 @@ function banner({ rt, sim, keyDir, legacyPassword, subscriptionProblem, fresh, u
 async function main() {
   const { startSimulator } = requireBuilt('dist/simulator/index.js');
   requireBuilt('dist/nodes/concur-config/concur-config.js');
-  const { demoFlows, SUBSCRIBE_INJECT_ID } = require('./demo-flows');
+  const { demoFlows, replaceDemoNodes, SUBSCRIBE_INJECT_ID } = require('./demo-flows');
 
   const userDir = path.resolve(process.env.CONCUR_DEMO_DIR || path.join(REPO, '.demo'));
   const keyDir = path.resolve(process.env.CONCUR_SIM_DIR || path.join(REPO, '.concur-sim'));
@@ -394,7 +394,23 @@ async function main() {
         legacy: { user: LEGACY_USER, password: current.legacyPassword },
         essWebhookUrl: webhook,
       });
-      await deploy(rt, flows);
+      if (previous) {
+        // CONCUR_DEMO_RESET: the demo's own tabs (and its connection) are deployed afresh;
+        // the user's tabs, nodes and their credentials stay as they are.
+        const deployed = await getFlows(rt);
+        const nodes = Array.isArray(deployed) ? deployed : deployed.flows;
+        let merged;
+        try {
+          merged = replaceDemoNodes(nodes, flows);
+        } catch (err) {
+          throw new DemoError(`CONCUR_DEMO_RESET: ${err.message}`);
+        }
+        const own = merged.length - flows.length;
+        say(`CONCUR_DEMO_RESET: deploying the demo tabs afresh${own > 0 ? `, keeping your ${own} other node(s)` : ''}`);
+        await deploy(rt, merged);
+      } else {
+        await deploy(rt, flows);
+      }
     } else {
       const deployed = await getFlows(rt);
       const nodes = Array.isArray(deployed) ? deployed : deployed.flows;

@@ -1,8 +1,8 @@
 /**
  * concur-sim command line:
  *   concur-sim api [--port 8090] [--host 127.0.0.1] [--latency 50] [--rate-429 0.1] [--rate-5xx 0.05] [--token-ttl 3600]
- *   concur-sim send ess --to URL [--event statusChanged] [--report ID] [--padding pss|pkcs1] [--key file] [--cert f --cert-key f] [--retention 60s]
- *   concur-sim send legacy --to URL --user U --password P [--report KEY]
+ *   concur-sim send ess --to URL [--event statusChanged] [--report ID] [--padding pss|pkcs1] [--key file] [--cert f --cert-key f] [--retention 2m]
+ *   concur-sim send legacy --to URL [--user U --password P] [--report KEY]
  *   concur-sim keygen [--out dir] [--force]
  */
 import { createHash } from 'node:crypto';
@@ -17,7 +17,10 @@ import { sendLegacy, testConnection, WORKFLOW_STEP_PREFIX, DEFAULT_LEGACY_STEP }
 import { reportFullDetailsUrl } from './expense-legacy-xml';
 import type { ClientTls } from './http-client';
 import * as path from 'node:path';
-import { DEFAULT_CLIENT_ID } from './seed-data';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_REQUEST_TOKEN, DEFAULT_LEGACY_PASSWORD, DEFAULT_LEGACY_USER } from './seed-data';
+
+/** `send ess` gives up after this by default (ESS itself retries for 72 h; a person at a terminal waits less). */
+const CLI_ESS_RETENTION = '2m';
 
 export interface Io {
   out(line: string): void;
@@ -53,8 +56,8 @@ Run "concur-sim <command> --help" for the options of each command.`,
   --expires-in F           expires_in as number | string | alternate (default alternate)
   --seed N                 seed of the fault dice (default 1)
   --client-id ID           OAuth client id (default ${DEFAULT_CLIENT_ID})
-  --client-secret S        OAuth client secret (default: the documented simulator secret)
-  --company-request-token T  company request token for credtype=authtoken
+  --client-secret S        OAuth client secret (default ${DEFAULT_CLIENT_SECRET})
+  --company-request-token T  company request token for credtype=authtoken (default ${DEFAULT_COMPANY_REQUEST_TOKEN})
   --enforce-token-kinds    ESS management needs an app token, system endpoints a company token
   --any-exception-code     accept any exception code of valid length (not only the configured ones)
   --exception-code-max N   longest exception code accepted (default 8, the documented rule)
@@ -79,19 +82,21 @@ POST /_sim/reports/{id}/submit {"stepCode":"EXTVAL"}, POST /_sim/notifications {
   --key-dir DIR            key directory (default ./.concur-sim)
   --cert FILE --cert-key FILE   client certificate and key for mutual TLS
   --ca FILE                trust this CA for an https receiver;  --insecure  skip verification
-  --retention D            stop retrying after D (default 72h; e.g. 60s)
+  --retention D            stop retrying after D (default ${CLI_ESS_RETENTION}; ESS itself retries for 72h)
   --initial-delay D        first retry delay (default 1s, doubling each time)
   --max-delay D            longest retry delay (default 15m)
   --max-attempts N         hard cap on attempts (default 10000)
   --timeout D              per-attempt timeout (default 60s)
 
 Retries on 5xx, 401, 403, 429 and network errors; stops on 2xx and other 4xx.
+Each rejection is printed with the receiver's reason (the answer body).
 Exit status 0 when delivered, 1 otherwise.`,
-  legacy: `concur-sim send legacy --to URL --user U --password P [options]
+  legacy: `concur-sim send legacy --to URL [--user U --password P] [options]
 
   --to URL                 connector endpoint (e.g. http://127.0.0.1:1880/concur/v1.0/notify)
   --user U --password P    HTTP Basic credentials of the application connector
-                           (the password may also come from $CONCUR_SIM_PASSWORD)
+                           (default ${DEFAULT_LEGACY_USER} / ${DEFAULT_LEGACY_PASSWORD};
+                           the password may also come from $CONCUR_SIM_PASSWORD)
   --report KEY_OR_ID       report key (RptKey) or seeded report ID (default ${DEFAULT_REPORT_ID})
   --step NAME              workflow step in EventType (default "${DEFAULT_LEGACY_STEP}")
   --event-type TEXT        full EventType text (overrides --step)
@@ -130,8 +135,9 @@ function tlsFrom(flags: ParsedArgs['flags']): ClientTls | undefined {
   };
 }
 
+/** SHA-256 of the public key's SPKI DER, in hex: the same form the ESS receiver's dialog shows. */
 function fingerprint(pair: EssKeyPair): string {
-  return createHash('sha256').update(pair.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256').update(pair.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
 function needUrl(flags: ParsedArgs['flags'], name: string): string {
@@ -195,8 +201,12 @@ async function cmdApi(flags: ParsedArgs['flags'], io: Io, signal?: AbortSignal):
   const c = sim.credentials;
   io.out(`SAP Concur simulator listening on ${sim.url}`);
   io.out(`  token endpoint : POST ${sim.url}/oauth2/v0/token`);
-  io.out(`  client id      : ${c.clientId}${opts.clientSecret ? '' : '  (client secret: the default, see README)'}`);
-  io.out(`  company UUID   : ${c.companyId}  (request token for credtype=authtoken: ${opts.companyRequestToken ? 'as given' : 'the default, see README'})`);
+  // The simulator's credentials in full: they only open this local fake tenant.
+  io.out(`  client id      : ${c.clientId}`);
+  io.out(`  client secret  : ${c.clientSecret}`);
+  io.out(`  company UUID   : ${c.companyId}`);
+  io.out(`  request token  : ${c.companyRequestToken}  (company request token, password grant with credtype=authtoken)`);
+  io.out(`  legacy connector (send legacy): user ${DEFAULT_LEGACY_USER}, password ${DEFAULT_LEGACY_PASSWORD}`);
   io.out(`  seeded reports : ${[...sim.state.reports.values()].map((r) => `${r.reportId} (${r.approvalStatus})`).join(', ')}`);
   io.out(`  faults         : ${JSON.stringify({ ...sim.api.faults.settings, failNext: undefined })}`);
   io.out(`  admin          : ${sim.url}/_sim/state, ${sim.url}/_sim/faults`);
@@ -259,6 +269,7 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
   io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : `${eventType} for report ${(event as { facts: { reportId: string } }).facts.reportId}`} to ${to}`);
   io.out(`  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`);
   if (tls?.cert) io.out('  mutual TLS: presenting the client certificate');
+  io.out(`  retrying like ESS (5xx, 401, 403, 429, network errors) for up to ${str(flags, 'retention') ?? CLI_ESS_RETENTION} (--retention to change)`);
   const controller = new AbortController();
   const onSig = () => controller.abort();
   process.once('SIGINT', onSig);
@@ -270,7 +281,7 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
       padding,
       correlationId: str(flags, 'correlation-id'),
       tls,
-      retentionMs: dur('retention'),
+      retentionMs: dur('retention') ?? parseDuration(CLI_ESS_RETENTION, 'retention'),
       initialDelayMs: dur('initial-delay'),
       maxDelayMs: dur('max-delay'),
       maxAttempts: num('max-attempts', 1, 1000000),
@@ -287,10 +298,8 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
 
 async function cmdSendLegacy(flags: ParsedArgs['flags'], io: Io): Promise<number> {
   const to = needUrl(flags, 'to');
-  const user = str(flags, 'user');
-  const password = str(flags, 'password') ?? process.env.CONCUR_SIM_PASSWORD;
-  if (!user) throw new UsageError('--user is required');
-  if (!password) throw new UsageError('--password (or $CONCUR_SIM_PASSWORD) is required');
+  const user = str(flags, 'user') ?? DEFAULT_LEGACY_USER;
+  const password = str(flags, 'password') ?? process.env.CONCUR_SIM_PASSWORD ?? DEFAULT_LEGACY_PASSWORD;
   const state = new SimState();
   const ref = str(flags, 'report') ?? DEFAULT_REPORT_ID;
   const report = state.reportById(ref) ?? state.reportByKey(ref);

@@ -37,6 +37,8 @@ export interface EssSendOptions {
 export interface EssAttempt {
   n: number;
   status?: number;
+  /** What the receiver said with a non-2xx answer (first line of the body, shortened). */
+  reason?: string;
   error?: string;
   retry: boolean;
   nextDelayMs?: number;
@@ -94,6 +96,21 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/** The receiver's reason for a rejection, from its answer body: one line, at most 200 characters. */
+export function reasonOf(body: string | undefined): string | undefined {
+  if (!body) return undefined;
+  let text = body;
+  try {
+    const j = JSON.parse(body);
+    if (j && typeof j === 'object') text = String(j.reason ?? j.message ?? j.error_description ?? j.error ?? body);
+  } catch {
+    /* plain text */
+  }
+  const line = text.replace(/\s+/g, ' ').trim();
+  if (!line) return undefined;
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)}s` : `${ms}ms`);
 
 export async function sendEss(o: EssSendOptions): Promise<EssSendResult> {
@@ -143,8 +160,9 @@ export async function sendEss(o: EssSendOptions): Promise<EssSendResult> {
         log(`ESS attempt ${n} -> ${res.status} delivered`);
         return result('delivered', res.status);
       }
+      a.reason = reasonOf(res.body);
       if (!isRetryableStatus(res.status)) {
-        log(`ESS attempt ${n} -> ${res.status} rejected, not retried (ESS drops events on 4xx other than 401/403/429)`);
+        log(`ESS attempt ${n} -> ${res.status}${a.reason ? ` (${a.reason})` : ''} rejected, not retried (ESS drops events on 4xx other than 401/403/429)`);
         return result('rejected', res.status);
       }
       hint = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers['retry-after']) : undefined;
@@ -152,7 +170,7 @@ export async function sendEss(o: EssSendOptions): Promise<EssSendResult> {
       a.error = e instanceof NetworkError ? `${e.code}: ${e.message}` : (e as Error).message;
     }
     const delay = Math.min(maxDelay, Math.max(backoffDelay(n, initial, maxDelay), hint ?? 0));
-    const what = a.status !== undefined ? String(a.status) : `network error ${a.error}`;
+    const what = a.status !== undefined ? `${a.status}${a.reason ? ` (${a.reason})` : ''}` : `network error ${a.error}`;
     if (n >= maxAttempts) {
       log(`ESS attempt ${n} -> ${what}; giving up after ${maxAttempts} attempts`);
       return result('max-attempts', a.status);

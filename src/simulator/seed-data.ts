@@ -12,6 +12,12 @@ export const COMPANY_NAME = 'Globex Demo Corporation';
 export const DEFAULT_COMPANY_REQUEST_TOKEN = 'sim-company-request-token-2f9c41';
 export const DEFAULT_CLIENT_ID = 'sim-client-0f3b9a2e';
 export const DEFAULT_CLIENT_SECRET = 'sim-client-secret-7d41c8';
+/**
+ * Default HTTP Basic credentials `send legacy` presents to an application
+ * connector (10-50 characters each, as Concur's connector registration requires).
+ */
+export const DEFAULT_LEGACY_USER = 'concur-sim-connector';
+export const DEFAULT_LEGACY_PASSWORD = 'concur-sim-connector-password';
 
 export const USERS: SimUser[] = [
   { userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', loginId: 'jane.doe@globex.example', firstName: 'Jane', lastName: 'Doe', password: 'jane-pass-1234' },

@@ -20,7 +20,7 @@ const { startRed, request, REPO, PACKAGE_NAME } = require('../helpers/red-runtim
 const { teardown } = require('../helpers/teardown');
 const { startCollector, collectorNodes } = require('../helpers/collector');
 const { startSimulator, sendEss } = require('../../dist/simulator/index.js');
-const { exampleFiles, loadExample, connectToSimulator, demoFlows, DEMO_EXAMPLES } = require('../../scripts/demo-flows');
+const { exampleFiles, loadExample, connectToSimulator, demoFlows, replaceDemoNodes, DEMO_EXAMPLES, DEMO_CONNECTION_ID } = require('../../scripts/demo-flows');
 
 const R_GOOD = 'CB899F7D9F73420A8D8B'; // A_EXTV, passes the rules
 const R_BAD = '4D2E8A61B0C94F7FA311'; // A_EXTV, 612 USD dinner without receipt, expense without purpose
@@ -152,6 +152,16 @@ describe('examples: every importable flow runs against the simulator in a real N
       }
     });
 
+    it('no two examples share a node id, so importing a second one never asks about existing nodes', () => {
+      const owner = new Map();
+      for (const f of files) {
+        for (const n of loadExample(f)) {
+          assert.ok(!owner.has(n.id), `${n.id} is in ${owner.get(n.id)} and ${f}`);
+          owner.set(n.id, f);
+        }
+      }
+    });
+
     it('no example carries credentials or simulator secrets', () => {
       for (const f of files) {
         const text = fs.readFileSync(path.join(REPO, 'examples', f), 'utf8');
@@ -185,6 +195,33 @@ describe('examples: every importable flow runs against the simulator in a real N
         DEMO_EXAMPLES.map((f) => loadExample(f).find((n) => n.type === 'tab').label),
       );
       assert.equal(flows.filter((n) => n.type === 'concur-config').length, 1);
+    });
+
+    it('replaceDemoNodes swaps only the demo tabs, their nodes and the demo connection (CONCUR_DEMO_RESET)', () => {
+      const opts = { simUrl: 'http://127.0.0.1:9', credentials: { clientId: 'a', clientSecret: 'b', companyId: 'c', companyRequestToken: 'd' } };
+      const demo = demoFlows(opts);
+      const demoTab = demo.find((n) => n.type === 'tab');
+      const deployed = [
+        ...structuredClone(demo),
+        { id: 'edit-on-demo-tab', type: 'comment', z: demoTab.id, x: 1, y: 1, wires: [] },
+        { id: 'my-tab', type: 'tab', label: 'mine' },
+        { id: 'my-node', type: 'concur-get-report-details', z: 'my-tab', server: DEMO_CONNECTION_ID, x: 1, y: 1, wires: [[]] },
+        { id: 'my-conn', type: 'concur-config', name: 'mine' },
+        { id: 'concur-example-connection', type: 'concur-config', name: 'left by an older demo' },
+      ];
+      const out = replaceDemoNodes(deployed, demo);
+      const ids = out.map((n) => n.id);
+      assert.ok(!ids.includes('edit-on-demo-tab'));
+      assert.ok(!ids.includes('concur-example-connection'), 'an unused connection of an older demo goes');
+      for (const id of ['my-tab', 'my-node', 'my-conn', DEMO_CONNECTION_ID]) assert.ok(ids.includes(id), id);
+      assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+      assert.equal(out.length, demo.length + 3);
+      // An older demo connection that one of the user's nodes uses is kept.
+      const used = replaceDemoNodes([...deployed, { id: 'n2', type: 'concur-notifications', z: 'my-tab', server: 'concur-example-connection', x: 1, y: 1, wires: [[]] }], demo);
+      assert.ok(used.some((n) => n.id === 'concur-example-connection'));
+      // A user's node (on the user's tab) whose id a demo node also has: refused, nothing silently dropped.
+      const clashId = demo.find((n) => n.type === 'comment').id;
+      assert.throws(() => replaceDemoNodes([{ id: 'my-tab', type: 'tab' }, { id: clashId, type: 'comment', z: 'my-tab' }], demo), /used by one of your own nodes and by the demo/);
     });
 
     it('Node-RED lists every example under Import > Examples for this package', async () => {

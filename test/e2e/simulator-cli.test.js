@@ -147,7 +147,11 @@ describe('concur-sim CLI', function () {
   it('api serves the fake Concur API with the given flags and stops cleanly on SIGTERM', async () => {
     const api = await startApi(['--port', '0', '--token-ttl', '120', '--expires-in', 'number', '--rate-429', '1', '--retry-after', '5', '--key-dir', path.join(dir, 'api-keys')]);
     try {
-      assert.ok(!api.output().includes('sim-client-secret'), 'banner does not print the client secret');
+      // The simulator's own credentials are printed in full (they only open this local fake tenant).
+      for (const until = Date.now() + 10000; !api.output().includes('Press Ctrl+C') && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      for (const v of ['sim-client-0f3b9a2e', 'sim-client-secret-7d41c8', 'sim-company-request-token-2f9c41', 'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31', 'concur-sim-connector', 'concur-sim-connector-password']) {
+        assert.ok(api.output().includes(v), `banner prints ${v}:\n${api.output()}`);
+      }
       const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sim-client-0f3b9a2e', client_secret: 'sim-client-secret-7d41c8' }).toString();
       const t = await request(`${api.url}/oauth2/v0/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
       assert.equal(t.status, 200, t.body);
@@ -235,6 +239,71 @@ describe('concur-sim CLI', function () {
       assert.equal(Buffer.from(bad.seen[0].headers.authorization.split(' ')[1], 'base64').toString(), 'concur-connector:From-The-Env-1');
     } finally {
       await bad.close();
+    }
+  });
+
+  it('send ess prints the receiver\'s reason for a 401 / 403 and, by default, gives up after 2 minutes (--retention changes it)', async () => {
+    const keys = path.join(dir, 'ess-keys3');
+    const answers = [
+      [401, 'signature does not verify with any configured key'],
+      [403, 'client certificate CN not allowed'],
+    ];
+    const seen = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const [status, reason] = answers[Math.min(seen.length, answers.length - 1)];
+        seen.push(status);
+        res.writeHead(status, { 'Content-Type': 'text/plain' });
+        res.end(reason);
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${server.address().port}/concur/ess`;
+    try {
+      const r = await runCli(['send', 'ess', '--to', url, '--key-dir', keys, '--initial-delay', '20ms', '--max-attempts', '2']);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /attempt 1 -> 401 \(signature does not verify with any configured key\); retrying in 20ms/);
+      assert.match(r.stdout, /attempt 2 -> 403 \(client certificate CN not allowed\); giving up after 2 attempts/);
+      assert.match(r.stdout, /for up to 2m \(--retention to change\)/);
+      // A first retry 3 minutes away is past the default retention: the event expires at once
+      // (with ESS's 72 h it would wait). --retention 10m makes the same retry wait (the child is killed).
+      seen.length = 0;
+      const t0 = Date.now();
+      const expired = await runCli(['send', 'ess', '--to', url, '--key-dir', keys, '--initial-delay', '3m', '--max-delay', '3m']);
+      assert.equal(expired.code, 1);
+      assert.match(expired.stdout, /retention of 120s reached, event expired/);
+      assert.ok(Date.now() - t0 < 15000);
+      const waiting = await runCli(['send', 'ess', '--to', url, '--key-dir', keys, '--initial-delay', '3m', '--max-delay', '3m', '--retention', '10m'], { timeoutMs: 3000 });
+      assert.equal(waiting.signal, 'SIGKILL', waiting.stdout);
+      assert.match(waiting.stdout, /for up to 10m/);
+      assert.match(waiting.stdout, /retrying in 180s/);
+    } finally {
+      await new Promise((r) => server.close(() => r()));
+    }
+  });
+
+  it('key fingerprints are printed as SHA-256 hex of the public key, the form the ESS receiver dialog shows', async () => {
+    const keys = path.join(dir, 'ess-keys4');
+    const k = await runCli(['keygen', '--out', keys]);
+    const pub = crypto.createPublicKey(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem')));
+    const hex = crypto.createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+    const { describeKeyText } = require('../../dist/concur/key-info');
+    assert.equal(describeKeyText(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem'), 'utf8')).keys[0].fingerprint, hex, 'the dialog\'s form');
+    assert.match(k.stdout, new RegExp(`public key SHA-256: ${hex}\n`));
+    const port = await freePort();
+    const s = await runCli(['send', 'ess', '--to', `http://127.0.0.1:${port}/`, '--key-dir', keys, '--max-attempts', '1']);
+    assert.match(s.stdout, new RegExp(`public key SHA-256 ${hex}\n`));
+  });
+
+  it('send legacy uses the simulator\'s default connector credentials when none are given', async () => {
+    const rx = await startReceiver([200]);
+    try {
+      const r = await runCli(['send', 'legacy', '--to', `${rx.url}/concur/v1.0/notify`]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(Buffer.from(rx.seen[0].headers.authorization.split(' ')[1], 'base64').toString(), 'concur-sim-connector:concur-sim-connector-password');
+    } finally {
+      await rx.close();
     }
   });
 });

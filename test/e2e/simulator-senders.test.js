@@ -147,7 +147,7 @@ describe('simulator as Concur: event senders', function () {
       assert.equal(rx.seen.length, 3);
       assert.ok(rx.seen.every((s) => s.body.equals(rx.seen[0].body) && s.headers['concur-signature'] === rx.seen[0].headers['concur-signature']));
       assert.equal(lines.length, 3, 'one line per attempt');
-      assert.match(lines[0], /attempt 1 -> 503; retrying in 20ms/);
+      assert.match(lines[0], /attempt 1 -> 503 \(status 503\); retrying in 20ms/);
       assert.match(lines[2], /attempt 3 -> 200 delivered/);
     });
 

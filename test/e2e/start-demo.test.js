@@ -226,6 +226,51 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.ok(await portClosed(simPort));
   });
 
+  it('CONCUR_DEMO_RESET=1 deploys the demo tabs afresh and leaves the user\'s own tabs, nodes and credentials alone', async () => {
+    // A run without reset, in which the user adds a tab of their own (a receiver with credentials) and edits a demo tab.
+    let [redPort, simPort] = [await freePort(), await freePort()];
+    let demo = startDemo({ PORT: String(redPort), CONCUR_SIM_PORT: String(simPort), CONCUR_DEMO_DIR: demoDir, CONCUR_SIM_DIR: keyDir });
+    let b = await readBanner(demo);
+    demo.redPid = b.redPid;
+    const headers = { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v1', 'Node-RED-Deployment-Type': 'full' };
+    const current = JSON.parse((await request(`${b.editor}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } })).body);
+    const demoTab = current.find((n) => n.type === 'tab');
+    const mine = [
+      { id: 'my-tab', type: 'tab', label: 'my own flow' },
+      { id: 'my-note', type: 'comment', z: 'my-tab', name: 'mine', info: '', x: 200, y: 40, wires: [] },
+      { id: 'my-receiver', type: 'concur-legacy-notify-in', z: 'my-tab', path: '/my/notify', ackMode: 'receipt', x: 200, y: 100, wires: [[]], credentials: { username: 'my-connector-user', password: 'my-connector-password' } },
+      { id: 'demo-tab-edit', type: 'comment', z: demoTab.id, name: 'edit on a demo tab', info: '', x: 900, y: 80, wires: [] },
+    ];
+    const put = await request(`${b.editor}/flows`, { method: 'POST', headers, body: JSON.stringify([...current, ...mine]) });
+    assert.equal(put.status, 204, put.body);
+    assert.equal((await demo.stop('SIGTERM')).code, 0, demo.err);
+
+    [redPort, simPort] = [await freePort(), await freePort()];
+    demo = startDemo({ PORT: String(redPort), CONCUR_SIM_PORT: String(simPort), CONCUR_DEMO_DIR: demoDir, CONCUR_SIM_DIR: keyDir, CONCUR_DEMO_RESET: '1' });
+    b = await readBanner(demo);
+    demo.redPid = b.redPid;
+    assert.match(demo.out, /deploying the demo tabs afresh, keeping your 3 other node\(s\)/);
+    const deployed = JSON.parse((await request(`${b.editor}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } })).body);
+    const ids = new Set(deployed.map((n) => n.id));
+    for (const id of ['my-tab', 'my-note', 'my-receiver']) assert.ok(ids.has(id), `${id} is kept`);
+    assert.ok(!ids.has('demo-tab-edit'), 'the edit on a demo tab is replaced by the fresh demo');
+    assert.ok(!ids.has('user-edit'), 'the earlier edit on a demo tab is gone too');
+    assert.equal(deployed.filter((n) => n.type === 'tab' && n.id === demoTab.id).length, 1, 'each demo tab once');
+    assert.equal(deployed.filter((n) => n.type === 'concur-config').length, 1, 'one demo connection');
+    // The user's receiver still has its credentials (kept encrypted across the reset deploy).
+    const xml = '<?xml version="1.0"?><Notification><EventType>SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v2.0/report/X</ObjectURI><EventDateTime>2026-01-01</EventDateTime><Context/></Notification>';
+    const auth = (u, p) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64');
+    const ok = await request(`${b.editor}/my/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: auth('my-connector-user', 'my-connector-password') }, body: xml });
+    assert.equal(ok.status, 200, ok.body);
+    const bad = await request(`${b.editor}/my/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: auth('my-connector-user', 'wrong-password-123') }, body: xml });
+    assert.equal(bad.status, 401);
+    // The fresh demo works: the printed ESS command is handled.
+    const ess = await runPrinted(b.essCmd);
+    assert.equal(ess.code, 0, ess.out);
+    await waitForReport(b.simUrl, R_VIOLATIONS, 'A_RESU');
+    assert.equal((await demo.stop('SIGINT')).code, 0, demo.err);
+  });
+
   it('an explicit port that is taken fails with a clear message and leaves nothing running', async () => {
     const blocker = net.createServer();
     await new Promise((r) => blocker.listen(0, '127.0.0.1', r));

@@ -11,7 +11,7 @@ import { numberIn, type ConcurConfigNode } from '../shared/concur-action';
 import { ConcurApiClient, DEFAULT_RETRY, type ApiRequest } from '../../concur/api-client';
 import { ConcurError, toConcurError } from '../../concur/concur-error';
 import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../../concur/concur-hosts';
-import { TokenManager, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
+import { TokenManager, credentialProblems, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
 import { FileTokenStore, MemoryTokenStore, type TokenStore } from '../../concur/token-store';
 
 interface ConfigDef extends NodeDef {
@@ -103,8 +103,13 @@ export = function (RED: RED) {
     let client: ConcurApiClient | undefined;
     let startError: ConcurError | undefined;
     let tokenStore: TokenStore | undefined;
+    let missing: string[] = [];
     try {
       const s = readSettings(def);
+      // What the grant needs (refresh_token: id, secret, refresh token; password/authtoken:
+      // id, secret, company UUID, request token; client_credentials: id, secret).
+      missing = credentialProblems(s.grantType, creds);
+      if (missing.length) node.warn(`Concur connection "${def.name || node.id}" is not configured: ${missing.join('; ')}`);
       let store: TokenStore;
       if (tokenDir) {
         const file = new FileTokenStore(tokenDir, node.id);
@@ -147,6 +152,7 @@ export = function (RED: RED) {
         return client ? client.tokens.apiBase() : '';
       },
     };
+    node.problems = () => (startError ? [startError.message] : client ? missing : ['connection is closed']);
     node.label = () => (client ? client.tokens.apiBase() : `not usable: ${startError?.message ?? 'closed'}`);
 
     node.on('close', (removed: boolean, done: () => void) => {

@@ -13,6 +13,12 @@ export interface ConcurConfigNode {
   api: ConcurApi;
   /** Human description of where calls go (no secrets). */
   label(): string;
+  /**
+   * What keeps this connection from working before any call is made: the
+   * credentials its grant needs that are missing, or a setting it could not
+   * start with. Empty when it can be tried.
+   */
+  problems?(): string[];
 }
 
 export function findConnection(RED: RED, id: unknown): ConcurConfigNode | undefined {
@@ -61,6 +67,13 @@ export function handleInputs(
     if (closed) return;
     if (active > 0) return node.status({ fill: 'blue', shape: 'dot', text: `calling Concur… (${active})` });
     if (err) return node.status({ fill: 'red', shape: 'ring', text: clip(`${err.status ? err.status + ' ' : ''}${err.code}: ${ok} ok, ${failed} failed`) });
+    // Before the first call: say at deploy that the connection cannot work (a
+    // green "0 ok" would only turn red on the first event).
+    if (ok === 0 && failed === 0) {
+      const conn = getConnection();
+      if (!conn) return node.status({ fill: 'yellow', shape: 'ring', text: 'no connection selected' });
+      if (conn.problems && conn.problems().length) return node.status({ fill: 'yellow', shape: 'ring', text: 'connection not configured' });
+    }
     node.status({ fill: 'green', shape: 'dot', text: clip(`${last ? last + ' · ' : ''}${ok} ok${failed ? `, ${failed} failed` : ''}`) });
   };
 
