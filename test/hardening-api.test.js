@@ -1,0 +1,108 @@
+'use strict';
+/**
+ * End to end (real Node-RED, Concur simulator on loopback): the API-side items
+ * of the security review (issue 12): ids made of dot segments, ...
+ */
+const assert = require('node:assert/strict');
+const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
+const { startCollector, collectorNodes } = require('./helpers/collector');
+const { startSimulator } = require('../simulator/index.js');
+const { apiRequests } = require('./helpers/simulator-client');
+
+const Z = 'tab-hard';
+const REFRESH = 'configured-refresh-token-HARDEN';
+const R1 = 'CB899F7D9F73420A8D8B';
+
+describe('hardening: API nodes in a real Node-RED against the simulator', function () {
+  this.timeout(90000);
+  let red;
+  let collector;
+  let sim;
+
+  function trigger(name, firstNodeId) {
+    return [
+      { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
+      { id: `res-${name}`, type: 'http response', z: Z, statusCode: '200', headers: {}, wires: [] },
+      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nreturn msg;', outputs: 1, wires: [[firstNodeId]] },
+    ];
+  }
+
+  function flows() {
+    const ok = collectorNodes({ idPrefix: 'ok', z: Z, url: collector.url, pathName: '/ok', fields: ['tag', 'payload'] });
+    const err = collectorNodes({ idPrefix: 'err', z: Z, url: collector.url, pathName: '/err', fields: ['tag', 'concurError', 'error'] });
+    const c = sim.credentials;
+    const node = (id, type, extra) => ({ id, type, z: Z, server: 'cfg', wires: [[ok.inputId]], ...extra });
+    const nodes = [
+      { id: Z, type: 'tab', label: 'hardening' },
+      {
+        id: 'cfg',
+        type: 'concur-config',
+        name: 'simulator',
+        geolocation: 'custom',
+        baseUrl: sim.url,
+        tokenEndpoint: 'api',
+        followGeolocation: true,
+        timeout: 10,
+        retries: 2,
+        retryDelay: 5,
+        retryMaxDelay: 20,
+        expirySkew: 60,
+        grantType: 'refresh_token',
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH },
+      },
+      ...trigger('wf', 'wf'),
+      node('wf', 'concur-workflow-action', { version: 'v4', action: 'approve', endpoint: 'company' }),
+      ...trigger('get', 'get'),
+      node('get', 'concur-get-report-details', { version: 'v3' }),
+      ...trigger('exc', 'exc'),
+      node('exc', 'concur-post-exceptions', { version: 'v4', visibility: 'ALL' }),
+      { id: 'catch-all', type: 'catch', z: Z, scope: null, uncaught: false, wires: [[err.inputId]] },
+      ...ok.nodes,
+      ...err.nodes,
+    ];
+    return nodes.map((n, i) => (n.z && n.x === undefined ? { x: 100 + (i % 5) * 150, y: 40 + Math.floor(i / 5) * 40, ...n } : n));
+  }
+
+  async function fire(name, body) {
+    const r = await request(`${red.url}/t/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 200, r.body);
+  }
+
+  async function expectErr(name, body) {
+    collector.clear();
+    await fire(name, { tag: name, ...body });
+    const got = await collector.waitFor(1, 15000, '/err');
+    assert.equal((await collector.settle(200)).filter((m) => m.path === '/ok').length, 0, 'nothing on the output');
+    return got[0].body;
+  }
+
+  before(async () => {
+    sim = await startSimulator({ port: 0, deliverEvents: false, refreshTokens: [REFRESH] });
+    collector = await startCollector();
+    red = await startRed();
+    await red.deploy(flows());
+  });
+  beforeEach(() => {
+    sim.state.reset();
+    sim.resetFaults();
+  });
+  after(() => teardown({ red, collector, sim }));
+
+  it('a report id of "..", "%2e%2e" or "." goes to Catch as INVALID_INPUT and nothing reaches Concur', async () => {
+    const before = apiRequests(sim).length;
+    for (const id of ['..', '%2e%2e', '.%2E', '.']) {
+      let e = await expectErr('wf', { msg: { reportId: id, comment: 'x' } });
+      assert.equal(e.concurError.code, 'INVALID_INPUT', JSON.stringify(e));
+      assert.match(e.concurError.message, /msg\.reportId .* dot segment/);
+      e = await expectErr('get', { msg: { reportId: id } });
+      assert.equal(e.concurError.code, 'INVALID_INPUT', JSON.stringify(e));
+      e = await expectErr('exc', { msg: { reportId: R1, exceptions: [{ exceptionCode: 'POLVIOL', expenseId: id }] } });
+      assert.equal(e.concurError.code, 'INVALID_INPUT', JSON.stringify(e));
+      assert.match(e.concurError.message, /expense id .* dot segment/);
+    }
+    const sent = apiRequests(sim).slice(before).map((r) => `${r.method} ${r.path}`);
+    assert.deepEqual(sent, [], 'no API request was sent');
+    assert.equal(sim.state.reportById(R1).approvalStatus, 'A_EXTV', 'nothing approved');
+  });
+});
