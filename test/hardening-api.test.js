@@ -105,4 +105,16 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
     assert.deepEqual(sent, [], 'no API request was sent');
     assert.equal(sim.state.reportById(R1).approvalStatus, 'A_EXTV', 'nothing approved');
   });
+
+  const testConn = (id, body) => request(`${red.url}/concur-config/${id}/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('preset geolocation: the http://127.0.0.1 geolocation the token endpoint names is not followed (Test connection shows the preset)', async () => {
+    const c = sim.credentials;
+    // Token from a custom endpoint (the simulator), API base a preset: the simulator names itself (http, not Concur) as geolocation.
+    const r = await testConn('geo-node', { geolocation: 'us2', tokenEndpoint: 'custom', tokenUrl: sim.url, grantType: 'client_credentials', credentials: { clientId: c.clientId, clientSecret: c.clientSecret } });
+    assert.equal(r.status, 200, r.body);
+    const b = JSON.parse(r.body);
+    assert.equal(b.apiBase, 'https://us2.api.concursolutions.com');
+    assert.equal(b.geolocation, null);
+  });
 });

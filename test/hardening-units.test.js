@@ -45,3 +45,64 @@ describe('hardening: ids that are dot segments never change the API path', () =>
     assert.equal(resolveApiUrl('/a/..b/c?x=../y', base).pathname, '/a/..b/c', 'dots inside a segment or in the query are fine');
   });
 });
+
+describe('hardening: a geolocation from the token endpoint is trusted only on a Concur https host when the base is a preset', function () {
+  this.timeout(20000);
+  const { startSimulator } = require('../simulator/index.js');
+  const { TokenManager } = require('../concur/token-manager');
+  const { MemoryTokenStore } = require('../concur/token-store');
+  const { sendHttp } = require('../concur/http-transport');
+  const ATTACKER = 'http://attacker.example:8080';
+  const US2 = 'https://us2.api.concursolutions.com';
+  let sim;
+  let sent;
+  // sim.url is the public URL it hands out (the attacker's); it listens on loopback.
+  const local = () => `http://127.0.0.1:${sim.port}`;
+  before(async () => {
+    sim = await startSimulator({ port: 0, deliverEvents: false, refreshTokens: ['rt-geo'], publicUrl: ATTACKER });
+  });
+  after(() => sim.stop());
+  beforeEach(() => {
+    sent = [];
+    sim.resetFaults();
+  });
+  // Only loopback is really contacted; anything else is recorded and fails like an unreachable host.
+  const send = (x) => {
+    sent.push(x.url.origin);
+    if (x.url.hostname !== '127.0.0.1') return Promise.reject(Object.assign(new Error('not contacted in tests'), { code: 'ENOTFOUND' }));
+    return sendHttp(x);
+  };
+  const tm = (over) =>
+    new TokenManager({
+      grantType: 'refresh_token',
+      credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: 'rt-geo' },
+      baseUrl: US2,
+      tokenBaseUrl: local(),
+      store: new MemoryTokenStore(),
+      send,
+      ...over,
+    });
+
+  it('preset base: an http / non-Concur geolocation in the token answer is ignored (and reported)', async () => {
+    const events = [];
+    const t = tm({ onEvent: (e) => events.push(e) });
+    const tok = await t.getToken();
+    assert.equal(tok.apiBase, US2);
+    assert.ok(!t.trustedOrigins().some((o) => o.includes('attacker')), JSON.stringify(t.trustedOrigins()));
+    assert.deepEqual(events.filter((e) => e.type === 'geolocation-refused').map((e) => e.geolocation), [ATTACKER]);
+    assert.equal(t.describe().geolocation, undefined);
+  });
+
+  it('preset base: "user lives elsewhere" (code 16) naming a non-Concur host is not followed: the secret is not sent there', async () => {
+    sim.setFaults({ failNext: [{ pathPrefix: '/oauth2/v0/token', geolocation: 'http://attacker.example:8080' }] });
+    const t = tm();
+    await assert.rejects(t.getToken(), (e) => e.status === 400 && /code 16/.test(e.message));
+    assert.deepEqual(sent, [local()], 'only the configured token endpoint was contacted');
+  });
+
+  it('custom base (simulator, proxy): the geolocation it names is followed as before', async () => {
+    const t = tm({ baseUrl: local(), tokenBaseUrl: undefined, grantType: 'client_credentials' });
+    const tok = await t.getToken();
+    assert.equal(tok.apiBase, ATTACKER);
+  });
+});

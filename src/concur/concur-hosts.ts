@@ -104,6 +104,17 @@ export function resolveApiUrl(urlOrPath: string, base: string): URL {
   return u;
 }
 
+/** True for an https URL on a Concur domain (what a preset base URL is, and what its geolocation must be). */
+export function isConcurHttpsUrl(raw: string): boolean {
+  try {
+    const u = new URL(raw);
+    const host = u.hostname.toLowerCase();
+    return u.protocol === 'https:' && !u.port && CONCUR_DOMAINS.some((d) => host.endsWith(d));
+  } catch {
+    return false;
+  }
+}
+
 /** True when a Bearer token may be sent to this URL's host. */
 export function isTrustedHost(u: URL, trustedOrigins: Iterable<string>): boolean {
   for (const o of trustedOrigins) {

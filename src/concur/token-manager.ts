@@ -12,7 +12,7 @@
  */
 import crypto from 'node:crypto';
 import { ConcurError } from './concur-error';
-import { normaliseBaseUrl } from './concur-hosts';
+import { isConcurHttpsUrl, normaliseBaseUrl } from './concur-hosts';
 import { sendHttp, headerValue, TransportError, type HttpExchange, type HttpResult } from './http-transport';
 import type { StoredTokenState, TokenStore } from './token-store';
 
@@ -56,7 +56,8 @@ export type TokenEvent =
   | { type: 'token'; grant: GrantType; expiresInSec: number; geolocation?: string }
   | { type: 'refresh-rotated' }
   | { type: 'refresh-rejected'; fallback: boolean; error: string }
-  | { type: 'store-error'; message: string };
+  | { type: 'store-error'; message: string }
+  | { type: 'geolocation-refused'; geolocation: string };
 
 export interface AccessToken {
   accessToken: string;
@@ -151,7 +152,7 @@ export class TokenManager {
       // A state written for other credentials (the user pasted a new refresh token) is ignored.
       if (s && s.seed === this.seed) {
         this.refresh = s;
-        if (s.geolocation) this.geolocation = s.geolocation;
+        if (s.geolocation) this.geolocation = this.acceptGeolocation(s.geolocation);
       }
     } catch (err) {
       this.emit({ type: 'store-error', message: `could not read the token store: ${(err as Error).message}` });
@@ -231,6 +232,27 @@ export class TokenManager {
     return this.grant('refresh_token', { refresh_token: c.refreshToken! }, this.refreshBase());
   }
 
+  /**
+   * A geolocation named by the token endpoint becomes a host that receives the
+   * Bearer token, the client secret and the refresh token. With a Concur base
+   * URL (a preset) it must be https on a Concur domain, like every documented
+   * geolocation (https://developer.concur.com/platform/base-uris.html); a custom
+   * base (simulator, proxy) keeps any http(s) geolocation its server names.
+   */
+  private acceptGeolocation(raw: string): string | undefined {
+    let geo: string;
+    try {
+      geo = normaliseBaseUrl(raw);
+    } catch {
+      return undefined;
+    }
+    if (isConcurHttpsUrl(this.o.baseUrl) && !isConcurHttpsUrl(geo)) {
+      this.emit({ type: 'geolocation-refused', geolocation: geo.slice(0, 120) });
+      return undefined;
+    }
+    return geo;
+  }
+
   private refreshBase(): string {
     // Concur: refresh at the stored geolocation.
     return (this.o.followGeolocation && this.geolocation) || this.o.tokenBaseUrl || this.o.baseUrl;
@@ -281,12 +303,7 @@ export class TokenManager {
       };
       // "user lives elsewhere" (code 16): retry once at the named geolocation.
       if (!redirected && oauth.geolocation && String(oauth.code) === '16') {
-        let geo: string | undefined;
-        try {
-          geo = normaliseBaseUrl(oauth.geolocation);
-        } catch {
-          geo = undefined;
-        }
+        const geo = this.acceptGeolocation(oauth.geolocation);
         if (geo && geo !== base) {
           if (this.o.followGeolocation) this.geolocation = geo;
           return this.grant(grant, fields, geo, true);
@@ -313,11 +330,7 @@ export class TokenManager {
     const expiresIn = parseExpiresIn(body.expires_in) ?? DEFAULT_EXPIRES_IN;
     const skew = Math.min(this.o.expirySkewSec ?? DEFAULT_SKEW, expiresIn / 2);
     if (typeof body.geolocation === 'string' && body.geolocation && this.o.followGeolocation) {
-      try {
-        this.geolocation = normaliseBaseUrl(body.geolocation);
-      } catch {
-        /* keep the previous one */
-      }
+      this.geolocation = this.acceptGeolocation(body.geolocation) ?? this.geolocation; // refused: keep the previous one
     }
     if (typeof body.refresh_token === 'string' && body.refresh_token && grant !== 'client_credentials') {
       const rotated = Boolean(this.refresh && this.refresh.refreshToken !== body.refresh_token);

@@ -121,6 +121,7 @@ export = function (RED: RED) {
         else if (e.type === 'refresh-rotated') node.log(`Concur rotated the refresh token; the new one is saved in ${store.location}`);
         else if (e.type === 'refresh-rejected') node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
         else if (e.type === 'store-error') node.warn(e.message);
+        else if (e.type === 'geolocation-refused') node.warn(`ignored the geolocation ${e.geolocation} named by the token endpoint: with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed`);
       });
       client = new ConcurApiClient({
         tokens,
