@@ -106,3 +106,16 @@ describe('hardening: a geolocation from the token endpoint is trusted only on a 
     assert.equal(tok.apiBase, ATTACKER);
   });
 });
+
+describe('hardening: one route key for registering and capturing, the way Express matches', () => {
+  const { routeKey } = require('../nodes/lib/http-routes');
+  it('is case-insensitive with an optional trailing slash, unless the app asks for case-sensitive / strict routing', () => {
+    assert.equal(routeKey('/Concur/ESS'), routeKey('/concur/ess'));
+    assert.equal(routeKey('/concur/ess/'), routeKey('/concur/ess'));
+    assert.notEqual(routeKey('/concur/ess//'), routeKey('/concur/ess'), 'Express does not route a double slash either');
+    assert.notEqual(routeKey('/concur/%65ss'), routeKey('/concur/ess'), 'nor a percent-encoded letter');
+    assert.equal(routeKey('/'), '/');
+    assert.notEqual(routeKey('/A', { caseSensitive: true }), routeKey('/a', { caseSensitive: true }));
+    assert.notEqual(routeKey('/a/', { strict: true }), routeKey('/a', { strict: true }));
+  });
+});

@@ -3,9 +3,12 @@
  * safe (../shared/concur-api.md §2.1: ESS retries 5xx, 401, 403, 429 and I/O
  * errors; drops 2xx and other 4xx):
  *
- *   body unreadable / too large   -> 400 / 413
  *   client certificate rejected   -> 403 (retried: a misconfigured check loses nothing)
- *   signature missing or invalid  -> 401 by default (retried), or 400 (dropped) if configured
+ *   signature header missing      -> 401 by default (retried), or 400 (dropped) if configured;
+ *                                    decided on the headers, before the body is read
+ *   body too large                -> 413
+ *   body busy / slow / unreadable -> 503 + Retry-After (retried; never 400 for what could be accepted)
+ *   signature invalid             -> 401 by default (retried), or 400 (dropped) if configured
  *   verified, but not an event    -> 400 (not retried: it never will be one)
  *   filtered out by topic/type    -> 200, dropped and counted
  *   duplicate id within window    -> 200, not emitted again
@@ -19,7 +22,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { createHash } from 'node:crypto';
 import { type EssEvent, matchesFilters, parseEssEnvelope } from './ess-envelope';
-import { type SignaturePadding, type VerificationKey, spkiFingerprint, verifyEssSignature } from './ess-signature';
+import { type SignaturePadding, type VerificationKey, decodeSignatureHeader, spkiFingerprint, verifyEssSignature } from './ess-signature';
 import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkHeaderCert, checkTlsPeer } from './client-cert';
 import type { EventJournal, StoredEvent } from './event-journal';
 
@@ -49,7 +52,8 @@ export interface EssReceiverOptions {
 
 export interface Delivery {
   rawBody?: Buffer;
-  bodyError?: { status: number; message: string };
+  /** Reading the body failed: 413 too large, or a retryable problem (busy, too slow, aborted). */
+  bodyError?: { status: number; message: string; kind?: string; retryAfterSec?: number };
   headers: IncomingHttpHeaders;
   socket?: TlsSocketLike;
 }
@@ -96,11 +100,16 @@ export class EssReceiver {
     this.keys = [...this.o.keys];
   }
 
-  async handle(d: Delivery): Promise<Outcome> {
-    if (d.bodyError) return reject(d.bodyError.status === 413 ? 413 : 400, 'body', d.bodyError.message);
-    const raw = d.rawBody;
-    if (!raw) return reject(400, 'body', 'request body could not be read');
+  /**
+   * Header-only pre-check: false when the delivery will be refused whatever its
+   * body (no usable Concur-Signature while verification is on), so the body need
+   * not be read. With verification off there is nothing to check before the body.
+   */
+  shouldReadBody(headers: IncomingHttpHeaders): boolean {
+    return !this.o.verifySignature || decodeSignatureHeader(headers['concur-signature']).ok;
+  }
 
+  async handle(d: Delivery): Promise<Outcome> {
     // 1. Transport authentication.
     let cert: ClientCertInfo | undefined;
     if (this.o.clientCertMode !== 'off') {
@@ -113,7 +122,21 @@ export class EssReceiver {
       cert = check.info;
     }
 
-    // 2. Signature over the exact bytes, before any parsing.
+    // 2a. A missing or unusable signature header is refused on the headers alone (the body may not have been read).
+    if (this.o.verifySignature) {
+      const h = decodeSignatureHeader(d.headers['concur-signature']);
+      if (!h.ok) return reject(this.o.signatureFailureStatus, 'signature', h.message);
+    }
+
+    // Body: 413 is final; anything else (busy, too slow, aborted, missing) may succeed later, so ESS must retry it.
+    if (d.bodyError) {
+      if (d.bodyError.status === 413) return reject(413, 'body', d.bodyError.message);
+      return reject(503, d.bodyError.kind === 'busy' ? 'overload' : 'body', d.bodyError.message, d.bodyError.retryAfterSec ?? this.o.retryAfterSec);
+    }
+    const raw = d.rawBody;
+    if (!raw) return reject(503, 'body', 'request body was not captured', this.o.retryAfterSec);
+
+    // 2b. Signature over the exact bytes, before any parsing.
     let keyId: string | undefined;
     if (this.o.verifySignature) {
       const keys = this.keysFor(cert);

@@ -43,6 +43,7 @@ interface EssInDef extends NodeDef {
 }
 
 const DEFAULT_PATH = '/concur/ess';
+const DEFAULT_MAX_BODY_KIB = 256;
 const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
 const WARN_THROTTLE_MS = 10_000;
@@ -145,7 +146,9 @@ export = function (RED: RedApi) {
     const file = storeFile(RED, node, def);
     let routePath = String(def.path ?? '').trim() || DEFAULT_PATH;
     if (!routePath.startsWith('/')) routePath = '/' + routePath;
-    const maxBodyBytes = Math.round(num(def.maxBodyKiB, 1024, 1, 64 * 1024) * 1024);
+    // ESS events are a few KB (https://developer.concur.com/api-reference/ess/v4.event-subscription.html,
+    // event topic samples); 256 KiB leaves room for large facts while bounding what an unverified sender can make us hold.
+    const maxBodyBytes = Math.round(num(def.maxBodyKiB, DEFAULT_MAX_BODY_KIB, 1, 64 * 1024) * 1024);
     let receiverOpts: ConstructorParameters<typeof EssReceiver>[0] | undefined;
     try {
       const sources: KeySource[] = [];
@@ -279,7 +282,14 @@ export = function (RED: RedApi) {
     try {
       route = registerRoute(
         RED,
-        { methods: ['POST'], allMethods: true, path: routePath, owner: { id: node.id, type: node.type }, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+        {
+          methods: ['POST'],
+          allMethods: true,
+          path: routePath,
+          owner: { id: node.id, type: node.type },
+          // Bodies without a usable Concur-Signature are refused unread (until the store is open: read, then 503).
+          captureBody: { methods: ['POST'], limitBytes: maxBodyBytes, shouldRead: (req) => (receiver ? receiver.shouldReadBody(req.headers) : !fatal) },
+        },
         handle,
         (err) => node.error(`ESS request failed: ${(err as Error)?.message ?? err}`),
       );

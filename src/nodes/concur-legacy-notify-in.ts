@@ -33,7 +33,7 @@ interface Credentials {
   password?: string;
 }
 
-type RejectStatus = 400 | 401 | 405 | 413;
+type RejectStatus = 400 | 401 | 405 | 413 | 503;
 
 /** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
 const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
@@ -54,7 +54,7 @@ export = function (RED: RED) {
     const maxBodyBytes = Math.round(numberIn(def.maxBodyKiB, 1, MAX_BODY_KIB_LIMIT, DEFAULT_MAX_BODY_KIB) * 1024);
     const path = normalizePath(String(def.path ?? '').trim() || DEFAULT_PATH);
 
-    const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0 } as Record<RejectStatus, number> };
+    const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0, 503: 0 } as Record<RejectStatus, number> };
     let lastProblem = '';
     let configProblem = '';
     let credentialWarning = '';
@@ -68,11 +68,11 @@ export = function (RED: RED) {
     // ---- status badge (throttled: a burst of requests must not flood the editor) ----
     const statusText = () => {
       const rej = counts.rejected;
-      const rejectedTotal = rej[400] + rej[401] + rej[405] + rej[413];
+      const rejectedTotal = rej[400] + rej[401] + rej[405] + rej[413] + rej[503];
       const parts = [`${route?.fullPath ?? path}: ${counts.received} received`];
       if (ackMode === 'complete' && counts.failed) parts[0] += ` (${counts.failed} failed)`;
       if (rejectedTotal) {
-        const by = ([401, 400, 413, 405] as RejectStatus[]).filter((s) => rej[s]).map((s) => `${s}×${rej[s]}`);
+        const by = ([401, 400, 413, 503, 405] as RejectStatus[]).filter((s) => rej[s]).map((s) => `${s}×${rej[s]}`);
         parts.push(`${rejectedTotal} rejected [${by.join(' ')}]`);
       }
       if (lastProblem) parts.push(`last: ${lastProblem}`);
@@ -132,15 +132,19 @@ export = function (RED: RED) {
       const auth = checker.check(req.headers.authorization);
       if (!auth.ok) return reject(res, 401, BASIC_AUTH_FAILURE_TEXT[auth.reason], { 'WWW-Authenticate': BASIC_REALM_CHALLENGE });
 
-      if (req.concurBodyError) {
-        const tooBig = req.concurBodyError.status === 413;
+      const bodyError = req.concurBodyError;
+      if (bodyError) {
         // Close the connection: the rest of an oversized body is not worth reading.
-        return reject(res, tooBig ? 413 : 400, tooBig ? `body larger than ${maxBodyBytes} bytes` : 'body could not be read', { Connection: 'close' });
+        if (bodyError.status === 413) return reject(res, 413, `body larger than ${maxBodyBytes} bytes`, { Connection: 'close' });
+        // Busy, too slow or aborted: a retryable answer; Concur keeps the notification as failed.
+        return reject(res, 503, bodyError.message, { 'Retry-After': String(bodyError.retryAfterSec ?? 5) });
       }
+      // Never parse a body that was not captured as empty (that would answer 400 for a valid notification).
+      if (!req.concurRawBody) return reject(res, 503, 'request body was not captured', { 'Retry-After': '5' });
 
       let parsed;
       try {
-        parsed = parseLegacyNotification(req.concurRawBody ?? Buffer.alloc(0), req.headers['content-type']);
+        parsed = parseLegacyNotification(req.concurRawBody, req.headers['content-type']);
       } catch (err) {
         if (err instanceof NotificationXmlError) return reject(res, 400, err.message);
         throw err; // unexpected: registerRoute's guard answers 500 and reports it
@@ -208,7 +212,14 @@ export = function (RED: RED) {
       try {
         route = registerRoute(
           RED,
-          { methods: ['POST'], path, owner: { id: node.id, type: node.type }, allMethods: true, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+          {
+            methods: ['POST'],
+            path,
+            owner: { id: node.id, type: node.type },
+            allMethods: true,
+            // A request without the right Basic credentials is answered 401 before its body is read.
+            captureBody: { methods: ['POST'], limitBytes: maxBodyBytes, shouldRead: (req) => checker.check(req.headers.authorization).ok },
+          },
           onNotify,
           (err) => {
             lastProblem = '500 internal error';

@@ -1,0 +1,222 @@
+'use strict';
+/**
+ * End to end (real Node-RED over loopback): the receiver-side items of the
+ * security review (issue 12). Bodies are refused on their headers before they
+ * are read, bounded in time and in bytes in flight; receiver paths match the way
+ * Express matches them (case-insensitive, optional trailing slash).
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
+const { startCollector } = require('./helpers/collector');
+const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
+const { forwarder, essNode, EVENT_FIELDS } = require('./helpers/ess-flows');
+
+const TAB = 'tab-ess';
+const USER = 'hardening-connector-user';
+const PASS = 'hardening-connector-password';
+const BASIC = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
+const READ_TIMEOUT_SEC = 2;
+
+function rssKb(pid) {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * A POST over a raw socket that declares `length` body bytes and sends them in
+ * `chunk`-byte pieces every `intervalMs` (or only `sendBytes` of them, then
+ * holds the connection open). Resolves with the status line's code and the
+ * header block once the server answers, or { status: 0 } when the socket
+ * closes without an answer. `bodySentWhenAnswered` tells how much had gone out.
+ */
+function slowPost(url, { path, headers = {}, length, sendBytes = length, chunk = 64 * 1024, intervalMs = 20, deadlineMs = 20000 }) {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(u.port), '127.0.0.1');
+    let sent = 0;
+    let answer;
+    let text = '';
+    let timer;
+    const done = (r) => {
+      clearTimeout(timer);
+      clearTimeout(deadline);
+      sock.destroy();
+      resolve(r);
+    };
+    const deadline = setTimeout(() => done({ status: 0, reason: 'deadline', sent }), deadlineMs);
+    sock.on('error', () => undefined);
+    sock.on('data', (d) => {
+      text += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/.exec(text);
+      if (m && !answer) {
+        answer = { status: Number(m[1]), head: m[2].toLowerCase(), body: text.slice(m[0].length), bodySentWhenAnswered: sent };
+        done(answer);
+      }
+    });
+    sock.on('close', () => done(answer || { status: 0, reason: 'closed', sent }));
+    sock.on('connect', () => {
+      const h = { Host: u.host, 'Content-Length': String(length), ...headers };
+      sock.write(`POST ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      const pump = () => {
+        if (sock.destroyed || answer) return;
+        const n = Math.min(chunk, sendBytes - sent);
+        if (n <= 0) return; // hold the connection open
+        sock.write(Buffer.alloc(n, 0x61));
+        sent += n;
+        timer = setTimeout(pump, intervalMs);
+      };
+      pump();
+    });
+  });
+}
+
+describe('hardening: receivers in a real Node-RED', function () {
+  this.timeout(120000);
+  let red;
+  let collector;
+  const key = testKeyPair('hardening');
+
+  before(async () => {
+    collector = await startCollector();
+    red = await startRed({ settings: { concurReceiverLimits: { bodyReadTimeoutSec: READ_TIMEOUT_SEC } } });
+    await red.deploy([
+      { id: TAB, type: 'tab', label: 'hardening' },
+      essNode({ extraKeys: key.publicPem, wires: [['ev-fn']] }),
+      // Large limits: only the header pre-check and the byte budget stand between these and 1 MiB bodies.
+      essNode({ id: 'essBig', path: '/concur/ess-big', maxBodyKiB: 8192, extraKeys: key.publicPem, storeName: 'big', wires: [['ev-fn']] }),
+      essNode({ id: 'essOpen', path: '/concur/ess-open', verifySignature: false, storeName: 'open', wires: [['ev-fn']] }),
+      {
+        id: 'legacy',
+        type: 'concur-legacy-notify-in',
+        z: TAB,
+        path: '/concur/v1.0/notify',
+        maxBodyKiB: 1024,
+        x: 100,
+        y: 300,
+        credentials: { username: USER, password: PASS },
+        wires: [['ev-fn']],
+      },
+      ...forwarder({ id: 'ev', z: TAB, url: collector.url, pathName: '/event', fields: EVENT_FIELDS }),
+    ]);
+  });
+  after(() => teardown({ red, collector }));
+  beforeEach(() => collector.clear());
+
+  const notification = (key2 = 'nKey$1') =>
+    `<?xml version="1.0" encoding="UTF-8"?><Notification><EventType>SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/${key2}</ObjectURI><EventDateTime>2026-01-01T00:00:00</EventDateTime><Context>EXTVAL</Context></Notification>`;
+
+  describe('item 9: paths match the way Express matches them', () => {
+    it('a signed event to /Concur/ESS, /CONCUR/ess/ is stored and emitted (not "400 request body could not be read")', async () => {
+      for (const p of ['/Concur/ESS', '/CONCUR/ess/', '/concur/ess/']) {
+        const ev = essEvent();
+        const d = signedDelivery(ev, { privateKey: key.privateKey });
+        const r = await request(`${red.url}${p}`, { method: 'POST', headers: d.headers, body: d.body });
+        assert.equal(r.status, 200, `${p}: ${r.status} ${r.body}`);
+        const got = await collector.waitFor(1, 10000, '/event');
+        assert.equal(got.at(-1).body.concur.id, ev.id);
+        collector.clear();
+      }
+    });
+
+    it('a callout to /CONCUR/v1.0/Notify/ is parsed and emitted', async () => {
+      const r = await request(`${red.url}/CONCUR/v1.0/Notify/`, { method: 'POST', headers: { Authorization: BASIC, 'Content-Type': 'application/xml' }, body: notification() });
+      assert.equal(r.status, 200, r.body);
+      const got = await collector.waitFor(1, 10000, '/event');
+      assert.equal(got[0].body.payload.reportKey, 'nKey$1');
+    });
+  });
+
+  describe('item 3: bodies are refused on their headers, bounded in time and in bytes', () => {
+    it('ESS without Concur-Signature: 401 before the body is read (1 KiB of a declared 1 MiB sent)', async () => {
+      const r = await slowPost(red.url, { path: '/concur/ess-big', headers: { 'Content-Type': 'application/json' }, length: 1 << 20, sendBytes: 1024, deadlineMs: 5000 });
+      assert.equal(r.status, 401, JSON.stringify(r));
+      assert.equal(r.bodySentWhenAnswered, 1024);
+      assert.match(r.body, /Concur-Signature header is missing/);
+    });
+
+    it('legacy without or with wrong Basic credentials: 401 with WWW-Authenticate before the body is read', async () => {
+      for (const auth of [undefined, `Basic ${Buffer.from(`${USER}:wrong-password-000`).toString('base64')}`]) {
+        const headers = { 'Content-Type': 'application/xml', ...(auth ? { Authorization: auth } : {}) };
+        const r = await slowPost(red.url, { path: '/concur/v1.0/notify', headers, length: 1 << 20, sendBytes: 1024, deadlineMs: 5000 });
+        assert.equal(r.status, 401, JSON.stringify(r));
+        assert.match(r.head, /www-authenticate: basic realm="concur"/);
+      }
+    });
+
+    it('ESS with signature verification OFF: nothing to pre-check, the body is read (control)', async () => {
+      const ev = essEvent();
+      const r = await request(`${red.url}/concur/ess-open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ev) });
+      assert.equal(r.status, 200, r.body);
+    });
+
+    it(`a body that does not arrive within the read timeout: 503 + Retry-After (ESS and legacy), never 408`, async () => {
+      const ev = JSON.stringify(essEvent());
+      const d = signedDelivery(null, { privateKey: key.privateKey, body: ev });
+      const t0 = Date.now();
+      const [ess, legacy] = await Promise.all([
+        slowPost(red.url, { path: '/concur/ess', headers: d.headers, length: Buffer.byteLength(ev), sendBytes: 10, deadlineMs: 15000 }),
+        slowPost(red.url, { path: '/concur/v1.0/notify', headers: { Authorization: BASIC, 'Content-Type': 'application/xml' }, length: 5000, sendBytes: 100, deadlineMs: 15000 }),
+      ]);
+      const took = Date.now() - t0;
+      for (const r of [ess, legacy]) {
+        assert.equal(r.status, 503, JSON.stringify(r));
+        assert.match(r.head, /retry-after: \d+/);
+        assert.match(r.body, /not received within 2 s/);
+      }
+      assert.ok(took >= READ_TIMEOUT_SEC * 1000 - 100 && took < READ_TIMEOUT_SEC * 1000 + 5000, `answered after ${took} ms`);
+    });
+
+    it('bodies in flight past the per-type budget (8 MiB): 503 + Retry-After at once; once they are gone, deliveries work again', async () => {
+      // A well-formed-looking but unverifiable 8 MiB delivery takes the whole ESS budget while it trickles in.
+      const junk = { 'Content-Type': 'application/json', 'Concur-Signature': 'A'.repeat(344) };
+      const holders = [0].map(() => slowPost(red.url, { path: '/concur/ess-big', headers: junk, length: 8 << 20, sendBytes: 4096, deadlineMs: 15000 }));
+      await new Promise((r) => setTimeout(r, 300));
+      const ev = essEvent();
+      const d = signedDelivery(ev, { privateKey: key.privateKey });
+      const busy = await slowPost(red.url, { path: '/concur/ess', headers: d.headers, length: Buffer.byteLength(d.body), sendBytes: 0, deadlineMs: 5000 });
+      assert.equal(busy.status, 503, JSON.stringify(busy));
+      assert.match(busy.head, /retry-after: \d+/);
+      assert.match(busy.body, /too many request bodies in flight/);
+      // The holder times out (503) and releases the budget: the same delivery is accepted.
+      for (const h of await Promise.all(holders)) assert.equal(h.status, 503, JSON.stringify(h));
+      const ok = await request(`${red.url}/concur/ess`, { method: 'POST', headers: d.headers, body: d.body });
+      assert.equal(ok.status, 200, ok.body);
+    });
+
+    it('200 unauthenticated clients each sending 1 MiB slowly: Node-RED RSS grows by less than 64 MiB', async () => {
+      await request(`${red.url}/settings`);
+      const pid = red.pid;
+      const before = rssKb(pid);
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 50);
+      const kinds = [
+        { path: '/concur/ess-big', headers: { 'Content-Type': 'application/json' } }, // no signature
+        { path: '/concur/v1.0/notify', headers: { 'Content-Type': 'application/xml' } }, // no Basic
+        { path: '/concur/v1.0/notify', headers: { 'Content-Type': 'application/xml', Authorization: 'Basic d3Jvbmc6d3Jvbmc=' } }, // wrong Basic
+        { path: '/concur/ess-big', headers: { 'Content-Type': 'application/json', 'Concur-Signature': 'A'.repeat(344) } }, // junk signature: read within the budget
+      ];
+      const t0 = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => slowPost(red.url, { ...kinds[process.env.ONLY ? Number(process.env.ONLY) : i % kinds.length], length: 1 << 20, chunk: 64 * 1024, intervalMs: 100, deadlineMs: 20000 })),
+      );
+      clearInterval(sampler);
+      peak = Math.max(peak, rssKb(pid));
+      const growthMb = (peak - before) / 1024;
+      const byStatus = {};
+      results.forEach((r, i) => {
+        const k = `${i % kinds.length === 3 ? 'junk-signed' : 'unauthenticated'} ${r.status}`;
+        byStatus[k] = (byStatus[k] || 0) + 1;
+      });
+      process.stdout.write(`      200 slow 1 MiB clients in ${Date.now() - t0} ms: answers ${JSON.stringify(byStatus)}; VmRSS ${Math.round(before / 1024)} MB -> peak ${Math.round(peak / 1024)} MB (+${growthMb.toFixed(1)} MB)\n`);
+      assert.ok(growthMb < 64, `RSS grew by ${growthMb.toFixed(1)} MB`);
+      assert.equal(byStatus['unauthenticated 401'], 150, JSON.stringify(byStatus));
+      // Junk signatures are read (within the budget) and then fail verification, or are turned away busy.
+      assert.equal((byStatus['junk-signed 401'] || 0) + (byStatus['junk-signed 503'] || 0), 50, JSON.stringify(byStatus));
+      assert.equal(red.exitInfo, null);
+      assert.equal((await request(`${red.url}/settings`)).status, 200);
+    });
+  });
+});
