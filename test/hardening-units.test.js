@@ -119,3 +119,74 @@ describe('hardening: one route key for registering and capturing, the way Expres
     assert.notEqual(routeKey('/a/', { strict: true }), routeKey('/a', { strict: true }));
   });
 });
+
+describe('hardening: ESS signatures are checked with one body hash for every key and padding', function () {
+  this.timeout(60000);
+  const crypto = require('node:crypto');
+  const { verifyEssSignature, loadVerificationKeys } = require('../concur/ess-signature');
+  const C = crypto.constants;
+  const keyOf = (bits) => crypto.generateKeyPairSync('rsa', { modulusLength: bits });
+  const pairs = [2048, 2049, 3072].map((bits) => ({ bits, ...keyOf(bits) }));
+  const vkeys = (ps) => loadVerificationKeys(ps.map((p, i) => ({ id: `k${i}-${p.bits}`, text: p.publicKey.export({ type: 'spki', format: 'pem' }) }))).keys;
+  const sign = (body, p, how) =>
+    crypto.sign('sha256', body, how === 'pkcs1' ? { key: p.privateKey, padding: C.RSA_PKCS1_PADDING } : { key: p.privateKey, padding: C.RSA_PKCS1_PSS_PADDING, saltLength: how });
+  /** What Node's own verify says for the same inputs (the reference). */
+  const reference = (body, sig, keys, padding) =>
+    keys.some(
+      (k) =>
+        sig.length === k.sizeBytes &&
+        ((padding !== 'pkcs1' && crypto.verify('sha256', body, { key: k.key, padding: C.RSA_PKCS1_PSS_PADDING, saltLength: C.RSA_PSS_SALTLEN_AUTO }, sig)) ||
+          (padding !== 'pss' && crypto.verify('sha256', body, { key: k.key, padding: C.RSA_PKCS1_PADDING }, sig))),
+    );
+
+  it('agrees with crypto.verify on random bodies, salt lengths (0, 20, 32, max), PKCS#1 v1.5, odd modulus sizes and tampering', () => {
+    const keys = vkeys(pairs);
+    let checked = 0;
+    let valid = 0;
+    for (let round = 0; round < 40; round++) {
+      const p = pairs[round % pairs.length];
+      const body = crypto.randomBytes(1 + Math.floor(Math.random() * 5000));
+      const how = ['pkcs1', 0, 20, 32, C.RSA_PSS_SALTLEN_MAX_SIGN][round % 5];
+      const sig = sign(body, p, how);
+      const variants = [
+        [body, sig],
+        [Buffer.concat([body, Buffer.from('x')]), sig],
+        [body, Buffer.from(sig).fill(sig[7] ^ 1, 7, 8)],
+        [body, Buffer.from(sig).fill(0xff, 0, 1)], // likely >= n: OpenSSL refuses it
+      ];
+      for (const [b, s] of variants) {
+        for (const padding of ['any', 'pss', 'pkcs1']) {
+          const want = reference(b, s, keys, padding);
+          const got = verifyEssSignature(b, s.toString('base64'), keys, padding);
+          assert.equal(got.ok, want, `round ${round} bits ${p.bits} ${how} ${padding}: ours ${got.ok}, crypto.verify ${want}`);
+          if (got.ok) assert.equal(got.padding, how === 'pkcs1' ? 'pkcs1' : 'pss');
+          checked++;
+          valid += want ? 1 : 0;
+        }
+      }
+    }
+    assert.ok(valid >= 40 && checked - valid >= 300, `${valid} valid of ${checked}`);
+  });
+
+  it('hashes a 256 KiB body once for three keys and both paddings (measured against per-key verify)', () => {
+    const three = [pairs[0], { bits: 2048, ...keyOf(2048) }, { bits: 2048, ...keyOf(2048) }];
+    const keys = vkeys(three);
+    const body = crypto.randomBytes(256 * 1024);
+    const last = three[2]; // matching key last, PKCS#1: the old path hashed the body 6 times
+    const sig = sign(body, last, 'pkcs1').toString('base64');
+    const N = 30;
+    const time = (f) => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < N; i++) assert.ok(f());
+      return Number(process.hrtime.bigint() - t) / 1e6 / N;
+    };
+    const perKey = () => reference(body, Buffer.from(sig, 'base64'), keys, 'any');
+    const once = () => verifyEssSignature(body, sig, keys, 'any').ok;
+    time(once);
+    time(perKey); // warm up
+    const a = time(perKey);
+    const b = time(once);
+    process.stdout.write(`      256 KiB body, 3 keys, match last with PKCS#1: crypto.verify per key/padding ${a.toFixed(2)} ms, one hash ${b.toFixed(2)} ms\n`);
+    // Report only: timing assertions belong in the benchmark.
+  });
+});
