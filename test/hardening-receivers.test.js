@@ -219,4 +219,18 @@ describe('hardening: receivers in a real Node-RED', function () {
       assert.equal((await request(`${red.url}/settings`)).status, 200);
     });
   });
+
+  describe('item 10: rejected requests are logged once per reason per 10 s', () => {
+    it('300 bad-auth callouts give one warning, not 300; the status still counts them all', async () => {
+      const from = red.log().length;
+      const wrong = `Basic ${Buffer.from(`${USER}:not-the-password-000`).toString('base64')}`;
+      for (let i = 0; i < 300; i += 30) {
+        const batch = Array.from({ length: 30 }, () => request(`${red.url}/concur/v1.0/notify`, { method: 'POST', headers: { Authorization: wrong, 'Content-Type': 'application/xml' }, body: notification() }));
+        for (const r of await Promise.all(batch)) assert.equal(r.status, 401);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const warnings = red.log().slice(from).match(/rejected a callout request: 401/g) || [];
+      assert.ok(warnings.length >= 1 && warnings.length <= 2, `${warnings.length} warnings for 300 rejections`);
+    });
+  });
 });

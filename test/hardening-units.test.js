@@ -190,3 +190,17 @@ describe('hardening: ESS signatures are checked with one body hash for every key
     // Report only: timing assertions belong in the benchmark.
   });
 });
+
+describe('hardening: one throttled warning per reason per 10 s (both receivers)', () => {
+  const { throttledWarn } = require('../nodes/lib/warn-throttle');
+  it('passes the first warning of a reason, counts the rest, and reports the count with the next one after the interval', () => {
+    let now = 0;
+    const out = [];
+    const warn = throttledWarn((t) => out.push(t), 10_000, () => now);
+    for (let i = 0; i < 300; i++) warn('401', 'rejected: 401 wrong password');
+    warn('400', 'rejected: 400 not XML');
+    now = 10_000;
+    warn('401', 'rejected: 401 wrong password');
+    assert.deepEqual(out, ['rejected: 401 wrong password', 'rejected: 400 not XML', 'rejected: 401 wrong password (299 similar suppressed)']);
+  });
+});

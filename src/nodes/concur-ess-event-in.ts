@@ -16,6 +16,7 @@ import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike
 import { EventJournal, type StoredEvent } from '../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
+import { throttledWarn } from './lib/warn-throttle';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -46,7 +47,6 @@ const DEFAULT_PATH = '/concur/ess';
 const DEFAULT_MAX_BODY_KIB = 256;
 const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
-const WARN_THROTTLE_MS = 10_000;
 const STARTUP_WAIT_MS = 15_000;
 
 /** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
@@ -126,18 +126,7 @@ export = function (RED: RedApi) {
     };
 
     // ---- throttled warnings: one per reason per 10 s, with a count of what was suppressed
-    const warned = new Map<string, { at: number; suppressed: number }>();
-    const warn = (key: string, text: string) => {
-      const now = Date.now();
-      const w = warned.get(key);
-      if (w && now - w.at < WARN_THROTTLE_MS) {
-        w.suppressed++;
-        return;
-      }
-      const extra = w && w.suppressed ? ` (${w.suppressed} similar suppressed)` : '';
-      warned.set(key, { at: now, suppressed: 0 });
-      node.warn(text + extra);
-    };
+    const warn = throttledWarn((text) => node.warn(text));
 
     // ---- configuration (errors are fatal for this node only: red status, route answers 503)
     const verifySignature = def.verifySignature !== false;

@@ -9,6 +9,7 @@ import type { RED, Node, NodeDef, NodeMessage } from './lib/red-types';
 import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from './lib/http-routes';
 import { joinTestConnection, TEST_CONNECTION_PATH } from './lib/testconnection-route';
 import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-completion';
+import { throttledWarn } from './lib/warn-throttle';
 import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../concur/basic-auth';
 import { NotificationXmlError, parseLegacyNotification } from '../concur/legacy-notification-xml';
 import { notificationFields } from '../concur/notification-fields';
@@ -95,11 +96,13 @@ export = function (RED: RED) {
     };
 
     // ---- answers ----
+    // One warning per status per 10 s (with the count suppressed meanwhile): a flood of bad requests must not flood the log.
+    const warn = throttledWarn((text) => node.warn(text));
     const reject = (res: RouteResponse, status: RejectStatus, reason: string, headers: Record<string, string> = {}) => {
       counts.rejected[status]++;
       lastProblem = `${status} ${reason}`;
       // Reasons never contain header values or credentials, only what was wrong.
-      node.warn(`rejected a callout request: ${status} ${reason}`);
+      warn(String(status), `rejected a callout request: ${status} ${reason}`);
       sendText(res, status, reason, headers);
       updateStatus();
     };
@@ -117,7 +120,7 @@ export = function (RED: RED) {
               ? `flow did not complete within ${ackTimeoutMs / 1000} s`
               : 'receiver closed before the flow completed';
         lastProblem = `500 ${why}`;
-        node.warn(`answered 500 so Concur keeps the notification as failed: ${why}`);
+        warn('500', `answered 500 so Concur keeps the notification as failed: ${why}`);
         // The sender sees a generic text; details stay in the node status and log.
         sendText(res, 500, 'notification not processed');
       }
