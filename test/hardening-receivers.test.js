@@ -234,3 +234,52 @@ describe('hardening: receivers in a real Node-RED', function () {
     });
   });
 });
+
+describe('hardening (item 12): the dead-letter admin route needs write permission', function () {
+  this.timeout(60000);
+  const path = require('node:path');
+  const os = require('node:os');
+  // bcrypt of PASSWORD (cost 8), for Node-RED's adminAuth.
+  const PASSWORD = 'key-info-admin-pass';
+  const HASH = '$2b$08$.6Uv/bWDcx/3mTosCMNes.6BxOxuDkNVVtORi4tjCdKS7sfccf8Hy';
+  let red;
+  before(async () => {
+    // adminAuth also guards the deploy API: the flow is written before the start.
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-red-'));
+    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify([{ id: TAB, type: 'tab', label: 'dl' }, essNode({ id: 'essDl', path: '/concur/ess-dl', storeName: 'dl', extraKeys: testKeyPair('hardening').publicPem })]));
+    red = await startRed({
+      userDir,
+      readyPath: '/auth/login',
+      settings: {
+        adminAuth: {
+          type: 'credentials',
+          users: [
+            { username: 'admin', password: HASH, permissions: '*' },
+            { username: 'viewer', password: HASH, permissions: 'read' },
+          ],
+        },
+      },
+    });
+  });
+  after(() => teardown({ red }));
+
+  async function token(username, scope) {
+    const r = await request(`${red.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: PASSWORD }),
+    });
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body).access_token;
+  }
+
+  it('a read-only editor user gets 401, an admin gets the dead letters', async () => {
+    const url = `${red.url}/concur-ess-event-in/essDl/dead-letters`;
+    assert.equal((await request(url)).status, 401, 'no token');
+    const viewer = await request(url, { headers: { Authorization: `Bearer ${await token('viewer', 'read')}` } });
+    assert.equal(viewer.status, 401, `read-only user: ${viewer.status} ${viewer.body}`);
+    const admin = await request(url, { headers: { Authorization: `Bearer ${await token('admin', '*')}` } });
+    assert.equal(admin.status, 200, admin.body);
+    assert.deepEqual(JSON.parse(admin.body), []);
+  });
+});

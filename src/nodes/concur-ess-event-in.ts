@@ -72,8 +72,9 @@ export = function (RED: RedApi) {
 
   // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
   // (event bodies and failure reasons; no secrets), so an operator can recover them.
-  const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
-  RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsRead, (req: { params: { id: string } }, res: RouteResponse) => {
+  // Full event bodies (company data): write permission, not what a read-only editor user has.
+  const needsWrite = RED.auth?.needsPermission?.('concur-ess-event-in.write') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsWrite, (req: { params: { id: string } }, res: RouteResponse) => {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
     const body = JSON.stringify(
