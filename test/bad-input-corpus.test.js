@@ -114,8 +114,25 @@ describe('bad-input corpus through a real Node-RED', function () {
     return nodes;
   }
 
+  /**
+   * ESS bodies carry the documentation sample's 2021 timeStamp; the receiver
+   * refuses events older than its dedupe window, so it is replaced by the current
+   * time (same length, so one-byte-changed bodies stay one byte apart) unless the
+   * case keeps it ('asIs').
+   */
+  const SAMPLE_TIME = Buffer.from('"timeStamp":"2021-03-18T23:11:51.034Z"');
+  function freshen(buf, c) {
+    if (c.target !== 'ess' || c.asIs) return buf;
+    const now = Buffer.from(`"timeStamp":"${new Date().toISOString()}"`);
+    let i = buf.indexOf(SAMPLE_TIME);
+    if (i < 0 || now.length !== SAMPLE_TIME.length) return buf;
+    const out = Buffer.from(buf);
+    for (; i >= 0; i = out.indexOf(SAMPLE_TIME, i + 1)) now.copy(out, i);
+    return out;
+  }
+
   function buildRequest(c) {
-    let body = fs.readFileSync(path.join(CORPUS, c.file));
+    let body = freshen(fs.readFileSync(path.join(CORPUS, c.file)), c);
     if (c.bodyRepeat) body = Buffer.concat(Array(c.bodyRepeat).fill(body));
     const headers = { ...(c.headers || {}) };
     let url;
@@ -130,7 +147,7 @@ describe('bad-input corpus through a real Node-RED', function () {
       url = `${red.url}${manifest.receivers.ess.path}`;
       const sign = c.sign || 'configured';
       // signatureOf: sign other bytes than the ones sent (pretty-printed, one-byte-different bodies).
-      const signed = c.signatureOf ? fs.readFileSync(path.join(CORPUS, c.signatureOf)) : body;
+      const signed = c.signatureOf ? freshen(fs.readFileSync(path.join(CORPUS, c.signatureOf)), c) : body;
       if (sign === 'configured') headers['concur-signature'] = signBody(signed, keys.configured.privateKey, c.padding || 'pss');
       else if (sign === 'other-key') headers['concur-signature'] = signBody(signed, keys.other.privateKey);
       else if (sign === 'literal') headers['concur-signature'] = c.signature;

@@ -88,6 +88,7 @@ describe('hardening: receivers in a real Node-RED', function () {
       // Large limits: only the header pre-check and the byte budget stand between these and 1 MiB bodies.
       essNode({ id: 'essBig', path: '/concur/ess-big', maxBodyKiB: 8192, extraKeys: key.publicPem, storeName: 'big', wires: [['ev-fn']] }),
       essNode({ id: 'essOpen', path: '/concur/ess-open', verifySignature: false, storeName: 'open', wires: [['ev-fn']] }),
+      essNode({ id: 'essNoStale', path: '/concur/ess-nostale', rejectStale: false, extraKeys: key.publicPem, storeName: 'nostale', wires: [['ev-fn']] }),
       {
         id: 'legacy',
         type: 'concur-legacy-notify-in',
@@ -217,6 +218,26 @@ describe('hardening: receivers in a real Node-RED', function () {
       assert.equal((byStatus['junk-signed 401'] || 0) + (byStatus['junk-signed 503'] || 0), 50, JSON.stringify(byStatus));
       assert.equal(red.exitInfo, null);
       assert.equal((await request(`${red.url}/settings`)).status, 200);
+    });
+  });
+
+  describe('item 8: a signed event older than the dedupe window is not accepted again', () => {
+    it('73 h old (window 72 h): 400 with the reason, not emitted; the same event 1 h old is accepted; "refuse" off accepts it', async () => {
+      const hoursAgo = (h) => new Date(Date.now() - h * 3600_000).toISOString();
+      const stale = signedDelivery(essEvent({ timeStamp: hoursAgo(73) }), { privateKey: key.privateKey });
+      let r = await request(`${red.url}/concur/ess`, { method: 'POST', headers: stale.headers, body: stale.body });
+      assert.equal(r.status, 400, r.body);
+      assert.match(r.body, /is 73\.0 h old, older than 72\.17 h \(the dedupe window plus clock-skew allowance\): refused as a possible replay/);
+      const fresh = essEvent({ timeStamp: hoursAgo(1) });
+      const d = signedDelivery(fresh, { privateKey: key.privateKey });
+      r = await request(`${red.url}/concur/ess`, { method: 'POST', headers: d.headers, body: d.body });
+      assert.equal(r.status, 200, r.body);
+      r = await request(`${red.url}/concur/ess-nostale`, { method: 'POST', headers: stale.headers, body: stale.body });
+      assert.equal(r.status, 200, r.body);
+      const got = await collector.waitFor(2, 10000, '/event');
+      await collector.settle(300);
+      assert.equal(collector.received.length, 2, 'the stale delivery to /concur/ess was not emitted');
+      assert.deepEqual(got.map((m) => m.body.concur.id).sort(), [fresh.id, JSON.parse(stale.body).id].sort());
     });
   });
 

@@ -204,3 +204,59 @@ describe('hardening: one throttled warning per reason per 10 s (both receivers)'
     assert.deepEqual(out, ['rejected: 401 wrong password', 'rejected: 400 not XML', 'rejected: 401 wrong password (299 similar suppressed)']);
   });
 });
+
+describe('hardening: a signed event older than the dedupe window is refused (400), not accepted again', () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { EventJournal } = require('../concur/event-journal');
+  const { EssReceiver } = require('../concur/ess-receiver');
+  const { eventTime } = require('../concur/ess-envelope');
+  const { loadVerificationKeys } = require('../concur/ess-signature');
+  const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
+  const key = testKeyPair('receiver');
+  const { keys } = loadVerificationKeys([{ id: 'k', text: key.publicPem }]);
+  const delivery = (ev) => {
+    const d = signedDelivery(ev, { privateKey: key.privateKey });
+    return { rawBody: Buffer.from(d.body), headers: Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toLowerCase(), v])) };
+  };
+  let dir;
+  let journal;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-stale-'));
+    journal = await EventJournal.open({ file: path.join(dir, 'j.journal'), dedupeWindowMs: 72 * 3600_000 });
+  });
+  afterEach(async () => {
+    await journal.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads every documented timeStamp spelling (Z, +0000, nanoseconds) and treats a zone-less time as UTC', () => {
+    const t = Date.UTC(2021, 2, 18, 23, 11, 51, 34);
+    assert.equal(eventTime({ timeStamp: '2021-03-18T23:11:51.034Z' }), t);
+    assert.equal(eventTime({ timeStamp: '2021-03-18T23:11:51.034+0000' }), t);
+    assert.equal(eventTime({ timeStamp: '2021-03-18T23:11:51.034123456Z' }), t);
+    assert.equal(eventTime({ timeStamp: '2021-03-19T01:11:51.034+02:00' }), t);
+    assert.equal(eventTime({ timeStamp: '2021-03-18T23:11:51.034' }), t);
+    assert.equal(eventTime({ timestamp: '2021-03-18T23:11:51.034Z' }), t);
+    for (const v of [undefined, null, '', 'yesterday', '2021-13-40T00:00:00Z', 12345]) assert.equal(eventTime({ timeStamp: v }), undefined, String(v));
+  });
+
+  it('window + skew: 73 h old is 400 "stale" with the age; 71 h old, no timeStamp or a non-date are accepted; 0 turns it off', async () => {
+    const now = Date.UTC(2026, 5, 1, 12);
+    const r = new EssReceiver({ journal, verifySignature: true, keys, now: () => now, maxEventAgeMs: 72 * 3600_000 + 600_000 });
+    const old = await r.handle(delivery(essEvent({ timeStamp: new Date(now - 73 * 3600_000).toISOString() })));
+    assert.deepEqual([old.status, old.category], [400, 'stale']);
+    assert.match(old.reason, /is 73\.0 h old, older than 72\.17 h .*possible replay/);
+    const years = await r.handle(delivery(essEvent({ timeStamp: '2021-03-18T23:11:51.034+0000' })));
+    assert.match(years.reason, /days old/);
+    for (const ts of [new Date(now - 71 * 3600_000).toISOString(), undefined, 'not a date', new Date(now + 3600_000).toISOString()]) {
+      const ev = essEvent({ timeStamp: ts });
+      if (ts === undefined) delete ev.timeStamp;
+      const ok = await r.handle(delivery(ev));
+      assert.equal(ok.status, 200, `${ts}: ${ok.reason}`);
+    }
+    const off = new EssReceiver({ journal, verifySignature: true, keys, now: () => now, maxEventAgeMs: 0 });
+    assert.equal((await off.handle(delivery(essEvent({ timeStamp: '2021-03-18T23:11:51.034Z' })))).status, 200);
+  });
+});

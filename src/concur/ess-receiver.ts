@@ -10,6 +10,9 @@
  *   body busy / slow / unreadable -> 503 + Retry-After (retried; never 400 for what could be accepted)
  *   signature invalid             -> 401 by default (retried), or 400 (dropped) if configured
  *   verified, but not an event    -> 400 (not retried: it never will be one)
+ *   timeStamp older than the dedupe window + clock skew
+ *                                 -> 400 (a replay the dedupe index has forgotten; ESS stops retrying
+ *                                    after 72 h anyway). No timeStamp, or one that is not a date: accepted
  *   filtered out by topic/type    -> 200, dropped and counted
  *   duplicate id within window    -> 200, not emitted again
  *   too many events pending       -> 429 (retried later)
@@ -21,7 +24,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { createHash } from 'node:crypto';
-import { type EssEvent, matchesFilters, parseEssEnvelope } from './ess-envelope';
+import { type EssEvent, eventTime, matchesFilters, parseEssEnvelope } from './ess-envelope';
 import { type SignaturePadding, type VerificationKey, decodeSignatureHeader, spkiFingerprint, verifyEssSignature } from './ess-signature';
 import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkHeaderCert, checkTlsPeer } from './client-cert';
 import type { EventJournal, StoredEvent } from './event-journal';
@@ -45,6 +48,12 @@ export interface EssReceiverOptions {
   eventTypeFilter?: RegExp;
   /** Pending (stored, not yet done) events above which deliveries get 429. */
   maxPending?: number;
+  /**
+   * Events whose timeStamp is older than this (ms) are refused with 400: past the
+   * dedupe window a signed event would otherwise be accepted again. 0 = no check.
+   * The node passes its dedupe window plus a clock-skew allowance.
+   */
+  maxEventAgeMs?: number;
   /** Seconds suggested in Retry-After for 429/503. */
   retryAfterSec?: number;
   now?: () => number;
@@ -58,7 +67,7 @@ export interface Delivery {
   socket?: TlsSocketLike;
 }
 
-export type RejectCategory = 'body' | 'certificate' | 'signature' | 'envelope' | 'overload' | 'store';
+export type RejectCategory = 'body' | 'certificate' | 'signature' | 'envelope' | 'stale' | 'overload' | 'store';
 
 export type Outcome =
   | { kind: 'accepted'; status: 200; text: string; stored: StoredEvent; event: EssEvent }
@@ -92,6 +101,7 @@ export class EssReceiver {
       clientCertMode: 'off',
       clientCertHeader: 'x-forwarded-client-cert',
       maxPending: 10000,
+      maxEventAgeMs: 0,
       retryAfterSec: 30,
       now: Date.now,
       ...opts,
@@ -153,6 +163,19 @@ export class EssReceiver {
     const env = parseEssEnvelope(raw);
     if (!env.ok) return reject(400, 'envelope', env.message);
     const { event, id } = env;
+
+    // 3b. Freshness: a signed event replayed after the dedupe window would be emitted again.
+    if (this.o.maxEventAgeMs > 0) {
+      const t = eventTime(event);
+      if (t !== undefined && this.o.now() - t > this.o.maxEventAgeMs) {
+        const ageH = (this.o.now() - t) / 3600_000;
+        return reject(
+          400,
+          'stale',
+          `event timeStamp ${String(event.timeStamp ?? event.timestamp).slice(0, 40)} is ${ageH < 14 * 24 ? `${ageH.toFixed(1)} h` : `${Math.round(ageH / 24)} days`} old, older than ${fmtHours(this.o.maxEventAgeMs)} (the dedupe window plus clock-skew allowance): refused as a possible replay`,
+        );
+      }
+    }
 
     // 4. Filters: verified but unwanted events are acknowledged so ESS stops sending them.
     if (!matchesFilters(event, this.o.topicFilter, this.o.eventTypeFilter)) {
@@ -222,6 +245,11 @@ export class EssReceiver {
     }
     return [...this.keys, k];
   }
+}
+
+function fmtHours(ms: number): string {
+  const h = ms / 3600_000;
+  return h >= 1 ? `${Number(h.toFixed(2))} h` : `${Math.round(ms / 60_000)} min`;
 }
 
 function reject(status: number, category: RejectCategory, reason: string, retryAfterSec?: number): Outcome {

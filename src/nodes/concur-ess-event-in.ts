@@ -40,11 +40,14 @@ interface EssInDef extends NodeDef {
   completionTimeout?: number | string;
   maxPending?: number | string;
   rejectOutput?: boolean;
+  rejectStale?: boolean;
   [key: string]: unknown;
 }
 
 const DEFAULT_PATH = '/concur/ess';
 const DEFAULT_MAX_BODY_KIB = 256;
+/** Allowance for the sender's and our clock disagreeing, on top of the dedupe window. */
+const CLOCK_SKEW_MS = 10 * 60_000;
 const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
 const STARTUP_WAIT_MS = 15_000;
@@ -138,6 +141,7 @@ export = function (RED: RedApi) {
     if (!routePath.startsWith('/')) routePath = '/' + routePath;
     // ESS events are a few KB (https://developer.concur.com/api-reference/ess/v4.event-subscription.html,
     // event topic samples); 256 KiB leaves room for large facts while bounding what an unverified sender can make us hold.
+    const dedupeWindowMs = num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000;
     const maxBodyBytes = Math.round(num(def.maxBodyKiB, DEFAULT_MAX_BODY_KIB, 1, 64 * 1024) * 1024);
     let receiverOpts: ConstructorParameters<typeof EssReceiver>[0] | undefined;
     try {
@@ -175,6 +179,8 @@ export = function (RED: RedApi) {
         topicFilter: compileFilter(def.topicFilter, 'topic'),
         eventTypeFilter: compileFilter(def.eventTypeFilter, 'event type'),
         maxPending: Math.round(num(def.maxPending, 10000, 1, 10_000_000)),
+        // Older events than the dedupe window (+ clock skew) would be emitted again: refused (400).
+        maxEventAgeMs: def.rejectStale === false ? 0 : dedupeWindowMs + CLOCK_SKEW_MS,
       };
     } catch (err) {
       fatal = (err as Error).message;
@@ -301,7 +307,7 @@ export = function (RED: RedApi) {
       stores.set(file, { owner: node.id });
       journal = await EventJournal.open({
         file,
-        dedupeWindowMs: num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000,
+        dedupeWindowMs,
         sync: def.durability !== 'write',
         deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
       });
