@@ -8,6 +8,8 @@ const { startRed, request } = require('./helpers/red-runtime');
 const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { startSimulator } = require('../simulator/index.js');
+const fs = require('node:fs');
+const path = require('node:path');
 const { apiRequests } = require('./helpers/simulator-client');
 
 const Z = 'tab-hard';
@@ -116,5 +118,24 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
     const b = JSON.parse(r.body);
     assert.equal(b.apiBase, 'https://us2.api.concursolutions.com');
     assert.equal(b.geolocation, null);
+  });
+
+  it('a 429 from the token endpoint during a refresh is waited out: the flow succeeds with the stored rotated token, which is kept', async () => {
+    collector.clear();
+    await fire('get', { tag: 'warm', msg: { reportId: R1 } });
+    await collector.waitFor(1, 15000, '/ok');
+    const file = path.join(red.opts.userDir, 'concur-tokens', 'cfg.json');
+    const before = JSON.parse(fs.readFileSync(file, 'utf8')).refreshToken;
+    assert.notEqual(before, REFRESH, 'Concur rotated the configured token');
+    sim.expireTokens(); // the access token dies: the next call needs a refresh
+    sim.setFaults({ failNext: [{ pathPrefix: '/oauth2/v0/token', status: 429, retryAfter: 1, count: 1 }] });
+    const n = sim.tokenRequests().length;
+    collector.clear();
+    await fire('get', { tag: 'after-429', msg: { reportId: R1 } });
+    const got = await collector.waitFor(1, 20000);
+    assert.equal(got[0].path, '/ok', JSON.stringify(got[0].body));
+    assert.deepEqual(sim.tokenRequests().slice(n).map((r) => [r.grantType, r.status]), [['refresh_token', 429], ['refresh_token', 200]]);
+    const after = JSON.parse(fs.readFileSync(file, 'utf8')).refreshToken;
+    assert.ok(after && after !== before && after !== REFRESH, 'the newly rotated token is stored');
   });
 });

@@ -260,3 +260,91 @@ describe('hardening: a signed event older than the dedupe window is refused (400
     assert.equal((await off.handle(delivery(essEvent({ timeStamp: '2021-03-18T23:11:51.034Z' })))).status, 200);
   });
 });
+
+describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotated refresh token', function () {
+  this.timeout(30000);
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { startSimulator } = require('../simulator/index.js');
+  const { TokenManager } = require('../concur/token-manager');
+  const { FileTokenStore } = require('../concur/token-store');
+  const ORIGINAL = 'configured-refresh-token-429';
+  let sim;
+  let dir;
+  let waits;
+  beforeEach(async () => {
+    sim = await startSimulator({ port: 0, deliverEvents: false, refreshTokens: [ORIGINAL] });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-tok-'));
+    waits = [];
+  });
+  afterEach(async () => {
+    await sim.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const manager = () =>
+    new TokenManager({
+      grantType: 'refresh_token',
+      credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: ORIGINAL },
+      baseUrl: sim.url,
+      store: new FileTokenStore(dir, 'cfg'),
+      sleep: (ms) => {
+        waits.push(ms);
+        return new Promise((r) => setTimeout(r, Math.min(ms, 20)));
+      },
+    });
+  const file = () => path.join(dir, 'cfg.json');
+  const stored = () => JSON.parse(fs.readFileSync(file(), 'utf8')).refreshToken;
+  const TOKEN = '/oauth2/v0/token';
+
+  /** First run: Concur rotates the configured token; the rotated one is stored. */
+  async function rotated() {
+    const t = manager();
+    await t.getToken();
+    const rt = stored();
+    assert.notEqual(rt, ORIGINAL);
+    return rt;
+  }
+
+  it('429 with Retry-After: waits as told, asks again with the STORED token, keeps the file (no fallback to the invalidated configured token)', async () => {
+    const rt = await rotated();
+    sim.setFaults({ failNext: [{ pathPrefix: TOKEN, status: 429, retryAfter: 2, count: 1 }] });
+    const t = manager(); // a restart: the stored token is loaded
+    const n = sim.tokenRequests().length;
+    await t.getToken();
+    const reqs = sim.tokenRequests().slice(n);
+    assert.deepEqual(reqs.map((r) => r.status), [429, 200]);
+    const { tokenFingerprint } = require('../simulator/index.js');
+    assert.deepEqual(reqs.map((r) => r.refreshTokenSha256), [tokenFingerprint(rt), tokenFingerprint(rt)], 'both with the stored token');
+    assert.deepEqual(waits, [2000], 'Retry-After honoured');
+    assert.ok(fs.existsSync(file()));
+    assert.notEqual(stored(), rt, 'the new rotated token replaced it');
+  });
+
+  it('5xx is retried with backoff; when the retries run out the error is reported and the stored token is still there', async () => {
+    const rt = await rotated();
+    sim.setFaults({ failNext: [{ pathPrefix: TOKEN, status: 503, count: 2 }] });
+    let t = manager();
+    await t.getToken();
+    assert.equal(waits.length, 2);
+    const rt2 = stored();
+    assert.notEqual(rt2, rt);
+    sim.setFaults({ failNext: [{ pathPrefix: TOKEN, status: 429, retryAfter: 1, count: 10 }] });
+    t = manager();
+    await assert.rejects(t.getToken(), (e) => e.status === 429);
+    assert.equal(stored(), rt2, 'kept');
+    sim.resetFaults();
+    await t.getToken(); // the stored token still works once Concur answers again
+    assert.notEqual(stored(), rt2);
+  });
+
+  it('invalid_grant is the only answer that stops using the stored token (then the configured one is tried once)', async () => {
+    await rotated();
+    sim.expireTokens({ refresh: true }); // every refresh token is now invalid_grant
+    const events = [];
+    const t = new TokenManager({ ...manager().o, onEvent: (e) => events.push(e) });
+    await assert.rejects(t.getToken(), (e) => e.oauth && e.oauth.error === 'invalid_grant');
+    assert.deepEqual(events.filter((e) => e.type === 'refresh-rejected').map((e) => e.fallback), [true]);
+    assert.ok(fs.existsSync(file()), 'the file stays until a new token is written');
+  });
+});
