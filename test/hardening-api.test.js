@@ -138,4 +138,68 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
     const after = JSON.parse(fs.readFileSync(file, 'utf8')).refreshToken;
     assert.ok(after && after !== before && after !== REFRESH, 'the newly rotated token is stored');
   });
+
+  describe('Test connection never sends the stored secrets anywhere else', () => {
+    let trap;
+    const seen = [];
+    before(async () => {
+      // A loopback server standing in for an attacker's URL: it records every request body.
+      const http = require('node:http');
+      trap = http.createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          seen.push(Buffer.concat(chunks).toString('utf8'));
+          res.writeHead(401, { 'Content-Type': 'application/json' });
+          res.end('{"error":"invalid_client"}');
+        });
+      });
+      await new Promise((r) => trap.listen(0, '127.0.0.1', r));
+    });
+    after(() => new Promise((r) => trap.close(r)));
+    const trapUrl = () => `http://127.0.0.1:${trap.address().port}`;
+    const base = () => ({ geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'refresh_token' });
+    const kept = () => ({ clientId: sim.credentials.clientId, clientSecret: '__PWRD__', refreshToken: '__PWRD__' });
+
+    it('another base URL, token URL or grant with the secrets left as stored: 400 SECRETS_REQUIRED, nothing sent', async () => {
+      seen.length = 0;
+      for (const body of [
+        { ...base(), baseUrl: trapUrl(), credentials: kept() },
+        { ...base(), baseUrl: trapUrl(), credentials: {} },
+        { ...base(), tokenEndpoint: 'custom', tokenUrl: trapUrl(), credentials: kept() },
+        { ...base(), grantType: 'client_credentials', credentials: { clientId: sim.credentials.clientId, clientSecret: '__PWRD__' } },
+      ]) {
+        const r = await testConn('cfg', body);
+        assert.equal(r.status, 400, r.body);
+        const b = JSON.parse(r.body);
+        assert.equal(b.error, 'SECRETS_REQUIRED');
+        assert.match(b.message, /type the client secret .*again/);
+      }
+      assert.deepEqual(seen, [], 'no request reached the other URL');
+    });
+
+    it('typed secrets may be tested anywhere on https or loopback; unchanged settings still use the stored ones', async () => {
+      seen.length = 0;
+      const r = await testConn('cfg', { ...base(), baseUrl: trapUrl(), credentials: { clientId: 'id', clientSecret: 'typed-secret', refreshToken: 'typed-refresh' } });
+      assert.equal(r.status, 502, r.body);
+      assert.equal(seen.length, 1);
+      assert.ok(!seen[0].includes(sim.credentials.clientSecret), 'the stored secret was not sent');
+      const same = await testConn('cfg', { ...base(), credentials: kept() });
+      assert.equal(same.status, 200, same.body);
+    });
+
+    it('plain http:// to a non-loopback host is refused before anything is sent', async () => {
+      // 0.0.0.0 is not a loopback address by name, but a connection to it stays on this machine (the test sends nothing off-host).
+      for (const body of [
+        { ...base(), baseUrl: 'http://0.0.0.0:9', credentials: { clientId: 'id', clientSecret: 'typed', refreshToken: 'typed' } },
+        { ...base(), geolocation: 'us2', tokenEndpoint: 'custom', tokenUrl: 'http://0.0.0.0:9/', credentials: { clientId: 'id', clientSecret: 'typed', refreshToken: 'typed' } },
+      ]) {
+        const r = await testConn('new-node', body);
+        assert.equal(r.status, 400, r.body);
+        const b = JSON.parse(r.body);
+        assert.equal(b.error, 'INSECURE_URL');
+        assert.match(b.message, /plain http:\/\/ to 0\.0\.0\.0:9: use https/);
+      }
+    });
+  });
 });
