@@ -15,6 +15,7 @@ const { teardown } = require('./helpers/teardown');
 const { startCollector, collectorNodes } = require('./helpers/collector');
 const { makeKeyPair, signBody } = require('./helpers/signed-events');
 const net = require('node:net');
+const { slowPost } = require('./helpers/slow-post');
 
 const CORPUS = path.join(__dirname, 'corpus');
 const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, 'manifest.json'), 'utf8'));
@@ -77,7 +78,7 @@ describe('bad-input corpus through a real Node-RED', function () {
     keys.configured = makeKeyPair();
     keys.other = makeKeyPair();
     collector = await startCollector();
-    red = await startRed();
+    red = await startRed({ settings: manifest.redSettings || {} });
     pid = red.pid;
     await red.deploy(flows());
   });
@@ -138,13 +139,13 @@ describe('bad-input corpus through a real Node-RED', function () {
     let url;
     if (c.target === 'legacy') {
       const L = manifest.receivers.legacy;
-      url = `${red.url}${L.path}`;
+      url = `${red.url}${c.path || L.path}`;
       const auth = c.auth || 'valid';
       if (auth === 'valid') headers.authorization = `Basic ${Buffer.from(`${L.username}:${L.password}`).toString('base64')}`;
       else if (auth === 'wrong') headers.authorization = `Basic ${Buffer.from(`${L.username}:not-the-password-000`).toString('base64')}`;
       else if (auth === 'literal') headers.authorization = c.authorization;
     } else if (c.target === 'ess') {
-      url = `${red.url}${manifest.receivers.ess.path}`;
+      url = `${red.url}${c.path || manifest.receivers.ess.path}`;
       const sign = c.sign || 'configured';
       // signatureOf: sign other bytes than the ones sent (pretty-printed, one-byte-different bodies).
       const signed = c.signatureOf ? freshen(fs.readFileSync(path.join(CORPUS, c.signatureOf)), c) : body;
@@ -169,9 +170,30 @@ describe('bad-input corpus through a real Node-RED', function () {
         const req = buildRequest(c);
         let res;
         try {
-          res = c.hugeHeaderBytes
-            ? await hugeHeaderRequest(req.url, req.method, req.headers, c.hugeHeaderBytes)
-            : await request(req.url, { method: req.method, headers: req.headers, body: req.body, timeoutMs: 15000 });
+          if (c.stream) {
+            const u = new URL(req.url);
+            const st = c.stream;
+            const chunked = st.declare === 'chunked';
+            res = await slowPost(`${u.protocol}//${u.host}`, {
+              path: u.pathname,
+              headers: req.headers,
+              body: req.body,
+              length: chunked ? undefined : st.declare || req.body.length,
+              chunked,
+              sendBytes: st.send,
+              chunk: st.chunk || 1024,
+              intervalMs: st.intervalMs || 20,
+              deadlineMs: 15000,
+            });
+            if (c.answeredBeforeBody && !(res.bodySentWhenAnswered < (chunked || !st.declare ? req.body.length : st.declare))) {
+              failures.push(`${c.name}: answered only after the whole body was sent`);
+            }
+            if (res.status === 503 && !/retry-after: \d+/.test(res.head || '')) failures.push(`${c.name}: 503 without Retry-After`);
+          } else {
+            res = c.hugeHeaderBytes
+              ? await hugeHeaderRequest(req.url, req.method, req.headers, c.hugeHeaderBytes)
+              : await request(req.url, { method: req.method, headers: req.headers, body: req.body, timeoutMs: 15000 });
+          }
         } catch (err) {
           failures.push(`${c.name}: request failed: ${err.message}`);
           break;

@@ -30,7 +30,7 @@ function slowPost(url, { path, headers = {}, length, body, sendBytes, chunk = 64
       sock.destroy();
       resolve(r);
     };
-    const deadline = setTimeout(() => done(answer || { status: 0, reason: 'deadline', sent }), deadlineMs);
+    const deadline = setTimeout(() => done(answer || { status: 0, reason: 'deadline', sent, body: '', head: '' }), deadlineMs);
     sock.on('error', () => undefined);
     sock.on('data', (d) => {
       raw = Buffer.concat([raw, d]);
@@ -38,13 +38,13 @@ function slowPost(url, { path, headers = {}, length, body, sendBytes, chunk = 64
       if (end < 0) return;
       const headText = raw.subarray(0, end).toString('latin1');
       const m = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*)$/.exec(headText);
-      if (!m) return done({ status: 0, reason: 'not HTTP', sent });
+      if (!m) return done({ status: 0, reason: 'not HTTP', sent, body: '', head: '' });
       if (!answer) answer = { status: Number(m[1]), head: m[2].toLowerCase(), body: '', bodySentWhenAnswered: sent };
       answer.body = raw.subarray(end + 4).toString('utf8');
       const cl = /content-length: (\d+)/.exec(answer.head);
       if (!cl || Buffer.byteLength(answer.body) >= Number(cl[1])) done(answer);
     });
-    sock.on('close', () => done(answer || { status: 0, reason: 'closed', sent }));
+    sock.on('close', () => done(answer || { status: 0, reason: 'closed', sent, body: '', head: '' }));
     sock.on('connect', () => {
       const h = { Host: u.host, ...(chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': String(total) }), ...headers };
       sock.write(`POST ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
