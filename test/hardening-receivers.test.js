@@ -88,6 +88,7 @@ describe('hardening: receivers in a real Node-RED', function () {
       assert.equal(r.status, 401, JSON.stringify(r));
       assert.equal(r.bodySentWhenAnswered, 1024);
       assert.match(r.body, /Concur-Signature header is missing/);
+      assert.match(r.head, /connection: close/, 'the client is told not to reuse the connection');
     });
 
     it('legacy without or with wrong Basic credentials: 401 with WWW-Authenticate before the body is read', async () => {

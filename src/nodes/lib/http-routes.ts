@@ -240,16 +240,22 @@ const LINGER_MS = 2000;
 const LINGER_BYTES = 256 * 1024;
 
 /**
- * Closes the connection after the answer without losing it: the server's side
- * is ended (FIN) and the rest of the body is read and discarded for at most
- * LINGER_MS (and LINGER_BYTES), then the socket is destroyed. Closing at once with unread bytes in
- * the receive buffer makes the kernel send a reset, and the client may never see
- * the 401 / 503 (https://www.rfc-editor.org/rfc/rfc9112#section-9.6).
+ * Closes the connection after the answer without losing it. The answer says
+ * `Connection: close` (the client must not reuse the socket); our side is then
+ * ended (FIN) and the rest of the body is read and discarded for at most
+ * LINGER_MS / LINGER_BYTES before the socket is destroyed. Node would destroy it
+ * as soon as the answer is flushed, and closing with unread bytes in the receive
+ * buffer makes the kernel send a reset, so the client may never see the 401 / 503
+ * ("lingering close", https://www.rfc-editor.org/rfc/rfc9112#section-9.6).
  */
 function lingeringClose(req: IncomingMessage, res: ServerResponse): void {
+  const sock = req.socket as (IncomingMessage['socket'] & { destroySoon?: () => void }) | undefined;
+  if (!sock || res.headersSent) return;
+  res.setHeader('Connection', 'close');
+  // Node's server ends a "Connection: close" response with socket.destroySoon(): end only, we destroy later.
+  if (typeof sock.destroySoon === 'function') sock.destroySoon = () => sock.end();
   res.once('finish', () => {
-    const sock = req.socket;
-    if (!sock || sock.destroyed) return;
+    if (sock.destroyed) return;
     req.resume();
     sock.end();
     const t = setTimeout(() => sock.destroy(), LINGER_MS);
