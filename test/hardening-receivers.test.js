@@ -260,3 +260,27 @@ describe('hardening (item 12): the dead-letter admin route needs write permissio
     assert.deepEqual(JSON.parse(admin.body), []);
   });
 });
+
+describe('hardening (item 3): with httpNodeAuth { user, pass }, a request without Basic credentials is refused unread', function () {
+  this.timeout(60000);
+  // bcrypt of 'key-info-admin-pass' (cost 8).
+  const HASH = '$2b$08$.6Uv/bWDcx/3mTosCMNes.6BxOxuDkNVVtORi4tjCdKS7sfccf8Hy';
+  let red;
+  before(async () => {
+    red = await startRed({ settings: { httpNodeAuth: { user: 'node-user', pass: HASH } } });
+    await red.deploy([
+      { id: TAB, type: 'tab', label: 'node-auth' },
+      essNode({ id: 'essNa', path: '/concur/ess', maxBodyKiB: 8192, verifySignature: false, storeName: 'na', wires: [[]] }),
+      { id: 'legacyNa', type: 'concur-legacy-notify-in', z: TAB, path: '/concur/v1.0/notify', maxBodyKiB: 8192, x: 100, y: 300, credentials: { username: USER, password: PASS }, wires: [[]] },
+    ]);
+  });
+  after(() => teardown({ red }));
+
+  it('Node-RED answers 401 before the body is read (ESS with verification off, legacy with its own Basic)', async () => {
+    for (const p of ['/concur/ess', '/concur/v1.0/notify']) {
+      const r = await slowPost(red.url, { path: p, headers: { 'Content-Type': 'application/json' }, length: 4 << 20, sendBytes: 1024, deadlineMs: 5000 });
+      assert.equal(r.status, 401, `${p}: ${JSON.stringify(r)}`);
+      assert.equal(r.bodySentWhenAnswered, 1024);
+    }
+  });
+});

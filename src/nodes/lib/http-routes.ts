@@ -54,7 +54,7 @@ interface ExpressLike {
 }
 export interface RedWithHttp {
   httpNode: unknown;
-  settings?: Record<string, unknown> & { concurReceiverLimits?: ReceiverLimitSettings };
+  settings?: Record<string, unknown> & { concurReceiverLimits?: ReceiverLimitSettings; httpNodeAuth?: unknown };
 }
 
 /** Optional `concurReceiverLimits` in settings.js (global for every receiver of this package). */
@@ -63,6 +63,11 @@ export interface ReceiverLimitSettings {
   bodyReadTimeoutSec?: number;
   /** MiB of request bodies being read at once, per receiver type (default 8). */
   bodyBudgetMiB?: number;
+}
+
+/** httpNodeAuth as { user, pass } (Node-RED's Basic check); a function or array is custom middleware we cannot predict. */
+function isBasicNodeAuth(v: unknown): boolean {
+  return Boolean(v && typeof v === 'object' && !Array.isArray(v) && (v as { user?: unknown }).user && (v as { pass?: unknown }).pass);
 }
 
 function positive(v: unknown): number | undefined {
@@ -74,6 +79,8 @@ interface CaptureEntry {
   limitBytes: number;
   methods: Set<string>;
   shouldRead?: (req: RouteRequest) => boolean;
+  /** settings.js httpNodeAuth is { user, pass }: Node-RED refuses a request without Basic credentials after our capture ran. */
+  needsBasic: boolean;
   budget: ByteBudget;
   readTimeoutMs: number;
 }
@@ -290,7 +297,8 @@ function installCapture(app: ExpressLike): Captures {
     // auth, a missing Concur-Signature) is answered without reading its body.
     let read = true;
     try {
-      read = entry.shouldRead ? entry.shouldRead(req) : true;
+      if (entry.needsBasic && !/^basic\s/i.test(String(req.headers.authorization ?? ''))) read = false;
+      else read = entry.shouldRead ? entry.shouldRead(req) : true;
     } catch {
       read = true; // the handler runs the same check and reports it
     }
@@ -436,6 +444,7 @@ export function registerRoute(
       limitBytes: cb.limitBytes,
       methods: new Set(cb.methods.map((m) => m.toUpperCase())),
       shouldRead: cb.shouldRead,
+      needsBasic: isBasicNodeAuth(RED.settings?.httpNodeAuth),
       budget: bodyBudget(cb.budget ?? spec.owner?.type ?? 'default', cb.budgetBytes ?? (budgetMiB ? Math.round(budgetMiB * 1024 * 1024) : DEFAULT_BODY_BUDGET_BYTES)),
       readTimeoutMs: cb.readTimeoutMs ?? (timeoutSec ? Math.round(timeoutSec * 1000) : DEFAULT_BODY_READ_TIMEOUT_MS),
     });
