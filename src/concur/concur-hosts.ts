@@ -32,6 +32,15 @@ export const LEGACY_HOSTS: ReadonlySet<string> = new Set([
 /** Domains whose hosts may receive our Bearer token (besides the configured base and the token's geolocation). */
 const CONCUR_DOMAINS = ['.concursolutions.com', '.concurcdc.cn'];
 
+/** A path segment URL parsers resolve as "." or ".." (WHATWG URL treats %2e as a dot): https://url.spec.whatwg.org/#double-dot-path-segment */
+export const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/** True when the path part of `s` (a path or an absolute URL) has a "." or ".." segment. */
+export function hasDotSegment(s: string): boolean {
+  const p = s.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/\\?#]*/i, '').split(/[?#]/)[0];
+  return p.split(/[/\\]/).some((seg) => DOT_SEGMENT.test(seg));
+}
+
 export class ConcurUrlError extends Error {
   constructor(message: string) {
     super(message);
@@ -72,6 +81,8 @@ export function resolveBaseUrl(preset: string | undefined, customUrl: string | u
 export function resolveApiUrl(urlOrPath: string, base: string): URL {
   const s = String(urlOrPath ?? '').trim();
   if (!s) throw new ConcurUrlError('URL is empty');
+  // The URL parser would resolve them silently (/reports/../approve -> /approve): refuse instead.
+  if (hasDotSegment(s)) throw new ConcurUrlError(`"${s.slice(0, 120)}" has a "." or ".." path segment`);
   let u: URL;
   if (/^[a-z][a-z0-9+.-]*:/i.test(s)) {
     try {
@@ -91,6 +102,17 @@ export function resolveApiUrl(urlOrPath: string, base: string): URL {
     u = new URL(b.origin + prefix + u.pathname + u.search);
   }
   return u;
+}
+
+/** True for an https URL on a Concur domain (what a preset base URL is, and what its geolocation must be). */
+export function isConcurHttpsUrl(raw: string): boolean {
+  try {
+    const u = new URL(raw);
+    const host = u.hostname.toLowerCase();
+    return u.protocol === 'https:' && !u.port && CONCUR_DOMAINS.some((d) => host.endsWith(d));
+  } catch {
+    return false;
+  }
 }
 
 /** True when a Bearer token may be sent to this URL's host. */

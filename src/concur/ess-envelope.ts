@@ -82,3 +82,27 @@ export function matchesFilters(event: EssEvent, topic?: RegExp, eventType?: RegE
   if (eventType && !eventType.test(event.eventType ?? '')) return false;
   return true;
 }
+
+const EVENT_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Epoch ms of an event's `timeStamp`, or undefined when it is missing or not a
+ * date. The topic samples use RFC 3339 UTC (`2021-03-18T23:11:51.034Z`), some
+ * `+0000` instead of `Z`, one has nanosecond digits
+ * (https://developer.concur.com/event-topics/); a time without a zone is UTC.
+ * Both spellings of the field are read (`timeStamp` as documented, `timestamp`).
+ */
+export function eventTime(event: Record<string, unknown>): number | undefined {
+  const raw = typeof event.timeStamp === 'string' ? event.timeStamp : typeof event.timestamp === 'string' ? event.timestamp : undefined;
+  const m = raw ? EVENT_TIME.exec(raw.trim()) : null;
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, se, frac, zone] = m;
+  const ms = frac ? Number((frac + '00').slice(0, 3)) : 0;
+  let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se), ms);
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const z = zone.replace(':', '');
+    const off = (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5) || '0')) * 60_000;
+    t -= z[0] === '+' ? off : -off;
+  }
+  return Number.isFinite(t) && Number(mo) >= 1 && Number(mo) <= 12 && Number(d) >= 1 && Number(d) <= 31 ? t : undefined;
+}

@@ -3,10 +3,16 @@
  * safe (../shared/concur-api.md §2.1: ESS retries 5xx, 401, 403, 429 and I/O
  * errors; drops 2xx and other 4xx):
  *
- *   body unreadable / too large   -> 400 / 413
  *   client certificate rejected   -> 403 (retried: a misconfigured check loses nothing)
- *   signature missing or invalid  -> 401 by default (retried), or 400 (dropped) if configured
+ *   signature header missing      -> 401 by default (retried), or 400 (dropped) if configured;
+ *                                    decided on the headers, before the body is read
+ *   body too large                -> 413
+ *   body busy / slow / unreadable -> 503 + Retry-After (retried; never 400 for what could be accepted)
+ *   signature invalid             -> 401 by default (retried), or 400 (dropped) if configured
  *   verified, but not an event    -> 400 (not retried: it never will be one)
+ *   timeStamp older than the dedupe window + clock skew
+ *                                 -> 400 (a replay the dedupe index has forgotten; ESS stops retrying
+ *                                    after 72 h anyway). No timeStamp, or one that is not a date: accepted
  *   filtered out by topic/type    -> 200, dropped and counted
  *   duplicate id within window    -> 200, not emitted again
  *   too many events pending       -> 429 (retried later)
@@ -19,8 +25,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { createHash } from 'node:crypto';
-import { type EssEvent, matchesFilters, parseEssEnvelope } from './ess-envelope';
-import { type SignaturePadding, type VerificationKey, spkiFingerprint, verifyEssSignature } from './ess-signature';
+import { type EssEvent, eventTime, matchesFilters, parseEssEnvelope } from './ess-envelope';
+import { type SignaturePadding, type VerificationKey, decodeSignatureHeader, spkiFingerprint, verifyEssSignature } from './ess-signature';
 import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkProxiedCert, checkTlsPeer, headerLines } from './client-cert';
 import type { TrustedProxies } from './trusted-proxies';
 import type { EventJournal, StoredEvent } from './event-journal';
@@ -50,6 +56,12 @@ export interface EssReceiverOptions {
   eventTypeFilter?: RegExp;
   /** Pending (stored, not yet done) events above which deliveries get 429. */
   maxPending?: number;
+  /**
+   * Events whose timeStamp is older than this (ms) are refused with 400: past the
+   * dedupe window a signed event would otherwise be accepted again. 0 = no check.
+   * The node passes its dedupe window plus a clock-skew allowance.
+   */
+  maxEventAgeMs?: number;
   /** Seconds suggested in Retry-After for 429/503. */
   retryAfterSec?: number;
   now?: () => number;
@@ -57,7 +69,8 @@ export interface EssReceiverOptions {
 
 export interface Delivery {
   rawBody?: Buffer;
-  bodyError?: { status: number; message: string };
+  /** Reading the body failed: 413 too large, or a retryable problem (busy, too slow, aborted). */
+  bodyError?: { status: number; message: string; kind?: string; retryAfterSec?: number };
   headers: IncomingHttpHeaders;
   /** IncomingMessage#rawHeaders: tells repeated header lines apart (Node joins them in `headers`). */
   rawHeaders?: string[];
@@ -66,7 +79,7 @@ export interface Delivery {
   socket?: TlsSocketLike;
 }
 
-export type RejectCategory = 'body' | 'certificate' | 'signature' | 'envelope' | 'overload' | 'store' | 'capacity';
+export type RejectCategory = 'body' | 'certificate' | 'signature' | 'envelope' | 'stale' | 'overload' | 'store' | 'capacity';
 
 export type Outcome =
   | { kind: 'accepted'; status: 200; text: string; stored: StoredEvent; event: EssEvent }
@@ -100,6 +113,7 @@ export class EssReceiver {
       clientCertMode: 'off',
       clientCertHeader: 'x-forwarded-client-cert',
       maxPending: 10000,
+      maxEventAgeMs: 0,
       retryAfterSec: 30,
       now: Date.now,
       ...opts,
@@ -108,11 +122,16 @@ export class EssReceiver {
     this.keys = [...this.o.keys];
   }
 
-  async handle(d: Delivery): Promise<Outcome> {
-    if (d.bodyError) return reject(d.bodyError.status === 413 ? 413 : 400, 'body', d.bodyError.message);
-    const raw = d.rawBody;
-    if (!raw) return reject(400, 'body', 'request body could not be read');
+  /**
+   * Header-only pre-check: false when the delivery will be refused whatever its
+   * body (no usable Concur-Signature while verification is on), so the body need
+   * not be read. With verification off there is nothing to check before the body.
+   */
+  shouldReadBody(headers: IncomingHttpHeaders): boolean {
+    return !this.o.verifySignature || decodeSignatureHeader(headers['concur-signature']).ok;
+  }
 
+  async handle(d: Delivery): Promise<Outcome> {
     // 1. Transport authentication.
     let cert: ClientCertInfo | undefined;
     if (this.o.clientCertMode !== 'off') {
@@ -126,7 +145,21 @@ export class EssReceiver {
       cert = check.info;
     }
 
-    // 2. Signature over the exact bytes, before any parsing.
+    // 2a. A missing or unusable signature header is refused on the headers alone (the body may not have been read).
+    if (this.o.verifySignature) {
+      const h = decodeSignatureHeader(d.headers['concur-signature']);
+      if (!h.ok) return reject(this.o.signatureFailureStatus, 'signature', h.message);
+    }
+
+    // Body: 413 is final; anything else (busy, too slow, aborted, missing) may succeed later, so ESS must retry it.
+    if (d.bodyError) {
+      if (d.bodyError.status === 413) return reject(413, 'body', d.bodyError.message);
+      return reject(503, d.bodyError.kind === 'busy' ? 'overload' : 'body', d.bodyError.message, d.bodyError.retryAfterSec ?? this.o.retryAfterSec);
+    }
+    const raw = d.rawBody;
+    if (!raw) return reject(503, 'body', 'request body was not captured', this.o.retryAfterSec);
+
+    // 2b. Signature over the exact bytes, before any parsing.
     let keyId: string | undefined;
     if (this.o.verifySignature) {
       const keys = this.keysFor(cert);
@@ -143,6 +176,19 @@ export class EssReceiver {
     const env = parseEssEnvelope(raw);
     if (!env.ok) return reject(400, 'envelope', env.message);
     const { event, id } = env;
+
+    // 3b. Freshness: a signed event replayed after the dedupe window would be emitted again.
+    if (this.o.maxEventAgeMs > 0) {
+      const t = eventTime(event);
+      if (t !== undefined && this.o.now() - t > this.o.maxEventAgeMs) {
+        const ageH = (this.o.now() - t) / 3600_000;
+        return reject(
+          400,
+          'stale',
+          `event timeStamp ${String(event.timeStamp ?? event.timestamp).slice(0, 40)} is ${ageH < 14 * 24 ? `${ageH.toFixed(1)} h` : `${Math.round(ageH / 24)} days`} old, older than ${fmtHours(this.o.maxEventAgeMs)} (the dedupe window, at least ESS's 72 h retry period, plus clock-skew allowance): refused as a possible replay`,
+        );
+      }
+    }
 
     // 4. Filters: verified but unwanted events are acknowledged so ESS stops sending them.
     if (!matchesFilters(event, this.o.topicFilter, this.o.eventTypeFilter)) {
@@ -214,6 +260,11 @@ export class EssReceiver {
     }
     return [...this.keys, k];
   }
+}
+
+function fmtHours(ms: number): string {
+  const h = ms / 3600_000;
+  return h >= 1 ? `${Number(h.toFixed(2))} h` : `${Math.round(ms / 60_000)} min`;
 }
 
 function reject(status: number, category: RejectCategory, reason: string, retryAfterSec?: number): Outcome {

@@ -8,7 +8,7 @@
  * v1.5 is accepted, against any configured key. Keys are parsed once into
  * KeyObjects when a node starts; verification never parses PEM.
  */
-import { X509Certificate, constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { X509Certificate, constants, createHash, createPublicKey, publicDecrypt, verify, type KeyObject } from 'node:crypto';
 
 export type SignaturePadding = 'any' | 'pss' | 'pkcs1';
 
@@ -130,8 +130,17 @@ export function decodeSignatureHeader(value: string | string[] | undefined): { o
 
 /**
  * Verifies `rawBody` against the header with every key. Reports the key that
- * matched. PSS is checked with RSA_PSS_SALTLEN_AUTO, which accepts the maximum
- * salt length seen on real ESS signatures as well as digest-length salts.
+ * matched. PSS is checked with an automatic salt length, which accepts the
+ * maximum salt length seen on real ESS signatures as well as digest-length salts.
+ *
+ * The body is hashed ONCE for all keys and both paddings. Node's verify() hashes
+ * its input every time and has no pre-hashed mode for RSA (verify(null, digest)
+ * hashes the digest again), so for plain RSA keys the signature is opened with one
+ * raw public-key operation per key (publicDecrypt, RSA_NO_PADDING) and the
+ * encoded message is checked against the digest in JS: EMSA-PKCS1-v1_5 and
+ * EMSA-PSS-VERIFY with MGF1-SHA256 (RFC 8017 §9.1.2, §9.2,
+ * https://www.rfc-editor.org/rfc/rfc8017). test/hardening-units.test.js checks
+ * this against crypto.verify on random keys, salts and tampered inputs.
  */
 export function verifyEssSignature(
   rawBody: Buffer,
@@ -143,10 +152,20 @@ export function verifyEssSignature(
   if (!decoded.ok) return decoded;
   if (keys.length === 0) return { ok: false, reason: 'no-keys', message: 'no verification key is configured' };
   let sizeMatched = false;
+  let digest: Buffer | undefined;
   for (const sig of decoded.signatures) {
     for (const k of keys) {
       if (sig.length !== k.sizeBytes) continue;
       sizeMatched = true;
+      if (k.key.asymmetricKeyType === 'rsa') {
+        digest ??= createHash('sha256').update(rawBody).digest();
+        const em = openSignature(sig, k.key);
+        if (!em) continue;
+        if (padding !== 'pkcs1' && pssMatches(em, digest, k.key.asymmetricKeyDetails?.modulusLength ?? k.sizeBytes * 8)) return { ok: true, keyId: k.id, padding: 'pss' };
+        if (padding !== 'pss' && pkcs1Matches(em, digest)) return { ok: true, keyId: k.id, padding: 'pkcs1' };
+        continue;
+      }
+      // rsa-pss keys (no raw operation allowed): Node's verify, which hashes again.
       if (padding !== 'pkcs1' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig)) {
         return { ok: true, keyId: k.id, padding: 'pss' };
       }
@@ -168,4 +187,58 @@ function safeVerify(data: Buffer, key: Parameters<typeof verify>[2], sig: Buffer
   } catch {
     return false; // OpenSSL throws on some malformed encodings instead of returning false
   }
+}
+
+/** s^e mod n as k bytes, or undefined when s >= n (OpenSSL refuses it). */
+function openSignature(sig: Buffer, key: KeyObject): Buffer | undefined {
+  try {
+    return publicDecrypt({ key, padding: constants.RSA_NO_PADDING }, sig);
+  } catch {
+    return undefined;
+  }
+}
+
+/** DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1). */
+const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+const H_LEN = 32;
+
+/** EMSA-PKCS1-v1_5: EM = 0x00 0x01 FF…FF 0x00 DigestInfo H, compared as a whole. */
+export function pkcs1Matches(em: Buffer, digest: Buffer): boolean {
+  const tLen = SHA256_DIGEST_INFO.length + digest.length;
+  const k = em.length;
+  if (k < tLen + 11 || em[0] !== 0x00 || em[1] !== 0x01) return false;
+  const sep = k - tLen - 1;
+  for (let i = 2; i < sep; i++) if (em[i] !== 0xff) return false;
+  return em[sep] === 0x00 && em.subarray(sep + 1, sep + 1 + SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO) && em.subarray(k - digest.length).equals(digest);
+}
+
+function sha256(...parts: Buffer[]): Buffer {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** EMSA-PSS-VERIFY with SHA-256, MGF1-SHA256 and any salt length (RFC 8017 §9.1.2). `m` is the k-byte raw result. */
+export function pssMatches(m: Buffer, mHash: Buffer, modBits: number): boolean {
+  const emBits = modBits - 1;
+  const emLen = Math.ceil(emBits / 8);
+  for (let i = 0; i < m.length - emLen; i++) if (m[i] !== 0) return false; // k > emLen when modBits - 1 is a multiple of 8
+  const em = m.subarray(m.length - emLen);
+  if (emLen < H_LEN + 2 || em[emLen - 1] !== 0xbc) return false;
+  const dbLen = emLen - H_LEN - 1;
+  const h = em.subarray(dbLen, dbLen + H_LEN);
+  const topMask = 0xff >> (8 * emLen - emBits); // bits of the first octet that belong to the encoding
+  if ((em[0] & ~topMask & 0xff) !== 0) return false;
+  const db = Buffer.allocUnsafe(dbLen);
+  const counter = Buffer.alloc(4);
+  for (let off = 0, c = 0; off < dbLen; c++, off += H_LEN) {
+    counter.writeUInt32BE(c);
+    const mask = sha256(h, counter);
+    for (let j = 0; j < H_LEN && off + j < dbLen; j++) db[off + j] = em[off + j] ^ mask[j];
+  }
+  db[0] &= topMask;
+  let i = 0;
+  while (i < dbLen && db[i] === 0) i++;
+  if (i >= dbLen || db[i] !== 0x01) return false;
+  return sha256(Buffer.alloc(8), mHash, db.subarray(i + 1)).equals(h);
 }

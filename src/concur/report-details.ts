@@ -60,7 +60,7 @@ export function fillTemplate(template: string, values: Record<string, string | u
   return template.replace(/\{(\w+)\}/g, (_m, name: string) => {
     const v = values[name];
     if (v === undefined) throw invalidInput(`URL template needs {${name}} but no ${name} was given`);
-    return encodePathSegment(v);
+    return encodePathSegment(v, name === 'context' ? 'context' : `msg.${name}`);
   });
 }
 
@@ -88,12 +88,12 @@ export function locateReport(input: ReportLocatorInput, opts: ReportLocatorOptio
     return { url, source: 'template', version: v, accept: acceptFor(v) };
   }
   if (!reportId) throw invalidInput('no report to fetch: msg.payload.facts.href, msg.payload.objectURI or msg.reportId is required');
-  const id = encodePathSegment(reportId);
+  const id = encodePathSegment(reportId, 'msg.reportId');
   switch (opts.version) {
     case 'v4':
       if (!userId) throw invalidInput('the v4 report API needs msg.userId (the report owner\'s user UUID) with msg.reportId');
       return {
-        url: `/expensereports/v4/users/${encodePathSegment(userId)}/context/${context}/reports/${id}`,
+        url: `/expensereports/v4/users/${encodePathSegment(userId, 'msg.userId')}/context/${context}/reports/${id}`,
         source: 'reportId',
         version: 'v4',
         accept: JSON_ACCEPT,

@@ -90,13 +90,13 @@ export function normalizeExceptions(list: unknown, defaultVisibility: ExceptionV
 
 /** v4 resource path for one exception (report, expense or allocation level). */
 export function v4ExceptionPath(reportId: string, e: NormalizedException): string {
-  const base = `/expensereports/v4/reports/${encodePathSegment(reportId)}`;
+  const base = `/expensereports/v4/reports/${encodePathSegment(reportId, 'msg.reportId')}`;
   if (e.level === 'report') return `${base}/exceptions`;
   const expenseId = e.expenseId ?? (e.level === 'expense' ? e.objectId : undefined);
   if (!expenseId) throw invalidInput(`msg.exceptions[${e.index}]: a v4 allocation exception needs expenseId and allocationId`);
-  if (e.level === 'expense') return `${base}/expenses/${encodePathSegment(expenseId)}/exceptions`;
+  if (e.level === 'expense') return `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}/exceptions`;
   const allocationId = e.allocationId ?? e.objectId!;
-  return `${base}/expenses/${encodePathSegment(expenseId)}/allocations/${encodePathSegment(allocationId)}/exceptions`;
+  return `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}/allocations/${encodePathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
 }
 
 function objectIdOf(e: NormalizedException): string | undefined {
@@ -127,7 +127,7 @@ export async function postExceptionsLegacy(api: ConcurApi, reportKey: string, li
   const items: LegacyExceptionItem[] = list.map((e) => ({ objectType: LEGACY_TYPE[e.level], objectId: objectIdOf(e) ?? '', exceptionCode: e.exceptionCode }));
   const r = await api.request({
     method: 'POST',
-    url: `/api/expense/expensereport/v1.1/report/${encodePathSegment(reportKey)}/Exceptions`,
+    url: `/api/expense/expensereport/v1.1/report/${encodePathSegment(reportKey, 'report key')}/Exceptions`,
     xml: buildExceptionsXml(items),
     accept: 'application/xml',
     correlationId,

@@ -12,7 +12,7 @@
  */
 import crypto from 'node:crypto';
 import { ConcurError } from './concur-error';
-import { normaliseBaseUrl } from './concur-hosts';
+import { isConcurHttpsUrl, normaliseBaseUrl } from './concur-hosts';
 import { sendHttp, headerValue, TransportError, type HttpExchange, type HttpResult } from './http-transport';
 import type { StoredTokenState, TokenStore } from './token-store';
 
@@ -46,7 +46,10 @@ export interface TokenManagerOptions {
   /** Renew this many seconds before expiry (default 120; never more than half the lifetime). */
   expirySkewSec?: number;
   timeoutMs?: number;
+  /** Retries of a token request answered 429 or 5xx (default 3, 500 ms doubling to 30 s, Retry-After honoured up to 60 s). */
+  tokenRetry?: { maxRetries: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterSec?: number };
   now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
   send?: (x: HttpExchange) => Promise<HttpResult>;
   /** Non-secret notifications for logs/status. */
   onEvent?: (e: TokenEvent) => void;
@@ -56,7 +59,8 @@ export type TokenEvent =
   | { type: 'token'; grant: GrantType; expiresInSec: number; geolocation?: string }
   | { type: 'refresh-rotated' }
   | { type: 'refresh-rejected'; fallback: boolean; error: string }
-  | { type: 'store-error'; message: string };
+  | { type: 'store-error'; message: string }
+  | { type: 'geolocation-refused'; geolocation: string };
 
 export interface AccessToken {
   accessToken: string;
@@ -67,6 +71,16 @@ export interface AccessToken {
 }
 
 export const TOKEN_PATH = '/oauth2/v0/token';
+export const DEFAULT_TOKEN_RETRY = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterSec: 60 };
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), if any. */
+export function retryAfterSeconds(v: string | undefined, nowMs: number): number | undefined {
+  if (!v) return undefined;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? Math.max(0, Math.ceil((t - nowMs) / 1000)) : undefined;
+}
 const DEFAULT_EXPIRES_IN = 3600;
 const DEFAULT_SKEW = 120;
 
@@ -151,7 +165,7 @@ export class TokenManager {
       // A state written for other credentials (the user pasted a new refresh token) is ignored.
       if (s && s.seed === this.seed) {
         this.refresh = s;
-        if (s.geolocation) this.geolocation = s.geolocation;
+        if (s.geolocation) this.geolocation = this.acceptGeolocation(s.geolocation);
       }
     } catch (err) {
       this.emit({ type: 'store-error', message: `could not read the token store: ${(err as Error).message}` });
@@ -211,13 +225,17 @@ export class TokenManager {
           return await this.grant('refresh_token', { refresh_token: refreshToken }, this.refreshBase());
         } catch (err) {
           const e = err as ConcurError;
-          const rejected = e instanceof ConcurError && e.status >= 400 && e.status < 500;
+          // Only invalid_grant says the refresh token itself is dead. A 429, a 5xx (already
+          // retried in grant()) or another error says nothing about it: keep it, and do not
+          // fall back to the configured token, which Concur may already have invalidated
+          // when it rotated (https://developer.concur.com/api-reference/authentication/apidoc.html).
+          const dead = e instanceof ConcurError && e.oauth?.error === 'invalid_grant';
           // password grant: get a new refresh token with the request token; refresh_token
           // grant: a rejected stored token may still leave the configured one to try.
-          const canFallBack = rejected && (grantType === 'password' || refreshToken !== c.refreshToken);
-          if (rejected) {
+          const canFallBack = dead && (grantType === 'password' || refreshToken !== c.refreshToken);
+          if (dead) {
             this.emit({ type: 'refresh-rejected', fallback: canFallBack, error: e.message });
-            this.dropStoredRefresh();
+            this.forgetStoredRefresh();
           }
           if (!canFallBack) throw err;
         }
@@ -231,18 +249,39 @@ export class TokenManager {
     return this.grant('refresh_token', { refresh_token: c.refreshToken! }, this.refreshBase());
   }
 
+  /**
+   * A geolocation named by the token endpoint becomes a host that receives the
+   * Bearer token, the client secret and the refresh token. With a Concur base
+   * URL (a preset) it must be https on a Concur domain, like every documented
+   * geolocation (https://developer.concur.com/platform/base-uris.html); a custom
+   * base (simulator, proxy) keeps any http(s) geolocation its server names.
+   */
+  private acceptGeolocation(raw: string): string | undefined {
+    let geo: string;
+    try {
+      geo = normaliseBaseUrl(raw);
+    } catch {
+      return undefined;
+    }
+    if (isConcurHttpsUrl(this.o.baseUrl) && !isConcurHttpsUrl(geo)) {
+      this.emit({ type: 'geolocation-refused', geolocation: geo.slice(0, 120) });
+      return undefined;
+    }
+    return geo;
+  }
+
   private refreshBase(): string {
     // Concur: refresh at the stored geolocation.
     return (this.o.followGeolocation && this.geolocation) || this.o.tokenBaseUrl || this.o.baseUrl;
   }
 
-  private dropStoredRefresh() {
+  /**
+   * Stops using a refresh token Concur refused with invalid_grant. The stored
+   * state is not deleted: it is replaced when a new token is saved, so nothing
+   * is lost if the refusal was wrong or the fallback fails too.
+   */
+  private forgetStoredRefresh() {
     this.refresh = undefined;
-    try {
-      this.o.store?.clear();
-    } catch (err) {
-      this.emit({ type: 'store-error', message: `could not clear the token store: ${(err as Error).message}` });
-    }
   }
 
   private async grant(grant: GrantType, fields: Record<string, string>, base: string, redirected = false): Promise<AccessToken> {
@@ -250,19 +289,32 @@ export class TokenManager {
     const form = new URLSearchParams({ grant_type: grant, client_id: c.clientId!, client_secret: c.clientSecret!, ...fields });
     if (this.o.scope) form.set('scope', this.o.scope);
     const url = new URL(base.replace(/\/+$/, '') + TOKEN_PATH);
-    this.requests++;
+    const retry = { ...DEFAULT_TOKEN_RETRY, ...this.o.tokenRetry };
     let res: HttpResult;
-    try {
-      res = await this.send({
-        method: 'POST',
-        url,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-        body: form.toString(),
-        timeoutMs: this.o.timeoutMs ?? 60000,
-      });
-    } catch (err) {
-      const te = err as TransportError;
-      throw new ConcurError({ status: 0, code: te.code ?? 'ENETWORK', message: `token request to ${url.host} failed: ${te.message}` });
+    for (let attempt = 0; ; attempt++) {
+      this.requests++;
+      try {
+        res = await this.send({
+          method: 'POST',
+          url,
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+          body: form.toString(),
+          timeoutMs: this.o.timeoutMs ?? 60000,
+        });
+      } catch (err) {
+        // Not retried: the server may have rotated the refresh token without our seeing the answer.
+        const te = err as TransportError;
+        throw new ConcurError({ status: 0, code: te.code ?? 'ENETWORK', message: `token request to ${url.host} failed: ${te.message}` });
+      }
+      // 429 / 5xx: the server did not take the grant; wait (Retry-After when given) and ask again.
+      if ((res.status === 429 || res.status >= 500) && attempt < retry.maxRetries) {
+        const ra = retryAfterSeconds(headerValue(res.headers, 'retry-after'), this.now());
+        if (ra !== undefined && ra > (retry.maxRetryAfterSec ?? 60)) break; // longer than we wait: report it now
+        const backoff = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+        await (this.o.sleep ?? sleep)(ra !== undefined ? ra * 1000 : Math.round(backoff / 2 + (backoff / 2) * Math.random()));
+        continue;
+      }
+      break;
     }
     const correlationId = headerValue(res.headers, 'concur-correlationid');
     let body: Record<string, unknown> | undefined;
@@ -281,12 +333,7 @@ export class TokenManager {
       };
       // "user lives elsewhere" (code 16): retry once at the named geolocation.
       if (!redirected && oauth.geolocation && String(oauth.code) === '16') {
-        let geo: string | undefined;
-        try {
-          geo = normaliseBaseUrl(oauth.geolocation);
-        } catch {
-          geo = undefined;
-        }
+        const geo = this.acceptGeolocation(oauth.geolocation);
         if (geo && geo !== base) {
           if (this.o.followGeolocation) this.geolocation = geo;
           return this.grant(grant, fields, geo, true);
@@ -313,11 +360,7 @@ export class TokenManager {
     const expiresIn = parseExpiresIn(body.expires_in) ?? DEFAULT_EXPIRES_IN;
     const skew = Math.min(this.o.expirySkewSec ?? DEFAULT_SKEW, expiresIn / 2);
     if (typeof body.geolocation === 'string' && body.geolocation && this.o.followGeolocation) {
-      try {
-        this.geolocation = normaliseBaseUrl(body.geolocation);
-      } catch {
-        /* keep the previous one */
-      }
+      this.geolocation = this.acceptGeolocation(body.geolocation) ?? this.geolocation; // refused: keep the previous one
     }
     if (typeof body.refresh_token === 'string' && body.refresh_token && grant !== 'client_credentials') {
       const rotated = Boolean(this.refresh && this.refresh.refreshToken !== body.refresh_token);
@@ -358,4 +401,11 @@ export class TokenManager {
       tokenRequests: this.requests,
     };
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    t.unref?.();
+  });
 }

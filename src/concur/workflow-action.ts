@@ -91,13 +91,13 @@ export interface V4Target {
 export function v4WorkflowPath(a: ValidWorkflowAction, t: V4Target): string {
   const reportId = idValue(t.reportId);
   if (!reportId) throw invalidInput('msg.reportId is required for a v4 workflow action');
-  const rid = encodePathSegment(reportId);
+  const rid = encodePathSegment(reportId, 'msg.reportId');
   const endpoint = a.action === 'recall' ? 'user' : t.endpoint;
   if (endpoint === 'company') return `/expensereports/v4/reports/${rid}/${a.action}`;
   const userId = idValue(t.userId);
   if (!userId) throw invalidInput(`msg.userId is required for ${a.action === 'recall' ? 'recall' : 'the user-token endpoint'} (v4 /users/{userId}/context/…)`);
   const ctx = a.action === 'recall' ? t.recallContext ?? 'TRAVELER' : 'MANAGER';
-  return `/expensereports/v4/users/${encodePathSegment(userId)}/context/${ctx}/reports/${rid}/${a.action}`;
+  return `/expensereports/v4/users/${encodePathSegment(userId, 'msg.userId')}/context/${ctx}/reports/${rid}/${a.action}`;
 }
 
 export function v4WorkflowBody(a: ValidWorkflowAction): Record<string, unknown> {

@@ -16,6 +16,7 @@ const { startCollector, collectorNodes } = require('../helpers/collector');
 const { makeKeyPair, signBody } = require('../helpers/signed-events');
 const { selfSigned } = require('../helpers/certs');
 const net = require('node:net');
+const { slowPost } = require('../helpers/slow-post');
 
 const CORPUS = path.join(__dirname, '..', 'corpus');
 const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, 'manifest.json'), 'utf8'));
@@ -80,7 +81,7 @@ describe('bad-input corpus through a real Node-RED', function () {
     // What anyone can make: a self-signed certificate with Concur's webhook CN, and its key.
     keys.forged = selfSigned('webhook.api.concursolutions.com');
     collector = await startCollector();
-    red = await startRed();
+    red = await startRed({ settings: manifest.redSettings || {} });
     pid = red.pid;
     await red.deploy(flows());
   });
@@ -121,25 +122,42 @@ describe('bad-input corpus through a real Node-RED', function () {
     return nodes;
   }
 
+  /**
+   * ESS bodies carry the documentation sample's 2021 timeStamp; the receiver
+   * refuses events older than its dedupe window, so it is replaced by the current
+   * time (same length, so one-byte-changed bodies stay one byte apart) unless the
+   * case keeps it ('asIs').
+   */
+  const SAMPLE_TIME = Buffer.from('"timeStamp":"2021-03-18T23:11:51.034Z"');
+  function freshen(buf, c) {
+    if (c.target !== 'ess' || c.asIs) return buf;
+    const now = Buffer.from(`"timeStamp":"${new Date().toISOString()}"`);
+    let i = buf.indexOf(SAMPLE_TIME);
+    if (i < 0 || now.length !== SAMPLE_TIME.length) return buf;
+    const out = Buffer.from(buf);
+    for (; i >= 0; i = out.indexOf(SAMPLE_TIME, i + 1)) now.copy(out, i);
+    return out;
+  }
+
   function buildRequest(c) {
-    let body = fs.readFileSync(path.join(CORPUS, c.file));
+    let body = freshen(fs.readFileSync(path.join(CORPUS, c.file)), c);
     if (c.bodyRepeat) body = Buffer.concat(Array(c.bodyRepeat).fill(body));
     const headers = { ...(c.headers || {}) };
     let url;
     if (c.target === 'legacy') {
       const L = manifest.receivers.legacy;
-      url = `${red.url}${L.path}`;
+      url = `${red.url}${c.path || L.path}`;
       const auth = c.auth || 'valid';
       if (auth === 'valid') headers.authorization = `Basic ${Buffer.from(`${L.username}:${L.password}`).toString('base64')}`;
       else if (auth === 'wrong') headers.authorization = `Basic ${Buffer.from(`${L.username}:not-the-password-000`).toString('base64')}`;
       else if (auth === 'literal') headers.authorization = c.authorization;
     } else if (c.target === 'ess' || c.target === 'essProxy') {
-      url = `${red.url}${manifest.receivers[c.target].path}`;
+      url = `${red.url}${c.path || manifest.receivers[c.target].path}`;
       const sign = c.sign || 'configured';
       // forwardedCert: the header a proxy would set, here sent by the caller itself.
       if (c.forwardedCert === 'forged') headers['x-forwarded-client-cert'] = encodeURIComponent(keys.forged.cert);
       // signatureOf: sign other bytes than the ones sent (pretty-printed, one-byte-different bodies).
-      const signed = c.signatureOf ? fs.readFileSync(path.join(CORPUS, c.signatureOf)) : body;
+      const signed = c.signatureOf ? freshen(fs.readFileSync(path.join(CORPUS, c.signatureOf)), c) : body;
       if (sign === 'configured') headers['concur-signature'] = signBody(signed, keys.configured.privateKey, c.padding || 'pss');
       else if (sign === 'other-key') headers['concur-signature'] = signBody(signed, keys.other.privateKey);
       else if (sign === 'literal') headers['concur-signature'] = c.signature;
@@ -166,9 +184,30 @@ describe('bad-input corpus through a real Node-RED', function () {
         const req = buildRequest(c);
         let res;
         try {
-          res = c.hugeHeaderBytes
-            ? await hugeHeaderRequest(req.url, req.method, req.headers, c.hugeHeaderBytes)
-            : await request(req.url, { method: req.method, headers: req.headers, body: req.body, timeoutMs: 15000 });
+          if (c.stream) {
+            const u = new URL(req.url);
+            const st = c.stream;
+            const chunked = st.declare === 'chunked';
+            res = await slowPost(`${u.protocol}//${u.host}`, {
+              path: u.pathname,
+              headers: req.headers,
+              body: req.body,
+              length: chunked ? undefined : st.declare || req.body.length,
+              chunked,
+              sendBytes: st.send,
+              chunk: st.chunk || 1024,
+              intervalMs: st.intervalMs || 20,
+              deadlineMs: 15000,
+            });
+            if (c.answeredBeforeBody && !(res.bodySentWhenAnswered < (chunked || !st.declare ? req.body.length : st.declare))) {
+              failures.push(`${c.name}: answered only after the whole body was sent`);
+            }
+            if (res.status === 503 && !/retry-after: \d+/.test(res.head || '')) failures.push(`${c.name}: 503 without Retry-After`);
+          } else {
+            res = c.hugeHeaderBytes
+              ? await hugeHeaderRequest(req.url, req.method, req.headers, c.hugeHeaderBytes)
+              : await request(req.url, { method: req.method, headers: req.headers, body: req.body, timeoutMs: 15000 });
+          }
         } catch (err) {
           failures.push(`${c.name}: request failed: ${err.message}`);
           break;

@@ -491,7 +491,8 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       assert.ok(ours, 'our script block');
       let registered;
       // Messages come from the i18n catalogue: the stub returns the key, so the test sees which message.
-      const RED = { nodes: { registerType: (type, def) => (registered = { type, def }) }, _: (key) => key, settings: {} };
+      // eachNode: the path check looks for other receivers on the same path (none here).
+      const RED = { nodes: { registerType: (type, def) => (registered = { type, def }), eachNode() {} }, _: (key) => key, settings: {} };
       new Function('RED', '$', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }));
       assert.equal(registered.type, 'concur-legacy-notify-in');
       assert.equal(registered.def.category, 'SAP Concur');

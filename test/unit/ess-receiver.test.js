@@ -91,7 +91,19 @@ describe('ess-receiver: delivery decisions', () => {
     assert.equal((await r.handle(notJsonUnsigned)).status, 403);
     const r2 = new EssReceiver({ journal, verifySignature: true, keys });
     assert.equal((await r2.handle(notJsonUnsigned)).status, 401, 'unsigned garbage is a signature failure, not a 400');
-    assert.equal((await r2.handle({ bodyError: { status: 413, message: 'too big' }, headers: {} })).status, 413);
+    // The signature header is checked before the body (it is all a pre-check has): unsigned and too big is 401.
+    assert.equal((await r2.handle({ bodyError: { status: 413, message: 'too big' }, headers: {} })).status, 401);
+    const sigHeader = { 'concur-signature': 'A'.repeat(344) };
+    assert.equal((await r2.handle({ bodyError: { status: 413, message: 'too big' }, headers: sigHeader })).status, 413);
+    // A body that could not be read (busy, slow, aborted, not captured) is never a 400: ESS would drop the event.
+    const busy = await r2.handle({ bodyError: { status: 503, kind: 'busy', message: 'busy', retryAfterSec: 5 }, headers: sigHeader });
+    assert.deepEqual([busy.status, busy.retryAfterSec, busy.category], [503, 5, 'overload']);
+    const missing = await r2.handle({ headers: sigHeader });
+    assert.deepEqual([missing.status, missing.category], [503, 'body']);
+    assert.equal(r2.shouldReadBody({}), false, 'no signature: the body need not be read');
+    assert.equal(r2.shouldReadBody({ 'concur-signature': '!!' }), false);
+    assert.equal(r2.shouldReadBody(sigHeader), true);
+    assert.equal(new EssReceiver({ journal, verifySignature: false, keys }).shouldReadBody({}), true, 'verification off: nothing to pre-check');
   });
 
   it("header mode never takes the forwarded certificate's key as a signing key, and reads the header only from a trusted proxy", async () => {

@@ -96,7 +96,7 @@ function tokenManagerFor(s: Settings, credentials: Creds, store: TokenStore | un
 export = function (RED: RED) {
   const tokenDir = RED.settings.userDir ? path.join(RED.settings.userDir, TOKEN_DIR) : undefined;
 
-  function ConcurConfig(this: Node<Creds> & Partial<ConcurConfigNode> & { tokens?: TokenManager; settingsKey?: string }, def: ConfigDef) {
+  function ConcurConfig(this: Node<Creds> & Partial<ConcurConfigNode> & { tokens?: TokenManager; settingsKey?: string; endpointKey?: string }, def: ConfigDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const creds: Creds = { ...(node.credentials ?? {}) };
@@ -126,6 +126,7 @@ export = function (RED: RED) {
         else if (e.type === 'refresh-rotated') node.log(`Concur rotated the refresh token; the new one is saved in ${store.location}`);
         else if (e.type === 'refresh-rejected') node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
         else if (e.type === 'store-error') node.warn(e.message);
+        else if (e.type === 'geolocation-refused') node.warn(`ignored the geolocation ${e.geolocation} named by the token endpoint: with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed`);
       });
       client = new ConcurApiClient({
         tokens,
@@ -138,6 +139,7 @@ export = function (RED: RED) {
       });
       node.tokens = tokens;
       node.settingsKey = settingsKey(def, creds);
+      node.endpointKey = endpointKey(s);
     } catch (err) {
       startError = toConcurError(err);
       node.error(`Concur connection "${def.name || node.id}" is not usable: ${startError.message}`);
@@ -197,6 +199,21 @@ export = function (RED: RED) {
     };
   }
 
+  /** Where the secrets go and how they are used: a test elsewhere must not reuse the stored secrets. */
+  function endpointKey(s: Settings): string {
+    return JSON.stringify([s.baseUrl, s.tokenBaseUrl ?? null, s.grantType]);
+  }
+
+  /** Test connection sends secrets: plain http only to loopback (the simulator on this machine). */
+  function insecureUrl(url: string | undefined): string | undefined {
+    if (!url) return undefined;
+    const u = new URL(url);
+    if (u.protocol !== 'http:') return undefined;
+    const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return undefined;
+    return u.host;
+  }
+
   /** Identifies what a token request depends on (normalised settings + credential hashes, kept in memory only). */
   function settingsKey(def: ConfigDef, c: Creds): string {
     const s = readSettings(def);
@@ -223,7 +240,7 @@ export = function (RED: RED) {
     const run = async () => {
       const id = String(req.params?.id ?? '');
       const body = (req.body && typeof req.body === 'object' ? req.body : {}) as ConfigDef & { credentials?: Creds };
-      const deployed = RED.nodes.getNode(id) as (Node<Creds> & { tokens?: TokenManager; settingsKey?: string }) | null;
+      const deployed = RED.nodes.getNode(id) as (Node<Creds> & { tokens?: TokenManager; settingsKey?: string; endpointKey?: string }) | null;
       const given = body.credentials ?? {};
       // Password fields the user did not touch come back as a placeholder: use the deployed values.
       const pick = (k: keyof Creds) => {
@@ -233,6 +250,22 @@ export = function (RED: RED) {
       const creds: Creds = { clientId: pick('clientId'), clientSecret: pick('clientSecret'), refreshToken: pick('refreshToken'), username: pick('username'), password: pick('password') };
       const def: ConfigDef = { ...body, id, type: 'concur-config' };
       const s = readSettings(def);
+      for (const url of [s.baseUrl, s.tokenBaseUrl]) {
+        const host = insecureUrl(url);
+        if (host) return answer(400, { ok: false, status: 0, error: 'INSECURE_URL', message: `refusing to send credentials over plain http:// to ${host}: use https:// (http is allowed only for loopback, e.g. the simulator)`, error_description: null, code: null });
+      }
+      // Stored secrets (fields left as they were) go only where the deployed connection sends them.
+      const reused = (['clientSecret', 'refreshToken', 'password'] as const).filter((k) => (given[k] === undefined || given[k] === PASSWORD_PLACEHOLDER) && deployed?.credentials?.[k]);
+      if (reused.length && deployed?.endpointKey !== endpointKey(s)) {
+        return answer(400, {
+          ok: false,
+          status: 0,
+          error: 'SECRETS_REQUIRED',
+          message: `the URL or grant differs from the deployed connection: type the ${reused.map((k) => ({ clientSecret: 'client secret', refreshToken: 'refresh token', password: 'request token / password' })[k]).join(' and ')} again (stored secrets are only sent to the deployed endpoints)`,
+          error_description: null,
+          code: null,
+        });
+      }
       let tokens: TokenManager;
       if (deployed?.tokens && deployed.settingsKey === settingsKey(def, creds)) {
         // Unchanged settings: ask the live connection, so a rotated refresh token stays in one place.

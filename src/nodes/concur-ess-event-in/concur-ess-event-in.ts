@@ -17,6 +17,7 @@ import { parseTrustedProxies } from '../../concur/trusted-proxies';
 import { EventJournal, type StoredEvent } from '../../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
+import { throttledWarn } from '../shared/warn-throttle';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -44,13 +45,22 @@ interface EssInDef extends NodeDef {
   completionTimeout?: number | string;
   maxPending?: number | string;
   rejectOutput?: boolean;
+  rejectStale?: boolean;
   [key: string]: unknown;
 }
 
 const DEFAULT_PATH = '/concur/ess';
+const DEFAULT_MAX_BODY_KIB = 256;
+/** Allowance for the sender's and our clock disagreeing, on top of the dedupe window. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+/**
+ * ESS retries a delivery for 72 hours (https://developer.concur.com/api-reference/ess/v4.event-subscription.html,
+ * "Retry"): an event younger than that may be a first delivery that failed until now, so it is never
+ * refused as stale (400 is dropped by ESS), even when the dedupe window is shorter.
+ */
+const ESS_RETRY_MS = 72 * 3600_000;
 const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
-const WARN_THROTTLE_MS = 10_000;
 const STARTUP_WAIT_MS = 15_000;
 /** Retry delays of a store that failed to open (disk full, directory missing): 1 s doubling to 60 s. */
 const RETRY_MIN_MS = 1000;
@@ -83,8 +93,9 @@ export = function (RED: RedApi) {
 
   // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
   // (event bodies and failure reasons; no secrets), so an operator can recover them.
-  const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
-  RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsRead, (req: { params: { id: string } }, res: RouteResponse) => {
+  // Full event bodies (company data): write permission, not what a read-only editor user has.
+  const needsWrite = RED.auth?.needsPermission?.('concur-ess-event-in.write') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsWrite, (req: { params: { id: string } }, res: RouteResponse) => {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
     const body = JSON.stringify(
@@ -140,18 +151,7 @@ export = function (RED: RedApi) {
     };
 
     // ---- throttled warnings: one per reason per 10 s, with a count of what was suppressed
-    const warned = new Map<string, { at: number; suppressed: number }>();
-    const warn = (key: string, text: string) => {
-      const now = Date.now();
-      const w = warned.get(key);
-      if (w && now - w.at < WARN_THROTTLE_MS) {
-        w.suppressed++;
-        return;
-      }
-      const extra = w && w.suppressed ? ` (${w.suppressed} similar suppressed)` : '';
-      warned.set(key, { at: now, suppressed: 0 });
-      node.warn(text + extra);
-    };
+    const warn = throttledWarn((text) => node.warn(text));
 
     // ---- configuration (errors are fatal for this node only: red status, route answers 503)
     const verifySignature = def.verifySignature !== false;
@@ -160,7 +160,10 @@ export = function (RED: RedApi) {
     const file = storeFile(RED, node, def);
     let routePath = String(def.path ?? '').trim() || DEFAULT_PATH;
     if (!routePath.startsWith('/')) routePath = '/' + routePath;
-    const maxBodyBytes = Math.round(num(def.maxBodyKiB, 1024, 1, 64 * 1024) * 1024);
+    // ESS events are a few KB (https://developer.concur.com/api-reference/ess/v4.event-subscription.html,
+    // event topic samples); 256 KiB leaves room for large facts while bounding what an unverified sender can make us hold.
+    const dedupeWindowMs = num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000;
+    const maxBodyBytes = Math.round(num(def.maxBodyKiB, DEFAULT_MAX_BODY_KIB, 1, 64 * 1024) * 1024);
     let receiverOpts: ConstructorParameters<typeof EssReceiver>[0] | undefined;
     try {
       const sources: KeySource[] = [];
@@ -207,6 +210,9 @@ export = function (RED: RedApi) {
         topicFilter: compileFilter(def.topicFilter, 'topic'),
         eventTypeFilter: compileFilter(def.eventTypeFilter, 'event type'),
         maxPending: Math.round(num(def.maxPending, 10000, 1, 10_000_000)),
+        // Older events than the dedupe window (+ clock skew) would be emitted again: refused (400),
+        // but never one ESS may still be retrying for the first time (see ESS_RETRY_MS).
+        maxEventAgeMs: def.rejectStale === false ? 0 : Math.max(dedupeWindowMs, ESS_RETRY_MS) + CLOCK_SKEW_MS,
       };
     } catch (err) {
       fatal = (err as Error).message;
@@ -310,7 +316,14 @@ export = function (RED: RedApi) {
     try {
       route = registerRoute(
         RED,
-        { methods: ['POST'], allMethods: true, path: routePath, owner: { id: node.id, type: node.type }, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+        {
+          methods: ['POST'],
+          allMethods: true,
+          path: routePath,
+          owner: { id: node.id, type: node.type },
+          // Bodies without a usable Concur-Signature are refused unread (until the store is open: read, then 503).
+          captureBody: { methods: ['POST'], limitBytes: maxBodyBytes, shouldRead: (req) => (receiver ? receiver.shouldReadBody(req.headers) : !fatal) },
+        },
         handle,
         (err) => node.error(`ESS request failed: ${(err as Error)?.message ?? err}`),
       );
@@ -335,7 +348,8 @@ export = function (RED: RedApi) {
       try {
         opened = await EventJournal.open({
         file,
-        dedupeWindowMs: num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000,
+        // Ids are kept for the clock-skew allowance too, so no replay falls between forgetting an id and refusing it as stale.
+        dedupeWindowMs: dedupeWindowMs + CLOCK_SKEW_MS,
         sync: def.durability !== 'write',
         deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
         dedupeMemoryBytes: Math.round(num(def.dedupeMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),

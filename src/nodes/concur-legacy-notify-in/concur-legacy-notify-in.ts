@@ -9,6 +9,7 @@ import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
 import { joinTestConnection, TEST_CONNECTION_PATH } from '../shared/testconnection-route';
 import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
+import { throttledWarn } from '../shared/warn-throttle';
 import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../../concur/basic-auth';
 import { NotificationXmlError, parseLegacyNotification } from '../../concur/legacy-notification-xml';
 import { notificationFields } from '../../concur/notification-fields';
@@ -33,7 +34,7 @@ interface Credentials {
   password?: string;
 }
 
-type RejectStatus = 400 | 401 | 405 | 413;
+type RejectStatus = 400 | 401 | 405 | 413 | 503;
 
 /** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
 const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
@@ -54,7 +55,7 @@ export = function (RED: RED) {
     const maxBodyBytes = Math.round(numberIn(def.maxBodyKiB, 1, MAX_BODY_KIB_LIMIT, DEFAULT_MAX_BODY_KIB) * 1024);
     const path = normalizePath(String(def.path ?? '').trim() || DEFAULT_PATH);
 
-    const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0 } as Record<RejectStatus, number> };
+    const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0, 503: 0 } as Record<RejectStatus, number> };
     let lastProblem = '';
     let configProblem = '';
     let credentialWarning = '';
@@ -68,11 +69,11 @@ export = function (RED: RED) {
     // ---- status badge (throttled: a burst of requests must not flood the editor) ----
     const statusText = () => {
       const rej = counts.rejected;
-      const rejectedTotal = rej[400] + rej[401] + rej[405] + rej[413];
+      const rejectedTotal = rej[400] + rej[401] + rej[405] + rej[413] + rej[503];
       const parts = [`${route?.fullPath ?? path}: ${counts.received} received`];
       if (ackMode === 'complete' && counts.failed) parts[0] += ` (${counts.failed} failed)`;
       if (rejectedTotal) {
-        const by = ([401, 400, 413, 405] as RejectStatus[]).filter((s) => rej[s]).map((s) => `${s}×${rej[s]}`);
+        const by = ([401, 400, 413, 503, 405] as RejectStatus[]).filter((s) => rej[s]).map((s) => `${s}×${rej[s]}`);
         parts.push(`${rejectedTotal} rejected [${by.join(' ')}]`);
       }
       if (lastProblem) parts.push(`last: ${lastProblem}`);
@@ -95,11 +96,13 @@ export = function (RED: RED) {
     };
 
     // ---- answers ----
+    // One warning per status per 10 s (with the count suppressed meanwhile): a flood of bad requests must not flood the log.
+    const warn = throttledWarn((text) => node.warn(text));
     const reject = (res: RouteResponse, status: RejectStatus, reason: string, headers: Record<string, string> = {}) => {
       counts.rejected[status]++;
       lastProblem = `${status} ${reason}`;
       // Reasons never contain header values or credentials, only what was wrong.
-      node.warn(`rejected a callout request: ${status} ${reason}`);
+      warn(String(status), `rejected a callout request: ${status} ${reason}`);
       sendText(res, status, reason, headers);
       updateStatus();
     };
@@ -117,7 +120,7 @@ export = function (RED: RED) {
               ? `flow did not complete within ${ackTimeoutMs / 1000} s`
               : 'receiver closed before the flow completed';
         lastProblem = `500 ${why}`;
-        node.warn(`answered 500 so Concur keeps the notification as failed: ${why}`);
+        warn('500', `answered 500 so Concur keeps the notification as failed: ${why}`);
         // The sender sees a generic text; details stay in the node status and log.
         sendText(res, 500, 'notification not processed');
       }
@@ -132,15 +135,19 @@ export = function (RED: RED) {
       const auth = checker.check(req.headers.authorization);
       if (!auth.ok) return reject(res, 401, BASIC_AUTH_FAILURE_TEXT[auth.reason], { 'WWW-Authenticate': BASIC_REALM_CHALLENGE });
 
-      if (req.concurBodyError) {
-        const tooBig = req.concurBodyError.status === 413;
+      const bodyError = req.concurBodyError;
+      if (bodyError) {
         // Close the connection: the rest of an oversized body is not worth reading.
-        return reject(res, tooBig ? 413 : 400, tooBig ? `body larger than ${maxBodyBytes} bytes` : 'body could not be read', { Connection: 'close' });
+        if (bodyError.status === 413) return reject(res, 413, `body larger than ${maxBodyBytes} bytes`, { Connection: 'close' });
+        // Busy, too slow or aborted: a retryable answer; Concur keeps the notification as failed.
+        return reject(res, 503, bodyError.message, { 'Retry-After': String(bodyError.retryAfterSec ?? 5) });
       }
+      // Never parse a body that was not captured as empty (that would answer 400 for a valid notification).
+      if (!req.concurRawBody) return reject(res, 503, 'request body was not captured', { 'Retry-After': '5' });
 
       let parsed;
       try {
-        parsed = parseLegacyNotification(req.concurRawBody ?? Buffer.alloc(0), req.headers['content-type']);
+        parsed = parseLegacyNotification(req.concurRawBody, req.headers['content-type']);
       } catch (err) {
         if (err instanceof NotificationXmlError) return reject(res, 400, err.message);
         throw err; // unexpected: registerRoute's guard answers 500 and reports it
@@ -208,7 +215,14 @@ export = function (RED: RED) {
       try {
         route = registerRoute(
           RED,
-          { methods: ['POST'], path, owner: { id: node.id, type: node.type }, allMethods: true, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+          {
+            methods: ['POST'],
+            path,
+            owner: { id: node.id, type: node.type },
+            allMethods: true,
+            // A request without the right Basic credentials is answered 401 before its body is read.
+            captureBody: { methods: ['POST'], limitBytes: maxBodyBytes, shouldRead: (req) => checker.check(req.headers.authorization).ok },
+          },
           onNotify,
           (err) => {
             lastProblem = '500 internal error';
