@@ -17,6 +17,7 @@ import { parseTrustedProxies } from '../concur/trusted-proxies';
 import { EventJournal, type StoredEvent } from '../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
+import { receiverCounters } from './lib/receiver-counters';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -89,6 +90,9 @@ export = function (RED: RedApi) {
     RED.nodes.createNode(this, def);
     const node = this;
     const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
+    // Live counters for the dialog and GET <admin>/concur-ess-event-in/<id>/counters (lib/receiver-counters).
+    const live = receiverCounters(RED, node);
+    live.gauges = () => ({ pending: journal?.pendingCount() ?? 0, dead: journal?.deadLetters().length ?? 0 });
     let route: RegisteredRoute | undefined;
     let tracker: FlowCompletionTracker | undefined;
     let journal: EventJournal | undefined;
@@ -211,6 +215,7 @@ export = function (RED: RedApi) {
         // Only a store edited by hand can get here: keep the body as a dead letter.
         journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`);
         counts.failed++;
+        live.failed++;
         return status();
       }
       const msg: NodeMessage = { _msgid: RED.util.generateId(), ...fields };
@@ -234,6 +239,7 @@ export = function (RED: RedApi) {
         const why = o.reason === 'error' ? o.message : `the flow did not complete within ${Math.round(completionTimeoutMs / 1000)} s`;
         journal.markFailed(key, why);
         counts.failed++;
+        live.failed++;
         warn(o.reason, `ESS event ${key} moved to the dead-letter record: ${why}`);
       }
       status();
@@ -249,7 +255,9 @@ export = function (RED: RedApi) {
       sendText(res, outcome.status, outcome.text, headers);
     };
     const handle = async (req: RouteRequest, res: RouteResponse) => {
+      live.received++;
       if ((req.method ?? '').toUpperCase() !== 'POST') {
+        live.reject('method');
         return sendText(res, 405, 'only POST is supported', { Allow: 'POST' });
       }
       const receivedAt = Date.now();
@@ -257,6 +265,7 @@ export = function (RED: RedApi) {
         await Promise.race([ready, new Promise((r) => setTimeout(r, STARTUP_WAIT_MS).unref?.())]);
       }
       if (!receiver || closing) {
+        live.reject(fatal ? 'misconfigured' : 'not-ready');
         return sendText(res, 503, fatal ? 'receiver is misconfigured' : 'receiver is not ready', { 'Retry-After': '30' });
       }
       const delivery: Delivery = {
@@ -272,17 +281,21 @@ export = function (RED: RedApi) {
       switch (outcome.kind) {
         case 'accepted':
           counts.accepted++;
+          live.accept();
           lastIssue = undefined;
           emit(outcome.stored, outcome.event);
           break;
         case 'duplicate':
           counts.duplicate++;
+          live.duplicates++;
           break;
         case 'filtered':
           counts.filtered++;
+          live.filtered++;
           break;
         case 'rejected':
           counts.rejected++;
+          live.reject(outcome.category);
           lastIssue = { text: `${outcome.status} ${outcome.category}`, fill: outcome.category === 'store' ? 'red' : 'yellow' };
           warn(outcome.category, `rejected ESS delivery (${outcome.status}): ${outcome.reason}`);
           if (emitRejected && !closing) node.send([null, { payload: rejectedPayload(delivery, outcome, receivedAt), topic: 'rejected' }]);
@@ -360,6 +373,7 @@ export = function (RED: RedApi) {
             if (journal.lookup(ev.id) !== 'pending') continue;
             journal.redelivered(ev.id);
             counts.redelivered++;
+            live.redelivered++;
             emit(ev);
           }
           if (i < pending.length) setImmediate(batch);
@@ -386,6 +400,7 @@ export = function (RED: RedApi) {
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
       if (journals.get(node.id) === journalOf) journals.delete(node.id);
+      live.release();
       route?.remove();
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);

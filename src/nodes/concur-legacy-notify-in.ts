@@ -12,6 +12,7 @@ import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-comple
 import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../concur/basic-auth';
 import { NotificationXmlError, parseLegacyNotification } from '../concur/legacy-notification-xml';
 import { notificationFields } from '../concur/notification-fields';
+import { receiverCounters } from './lib/receiver-counters';
 
 const DEFAULT_PATH = '/concur/v1.0/notify';
 const DEFAULT_ACK_TIMEOUT_S = 25;
@@ -34,6 +35,8 @@ interface Credentials {
 }
 
 type RejectStatus = 400 | 401 | 405 | 413;
+/** Counter reason per refusal (lib/receiver-counters). */
+const REJECT_REASON: Record<RejectStatus, string> = { 400: 'bad-request', 401: 'auth', 405: 'method', 413: 'too-large' };
 
 /** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
 const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
@@ -64,6 +67,10 @@ export = function (RED: RED) {
     let tracker: FlowCompletionTracker | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
     let lastStatusAt = 0;
+    // Live counters for the dialog and GET <admin>/concur-legacy-notify-in/<id>/counters.
+    const live = receiverCounters(RED, node);
+    let inFlight = 0;
+    live.gauges = () => ({ pending: inFlight });
 
     // ---- status badge (throttled: a burst of requests must not flood the editor) ----
     const statusText = () => {
@@ -97,6 +104,7 @@ export = function (RED: RED) {
     // ---- answers ----
     const reject = (res: RouteResponse, status: RejectStatus, reason: string, headers: Record<string, string> = {}) => {
       counts.rejected[status]++;
+      live.reject(REJECT_REASON[status]);
       lastProblem = `${status} ${reason}`;
       // Reasons never contain header values or credentials, only what was wrong.
       node.warn(`rejected a callout request: ${status} ${reason}`);
@@ -110,6 +118,7 @@ export = function (RED: RED) {
         sendText(res, 200, '');
       } else {
         counts.failed++;
+        live.failed++;
         const why =
           outcome.reason === 'error'
             ? `flow error${outcome.nodeId ? ` in node ${outcome.nodeId}` : ''}`
@@ -126,6 +135,7 @@ export = function (RED: RED) {
 
     // ---- the callout route ----
     const onNotify = (req: RouteRequest, res: RouteResponse) => {
+      live.received++;
       const method = (req.method ?? '').toUpperCase();
       if (method !== 'POST') return reject(res, 405, `method ${method} not allowed`, { Allow: 'POST' });
 
@@ -159,6 +169,7 @@ export = function (RED: RED) {
         },
       };
       counts.received++;
+      live.accept();
       lastProblem = '';
 
       if (ackMode === 'receipt' || !tracker) {
@@ -169,8 +180,12 @@ export = function (RED: RED) {
         const t = tracker;
         const id = msg._msgid as string;
         // watch() never rejects; the catch only keeps a throw in answerOutcome from escaping.
+        inFlight++;
         t.watch(id, ackTimeoutMs)
-          .then((outcome) => answerOutcome(res, outcome))
+          .then((outcome) => {
+            inFlight--;
+            answerOutcome(res, outcome);
+          })
           .catch((err) => {
             node.error(err);
             sendText(res, 500, 'notification not processed');
@@ -252,6 +267,7 @@ export = function (RED: RED) {
 
     node.on('close', (done: () => void) => {
       closed = true;
+      live.release();
       RED.events?.removeListener('flows:started', onFlowsStarted);
       if (statusTimer) clearTimeout(statusTimer);
       try {
