@@ -18,6 +18,7 @@ import { EventJournal, type StoredEvent } from '../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
 import { receiverCounters } from './lib/receiver-counters';
+import { manageSubscriptionOnDeploy, registerEssSubscriptionRoutes, type SubscriptionDef } from './lib/ess-subscription-routes';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -69,6 +70,8 @@ function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
 export = function (RED: RedApi) {
   // Editor helper: fingerprints of the built-in and pasted keys for the edit dialog.
   registerEssKeyInfoRoute(RED);
+  // The dialog's subscription panel (list / save / delete through a deployed concur-config).
+  registerEssSubscriptionRoutes(RED);
   /** Running nodes' journals, for the dead-letter admin endpoint. */
   const journals = new Map<string, () => EventJournal | undefined>();
 
@@ -204,6 +207,13 @@ export = function (RED: RedApi) {
       node.error(`configuration error: ${fatal}`);
     }
     if (!verifySignature) node.warn('Concur-Signature verification is OFF: anyone who can reach this URL can inject events.');
+
+    // Register on deploy (optional): runs in the background, a failure only shows in the status.
+    const subscription = manageSubscriptionOnDeploy(RED, node, def as SubscriptionDef, (problem) => {
+      if (problem) lastIssue = { text: problem, fill: 'yellow' };
+      else if (lastIssue?.text.startsWith('subscription')) lastIssue = undefined;
+      status();
+    });
 
     // ---- emission and completion
     const emit = (stored: StoredEvent, parsed?: Parameters<typeof eventMessage>[1]) => {
@@ -397,7 +407,10 @@ export = function (RED: RedApi) {
     if (fatal) status();
     else renderStatus();
 
-    node.on('close', (removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, closeDone: () => void) => {
+      // A removed node deletes its subscription (when asked to) before it reports closed.
+      const unsubscribed = subscription.close(removed).catch((err) => node.warn(`ESS subscription: ${(err as Error).message}`));
+      const done = () => void unsubscribed.finally(closeDone);
       closing = true;
       if (journals.get(node.id) === journalOf) journals.delete(node.id);
       live.release();

@@ -1,0 +1,183 @@
+'use strict';
+/**
+ * ESS subscriptions from Node-RED, against the simulator's subscription API,
+ * in a REAL Node-RED over loopback:
+ * - "register on deploy": the receiver creates its subscription at deploy, the
+ *   simulator then delivers a report's state change to it (counted by the
+ *   receiver), a changed filter is PUT again, an unchanged one is not, a
+ *   failing registration shows a yellow ring while the route keeps answering,
+ *   and removing the node deletes the subscription;
+ * - the dialog's admin routes: list (with the receiver's match and state),
+ *   save, delete, and "deploy the connection first".
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startRed, request } = require('./helpers/red-runtime');
+const { teardown } = require('./helpers/teardown');
+const { startCollector, collectorNodes } = require('./helpers/collector');
+const { startSimulator } = require('../simulator/index.js');
+const { essNode } = require('./helpers/ess-flows');
+const { testKeyPair, essEvent, signedDelivery } = require('./helpers/ess-signer');
+
+const TAB = 'tab-subs';
+const R_DRAFT = '0A6B4C2D9E8F41A3B7D1'; // not submitted: submitting it makes a statusChanged event
+const SUB_ID = 'nr-e2e.receiver';
+
+async function waitUntil(cond, what, timeoutMs = 15000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ESS subscriptions in a real Node-RED against the simulator', function () {
+  this.timeout(120000);
+  let sim;
+  let red;
+  let collector;
+  let keyDir;
+  const own = testKeyPair('subs-own');
+
+  before(async () => {
+    keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-sim-keys-'));
+    sim = await startSimulator({ port: 0, keyDir, enforceTokenKinds: true, delivery: { initialDelayMs: 20, retentionMs: 10000 } });
+    collector = await startCollector();
+    red = await startRed();
+  });
+  after(async () => {
+    await teardown({ red, collector, sim });
+    if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
+  });
+  beforeEach(() => collector.clear());
+
+  const webhook = () => `${red.url}/concur/ess`;
+  function config(over = {}) {
+    const c = sim.credentials;
+    return { id: 'cfg-app', type: 'concur-config', name: 'app', geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'client_credentials', followGeolocation: true, timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60, credentials: { clientId: c.clientId, clientSecret: c.clientSecret }, ...over };
+  }
+  function flows({ cfg = config(), ess = {}, withReceiver = true } = {}) {
+    const st = collectorNodes({ idPrefix: 'st', z: TAB, url: collector.url, pathName: '/status', fields: ['status'] });
+    return [
+      { id: TAB, type: 'tab', label: 'subs' },
+      cfg,
+      ...(withReceiver
+        ? [
+            essNode({
+              id: 'essS',
+              z: TAB,
+              extraKeys: `${sim.essKeys().publicPem.trim()}\n${own.publicPem.trim()}`,
+              server: 'cfg-app',
+              publicUrl: webhook(),
+              subscriptionId: SUB_ID,
+              subscriptionTopic: 'public.concur.expense.report',
+              subscriptionFilter: 'statusChanged',
+              registerOnDeploy: true,
+              unregisterOnRemove: true,
+              wires: [['sink']],
+              ...ess,
+            }),
+          ]
+        : []),
+      { id: 'sink', type: 'function', z: TAB, func: 'return null;', outputs: 1, wires: [[]], x: 400, y: 100 },
+      { id: 'stw', type: 'status', z: TAB, name: '', scope: null, wires: [[st.inputId]], x: 100, y: 300 },
+      ...st.nodes,
+    ];
+  }
+  const puts = () => sim.requests.filter((r) => r.method === 'PUT' && /\/events\/v4\/subscriptions\/webhook$/.test(r.path)).length;
+  const counters = async () => JSON.parse((await request(`${red.url}/concur-ess-event-in/essS/counters`)).body);
+
+  it('registers on deploy, receives the events Concur sends to it, updates only on change', async () => {
+    await red.deploy(flows());
+    const sub = await waitUntil(() => sim.state.subscriptions.get(SUB_ID), 'the subscription');
+    assert.deepEqual([sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId], ['public.concur.expense.report', 'statusChanged', webhook(), sim.credentials.clientId]);
+    assert.equal(puts(), 1);
+
+    // The simulator (as ESS) now delivers a state change to the receiver.
+    const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stepCode: 'EXTVAL' }) });
+    assert.equal(moved.status, 200, moved.body);
+    await sim.deliveriesIdle();
+    const event = sim.events.filter((e) => e.reportId === R_DRAFT).pop();
+    assert.deepEqual(event.deliveries.map((d) => [d.subscriptionId, d.status]), [[SUB_ID, 200]]);
+    assert.equal((await counters()).accepted, 1);
+
+    // Same settings again: nothing to PUT. Changed filter: PUT once more.
+    await red.deploy(flows({ ess: { name: 'renamed' } }));
+    await waitUntil(() => /ESS subscription "nr-e2e.receiver" unchanged/.test(red.log()), 'the unchanged log line');
+    assert.equal(puts(), 1);
+    await red.deploy(flows({ ess: { subscriptionFilter: '.*' } }));
+    await waitUntil(() => sim.state.subscriptions.get(SUB_ID).filter === '.*', 'the updated filter');
+    assert.equal(puts(), 2);
+  });
+
+  it('a failing registration shows a yellow ring and the receiver keeps answering', async () => {
+    await red.deploy(flows({ cfg: config({ credentials: { clientId: sim.credentials.clientId, clientSecret: 'wrong-secret-123' } }), ess: { subscriptionId: 'nr-e2e.failing' } }));
+    const st = await waitUntil(
+      () => collector.received.map((m) => m.body.status).find((s) => s.source && s.source.id === 'essS' && /subscription/.test(s.text || '')),
+      'the subscription status',
+    );
+    assert.deepEqual([st.fill, st.shape], ['yellow', 'ring']);
+    assert.ok(!sim.state.subscriptions.has('nr-e2e.failing'));
+    assert.match(red.log(), /could not be registered: token request .*refused: invalid_client/);
+    assert.match(st.text, /subscription 401 failed/);
+    assert.ok(!red.log().includes('wrong-secret-123'), 'no secret in the log');
+    const r = await request(webhook(), { method: 'POST', ...signedDelivery(essEvent(), { privateKey: own.privateKey }) });
+    assert.equal(r.status, 200, 'the receiver still accepts events');
+  });
+
+  it('deletes its subscription when the node is removed (and only then)', async () => {
+    await red.deploy(flows());
+    await waitUntil(() => sim.state.subscriptions.get(SUB_ID)?.filter === 'statusChanged', 'the subscription');
+    // A redeploy that keeps the node (restart) must not delete it.
+    await red.deploy(flows({ ess: { name: 'restarted' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(sim.state.subscriptions.has(SUB_ID));
+    await red.deploy(flows({ withReceiver: false }));
+    await waitUntil(() => !sim.state.subscriptions.has(SUB_ID), 'the deletion');
+  });
+
+  describe('admin routes for the dialog panel', () => {
+    const admin = (method, p, body) =>
+      request(`${red.url}${p}`, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined }).then((r) => ({ ...r, json: JSON.parse(r.body) }));
+
+    it('lists, saves and deletes through the deployed connection, and marks the receiver\'s own', async () => {
+      await red.deploy(flows({ withReceiver: false }));
+      const saved = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'panel-made', topic: 'public.concur.expense.report', filter: '.*', webHookConfig: { endpoint: webhook() } } });
+      assert.equal(saved.status, 200, saved.body);
+      assert.equal(saved.json.message, "Subscription 'panel-made' saved successfully");
+      await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'someone-else', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://elsewhere.example.com/hook' } } });
+      const list = await admin('GET', `/concur-ess-event-in/subscriptions?config=cfg-app&endpoint=${encodeURIComponent(webhook() + '/')}`);
+      assert.equal(list.status, 200, list.body);
+      const byId = Object.fromEntries(list.json.subscriptions.map((s) => [s.id, s]));
+      assert.equal(byId['panel-made'].matches, true);
+      assert.equal(byId['someone-else'].matches, false);
+      assert.equal(byId['panel-made'].state, 'active');
+      assert.deepEqual(byId['panel-made'].companyIds, [sim.credentials.companyId]);
+      assert.ok(list.json.topics.includes('public.concur.expense.report'));
+      const del = await admin('DELETE', '/concur-ess-event-in/subscriptions/someone-else?config=cfg-app');
+      assert.equal(del.status, 200);
+      assert.equal(del.json.message, "Subscription 'someone-else' marked for deletion");
+      assert.deepEqual([...sim.state.subscriptions.keys()], ['panel-made']);
+      await admin('DELETE', '/concur-ess-event-in/subscriptions/panel-made?config=cfg-app');
+    });
+
+    it('answers clear errors: undeployed connection, bad input, Concur refusals', async () => {
+      const nd = await admin('GET', '/concur-ess-event-in/subscriptions?config=not-deployed');
+      assert.equal(nd.status, 409);
+      assert.match(nd.json.error, /deploy the connection first/);
+      const bad = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'Bad Id', topic: 't', webHookConfig: { endpoint: webhook() } } });
+      assert.equal(bad.status, 400);
+      assert.match(bad.json.error, /lowercase/);
+      const forbidden = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'x1', topic: 'public.secret', webHookConfig: { endpoint: webhook() } } });
+      assert.equal(forbidden.status, 502);
+      assert.equal(forbidden.json.status, 403);
+      assert.match(forbidden.json.error, /no access to topic public\.secret/);
+      const missing = await admin('DELETE', '/concur-ess-event-in/subscriptions/not-there?config=cfg-app');
+      assert.equal(missing.json.status, 404);
+    });
+  });
+});
