@@ -60,8 +60,10 @@ function checkOptions(o) {
  *   simulator's company request token (a company token, as the Notification API needs);
  * - every concur-ess-event-in: also trusts the simulator's ESS signing key;
  * - every concur-legacy-notify-in: the given Basic credentials;
- * - a tab with the subscription-setup environment variables: simulator URL, client
- *   id/secret (as a credential) and the webhook URL.
+ * - an app connection (client_credentials grant, for the ESS subscription API): the
+ *   simulator URL and client id/secret, grant kept;
+ * - a tab with the subscription-setup environment variables: the webhook URL (and,
+ *   where a tab still has them, simulator URL and client id/secret).
  *
  * opts: { simUrl, credentials: {clientId, clientSecret, companyId, companyRequestToken},
  *         essPublicKeyPem?, legacy?: {user, password}, essWebhookUrl? }
@@ -72,6 +74,10 @@ function connectToSimulator(flows, opts) {
   return structuredClone(flows).map((n) => {
     switch (n.type) {
       case 'concur-config':
+        // An app connection (client credentials, as the ESS subscription API needs) keeps its grant.
+        if (n.grantType === 'client_credentials') {
+          return { ...n, geolocation: 'custom', baseUrl: opts.simUrl, tokenEndpoint: 'api', tokenUrl: '', credentials: { clientId: c.clientId, clientSecret: c.clientSecret } };
+        }
         return {
           ...n,
           geolocation: 'custom',
@@ -87,11 +93,12 @@ function connectToSimulator(flows, opts) {
       case 'concur-legacy-notify-in':
         return opts.legacy ? { ...n, credentials: { username: opts.legacy.user, password: opts.legacy.password } } : n;
       case 'tab': {
-        if (!Array.isArray(n.env) || !n.env.some((e) => e.name === 'CONCUR_API_BASE')) return n;
+        if (!Array.isArray(n.env) || !n.env.some((e) => e.name === 'CONCUR_API_BASE' || e.name === 'ESS_WEBHOOK_URL')) return n;
         const values = { CONCUR_API_BASE: opts.simUrl, CONCUR_CLIENT_ID: c.clientId };
         if (opts.essWebhookUrl) values.ESS_WEBHOOK_URL = opts.essWebhookUrl;
         const env = n.env.map((e) => (e.name in values ? { ...e, value: values[e.name] } : e));
-        return { ...n, env, credentials: { CONCUR_CLIENT_SECRET: c.clientSecret } };
+        const secretEnv = n.env.some((e) => e.name === 'CONCUR_CLIENT_SECRET');
+        return secretEnv ? { ...n, env, credentials: { CONCUR_CLIENT_SECRET: c.clientSecret } } : { ...n, env };
       }
       default:
         return n;

@@ -140,6 +140,59 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
     await waitUntil(() => !sim.state.subscriptions.has(SUB_ID), 'the deletion');
   });
 
+  describe('concur-ess-subscriptions node', () => {
+    const ok = () => collector.received.filter((m) => m.path === '/ok').map((m) => m.body);
+    const errs = () => collector.received.filter((m) => m.path === '/err').map((m) => m.body);
+    function nodeFlows() {
+      const okC = collectorNodes({ idPrefix: 'ok', z: TAB, url: collector.url, pathName: '/ok', fields: ['payload', 'subscriptionId', 'tag'] });
+      const errC = collectorNodes({ idPrefix: 'err', z: TAB, url: collector.url, pathName: '/err', fields: ['concurError', 'tag'] });
+      return [
+        ...flows({ withReceiver: false }),
+        { id: 'in', type: 'http in', z: TAB, url: '/subs', method: 'post', upload: false, swaggerDoc: '', wires: [['res', 'prep']], x: 100, y: 500 },
+        { id: 'res', type: 'http response', z: TAB, statusCode: '200', headers: {}, wires: [], x: 300, y: 540 },
+        { id: 'prep', type: 'function', z: TAB, func: 'const b = msg.payload; Object.assign(msg, b.msg || {}); msg.payload = b.payload; msg.tag = b.tag; return msg;', outputs: 1, wires: [['subs']], x: 300, y: 500 },
+        { id: 'subs', type: 'concur-ess-subscriptions', z: TAB, name: '', server: 'cfg-app', operation: 'msg', subscriptionId: '', topic: 'public.concur.expense.report', filter: '.*', endpoint: webhook(), wires: [[okC.inputId]], x: 500, y: 500 },
+        { id: 'catch', type: 'catch', z: TAB, scope: ['subs'], uncaught: false, wires: [[errC.inputId]], x: 500, y: 560 },
+        ...okC.nodes,
+        ...errC.nodes,
+      ];
+    }
+    const send = (tag, msg, payload) => request(`${red.url}/subs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag, msg, payload }) });
+
+    it('runs list / get / put / delete / topics from msg.operation, with node defaults and the API nodes\' error shape', async () => {
+      await red.deploy(nodeFlows());
+      await send('put', { operation: 'put', subscriptionId: 'from-node' }, { filter: 'statusChanged' });
+      await collector.waitFor(1, 10000, '/ok');
+      assert.deepEqual(ok()[0].payload.subscription, { id: 'from-node', filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: webhook() } });
+      assert.equal(sim.state.subscriptions.get('from-node').filter, 'statusChanged');
+      await send('get', { operation: 'get' }, { id: 'from-node' });
+      await send('missing', { operation: 'get', subscriptionId: 'not-there' });
+      await send('topics', { operation: 'topics' });
+      await collector.waitFor(4, 10000, '/ok');
+      const byTag = Object.fromEntries(ok().map((m) => [m.tag, m]));
+      assert.equal(byTag.get.payload.applicationId, sim.credentials.clientId);
+      assert.equal(byTag.missing.payload, null);
+      assert.ok(byTag.topics.payload.includes('public.concur.expense.report'));
+
+      // A 503 is retried (GET is idempotent) and then answered.
+      await sim.setFaults({ failNext: [{ count: 1, status: 503, pathPrefix: '/events/v4/subscriptions' }] });
+      await send('list', { operation: 'list' });
+      await collector.waitFor(5, 10000, '/ok');
+      assert.deepEqual(ok()[4].payload.map((x) => x.id), ['from-node']);
+      assert.ok(sim.requests.some((r) => r.status === 503 && r.path === '/events/v4/subscriptions'), 'the 503 was served, then retried');
+
+      await send('bad', { operation: 'put', subscriptionId: 'Not Valid' });
+      await send('nope', { operation: 'rename' });
+      await send('del', { operation: 'delete', subscriptionId: 'from-node' });
+      await collector.waitFor(2, 10000, '/err');
+      await collector.waitFor(6, 10000, '/ok');
+      const e = Object.fromEntries(errs().map((m) => [m.tag, m.concurError]));
+      assert.deepEqual([e.bad.code, e.bad.status], ['INVALID_INPUT', 0]);
+      assert.match(e.nope.message, /msg\.operation must be one of list, get, put, delete, topics/);
+      assert.ok(!sim.state.subscriptions.has('from-node'));
+    });
+  });
+
   describe('admin routes for the dialog panel', () => {
     const admin = (method, p, body) =>
       request(`${red.url}${p}`, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined }).then((r) => ({ ...r, json: JSON.parse(r.body) }));

@@ -207,7 +207,7 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.ok(deployed.some((n) => n.id === 'user-edit'), 'the user edit is kept');
     assert.deepEqual(
       deployed.filter((n) => n.type === 'concur-config').map((n) => n.baseUrl),
-      [b.simUrl],
+      [b.simUrl, b.simUrl], // the examples' company connection and the subscription tab's app connection
     );
     const subTab = deployed.find((n) => n.type === 'tab' && Array.isArray(n.env) && n.env.some((e) => e.name === 'ESS_WEBHOOK_URL'));
     assert.equal(subTab.env.find((e) => e.name === 'ESS_WEBHOOK_URL').value, `${b.editor}/concur/ess`);
