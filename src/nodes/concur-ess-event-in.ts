@@ -17,7 +17,7 @@ import { parseTrustedProxies } from '../concur/trusted-proxies';
 import { EventJournal, type StoredEvent } from '../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
-import { receiverCounters } from './lib/receiver-counters';
+import { receiverCounters, registerCountersRoute } from './lib/receiver-counters';
 import { manageSubscriptionOnDeploy, registerEssSubscriptionRoutes, type SubscriptionDef } from './lib/ess-subscription-routes';
 
 interface EssInDef extends NodeDef {
@@ -72,6 +72,7 @@ export = function (RED: RedApi) {
   registerEssKeyInfoRoute(RED);
   // The dialog's subscription panel (list / save / delete through a deployed concur-config).
   registerEssSubscriptionRoutes(RED);
+  registerCountersRoute(RED, 'concur-ess-event-in'); // GET <admin>/concur-ess-event-in/<id>/counters
   /** Running nodes' journals, for the dead-letter admin endpoint. */
   const journals = new Map<string, () => EventJournal | undefined>();
 

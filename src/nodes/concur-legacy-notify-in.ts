@@ -12,7 +12,7 @@ import { FlowCompletionTracker, type CompletionOutcome } from './lib/flow-comple
 import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../concur/basic-auth';
 import { NotificationXmlError, parseLegacyNotification } from '../concur/legacy-notification-xml';
 import { notificationFields } from '../concur/notification-fields';
-import { receiverCounters } from './lib/receiver-counters';
+import { receiverCounters, registerCountersRoute } from './lib/receiver-counters';
 
 const DEFAULT_PATH = '/concur/v1.0/notify';
 const DEFAULT_ACK_TIMEOUT_S = 25;
@@ -47,6 +47,7 @@ function numberIn(v: unknown, min: number, max: number, fallback: number): numbe
 }
 
 export = function (RED: RED) {
+  registerCountersRoute(RED, 'concur-legacy-notify-in'); // GET <admin>/concur-legacy-notify-in/<id>/counters
   function ConcurLegacyNotifyIn(this: Node<Credentials>, def: LegacyNotifyDef) {
     RED.nodes.createNode(this, def);
     const node = this;
