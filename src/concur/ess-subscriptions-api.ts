@@ -234,7 +234,7 @@ export function subscriptionsFor(list: EssSubscription[], endpoint: string): Ess
 }
 
 /** What the editor shows as the subscription's state. */
-export type SubscriptionState = 'active' | 'waiting-for-company' | 'no-filter-match';
+export type SubscriptionState = 'active' | 'waiting-for-company';
 export function subscriptionState(s: EssSubscription): SubscriptionState {
   // "companyIds: list of Company UUIDs who have connected to a partner application allowing events to be delivered."
   if (!s.companyIds || s.companyIds.length === 0) return 'waiting-for-company';
