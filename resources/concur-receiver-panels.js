@@ -56,8 +56,14 @@
     var timer;
     function load() {
       if (!$.contains(document, box[0])) return clearInterval(timer);
-      $.ajax({ url: base, dataType: 'json', headers: { Accept: 'application/json' }, timeout: 5000 })
-        .done(render)
+      $.ajax({ url: base + '?quiet=1', dataType: 'json', headers: { Accept: 'application/json' }, timeout: 5000 })
+        .done(function (c) {
+          if (c && c.running === false) {
+            table.empty();
+            return note.text(t('counters.notDeployed')).show();
+          }
+          render(c);
+        })
         .fail(function (xhr) {
           table.empty();
           note.text(xhr.status === 404 ? t('counters.notDeployed') : errorText(xhr, t)).show();
@@ -131,8 +137,14 @@
     function refresh() {
       if (!ready(false)) return;
       say(t('subscription.loading'));
-      $.ajax({ url: 'concur-ess-event-in/subscriptions', data: { config: server(), endpoint: f.publicUrl.val().trim() }, dataType: 'json', timeout: 70000 })
-        .done(render)
+      $.ajax({ url: 'concur-ess-event-in/subscriptions', data: { config: server(), endpoint: f.publicUrl.val().trim(), quiet: '1' }, dataType: 'json', timeout: 70000 })
+        .done(function (r) {
+          if (r && r.code === 'NOT_DEPLOYED') {
+            list.empty();
+            return say(t('subscription.deployConnectionFirst'), true);
+          }
+          render(r);
+        })
         .fail(function (xhr) { list.empty(); say(errorText(xhr, t), true); });
     }
     btnRefresh.on('click', refresh);

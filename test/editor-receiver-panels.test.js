@@ -150,6 +150,27 @@ describe('receiver dialogs: subscription and counters panels', function () {
       assert.deepEqual(browser.errors, []);
     });
 
+    it('a node and a connection not deployed yet: the panels say so, without browser errors', async () => {
+      const { page } = browser;
+      await page.evaluate(() => {
+        const z = window.RED.workspaces.active();
+        // RED.nodes.import adds them in place (RED.view.importNodes would attach them to the mouse).
+        window.RED.nodes.import(
+          [
+            { id: 'cfgNew', type: 'concur-config', name: 'not deployed', geolocation: 'us2', grantType: 'client_credentials' },
+            { id: 'essNew', type: 'concur-ess-event-in', z, name: 'new receiver', path: '/concur/ess-new', server: 'cfgNew', publicUrl: 'https://nodered.example.com/concur/ess-new', x: 300, y: 400, wires: [[]] },
+          ],
+          { generateIds: false },
+        );
+        window.RED.view.redraw(true);
+      });
+      await eb.openEditDialog(page, 'essNew');
+      await waitText('#concur-ess-counters .concur-counters-note', /Deploy this node/);
+      await waitText('.concur-subs-msg', /deploy the connection first/);
+      await page.click('#node-dialog-cancel');
+      assert.deepEqual(browser.errors, []);
+    });
+
     it('legacy dialog: live counters', async () => {
       const { page } = browser;
       const post = (headers) => request(`${red.url}/concur/v1.0/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', ...headers }, body: XML });

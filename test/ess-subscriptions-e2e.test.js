@@ -222,6 +222,8 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
       const nd = await admin('GET', '/concur-ess-event-in/subscriptions?config=not-deployed');
       assert.equal(nd.status, 409);
       assert.match(nd.json.error, /deploy the connection first/);
+      const quiet = await admin('GET', '/concur-ess-event-in/subscriptions?config=not-deployed&quiet=1');
+      assert.deepEqual([quiet.status, quiet.json.code], [200, 'NOT_DEPLOYED']);
       const bad = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'Bad Id', topic: 't', webHookConfig: { endpoint: webhook() } } });
       assert.equal(bad.status, 400);
       assert.match(bad.json.error, /lowercase/);

@@ -119,6 +119,8 @@ describe('receiver counters', function () {
       assert.match(p.body, /^concur_receiver_rejected_total\{node_id="essC",node_type="concur-ess-event-in",reason="signature"\} 1$/m);
       assert.match(p.body, /^concur_receiver_accepted_total\{node_id="essC",node_type="concur-ess-event-in"\} 1$/m);
       assert.equal((await counters('concur-ess-event-in', 'nope')).status, 404);
+      const quiet = await request(`${red.url}/concur-ess-event-in/nope/counters?quiet=1`);
+      assert.deepEqual([quiet.status, JSON.parse(quiet.body)], [200, { running: false }], 'the dialog\'s quiet probe of an undeployed node');
     });
 
     it('legacy: received, accepted, rejected by reason, failed, pending', async () => {

@@ -5,7 +5,8 @@
  *
  * - admin routes for the edit dialog's subscription panel, through a DEPLOYED
  *   concur-config (its token manager and retries):
- *     GET    <admin>/concur-ess-event-in/subscriptions?config=<id>&endpoint=<url>  (read)
+ *     GET    <admin>/concur-ess-event-in/subscriptions?config=<id>&endpoint=<url>  (read; 409 for a
+ *            connection not deployed, or 200 { code: 'NOT_DEPLOYED' } with &quiet=1)
  *     POST   <admin>/concur-ess-event-in/subscriptions  { config, subscription }   (write: PUT …/webhook)
  *     DELETE <admin>/concur-ess-event-in/subscriptions/<sub id>?config=<id>        (write)
  * - "register on deploy": create or update the receiver's subscription when the
@@ -63,10 +64,11 @@ export function registerEssSubscriptionRoutes(RED: RED): void {
   const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? pass;
   const needsWrite = RED.auth?.needsPermission?.('concur-ess-event-in.write') ?? pass;
 
-  const connection = (id: unknown, res: Res) => {
+  const connection = (id: unknown, res: Res, quiet = false) => {
     const conn = findConnection(RED, text(id));
     if (!conn) {
-      res.status(409).json({ code: 'NOT_DEPLOYED', error: 'the Concur connection is not deployed: deploy the connection first, then try again' });
+      // quiet=1 (the dialog's automatic listing): 200, so a connection not deployed yet is no browser console error.
+      res.status(quiet ? 200 : 409).json({ code: 'NOT_DEPLOYED', error: 'the Concur connection is not deployed: deploy the connection first, then try again' });
       return undefined;
     }
     return conn;
@@ -79,7 +81,7 @@ export function registerEssSubscriptionRoutes(RED: RED): void {
   };
 
   app.get(BASE, needsRead, (req: Req, res: Res) => {
-    const conn = connection(req.query.config, res);
+    const conn = connection(req.query.config, res, req.query.quiet === '1');
     if (!conn) return;
     const endpoint = text(req.query.endpoint);
     (async () => {

@@ -5,6 +5,7 @@
  * that answers JSON, or the Prometheus text exposition format (version 0.0.4,
  * https://prometheus.io/docs/instrumenting/exposition_formats/) when the
  * client asks for `text/plain` (as Prometheus' scraper does) or `?format=prometheus`.
+ * An id with no running node is 404, or `200 { running: false }` with `?quiet=1` (the dialog).
  */
 import type { RED } from './red-types';
 
@@ -168,6 +169,12 @@ export function registerCountersRoute(RED: RED, type: string): void {
   RED.httpAdmin.get(`/${type}/:id/counters`, needsRead, (req: { params: { id: string }; headers: Record<string, string | undefined>; query?: Record<string, unknown> }, res: Res) => {
     const c = registry().get(type)?.get(String(req.params.id));
     const prom = wantsPrometheus(req.headers.accept, req.query?.format);
+    if (!c && !prom && req.query?.quiet === '1') {
+      // The edit dialog polls with quiet=1: a node not deployed yet is not an error there (no console noise).
+      res.statusCode = 200;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      return res.end(JSON.stringify({ running: false }));
+    }
     if (!c) {
       res.statusCode = 404;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
