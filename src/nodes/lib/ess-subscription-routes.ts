@@ -146,6 +146,8 @@ export function manageSubscriptionOnDeploy(
   let timer: NodeJS.Timeout | undefined;
   let want: EssSubscriptionInput | undefined;
   let registered = false;
+  /** The registration under way (if any), so a removal deletes only after a PUT that was already sent. */
+  let inflight: Promise<unknown> | undefined;
   try {
     want = subscriptionInput(
       {},
@@ -171,6 +173,10 @@ export function manageSubscriptionOnDeploy(
     const run = conn
       ? ensureSubscription(conn.api, sub)
       : Promise.reject(new Error('no Concur connection is selected, or it is not deployed'));
+    const mine = run.catch(() => undefined).then(() => {
+      if (inflight === mine) inflight = undefined;
+    });
+    inflight = mine;
     run
       .then((r) => {
         if (closed) return;
@@ -208,7 +214,10 @@ export function manageSubscriptionOnDeploy(
       let t: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<'timeout'>((r) => (t = setTimeout(() => r('timeout'), DELETE_WAIT_MS)));
       try {
-        const r = await Promise.race([deleteSubscription(conn.api, sub.id, { missingOk: true }), gaveUp]);
+        // Sent at once when nothing is in flight: on a full deploy the connection closes right after this
+        // handler, and a request already started keeps its client.
+        const del = inflight ? inflight.then(() => deleteSubscription(conn.api, sub.id, { missingOk: true })) : deleteSubscription(conn.api, sub.id, { missingOk: true });
+        const r = await Promise.race([del, gaveUp]);
         if (r === 'timeout') node.warn(`ESS subscription "${sub.id}": no answer to the DELETE within ${DELETE_WAIT_MS / 1000} s`);
         else node.log(`ESS subscription "${sub.id}" ${r.deleted ? 'deleted' : 'was already gone'} (node removed${registered ? '' : ', it had not been registered by this run'})`);
       } catch (err) {
