@@ -140,6 +140,43 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
     await waitUntil(() => !sim.state.subscriptions.has(SUB_ID), 'the deletion');
   });
 
+  it('a node removed while its registration is still in flight deletes the subscription after the PUT', async () => {
+    await red.deploy(flows({ withReceiver: false }));
+    const before = puts();
+    sim.setFaults({ latencyMs: 400 });
+    try {
+      await red.deploy(flows({ ess: { subscriptionId: 'nr-e2e.inflight' } }));
+      // Remove the receiver while its token / list / PUT calls are slow; a "modified nodes" deploy keeps the connection running.
+      const r = await request(`${red.url}/flows`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'nodes', 'Node-RED-API-Version': 'v1' },
+        // Without inline credentials, so the connection counts as unchanged and keeps running.
+        body: JSON.stringify(flows({ withReceiver: false }).map((n) => (n.type === 'concur-config' ? { ...n, credentials: undefined } : n))),
+      });
+      assert.equal(r.status, 204, r.body);
+      await waitUntil(() => puts() === before + 1, 'the PUT that was in flight');
+      await waitUntil(() => /ESS subscription "nr-e2e.inflight" deleted/.test(red.log()), 'the deletion after the PUT', 20000);
+      assert.ok(!sim.state.subscriptions.has('nr-e2e.inflight'), 'no subscription left behind');
+    } finally {
+      sim.setFaults({ latencyMs: 0 });
+    }
+  });
+
+  it('on a full deploy (the connection restarts too) the DELETE is sent through the restarted connection', async () => {
+    await red.deploy(flows({ withReceiver: false }));
+    sim.setFaults({ latencyMs: 300 });
+    try {
+      await red.deploy(flows({ ess: { subscriptionId: 'nr-e2e.full' } }));
+      await red.deploy(flows({ withReceiver: false })); // registration still in flight: the connection closes under it
+      await waitUntil(() => /ESS subscription "nr-e2e\.full" (deleted|was already gone) \(node removed; sent once the flows had restarted\)/.test(red.log()), 'the deferred DELETE', 20000);
+      await sim.deliveriesIdle();
+      assert.ok(!sim.state.subscriptions.has('nr-e2e.full'), 'no subscription left behind');
+      assert.ok(sim.requests.some((r) => r.method === 'DELETE' && r.path === '/events/v4/subscriptions/nr-e2e.full'), 'the DELETE reached Concur');
+    } finally {
+      sim.setFaults({ latencyMs: 0 });
+    }
+  });
+
   describe('concur-ess-subscriptions node', () => {
     const ok = () => collector.received.filter((m) => m.path === '/ok').map((m) => m.body);
     const errs = () => collector.received.filter((m) => m.path === '/err').map((m) => m.body);

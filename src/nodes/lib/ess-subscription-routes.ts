@@ -35,6 +35,8 @@ const REGISTERED = Symbol.for('node-red-contrib-sap-concur.essSubscriptionRoutes
 const RETRY_DELAYS_MS = [30_000, 120_000, 600_000];
 /** Longest a removed node waits for its subscription's DELETE before it lets Node-RED go on. */
 const DELETE_WAIT_MS = 10_000;
+/** How long a DELETE that met a closing connection waits for the flows to start again. */
+const DEFERRED_DELETE_MS = 5 * 60_000;
 
 interface Req {
   params: Record<string, string>;
@@ -179,8 +181,8 @@ export function manageSubscriptionOnDeploy(
     inflight = mine;
     run
       .then((r) => {
-        if (closed) return;
         registered = true;
+        if (closed) return;
         node.log(`ESS subscription "${sub.id}" ${r.action} (topic ${sub.topic}, filter ${sub.filter}, endpoint ${sub.webHookConfig.endpoint})`);
         report(undefined);
       })
@@ -221,10 +223,40 @@ export function manageSubscriptionOnDeploy(
         if (r === 'timeout') node.warn(`ESS subscription "${sub.id}": no answer to the DELETE within ${DELETE_WAIT_MS / 1000} s`);
         else node.log(`ESS subscription "${sub.id}" ${r.deleted ? 'deleted' : 'was already gone'} (node removed${registered ? '' : ', it had not been registered by this run'})`);
       } catch (err) {
-        node.warn(`ESS subscription "${sub.id}" could not be deleted: ${toConcurError(err).message}`);
+        const e = toConcurError(err);
+        // The connection was stopped with this node (a full deploy): delete through its successor once the flows run again.
+        if (e.code === 'CLOSED' || e.code === 'CONFIG') deleteAfterRestart(RED, node, def.server, sub.id);
+        else node.warn(`ESS subscription "${sub.id}" could not be deleted: ${e.message}`);
       } finally {
         if (t) clearTimeout(t);
       }
     },
   };
+}
+
+/** One more DELETE once the flows have started again (the redeployed connection with the same id). */
+function deleteAfterRestart(RED: RED, node: Node, server: string | undefined, id: string): void {
+  if (!RED.events) {
+    node.warn(`ESS subscription "${id}" could not be deleted: the connection was closing; delete it from the dialog or a concur-ess-subscriptions node`);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const again = () => {
+    RED.events?.removeListener('flows:started', again);
+    if (timer) clearTimeout(timer);
+    const conn = findConnection(RED, server);
+    if (!conn) return node.warn(`ESS subscription "${id}" could not be deleted: the Concur connection is gone`);
+    deleteSubscription(conn.api, id, { missingOk: true })
+      .then(
+        (r) => node.log(`ESS subscription "${id}" ${r.deleted ? 'deleted' : 'was already gone'} (node removed; sent once the flows had restarted)`),
+        (err) => node.warn(`ESS subscription "${id}" could not be deleted: ${toConcurError(err).message}`),
+      )
+      .catch(() => undefined);
+  };
+  RED.events.on('flows:started', again);
+  timer = setTimeout(() => {
+    RED.events?.removeListener('flows:started', again);
+    node.warn(`ESS subscription "${id}" was not deleted: the flows did not start again within ${DEFERRED_DELETE_MS / 60000} min`);
+  }, DEFERRED_DELETE_MS);
+  timer.unref?.();
 }
