@@ -36,6 +36,10 @@
     function render(c) {
       note.hide();
       table.empty();
+      var h = $('<tr data-counter="health"></tr>');
+      h.append($('<td style="padding:1px 8px 1px 0"></td>').text(t('counters.health')));
+      h.append($('<td class="concur-counter-value"></td>').text(t('counters.healthState.' + (c.health || 'unknown')) + (c.status && c.status.text ? ' · ' + c.status.text : '')).css('color', c.health === 'error' ? '#c0392b' : c.health === 'degraded' ? '#b9770e' : ''));
+      table.append(h);
       ROWS.forEach(function (k) {
         var v = c[k];
         if (k === 'lastEventAt') v = v ? new Date(v).toLocaleString() : t('counters.never');

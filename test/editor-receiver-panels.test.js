@@ -55,7 +55,7 @@ describe('receiver dialogs: subscription and counters panels', function () {
           if (k.endsWith('.')) assert.ok(Object.keys(cat).some((c) => c.startsWith(k)), `${lang}/${type}: no keys under ${k}`);
           else assert.ok(k in cat, `${lang}/${type}: missing ${k}`);
         }
-        for (const row of ['received', 'accepted', 'duplicates', 'filtered', 'rejectedTotal', 'failed', 'pending', 'dead', 'lastEventAt']) assert.ok(`counters.${row}` in cat, `${lang}/${type}: counters.${row}`);
+        for (const row of ['health', 'healthState.ok', 'healthState.degraded', 'healthState.error', 'healthState.unknown', 'received', 'accepted', 'duplicates', 'filtered', 'rejectedTotal', 'failed', 'pending', 'dead', 'lastEventAt']) assert.ok(`counters.${row}` in cat, `${lang}/${type}: counters.${row}`);
       }
     }
   });
@@ -120,6 +120,7 @@ describe('receiver dialogs: subscription and counters panels', function () {
       await waitText('#concur-ess-counters tr[data-counter="accepted"] .concur-counter-value', /^1$/);
       await waitText('#concur-ess-counters tr[data-counter="rejected.signature"] .concur-counter-value', /^1$/);
       assert.equal(await text('#concur-ess-counters tr[data-counter="received"] .concur-counter-value'), '2');
+      assert.match(await text('#concur-ess-counters tr[data-counter="health"] .concur-counter-value'), /^degraded · 401 signature/);
       assert.equal((await post(signedDelivery(essEvent(), { privateKey: key.privateKey }))).status, 200);
       await waitText('#concur-ess-counters tr[data-counter="accepted"] .concur-counter-value', /^2$/); // refreshed while open
 

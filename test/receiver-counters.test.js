@@ -32,6 +32,7 @@ describe('receiver counters', function () {
       c.reject('signature');
       c.reject('body');
       c.gauges = () => ({ pending: 2, dead: 1 });
+      c.lastStatus = { fill: 'red', shape: 'ring', text: 'store failed' };
       const text = prometheusText([c.snapshot()]);
       const L = '{node_id="n\\"1",node_type="concur-ess-event-in"';
       for (const line of [
@@ -47,6 +48,8 @@ describe('receiver counters', function () {
         `concur_receiver_pending${L}} 2`,
         `concur_receiver_dead${L}} 1`,
         `concur_receiver_last_event_timestamp_seconds${L}} ${Date.UTC(2026, 0, 2, 3, 4, 5) / 1000}`,
+        '# TYPE concur_receiver_healthy gauge',
+        `concur_receiver_healthy${L}} 0`,
       ]) {
         assert.ok(text.split('\n').includes(line), `missing line ${line}\n${text}`);
       }
@@ -114,6 +117,20 @@ describe('receiver counters', function () {
       } while (Date.now() < until);
       assert.deepEqual([f.accepted, f.failed, f.dead, f.pending], [1, 1, 1, 0]);
 
+      // Health follows the status badge: essF is green (a failed flow is counted, not a receiver problem),
+      // essC is a yellow ring after its rejections.
+      assert.equal(f.health, 'ok');
+      assert.equal(f.status.fill, 'green');
+      let h;
+      for (const until = Date.now() + 5000; Date.now() < until; await new Promise((res) => setTimeout(res, 100))) {
+        h = JSON.parse((await counters('concur-ess-event-in', 'essC')).body);
+        if (h.health === 'degraded') break;
+      }
+      assert.equal(h.health, 'degraded', JSON.stringify(h.status));
+      assert.match(h.status.text, /rejected/);
+      const pf = await counters('concur-ess-event-in', 'essF', 'text/plain');
+      assert.match(pf.body, /^concur_receiver_healthy\{node_id="essF",node_type="concur-ess-event-in"\} 1$/m);
+
       const p = await counters('concur-ess-event-in', 'essC', 'text/plain;version=0.0.4');
       assert.match(p.headers['content-type'], /^text\/plain; version=0\.0\.4/);
       assert.match(p.body, /^concur_receiver_rejected_total\{node_id="essC",node_type="concur-ess-event-in",reason="signature"\} 1$/m);
@@ -135,6 +152,13 @@ describe('receiver counters', function () {
         { received: 4, accepted: 1, rejected: { auth: 1, 'bad-request': 1, 'too-large': 1 }, rejectedTotal: 3, pending: 0, failed: 0 },
       );
       assert.ok(c.lastEventAt);
+      let h = c;
+      for (const until = Date.now() + 5000; h.health !== 'degraded' && Date.now() < until; ) {
+        await new Promise((res) => setTimeout(res, 100)); // the badge is repainted at most every 200 ms
+        h = JSON.parse((await counters('concur-legacy-notify-in', 'legC')).body);
+      }
+      assert.equal(h.health, 'degraded', 'yellow ring after the rejections');
+      assert.match(h.status.text, /rejected/);
       const p = await counters('concur-legacy-notify-in', 'legC', 'text/plain');
       assert.match(p.body, /^concur_receiver_rejected_total\{node_id="legC",node_type="concur-legacy-notify-in",reason="auth"\} 1$/m);
     });

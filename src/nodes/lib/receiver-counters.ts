@@ -36,6 +36,16 @@ export interface CounterSnapshot {
   lastEventAt: string | null;
   /** ISO time the counters started (node start). */
   since: string;
+  /** From the node's status badge: green = ok, yellow = degraded, red = error. */
+  health: Health;
+  /** The badge itself (text as shown in the editor). */
+  status: { fill?: string; shape?: string; text?: string } | null;
+}
+
+export type Health = 'ok' | 'degraded' | 'error' | 'unknown';
+
+export function healthOf(fill: string | undefined): Health {
+  return fill === 'green' ? 'ok' : fill === 'yellow' ? 'degraded' : fill === 'red' ? 'error' : 'unknown';
 }
 
 export class ReceiverCounters {
@@ -48,6 +58,8 @@ export class ReceiverCounters {
   readonly rejected = new Map<string, number>();
   lastEventAt: number | undefined;
   readonly since = Date.now();
+  /** The node's last status badge (recorded by receiverCounters). */
+  lastStatus: { fill?: string; shape?: string; text?: string } | null = null;
   /** Gauges read at snapshot time (the store knows them better than a counter could). */
   gauges: () => { pending?: number; dead?: number } = () => ({});
 
@@ -95,6 +107,8 @@ export class ReceiverCounters {
       dead: g.dead ?? this.failed,
       lastEventAt: this.lastEventAt ? new Date(this.lastEventAt).toISOString() : null,
       since: new Date(this.since).toISOString(),
+      health: healthOf(this.lastStatus?.fill),
+      status: this.lastStatus ? { ...this.lastStatus } : null,
     };
   }
 }
@@ -113,6 +127,7 @@ const METRICS: Array<{ name: string; type: 'counter' | 'gauge'; help: string; va
   { name: 'concur_receiver_pending', type: 'gauge', help: 'Events stored whose flow has not finished.', value: (s) => s.pending },
   { name: 'concur_receiver_dead', type: 'gauge', help: 'Dead-lettered events kept now.', value: (s) => s.dead },
   { name: 'concur_receiver_last_event_timestamp_seconds', type: 'gauge', help: 'Unix time of the last accepted event.', value: (s) => (s.lastEventAt ? Date.parse(s.lastEventAt) / 1000 : null) },
+  { name: 'concur_receiver_healthy', type: 'gauge', help: '1 while the status badge is green, 0 when it is yellow or red.', value: (s) => (s.health === 'unknown' ? null : s.health === 'ok' ? 1 : 0) },
 ];
 
 /** Prometheus text exposition format 0.0.4 for one or more receivers. */
@@ -196,12 +211,19 @@ export function registerCountersRoute(RED: RED, type: string): void {
  * Counters for one running node; registers the admin route on first use.
  * Call `release()` on close (a redeployed node with the same id replaces the entry first).
  */
-export function receiverCounters(RED: RED, node: { id: string; type: string; name?: string }): ReceiverCounters & { release(): void } {
+export function receiverCounters(RED: RED, node: { id: string; type: string; name?: string; status(s: object): void }): ReceiverCounters & { release(): void } {
   registerCountersRoute(RED, node.type);
   const byType = registry().get(node.type) ?? new Map<string, ReceiverCounters>();
   registry().set(node.type, byType);
   const c = new ReceiverCounters(node.id, node.type, node.name || undefined) as ReceiverCounters & { release(): void };
   byType.set(node.id, c);
+  // Health follows the node's own status badge: record each badge as it is set (no change to the adapter's logic).
+  const setStatus = node.status.bind(node);
+  node.status = (st: object) => {
+    const o = st as { fill?: string; shape?: string; text?: string };
+    c.lastStatus = o && (o.fill || o.text) ? { fill: o.fill, shape: o.shape, text: o.text } : null;
+    setStatus(st);
+  };
   c.release = () => {
     if (byType.get(node.id) === c) byType.delete(node.id);
   };
