@@ -60,8 +60,10 @@ function checkOptions(o) {
  *   simulator's company request token (a company token, as the Notification API needs);
  * - every concur-ess-event-in: also trusts the simulator's ESS signing key;
  * - every concur-legacy-notify-in: the given Basic credentials;
- * - a tab with the subscription-setup environment variables: simulator URL, client
- *   id/secret (as a credential) and the webhook URL.
+ * - an app connection (client_credentials grant, for the ESS subscription API): the
+ *   simulator URL and client id/secret, grant kept;
+ * - a tab with the subscription-setup environment variables: the webhook URL (and,
+ *   where a tab still has them, simulator URL and client id/secret).
  *
  * opts: { simUrl, credentials: {clientId, clientSecret, companyId, companyRequestToken},
  *         essPublicKeyPem?, legacy?: {user, password}, essWebhookUrl? }
@@ -72,6 +74,10 @@ function connectToSimulator(flows, opts) {
   return structuredClone(flows).map((n) => {
     switch (n.type) {
       case 'concur-config':
+        // An app connection (client credentials, as the ESS subscription API needs) keeps its grant.
+        if (n.grantType === 'client_credentials') {
+          return { ...n, geolocation: 'custom', baseUrl: opts.simUrl, tokenEndpoint: 'api', tokenUrl: '', credentials: { clientId: c.clientId, clientSecret: c.clientSecret } };
+        }
         return {
           ...n,
           geolocation: 'custom',
@@ -87,11 +93,12 @@ function connectToSimulator(flows, opts) {
       case 'concur-legacy-notify-in':
         return opts.legacy ? { ...n, credentials: { username: opts.legacy.user, password: opts.legacy.password } } : n;
       case 'tab': {
-        if (!Array.isArray(n.env) || !n.env.some((e) => e.name === 'CONCUR_API_BASE')) return n;
+        if (!Array.isArray(n.env) || !n.env.some((e) => e.name === 'CONCUR_API_BASE' || e.name === 'ESS_WEBHOOK_URL')) return n;
         const values = { CONCUR_API_BASE: opts.simUrl, CONCUR_CLIENT_ID: c.clientId };
         if (opts.essWebhookUrl) values.ESS_WEBHOOK_URL = opts.essWebhookUrl;
         const env = n.env.map((e) => (e.name in values ? { ...e, value: values[e.name] } : e));
-        return { ...n, env, credentials: { CONCUR_CLIENT_SECRET: c.clientSecret } };
+        const secretEnv = n.env.some((e) => e.name === 'CONCUR_CLIENT_SECRET');
+        return secretEnv ? { ...n, env, credentials: { CONCUR_CLIENT_SECRET: c.clientSecret } } : { ...n, env };
       }
       default:
         return n;
@@ -99,40 +106,47 @@ function connectToSimulator(flows, opts) {
   });
 }
 
-/** The one connection the demo's tabs share (each example file brings its own). */
+/** The company connection the demo's tabs share (each example file brings its own). */
 const DEMO_CONNECTION_ID = 'concur-demo.connection';
+/** The app connection (client credentials grant) of the subscription tab: the ESS subscription API needs an app token. */
+const DEMO_APP_CONNECTION_ID = 'concur-demo.app-connection';
 
 /**
  * The demo flow: the examples in DEMO_EXAMPLES on one canvas (one tab each),
- * their connections folded into one demo connection, wired to the simulator.
+ * their company connections folded into one demo connection and their app
+ * connections into one demo app connection, wired to the simulator.
  */
 function demoFlows(opts) {
   const seen = new Set();
   const merged = [];
-  let connection;
+  const connections = new Map();
   for (const file of DEMO_EXAMPLES) {
     const flows = loadExample(file);
-    const own = new Set(flows.filter((n) => n.type === 'concur-config').map((n) => n.id));
+    const own = new Map();
     for (const n of flows) {
-      if (n.type === 'concur-config') {
-        connection ??= { ...n, id: DEMO_CONNECTION_ID, name: 'SAP Concur (demo simulator)' };
-        continue;
-      }
+      if (n.type !== 'concur-config') continue;
+      const app = n.grantType === 'client_credentials';
+      const id = app ? DEMO_APP_CONNECTION_ID : DEMO_CONNECTION_ID;
+      own.set(n.id, id);
+      if (!connections.has(id)) connections.set(id, { ...n, id, name: app ? 'SAP Concur app (demo simulator)' : 'SAP Concur (demo simulator)' });
+    }
+    for (const n of flows) {
+      if (n.type === 'concur-config') continue;
       if (seen.has(n.id)) throw new Error(`node id ${n.id} appears in two demo examples`);
       seen.add(n.id);
-      merged.push(own.has(n.server) ? { ...n, server: DEMO_CONNECTION_ID } : n);
+      merged.push(own.has(n.server) ? { ...n, server: own.get(n.server) } : n);
     }
   }
-  if (connection) merged.push(connection);
+  merged.push(...connections.values());
   return connectToSimulator(merged, opts);
 }
 
 /**
  * The demo's own nodes in a deployed flow: its tabs, everything on them, and
- * the demo connection. CONCUR_DEMO_RESET replaces just these.
+ * the demo connections. CONCUR_DEMO_RESET replaces just these.
  */
 function isDemoNode(n, demoTabIds) {
-  return demoTabIds.has(n.id) || demoTabIds.has(n.z) || n.id === DEMO_CONNECTION_ID;
+  return demoTabIds.has(n.id) || demoTabIds.has(n.z) || n.id === DEMO_CONNECTION_ID || n.id === DEMO_APP_CONNECTION_ID;
 }
 /** The connection id demos before 0.1.x deployed (shared by all example files then). */
 const OLD_DEMO_CONNECTION_ID = 'concur-example-connection';
@@ -154,4 +168,4 @@ function replaceDemoNodes(deployed, demo) {
   return [...demo.filter((n) => n.type === 'tab'), ...kept, ...demo.filter((n) => n.type !== 'tab')];
 }
 
-module.exports = { EXAMPLES_DIR, DEMO_EXAMPLES, DEMO_CONNECTION_ID, SUBSCRIBE_INJECT_ID, exampleFiles, loadExample, connectToSimulator, demoFlows, replaceDemoNodes };
+module.exports = { EXAMPLES_DIR, DEMO_EXAMPLES, DEMO_CONNECTION_ID, DEMO_APP_CONNECTION_ID, SUBSCRIBE_INJECT_ID, exampleFiles, loadExample, connectToSimulator, demoFlows, replaceDemoNodes };

@@ -188,13 +188,14 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.throws(() => connectToSimulator(before, { simUrl: 'http://x' }), /credentials\.clientId is required/);
     });
 
-    it('the demo flow is the ESS, legacy, replay and subscription examples sharing one connection', () => {
+    it('the demo flow is the ESS, legacy, replay and subscription examples sharing one company connection', () => {
       const flows = demoFlows({ simUrl: 'http://127.0.0.1:9', credentials: { clientId: 'a', clientSecret: 'b', companyId: 'c', companyRequestToken: 'd' } });
       assert.deepEqual(
         flows.filter((n) => n.type === 'tab').map((n) => n.label),
         DEMO_EXAMPLES.map((f) => loadExample(f).find((n) => n.type === 'tab').label),
       );
-      assert.equal(flows.filter((n) => n.type === 'concur-config').length, 1);
+      // One company connection shared by the examples, plus the subscription tab's app connection (client credentials).
+      assert.deepEqual(flows.filter((n) => n.type === 'concur-config').map((n) => n.grantType).sort(), ['client_credentials', 'password']);
     });
 
     it('replaceDemoNodes swaps only the demo tabs, their nodes and the demo connection (CONCUR_DEMO_RESET)', () => {
@@ -339,15 +340,20 @@ describe('examples: every importable flow runs against the simulator in a real N
       const sub = sim.state.subscriptions.get(SUBSCRIPTION_ID);
       assert.ok(sub, 'subscription saved');
       assert.deepEqual([sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId], ['public.concur.expense.report', 'statusChanged', `${red.url}/concur/ess`, sim.credentials.clientId]);
-      assert.deepEqual(answers()[0].payload, { operation: 'subscribe', status: 200, answer: { message: `Subscription '${SUBSCRIPTION_ID}' saved successfully` } });
-      assert.equal(answers()[0].headers, undefined, 'the bearer token does not travel on');
+      assert.deepEqual(answers()[0].payload, {
+        message: `Subscription '${SUBSCRIPTION_ID}' saved successfully`,
+        subscription: { id: SUBSCRIPTION_ID, filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: `${red.url}/concur/ess` } },
+      });
+      // The subscription API takes an app token: the example's own client-credentials connection got one.
+      assert.ok(sim.requests.some((r) => r.method === 'PUT' && /\/events\/v4\/subscriptions\/webhook$/.test(r.path) && r.status === 200));
 
       await inject('ess-subscription.list');
+      await waitUntil(() => answers().length === 2, 'the list answer');
       await inject('ess-subscription.topics');
-      await waitUntil(() => answers().length === 3, 'list and topics answers');
-      const byOp = Object.fromEntries(answers().map((a) => [a.payload.operation, a.payload]));
-      assert.deepEqual(byOp.list.answer.map((s) => s.id), [SUBSCRIPTION_ID]);
-      assert.ok(byOp.topics.answer.includes('public.concur.expense.report'));
+      await waitUntil(() => answers().length === 3, 'the topics answer');
+      const [, list, topics] = answers();
+      assert.deepEqual(list.payload.map((s) => [s.id, s.companyIds]), [[SUBSCRIPTION_ID, [sim.credentials.companyId]]]);
+      assert.ok(topics.payload.includes('public.concur.expense.report'));
 
       // The subscription is live: a state change is delivered to the webhook URL it names
       // (no receiver is deployed with this example, so that delivery ends as rejected with 404).
@@ -359,7 +365,13 @@ describe('examples: every importable flow runs against the simulator in a real N
 
       await inject('ess-subscription.unsubscribe');
       await waitUntil(() => answers().length === 4, 'the unsubscribe answer');
+      assert.deepEqual(answers()[3].payload, { deleted: true, message: `Subscription '${SUBSCRIPTION_ID}' marked for deletion` });
       assert.equal(sim.state.subscriptions.size, 0);
+
+      // Deleting it again ends at the Catch node with Concur's 404.
+      await inject('ess-subscription.unsubscribe');
+      const notFound = await waitUntil(() => tapped('ess-subscription.errors')[0], 'the 404 error');
+      assert.equal(notFound.concurError.status, 404);
 
       // A wrong secret ends at the Catch node with the OAuth error, and the secret is not in it.
       await red.deploy(
@@ -370,7 +382,7 @@ describe('examples: every importable flow runs against the simulator in a real N
       collector.clear();
       await inject('ess-subscription.subscribe');
       const err = await waitUntil(() => tapped('ess-subscription.errors')[0], 'the token error');
-      assert.match(err.error.message, /token request failed: 401/);
+      assert.match(err.error.message, /token request \(client_credentials\) refused: invalid_client/);
       assert.ok(!JSON.stringify(err).includes('wrong-secret-123'));
       assert.equal(sim.state.subscriptions.size, 0);
     },

@@ -89,9 +89,15 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('wf11', 'concur-workflow-action', 'cfg-ok', { version: 'v1.1', action: 'approve', comment: 'ok' }),
       ...trigger('notif', 'notif'),
       api('notif', 'concur-notifications', 'cfg-ok', { operation: 'list-failed' }),
+      ...trigger('subs', 'subs'),
+      api('subs', 'concur-ess-subscriptions', 'cfg-ok', { operation: 'msg' }),
+      ...trigger('subs-bad', 'subs-bad'),
+      api('subs-bad', 'concur-ess-subscriptions', 'cfg-badsecret', { operation: 'list' }),
       // Receivers.
       { id: 'legacy', type: 'concur-legacy-notify-in', z: Z, path: '/secrets/legacy', credentials: { username: LEGACY_USER, password: S.legacyPassword }, wires: [['dbg']] },
       { id: 'ess', type: 'concur-ess-event-in', z: Z, path: '/secrets/ess', extraKeys: key.publicPem, storeName: 'secrets', rejectOutput: true, wires: [['dbg'], ['dbg']] },
+      // Registers its subscription on deploy through the connection with the wrong secret (fails, logs, yellow status).
+      { id: 'ess-reg', type: 'concur-ess-event-in', z: Z, path: '/secrets/ess-reg', extraKeys: key.publicPem, storeName: 'secrets-reg', server: 'cfg-badsecret', publicUrl: 'https://nodered.example.com/secrets/ess-reg', registerOnDeploy: true, wires: [['dbg']] },
       // Every caught error and every status change goes to the console too.
       { id: 'catch-all', type: 'catch', z: Z, scope: null, uncaught: false, wires: [['dbg']] },
       { id: 'status-all', type: 'status', z: Z, scope: null, wires: [['dbg']] },
@@ -137,6 +143,13 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('wf', { msg: { reportId: R1 } });
     await fire('wf11', { msg: { workflowActionUrl: `${sim.url}/api/expense/expensereport/v1.1/report/${sim.state.reportById(R3).currentStep.workflowActionKey}/WorkFlowAction` } });
     await fire('notif', {}); // the simulator's seeded failed notifications
+    await fire('subs', { msg: { operation: 'put', subscriptionId: 'secret-hygiene' }, payload: { endpoint: 'https://nodered.example.com/secrets/ess' } });
+    await fire('subs', { msg: { operation: 'list' } });
+    await fire('subs-bad', {});
+    // The ESS dialog's admin routes and the counters route answer without secrets too.
+    await call(`${red.url}/concur-ess-event-in/subscriptions?config=cfg-ok&endpoint=${encodeURIComponent('https://nodered.example.com/secrets/ess')}`);
+    await call(`${red.url}/concur-ess-event-in/subscriptions?config=cfg-badsecret`);
+    await call(`${red.url}/concur-ess-event-in/ess/counters`);
     // The editor's "Test connection" button, with a good and a wrong secret.
     for (const [id, secret] of [
       ['cfg-ok', S.clientSecret],
@@ -188,10 +201,13 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('PATCH', /\/approve$/), 'v4 approve sent');
     assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
+    assert.ok(answered('PUT', /\/events\/v4\/subscriptions\/webhook$/), 'a subscription saved');
+    assert.match(answers.join('\n'), /"id":"secret-hygiene"/, 'the subscription list was answered');
     assert.ok(debugCount() >= 15, `debug nodes printed messages (${debugCount()})`);
     const log = logLines();
     assert.match(log, /concurError|HTTP_404|invalid_client|invalid_grant/, 'failing paths reached the log/debug output');
     assert.match(log, /rejected/i, 'the ESS rejected output was printed');
+    assert.match(log, /ESS subscription "node-red-ess-reg" could not be registered/, 'the failed registration was logged');
     // Positive controls: message contents really are in the searched text (so a leak would be found).
     assert.ok(log.includes(essId), 'the ESS event printed by the debug node is in the log');
     assert.ok(log.includes('Client visit Berlin'), 'the fetched report printed by the debug node is in the log');

@@ -207,7 +207,7 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.ok(deployed.some((n) => n.id === 'user-edit'), 'the user edit is kept');
     assert.deepEqual(
       deployed.filter((n) => n.type === 'concur-config').map((n) => n.baseUrl),
-      [b.simUrl],
+      [b.simUrl, b.simUrl], // the examples' company connection and the subscription tab's app connection
     );
     const subTab = deployed.find((n) => n.type === 'tab' && Array.isArray(n.env) && n.env.some((e) => e.name === 'ESS_WEBHOOK_URL'));
     assert.equal(subTab.env.find((e) => e.name === 'ESS_WEBHOOK_URL').value, `${b.editor}/concur/ess`);
@@ -256,7 +256,8 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.ok(!ids.has('demo-tab-edit'), 'the edit on a demo tab is replaced by the fresh demo');
     assert.ok(!ids.has('user-edit'), 'the earlier edit on a demo tab is gone too');
     assert.equal(deployed.filter((n) => n.type === 'tab' && n.id === demoTab.id).length, 1, 'each demo tab once');
-    assert.equal(deployed.filter((n) => n.type === 'concur-config').length, 1, 'one demo connection');
+    // The demo's company connection and its app connection (ESS subscription tab), each once.
+    assert.deepEqual(deployed.filter((n) => n.type === 'concur-config').map((n) => n.id).sort(), ['concur-demo.app-connection', 'concur-demo.connection'], 'the demo connections, once each');
     // The user's receiver still has its credentials (kept encrypted across the reset deploy).
     const xml = '<?xml version="1.0"?><Notification><EventType>SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v2.0/report/X</ObjectURI><EventDateTime>2026-01-01</EventDateTime><Context/></Notification>';
     const auth = (u, p) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64');

@@ -126,7 +126,7 @@ describe('editor message catalogues and help texts', () => {
         assert.ok(en.includes('Details') && en.includes('References'), `en-US sections: ${en.join(', ')}`);
         assert.ok(en.some((s) => /^(Inputs|Outputs|Properties)$/.test(s)), `en-US describes inputs, outputs or properties: ${en.join(', ')}`);
         assert.equal(sections.de.length, en.length, `de has the same sections (${sections.de.join(', ')} / ${en.join(', ')})`);
-        const DE = { Inputs: 'Eingaben', Outputs: 'Ausgaben', Properties: 'Eigenschaften', Details: 'Details', References: 'Referenzen' };
+        const DE = { Inputs: 'Eingaben', Outputs: 'Ausgaben', Properties: 'Eigenschaften', Details: 'Details', References: 'Referenzen', Counters: 'Zähler', 'ESS subscription': 'ESS-Abonnement' };
         assert.deepEqual(sections.de, en.map((s) => DE[s] || s), 'de section titles are the German ones');
       });
     });

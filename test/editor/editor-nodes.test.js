@@ -380,6 +380,27 @@ const NODES = [
     },
     status: /2 rule\(s\)/,
   },
+  {
+    type: 'concur-ess-subscriptions',
+    label: /ESS subscriptions/i,
+    fill: () => [
+      [['name'], 'browser subscriptions'],
+      [['operation'], 'list'],
+    ],
+    async checks({ page }) {
+      assert.equal(await textOf(page, '#concur-ess-subscriptions-request'), 'GET /events/v4/subscriptions');
+      assert.equal(await visible(page, 'node-input-endpoint'), false);
+      await eb.fillInputs(page, { 'node-input-operation': 'put' });
+      assert.equal(await textOf(page, '#concur-ess-subscriptions-request'), 'PUT /events/v4/subscriptions/webhook');
+      assert.equal(await visible(page, 'node-input-endpoint'), true);
+      await expectFieldError(page, 'node-input-subscriptionId', 'Not Valid', /Lowercase letters, digits/);
+      await expectFieldError(page, 'node-input-filter', '(', /Not a regular expression/);
+      await expectFieldError(page, 'node-input-endpoint', 'ftp://x', /absolute http\(s\) URL/);
+      await eb.fillInputs(page, { 'node-input-subscriptionId': '', 'node-input-filter': '.*', 'node-input-endpoint': '', 'node-input-operation': 'list' });
+    },
+    // A real list call against the simulator (no subscriptions yet).
+    trigger: { status: /0 subscriptions/, fill: 'green' },
+  },
 ];
 
 /** Text that means a catalogue key was shown instead of its translation. */

@@ -446,6 +446,26 @@ describe('simulator API', function () {
       assert.match(sixth.json.message, /at most 5/);
     });
 
+    it('needs scope events.topic.read, and the topic scope to see and subscribe to a topic (as documented)', async () => {
+      const scoped = async (scope) => (await tokenRequest(sim, { grant_type: 'client_credentials', scope, ...clientFields(sim) })).json.access_token;
+      const noEss = await scoped('expense.report.read');
+      const r = await call(sim, 'GET', '/events/v4/topics', { token: noEss });
+      assert.equal(r.status, 403);
+      assert.match(r.json.message, /events\.topic\.read/);
+      assert.equal((await call(sim, 'GET', '/events/v4/subscriptions', { token: noEss })).status, 403);
+      const essOnly = await scoped('events.topic.read');
+      const topics = await call(sim, 'GET', '/events/v4/topics', { token: essOnly });
+      assert.equal(topics.status, 200);
+      assert.ok(!topics.json.includes('public.concur.expense.report'), 'the expense topic needs expense.report.read');
+      const sub = { id: 'scope-check', filter: '.*', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://example.com/h' } };
+      assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: essOnly, json: sub })).status, 403);
+      const both = await scoped('events.topic.read expense.report.read');
+      assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: both, json: sub })).status, 200);
+      const saved = (await call(sim, 'GET', '/events/v4/subscriptions/scope-check', { token: both })).json;
+      assert.deepEqual([saved.scope, saved.groups], ['', []], 'read-only fields as the reference sample shows them');
+      await call(sim, 'DELETE', '/events/v4/subscriptions/scope-check', { token: both });
+    });
+
     it('optionally answers GET one as a one-element array and enforces app tokens', async () => {
       const other = await startSimulator({ port: 0, keyDir, deliverEvents: false, subscriptionGetShape: 'array', enforceTokenKinds: true });
       try {

@@ -18,6 +18,8 @@ import { EventJournal, type StoredEvent } from '../../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
 import { throttledWarn } from '../shared/warn-throttle';
+import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
+import { manageSubscriptionOnDeploy, registerEssSubscriptionRoutes, type SubscriptionDef } from '../shared/ess-subscription-routes';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -88,6 +90,9 @@ function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
 export = function (RED: RedApi) {
   // Editor helper: fingerprints of the built-in and pasted keys for the edit dialog.
   registerEssKeyInfoRoute(RED);
+  // The dialog's subscription panel (list / save / delete through a deployed concur-config).
+  registerEssSubscriptionRoutes(RED);
+  registerCountersRoute(RED, 'concur-ess-event-in'); // GET <admin>/concur-ess-event-in/<id>/counters
   /** Running nodes' journals, for the dead-letter admin endpoint. */
   const journals = new Map<string, () => EventJournal | undefined>();
 
@@ -110,6 +115,9 @@ export = function (RED: RedApi) {
     RED.nodes.createNode(this, def);
     const node = this;
     const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
+    // Live counters for the dialog and GET <admin>/concur-ess-event-in/<id>/counters (lib/receiver-counters).
+    const live = receiverCounters(RED, node);
+    live.gauges = () => ({ pending: journal?.pendingCount() ?? 0, dead: journal?.deadLetters().length ?? 0 });
     let route: RegisteredRoute | undefined;
     let tracker: FlowCompletionTracker | undefined;
     let journal: EventJournal | undefined;
@@ -220,6 +228,13 @@ export = function (RED: RedApi) {
     }
     if (!verifySignature) node.warn('Concur-Signature verification is OFF: anyone who can reach this URL can inject events.');
 
+    // Register on deploy (optional): runs in the background, a failure only shows in the status.
+    const subscription = manageSubscriptionOnDeploy(RED, node, def as SubscriptionDef, (problem) => {
+      if (problem) lastIssue = { text: problem, fill: 'yellow' };
+      else if (lastIssue?.text.startsWith('subscription')) lastIssue = undefined;
+      status();
+    });
+
     // ---- emission and completion
     const emit = (stored: StoredEvent, parsed?: Parameters<typeof eventMessage>[1]) => {
       if (closing || !tracker) return;
@@ -230,6 +245,7 @@ export = function (RED: RedApi) {
         // Only a store edited by hand can get here: keep the body as a dead letter.
         journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`);
         counts.failed++;
+        live.failed++;
         return status();
       }
       const msg: NodeMessage = { _msgid: RED.util.generateId(), ...fields };
@@ -253,6 +269,7 @@ export = function (RED: RedApi) {
         const why = o.reason === 'error' ? o.message : `the flow did not complete within ${Math.round(completionTimeoutMs / 1000)} s`;
         journal.markFailed(key, why);
         counts.failed++;
+        live.failed++;
         warn(o.reason, `ESS event ${key} moved to the dead-letter record: ${why}`);
       }
       status();
@@ -268,7 +285,9 @@ export = function (RED: RedApi) {
       sendText(res, outcome.status, outcome.text, headers);
     };
     const handle = async (req: RouteRequest, res: RouteResponse) => {
+      live.received++;
       if ((req.method ?? '').toUpperCase() !== 'POST') {
+        live.reject('method');
         return sendText(res, 405, 'only POST is supported', { Allow: 'POST' });
       }
       const receivedAt = Date.now();
@@ -276,6 +295,7 @@ export = function (RED: RedApi) {
         await Promise.race([ready, new Promise((r) => setTimeout(r, STARTUP_WAIT_MS).unref?.())]);
       }
       if (!receiver || closing) {
+        live.reject(fatal ? 'misconfigured' : storeRetry ? 'store' : 'not-ready');
         const why = fatal ? 'receiver is misconfigured' : storeRetry ? 'event store unavailable, retrying' : 'receiver is not ready';
         return sendText(res, 503, why, { 'Retry-After': storeRetry ? String(Math.max(1, storeRetry.retryInSec)) : '30' });
       }
@@ -292,17 +312,21 @@ export = function (RED: RedApi) {
       switch (outcome.kind) {
         case 'accepted':
           counts.accepted++;
+          live.accept();
           lastIssue = undefined;
           emit(outcome.stored, outcome.event);
           break;
         case 'duplicate':
           counts.duplicate++;
+          live.duplicates++;
           break;
         case 'filtered':
           counts.filtered++;
+          live.filtered++;
           break;
         case 'rejected':
           counts.rejected++;
+          live.reject(outcome.category);
           lastIssue =
             outcome.category === 'capacity'
               ? { text: `${outcome.status} memory limit`, fill: 'red' }
@@ -406,6 +430,7 @@ export = function (RED: RedApi) {
             if (journal.lookup(ev.id) !== 'pending') continue;
             journal.redelivered(ev.id);
             counts.redelivered++;
+            live.redelivered++;
             emit(ev);
           }
           if (i < pending.length) setImmediate(batch);
@@ -460,9 +485,13 @@ export = function (RED: RedApi) {
     if (fatal) status();
     else renderStatus();
 
-    node.on('close', (removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, closeDone: () => void) => {
+      // A removed node deletes its subscription (when asked to) before it reports closed.
+      const unsubscribed = subscription.close(removed).catch((err) => node.warn(`ESS subscription: ${(err as Error).message}`));
+      const done = () => void unsubscribed.finally(closeDone);
       closing = true;
       if (journals.get(node.id) === journalOf) journals.delete(node.id);
+      live.release();
       route?.remove();
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);

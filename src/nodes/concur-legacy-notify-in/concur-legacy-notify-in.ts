@@ -13,6 +13,7 @@ import { throttledWarn } from '../shared/warn-throttle';
 import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../../concur/basic-auth';
 import { NotificationXmlError, parseLegacyNotification } from '../../concur/legacy-notification-xml';
 import { notificationFields } from '../../concur/notification-fields';
+import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
 
 const DEFAULT_PATH = '/concur/v1.0/notify';
 const DEFAULT_ACK_TIMEOUT_S = 25;
@@ -35,6 +36,8 @@ interface Credentials {
 }
 
 type RejectStatus = 400 | 401 | 405 | 413 | 503;
+/** Counter reason per refusal (shared/receiver-counters). */
+const REJECT_REASON: Record<RejectStatus, string> = { 400: 'bad-request', 401: 'auth', 405: 'method', 413: 'too-large', 503: 'unavailable' };
 
 /** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
 const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
@@ -45,6 +48,7 @@ function numberIn(v: unknown, min: number, max: number, fallback: number): numbe
 }
 
 export = function (RED: RED) {
+  registerCountersRoute(RED, 'concur-legacy-notify-in'); // GET <admin>/concur-legacy-notify-in/<id>/counters
   function ConcurLegacyNotifyIn(this: Node<Credentials>, def: LegacyNotifyDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -65,6 +69,10 @@ export = function (RED: RED) {
     let tracker: FlowCompletionTracker | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
     let lastStatusAt = 0;
+    // Live counters for the dialog and GET <admin>/concur-legacy-notify-in/<id>/counters.
+    const live = receiverCounters(RED, node);
+    let inFlight = 0;
+    live.gauges = () => ({ pending: inFlight });
 
     // ---- status badge (throttled: a burst of requests must not flood the editor) ----
     const statusText = () => {
@@ -100,6 +108,7 @@ export = function (RED: RED) {
     const warn = throttledWarn((text) => node.warn(text));
     const reject = (res: RouteResponse, status: RejectStatus, reason: string, headers: Record<string, string> = {}) => {
       counts.rejected[status]++;
+      live.reject(REJECT_REASON[status]);
       lastProblem = `${status} ${reason}`;
       // Reasons never contain header values or credentials, only what was wrong.
       warn(String(status), `rejected a callout request: ${status} ${reason}`);
@@ -113,6 +122,7 @@ export = function (RED: RED) {
         sendText(res, 200, '');
       } else {
         counts.failed++;
+        live.failed++;
         const why =
           outcome.reason === 'error'
             ? `flow error${outcome.nodeId ? ` in node ${outcome.nodeId}` : ''}`
@@ -129,6 +139,7 @@ export = function (RED: RED) {
 
     // ---- the callout route ----
     const onNotify = (req: RouteRequest, res: RouteResponse) => {
+      live.received++;
       const method = (req.method ?? '').toUpperCase();
       if (method !== 'POST') return reject(res, 405, `method ${method} not allowed`, { Allow: 'POST' });
 
@@ -166,6 +177,7 @@ export = function (RED: RED) {
         },
       };
       counts.received++;
+      live.accept();
       lastProblem = '';
 
       if (ackMode === 'receipt' || !tracker) {
@@ -176,8 +188,12 @@ export = function (RED: RED) {
         const t = tracker;
         const id = msg._msgid as string;
         // watch() never rejects; the catch only keeps a throw in answerOutcome from escaping.
+        inFlight++;
         t.watch(id, ackTimeoutMs)
-          .then((outcome) => answerOutcome(res, outcome))
+          .then((outcome) => {
+            inFlight--;
+            answerOutcome(res, outcome);
+          })
           .catch((err) => {
             node.error(err);
             sendText(res, 500, 'notification not processed');
@@ -266,6 +282,7 @@ export = function (RED: RED) {
 
     node.on('close', (done: () => void) => {
       closed = true;
+      live.release();
       RED.events?.removeListener('flows:started', onFlowsStarted);
       if (statusTimer) clearTimeout(statusTimer);
       try {
