@@ -13,7 +13,10 @@ import { CONCUR_PUBLISHED_KEYS, CONCUR_WEBHOOK_CN } from '../concur/ess-keys';
 import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../concur/ess-signature';
 import { compileFilter } from '../concur/ess-envelope';
 import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../concur/client-cert';
-import { EventJournal, type StoredEvent } from '../concur/event-journal';
+import type { StoredEvent } from '../concur/event-journal';
+import { FileEventStore, type EventStore } from '../concur/event-store';
+import { PgEventStore } from '../concur/pg-event-store';
+import type { PgDatabase } from '../concur/pg-database';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from './lib/ess-key-info-route';
 
@@ -35,6 +38,8 @@ interface EssInDef extends NodeDef {
   dedupeHours?: number | string;
   durability?: 'fsync' | 'write';
   storeName?: string;
+  /** id of a concur-store config node (PostgreSQL); empty = the journal file. */
+  store?: string;
   deadLetterMax?: number | string;
   completionTimeout?: number | string;
   maxPending?: number | string;
@@ -47,6 +52,14 @@ const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
 const WARN_THROTTLE_MS = 10_000;
 const STARTUP_WAIT_MS = 15_000;
+/** Shared store: how often an instance looks for unclaimed events (a crashed instance's, after their lease). */
+const CLAIM_POLL_MS = 1000;
+const CLAIM_BATCH = 200;
+/** A concur-store config node, as this adapter sees it (adapters never import each other). */
+interface StoreConfigNode {
+  database(): PgDatabase;
+  leaseMs?: number;
+}
 
 /** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
 const stores = new Map<string, { owner: string; closed?: Promise<void> }>();
@@ -66,8 +79,8 @@ function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
 export = function (RED: RedApi) {
   // Editor helper: fingerprints of the built-in and pasted keys for the edit dialog.
   registerEssKeyInfoRoute(RED);
-  /** Running nodes' journals, for the dead-letter admin endpoint. */
-  const journals = new Map<string, () => EventJournal | undefined>();
+  /** Running nodes' stores, for the dead-letter admin endpoint. */
+  const journals = new Map<string, () => EventStore | undefined>();
 
   // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
   // (event bodies and failure reasons; no secrets), so an operator can recover them.
@@ -75,12 +88,17 @@ export = function (RED: RedApi) {
   RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsRead, (req: { params: { id: string } }, res: RouteResponse) => {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
-    const body = JSON.stringify(
-      j.deadLetters().map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+    j.deadLetters().then(
+      (list) => {
+        const body = JSON.stringify(
+          list.map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+        );
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.end(body);
+      },
+      (err: Error) => sendText(res, 503, `event store unavailable: ${err.message}`, { 'Retry-After': '30' }),
     );
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(body);
   });
 
   function ConcurEssEventIn(this: Node, def: EssInDef) {
@@ -89,7 +107,7 @@ export = function (RED: RedApi) {
     const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
     let route: RegisteredRoute | undefined;
     let tracker: FlowCompletionTracker | undefined;
-    let journal: EventJournal | undefined;
+    let journal: EventStore | undefined;
     let receiver: EssReceiver | undefined;
     let fatal: string | undefined;
     let closing = false;
@@ -104,6 +122,8 @@ export = function (RED: RedApi) {
       statusTimer = undefined;
       if (closing) return;
       if (fatal) return node.status({ fill: 'red', shape: 'ring', text: fatal.slice(0, 60) });
+      const health = journal?.health();
+      if (health && !health.ok) return node.status({ fill: 'red', shape: 'ring', text: `store: ${health.message ?? 'unavailable'}`.slice(0, 60) });
       const pending = journal ? journal.pendingCount() : 0;
       const parts = [`${counts.accepted} ok`];
       if (counts.duplicate) parts.push(`${counts.duplicate} dup`);
@@ -170,7 +190,7 @@ export = function (RED: RedApi) {
       const header = String(def.clientCertHeader ?? '').trim().toLowerCase() || 'x-forwarded-client-cert';
       if (mode === 'header' && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new Error(`"${header}" is not a valid header name`);
       receiverOpts = {
-        journal: undefined as unknown as EventJournal, // set once the store is open
+        store: undefined, // set once the store is open
         verifySignature,
         keys,
         padding: def.signaturePadding === 'pss' || def.signaturePadding === 'pkcs1' ? def.signaturePadding : 'any',
@@ -197,7 +217,7 @@ export = function (RED: RedApi) {
         fields = eventMessage(stored, parsed);
       } catch (err) {
         // Only a store edited by hand can get here: keep the body as a dead letter.
-        journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`);
+        journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`).catch((e) => warn('mark', `recording a dead letter failed (retried): ${(e as Error).message}`));
         counts.failed++;
         return status();
       }
@@ -217,10 +237,14 @@ export = function (RED: RedApi) {
     const onTracked = (key: string, o: CompletionOutcome) => {
       // 'closed' (redeploy, stop): the event stays pending in the journal and the next start emits it again.
       if (!journal || closing || (!o.ok && o.reason === 'closed')) return;
-      if (o.ok) journal.markDone(key);
+      const markFailed = (e: unknown) => {
+        warn('mark', `recording the outcome of ESS event ${key} failed (retried): ${(e as Error)?.message ?? e}`);
+        status();
+      };
+      if (o.ok) journal.markDone(key).catch(markFailed);
       else {
         const why = o.reason === 'error' ? o.message : `the flow did not complete within ${Math.round(completionTimeoutMs / 1000)} s`;
-        journal.markFailed(key, why);
+        journal.markFailed(key, why).catch(markFailed);
         counts.failed++;
         warn(o.reason, `ESS event ${key} moved to the dead-letter record: ${why}`);
       }
@@ -290,68 +314,92 @@ export = function (RED: RedApi) {
     }
 
     // ---- open the store, then replay what the flow had not finished
-    const holder = stores.get(file);
+    const storeNode = def.store ? (RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null) : undefined;
+    const shared = Boolean(def.store);
+    const holder = shared ? undefined : stores.get(file);
+    const dedupeWindowMs = num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000;
+    const deadLetterMax = Math.round(num(def.deadLetterMax, 100, 0, 100_000));
     const start = async () => {
       if (fatal || !receiverOpts) return;
-      if (holder && holder.owner !== node.id && !holder.closed) {
-        throw new Error(`store "${path.basename(file)}" is already used by node ${holder.owner}; set a different store name`);
+      if (shared) {
+        if (!storeNode || typeof storeNode.database !== 'function') throw new Error('the selected store (concur-store) is missing or not deployed');
+        const stream = String(def.storeName ?? '').trim() || node.id;
+        journal = await PgEventStore.open(storeNode.database(), { stream, dedupeWindowMs, deadLetterMax, leaseMs: storeNode.leaseMs });
+      } else {
+        if (holder && holder.owner !== node.id && !holder.closed) {
+          throw new Error(`store "${path.basename(file)}" is already used by node ${holder.owner}; set a different store name`);
+        }
+        if (holder?.closed) await holder.closed; // our predecessor (redeploy) is still closing the file
+        if (closing) return;
+        stores.set(file, { owner: node.id });
+        const fileStore = await FileEventStore.open({ file, dedupeWindowMs, sync: def.durability !== 'write', deadLetterMax });
+        journal = fileStore;
+        const st = fileStore.journal.getStats();
+        if (st.corruptLines || st.tornTailBytes) {
+          node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
+        }
       }
-      if (holder?.closed) await holder.closed; // our predecessor (redeploy) is still closing the file
-      if (closing) return;
-      stores.set(file, { owner: node.id });
-      journal = await EventJournal.open({
-        file,
-        dedupeWindowMs: num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000,
-        sync: def.durability !== 'write',
-        deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
-      });
       if (closing) return; // the close handler closes the store once start() has settled
-      // Snapshot before the receiver accepts anything: only events left over from the
-      // previous run are replayed, never ones this run accepts (and emits) meanwhile.
-      const leftOver = journal.pendingEvents();
       if (!RED.hooks) throw new Error('this Node-RED has no message hooks (Node-RED 2 or later is required)');
       tracker = new FlowCompletionTracker(RED.hooks, `ess-${node.id}`, { onHookError: (err) => node.error(err) });
-      receiver = new EssReceiver({ ...receiverOpts, journal });
-      const st = journal.getStats();
-      if (st.corruptLines || st.tornTailBytes) {
-        node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
-      }
+      receiver = new EssReceiver({ ...receiverOpts, store: journal });
       resolveReady();
       const maintenance = setInterval(() => {
         if (!journal || closing) return;
-        journal.prune();
-        journal.maybeCompact().catch((err) => warn('compact', `event store compaction failed: ${(err as Error).message}`));
+        journal.expire().catch((err) => warn('expire', `event store housekeeping failed: ${(err as Error).message}`));
       }, MAINTENANCE_MS);
       maintenance.unref?.();
       timers.push(maintenance);
-      scheduleReplay(leftOver);
+      scheduleReplay();
       status();
     };
 
-    // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started.
+    // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started;
+    // with a shared store, also (polled) the ones another instance claimed and could not finish.
     let replayListener: (() => void) | undefined;
-    const scheduleReplay = (pending: StoredEvent[]) => {
-      if (pending.length === 0) return;
-      let done = false;
-      const run = () => {
-        if (done || closing || !journal) return;
-        done = true;
-        RED.events?.removeListener('flows:started', run);
-        if (pending.length) node.log(`re-emitting ${pending.length} ESS event(s) stored but not completed before the last stop`);
-        let i = 0;
-        const batch = () => {
-          if (closing || !journal) return;
-          for (const end = Math.min(i + 200, pending.length); i < end; i++) {
-            const ev = pending[i];
-            if (journal.lookup(ev.id) !== 'pending') continue;
-            journal.redelivered(ev.id);
-            counts.redelivered++;
-            emit(ev);
+    const scheduleReplay = () => {
+      let started = false;
+      let claiming = false;
+      const claim = async () => {
+        if (claiming || closing || !journal) return;
+        claiming = true;
+        try {
+          for (;;) {
+            if (closing || !journal) return;
+            // The journal's leftovers count as pending already; a shared store counts only this instance's claims.
+            const room = shared ? Math.min(CLAIM_BATCH, (receiverOpts?.maxPending ?? 10000) - journal.pendingCount()) : CLAIM_BATCH;
+            if (room <= 0) return;
+            const batch = await journal.claimPending(room);
+            if (batch.length === 0) return;
+            if (closing) return; // a shared store gives the claims back on close
+            node.log(`re-emitting ${batch.length} ESS event(s) stored but not completed${shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`);
+            for (const ev of batch) {
+              counts.redelivered++;
+              emit(ev);
+            }
+            status();
+            await new Promise((r) => setImmediate(r));
           }
-          if (i < pending.length) setImmediate(batch);
+        } catch (err) {
+          warn('claim', `looking for stored events to emit failed (retried): ${(err as Error).message}`);
           status();
-        };
-        batch();
+        } finally {
+          claiming = false;
+        }
+      };
+      const run = () => {
+        if (started || closing || !journal) return;
+        started = true;
+        RED.events?.removeListener('flows:started', run);
+        void claim();
+        if (shared) {
+          const poll = setInterval(() => {
+            void claim();
+            status(); // the store's health recovers by itself; show it
+          }, CLAIM_POLL_MS);
+          poll.unref?.();
+          timers.push(poll);
+        }
       };
       replayListener = run;
       RED.events?.on('flows:started', run);
@@ -375,7 +423,7 @@ export = function (RED: RedApi) {
       route?.remove();
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clearInterval(t);
       if (statusTimer) clearTimeout(statusTimer);
       resolveReady();
       // Wait for a start still opening the store, then flush and close it; a
@@ -384,13 +432,15 @@ export = function (RED: RedApi) {
         .then(() => journal?.close())
         .catch((err) => node.error(`closing event store: ${(err as Error).message}`))
         .finally(() => {
-          const cur = stores.get(file);
+          const cur = shared ? undefined : stores.get(file);
           if (cur && cur.closed === closed) stores.delete(file);
           node.status({});
           done();
         });
-      const cur = stores.get(file);
-      if (!cur || cur.owner === node.id) stores.set(file, { owner: node.id, closed });
+      if (!shared) {
+        const cur = stores.get(file);
+        if (!cur || cur.owner === node.id) stores.set(file, { owner: node.id, closed });
+      }
       void removed;
     });
   }
