@@ -58,6 +58,7 @@ const CLAIM_BATCH = 200;
 /** A concur-store config node, as this adapter sees it (adapters never import each other). */
 interface StoreConfigNode {
   database(): PgDatabase;
+  release(): void;
   leaseMs?: number;
 }
 
@@ -319,12 +320,15 @@ export = function (RED: RedApi) {
     const holder = shared ? undefined : stores.get(file);
     const dedupeWindowMs = num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000;
     const deadLetterMax = Math.round(num(def.deadLetterMax, 100, 0, 100_000));
+    let releaseDb: (() => void) | undefined;
     const start = async () => {
       if (fatal || !receiverOpts) return;
       if (shared) {
         if (!storeNode || typeof storeNode.database !== 'function') throw new Error('the selected store (concur-store) is missing or not deployed');
         const stream = String(def.storeName ?? '').trim() || node.id;
-        journal = await PgEventStore.open(storeNode.database(), { stream, dedupeWindowMs, deadLetterMax, leaseMs: storeNode.leaseMs });
+        const db = storeNode.database();
+        releaseDb = () => storeNode.release();
+        journal = await PgEventStore.open(db, { stream, dedupeWindowMs, deadLetterMax, leaseMs: storeNode.leaseMs });
       } else {
         if (holder && holder.owner !== node.id && !holder.closed) {
           throw new Error(`store "${path.basename(file)}" is already used by node ${holder.owner}; set a different store name`);
@@ -432,6 +436,7 @@ export = function (RED: RedApi) {
         .then(() => journal?.close())
         .catch((err) => node.error(`closing event store: ${(err as Error).message}`))
         .finally(() => {
+          releaseDb?.();
           const cur = shared ? undefined : stores.get(file);
           if (cur && cur.closed === closed) stores.delete(file);
           node.status({});
