@@ -111,6 +111,8 @@ export = function (RED: RedApi) {
     let journal: EventStore | undefined;
     let receiver: EssReceiver | undefined;
     let fatal: string | undefined;
+    /** Set while a shared store's database cannot be reached at start (retried). */
+    let storeWaiting: string | undefined;
     let closing = false;
     let lastIssue: { text: string; fill: 'red' | 'yellow' } | undefined;
     const timers: NodeJS.Timeout[] = [];
@@ -123,6 +125,7 @@ export = function (RED: RedApi) {
       statusTimer = undefined;
       if (closing) return;
       if (fatal) return node.status({ fill: 'red', shape: 'ring', text: fatal.slice(0, 60) });
+      if (storeWaiting) return node.status({ fill: 'red', shape: 'ring', text: storeWaiting.slice(0, 60) });
       const health = journal?.health();
       if (health && !health.ok) return node.status({ fill: 'red', shape: 'ring', text: `store: ${health.message ?? 'unavailable'}`.slice(0, 60) });
       const pending = journal ? journal.pendingCount() : 0;
@@ -266,11 +269,11 @@ export = function (RED: RedApi) {
         return sendText(res, 405, 'only POST is supported', { Allow: 'POST' });
       }
       const receivedAt = Date.now();
-      if (!receiver && !fatal) {
+      if (!receiver && !fatal && !storeWaiting) {
         await Promise.race([ready, new Promise((r) => setTimeout(r, STARTUP_WAIT_MS).unref?.())]);
       }
       if (!receiver || closing) {
-        return sendText(res, 503, fatal ? 'receiver is misconfigured' : 'receiver is not ready', { 'Retry-After': '30' });
+        return sendText(res, 503, fatal ? 'receiver is misconfigured' : storeWaiting ? 'event store unavailable' : 'receiver is not ready', { 'Retry-After': '30' });
       }
       const delivery: Delivery = {
         rawBody: req.concurRawBody,
@@ -328,7 +331,24 @@ export = function (RED: RedApi) {
         const stream = String(def.storeName ?? '').trim() || node.id;
         const db = storeNode.database();
         releaseDb = () => storeNode.release();
-        journal = await PgEventStore.open(db, { stream, dedupeWindowMs, deadLetterMax, leaseMs: storeNode.leaseMs });
+        // The database may be down when Node-RED starts: keep trying (deliveries get 503 meanwhile, and ESS retries).
+        for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+          try {
+            journal = await PgEventStore.open(db, { stream, dedupeWindowMs, deadLetterMax, leaseMs: storeNode.leaseMs });
+            storeWaiting = undefined;
+            break;
+          } catch (err) {
+            if (closing) return;
+            storeWaiting = `store: ${(err as Error).message}`;
+            warn('open', `event store ${db.location} not reachable (retrying in ${delay / 1000} s): ${(err as Error).message}`);
+            renderStatus();
+            await new Promise((r) => {
+              const t = setTimeout(r, delay);
+              timers.push(t);
+            });
+            if (closing) return;
+          }
+        }
       } else {
         if (holder && holder.owner !== node.id && !holder.closed) {
           throw new Error(`store "${path.basename(file)}" is already used by node ${holder.owner}; set a different store name`);

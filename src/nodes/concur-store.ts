@@ -9,7 +9,7 @@
  * so they can still record outcomes and give their claims back.
  */
 import type { RED, Node, NodeDef } from './lib/red-types';
-import { PgDatabase, describePg, type PgOptions, type PgTlsMode } from '../concur/pg-database';
+import { PgDatabase, checkIdentifier, describePg, type PgOptions, type PgTlsMode } from '../concur/pg-database';
 
 interface StoreDef extends NodeDef {
   backend?: string;
@@ -68,6 +68,8 @@ function storeOptions(def: StoreDef, creds: Creds, appName: string): PgOptions {
     o.user = String(def.user ?? '').trim() || undefined;
     o.password = creds.password || undefined;
   }
+  if (o.schema) checkIdentifier('schema', o.schema);
+  if (o.tablePrefix) checkIdentifier('table prefix', o.tablePrefix);
   if (tls === 'verify' && o.ca && !/-----BEGIN CERTIFICATE-----/.test(o.ca)) throw new Error('the CA must be a PEM certificate (-----BEGIN CERTIFICATE-----)');
   return o;
 }
