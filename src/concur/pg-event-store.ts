@@ -203,7 +203,8 @@ export class PgEventStore implements EventStore {
     const r = await this.db.query<Row>(
       `SELECT id, body, received_at, delivery_count, meta, last_error, finished_at FROM ${this.t}
        WHERE stream = $1 AND state = 'dead' ORDER BY finished_at DESC NULLS LAST LIMIT $2`,
-      [this.stream, Math.max(this.deadLetterMax, 1) * 10],
+      // The table may hold more (kept until past the dedupe window); the route answers the newest, bounded.
+      [this.stream, Math.max(this.deadLetterMax, 100)],
     );
     return r.rows.reverse().map((row) => ({ ...toStored(row), failedAt: (row.finished_at ?? row.received_at).getTime(), reason: row.last_error ?? '' }));
   }
