@@ -190,6 +190,16 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     await a.close();
   });
 
+  it('two instances expiring at the same time share the work without errors', async () => {
+    const a = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', dedupeWindowMs: 100, expiryBatch: 50 });
+    const b = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', dedupeWindowMs: 100, expiryBatch: 50 });
+    await sql(`INSERT INTO "${prefix}ess_events" (stream, id, received_at, state) SELECT 's', 'z' || g, now() - interval '1 hour', 'done' FROM generate_series(1, 1200) g`);
+    const [x, y] = await Promise.all([a.expire(), b.expire()]);
+    assert.equal(x + y, 1200);
+    assert.deepEqual(await a.counts(), { pending: 0, done: 0, dead: 0 });
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('the receiver answers 503 while the database is down and never 2xx for an uncommitted event; recovers by itself', async function () {
     const d = db({ tablePrefix: prefix, connectTimeoutMs: 1000 });
     const store = await PgEventStore.open(d, { stream: 's' });

@@ -226,7 +226,9 @@ export class PgEventStore implements EventStore {
   /**
    * Deletes done rows older than the dedupe window, and dead letters older
    * than it beyond the newest `deadLetterMax`, in batches of `expiryBatch`
-   * (short statements: accepts never wait long behind them). Stops after ~2 s.
+   * (short statements: accepts never wait long behind them). Every instance
+   * runs it; SKIP LOCKED keeps two of them from waiting on (or deadlocking
+   * over) the same rows. Stops after ~2 s.
    */
   async expire(): Promise<number> {
     if (this.closed) return 0;
@@ -236,7 +238,7 @@ export class PgEventStore implements EventStore {
     for (;;) {
       const r = await this.db.query(
         `DELETE FROM ${this.t} WHERE stream = $1 AND id IN (
-           SELECT id FROM ${this.t} WHERE stream = $1 AND state = 'done' AND received_at < $2 LIMIT $3)`,
+           SELECT id FROM ${this.t} WHERE stream = $1 AND state = 'done' AND received_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`,
         [this.stream, cutoff, this.batch],
       );
       total += r.rowCount ?? 0;
@@ -246,7 +248,7 @@ export class PgEventStore implements EventStore {
       const r = await this.db.query(
         `DELETE FROM ${this.t} WHERE stream = $1 AND id IN (
            SELECT id FROM ${this.t} WHERE stream = $1 AND state = 'dead' AND received_at < $2
-           ORDER BY finished_at DESC NULLS LAST OFFSET $4 LIMIT $3)`,
+           ORDER BY finished_at DESC NULLS LAST OFFSET $4 LIMIT $3 FOR UPDATE SKIP LOCKED)`,
         [this.stream, cutoff, this.batch, this.deadLetterMax],
       );
       total += r.rowCount ?? 0;
