@@ -121,6 +121,18 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     await b.close();
   });
 
+  it('a row committed while its answer was lost (the delivery got 503) is not held by the lease heartbeat: another instance emits it', async () => {
+    const a = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', leaseMs: 900 });
+    const b = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', leaseMs: 900 });
+    await a.accept(ev('live'), { maxPending: 10 }); // a real in-flight event: A's heartbeat keeps renewing
+    // what an INSERT by A looks like when the connection broke before the answer came back
+    await sql(`INSERT INTO "${prefix}ess_events" (stream, id, body, received_at, state, claim_owner, lease_until, meta) VALUES ('s', 'orphan', $1, now(), 'pending', $2, now() + interval '900 milliseconds', '{"signatureVerified":true}')`, [Buffer.from('{"id":"orphan"}'), a.owner]);
+    await sleep(1600);
+    const got = await b.claimPending(10);
+    assert.deepEqual(got.map((e) => [e.id, e.deliveryCount]), [['orphan', 2]], 'the orphan is taken over; the live event stays with A');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('close gives the claims back at once; concurrent claimers never get the same event (SKIP LOCKED)', async () => {
     const a = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's' });
     for (let i = 0; i < 300; i++) await a.accept(ev(`k${i}`), { maxPending: 1000 });

@@ -188,10 +188,14 @@ export class PgEventStore implements EventStore {
       this.unmarked.delete(id);
       this.inFlight.delete(id);
     }
+    if (this.inFlight.size === 0) return;
+    // Only the events this instance is actually handing to its flow: a row whose INSERT committed
+    // but whose answer never arrived (connection lost; we answered 503) is not ours to emit, so its
+    // lease must run out and let a poller (any instance) emit it.
     await this.db.query(
       `UPDATE ${this.t} SET lease_until = now() + make_interval(secs => $3)
-       WHERE stream = $1 AND claim_owner = $2 AND state = 'pending'`,
-      [this.stream, this.owner, this.leaseSec],
+       WHERE stream = $1 AND claim_owner = $2 AND state = 'pending' AND id = ANY($4::text[])`,
+      [this.stream, this.owner, this.leaseSec, [...this.inFlight]],
     );
   }
 
