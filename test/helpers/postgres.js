@@ -98,6 +98,7 @@ function run(cmd, args, as, env) {
 /**
  * Starts a server. Options: `fsync` (default false: the tests check what is
  * committed, not what survives a power cut; the bench turns it on),
+ * `tls: { cert, key }` (PEM: the server also accepts TLS connections),
  * `settings` (extra postgresql.conf values), `log` (echo the server log).
  */
 async function startPostgres(opts = {}) {
@@ -121,6 +122,16 @@ async function startPostgres(opts = {}) {
   run(path.join(bin, 'initdb'), ['-D', dataDir, '-U', user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync', '--no-instructions'], as, env);
   fs.rmSync(pwFile, { force: true });
   const port = await freePort();
+  const tlsSettings = {};
+  if (opts.tls) {
+    // PostgreSQL insists that the key belongs to the server's user and is not readable by others.
+    for (const [name, pem] of [['server.crt', opts.tls.cert], ['server.key', opts.tls.key]]) {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, pem, { mode: 0o600 });
+      if (as) fs.chownSync(f, as.uid, as.gid);
+    }
+    Object.assign(tlsSettings, { ssl: 'on', ssl_cert_file: path.join(dir, 'server.crt'), ssl_key_file: path.join(dir, 'server.key') });
+  }
   const settings = {
     listen_addresses: '127.0.0.1',
     port: String(port),
@@ -132,6 +143,7 @@ async function startPostgres(opts = {}) {
     shared_buffers: '64MB',
     logging_collector: 'off',
     log_min_messages: 'warning',
+    ...tlsSettings,
     ...(opts.settings || {}),
   };
   const server = {
