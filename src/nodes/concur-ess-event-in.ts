@@ -324,6 +324,7 @@ export = function (RED: RedApi) {
     const dedupeWindowMs = num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000;
     const deadLetterMax = Math.round(num(def.deadLetterMax, 100, 0, 100_000));
     let releaseDb: (() => void) | undefined;
+    let wakeRetry: (() => void) | undefined;
     const start = async () => {
       if (fatal || !receiverOpts) return;
       if (shared) {
@@ -342,10 +343,12 @@ export = function (RED: RedApi) {
             storeWaiting = `store: ${(err as Error).message}`;
             warn('open', `event store ${db.location} not reachable (retrying in ${delay / 1000} s): ${(err as Error).message}`);
             renderStatus();
-            await new Promise((r) => {
+            await new Promise<void>((r) => {
+              wakeRetry = r; // a close must not wait out the back-off
               const t = setTimeout(r, delay);
               timers.push(t);
             });
+            wakeRetry = undefined;
             if (closing) return;
           }
         }
@@ -448,6 +451,7 @@ export = function (RED: RedApi) {
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
       for (const t of timers) clearInterval(t);
+      wakeRetry?.();
       if (statusTimer) clearTimeout(statusTimer);
       resolveReady();
       // Wait for a start still opening the store, then flush and close it; a
