@@ -10,7 +10,7 @@
  * Prints a table and writes bench/results.json. Not part of `npm test`, and it
  * asserts nothing: the targets are reported next to the figures.
  *
- * Options: --quick (short rounds, for a smoke run), --only=ess,legacy,api,floor,journal
+ * Options: --quick (short rounds, for a smoke run), --only=ess,ess-pg,legacy,api,floor,journal,validate
  * Env: BENCH_ROUNDS, BENCH_SECONDS, RED_LOG=1 (echo Node-RED's log).
  */
 const fs = require('node:fs');
@@ -32,7 +32,7 @@ const settings = {
   connections: 24, // ESS's documented delivery concurrency (24 threads)
 };
 
-const SCENARIOS = [require('./scenarios/floor'), require('./scenarios/ess'), require('./scenarios/legacy'), require('./scenarios/api'), require('./scenarios/journal'), require('./scenarios/validate')];
+const SCENARIOS = [require('./scenarios/floor'), require('./scenarios/ess'), require('./scenarios/ess-pg'), require('./scenarios/legacy'), require('./scenarios/api'), require('./scenarios/journal'), require('./scenarios/validate')];
 
 const t0 = Date.now();
 const log = (m) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);

@@ -17,7 +17,7 @@
  *   duplicate id within window    -> 200, not emitted again
  *   too many events pending       -> 429 (retried later)
  *   store memory limit reached    -> 503 (retried; an operator must act, or old ids must expire)
- *   store failed                  -> 503 (retried)
+ *   store failed or unreachable   -> 503 (retried)
  *   stored durably                -> 200, then emitted
  *
  * No Node-RED imports: the node adapter turns outcomes into HTTP answers,
@@ -30,11 +30,15 @@ import { type SignaturePadding, type VerificationKey, decodeSignatureHeader, spk
 import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkProxiedCert, checkTlsPeer, headerLines } from './client-cert';
 import type { TrustedProxies } from './trusted-proxies';
 import type { EventJournal, StoredEvent } from './event-journal';
+import { FileEventStore, type AcceptResult, type EventStore } from './event-store';
 
 export type ClientCertMode = 'off' | 'tls' | 'header';
 
 export interface EssReceiverOptions {
-  journal: EventJournal;
+  /** Where accepted events are stored (deduped, durably) before the 2xx. */
+  store?: EventStore;
+  /** The journal file of one Node-RED (wrapped in a FileEventStore); used when `store` is not given. */
+  journal?: EventJournal;
   verifySignature: boolean;
   keys: readonly VerificationKey[];
   padding?: SignaturePadding;
@@ -98,8 +102,9 @@ export interface ConcurMeta {
 }
 
 export class EssReceiver {
-  private readonly o: Required<Omit<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy' | 'trustedProxies'>> &
+  private readonly o: Required<Omit<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy' | 'trustedProxies' | 'store' | 'journal'>> &
     Pick<EssReceiverOptions, 'topicFilter' | 'eventTypeFilter' | 'clientCertPolicy' | 'trustedProxies'>;
+  private readonly store: EventStore;
   /** Client-certificate keys parsed once per certificate, by SPKI fingerprint. */
   private readonly certKeys = new Map<string, VerificationKey>();
   /** Configured keys, the one that matched last first (ESS signs with one key at a time). */
@@ -119,6 +124,9 @@ export class EssReceiver {
       ...opts,
     };
     if (this.o.clientCertMode !== 'off' && !this.o.clientCertPolicy) throw new Error('a client certificate policy is required');
+    const store = opts.store ?? (opts.journal ? new FileEventStore(opts.journal) : undefined);
+    if (!store) throw new Error('an event store is required');
+    this.store = store;
     this.keys = [...this.o.keys];
   }
 
@@ -195,56 +203,36 @@ export class EssReceiver {
       return { kind: 'filtered', status: 200, text: 'ignored by filter', id };
     }
 
-    // 5. Dedupe (also against a concurrent delivery of the same id still being stored).
-    const j = this.o.journal;
-    if (j.lookup(id)) return { kind: 'duplicate', status: 200, text: 'duplicate', id };
-    const inFlight = j.storing(id);
-    if (inFlight) {
-      try {
-        await inFlight;
-        return { kind: 'duplicate', status: 200, text: 'duplicate', id };
-      } catch (err) {
-        return reject(503, 'store', `event store unavailable: ${(err as Error).message}`, this.o.retryAfterSec);
-      }
-    }
-
-    // 6. Back-pressure before taking on more work.
-    if (j.pendingCount() >= this.o.maxPending) {
-      return reject(429, 'overload', `more than ${this.o.maxPending} events are waiting for the flow`, this.o.retryAfterSec);
-    }
-
-    // 7. Durable store, then acknowledge.
+    // 5-7. Dedupe (a duplicate answers 200 even when the store is full), back-pressure, durable store; then acknowledge.
     const headerCorrelation = d.headers['concur-correlationid'];
     const correlationId = (Array.isArray(headerCorrelation) ? headerCorrelation[0] : headerCorrelation) || event.correlationId || undefined;
+    let r: AcceptResult;
     try {
-      const stored = await j.accept({
-        id,
-        receivedAt: this.o.now(),
-        body: env.text, // decoded once, by the envelope parser
-        bodyBytes: raw, // stored as received: no re-encoding of the text
-        meta: {
-          correlationId,
-          signatureVerified: this.o.verifySignature,
-          keyId,
-          clientCert: cert ? { subject: cert.subject, serial: cert.serial } : undefined,
+      r = await this.store.accept(
+        {
+          id,
+          receivedAt: this.o.now(),
+          body: env.text, // decoded once, by the envelope parser
+          bodyBytes: raw, // stored as received: no re-encoding of the text
+          meta: {
+            correlationId,
+            signatureVerified: this.o.verifySignature,
+            keyId,
+            clientCert: cert ? { subject: cert.subject, serial: cert.serial } : undefined,
+          },
         },
-      });
-      return { kind: 'accepted', status: 200, text: 'accepted', stored, event };
+        { maxPending: this.o.maxPending },
+      );
     } catch (err) {
       // A memory limit of the store (JournalFullError): nothing was written; ESS retries a 503.
       if ((err as { code?: unknown }).code === 'ESTORE_FULL') return reject(503, 'capacity', `event store full: ${(err as Error).message}`, this.o.retryAfterSec);
-      // A concurrent delivery of the same id won the race: that one is stored or failing; answer accordingly.
-      const other = j.storing(id);
-      if (other) {
-        try {
-          await other;
-          return { kind: 'duplicate', status: 200, text: 'duplicate', id };
-        } catch {
-          /* fall through to 503 */
-        }
-      } else if (j.lookup(id)) return { kind: 'duplicate', status: 200, text: 'duplicate', id };
       return reject(503, 'store', `event store unavailable: ${(err as Error).message}`, this.o.retryAfterSec);
     }
+    if (r.kind === 'duplicate') return { kind: 'duplicate', status: 200, text: 'duplicate', id };
+    if (r.kind === 'overload') {
+      return reject(429, 'overload', `more than ${this.o.maxPending} events are waiting for the flow`, this.o.retryAfterSec);
+    }
+    return { kind: 'accepted', status: 200, text: 'accepted', stored: r.stored, event };
   }
 
   private keysFor(cert: ClientCertInfo | undefined): readonly VerificationKey[] {

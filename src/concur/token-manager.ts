@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import { ConcurError } from './concur-error';
 import { isConcurHttpsUrl, normaliseBaseUrl } from './concur-hosts';
 import { sendHttp, headerValue, TransportError, type HttpExchange, type HttpResult } from './http-transport';
-import type { StoredTokenState, TokenStore } from './token-store';
+import type { SharedTokenState, SharedTokenStore, StoredTokenState, TokenStore } from './token-store';
 
 export type GrantType = 'refresh_token' | 'password' | 'client_credentials';
 export const GRANT_TYPES: readonly GrantType[] = ['refresh_token', 'password', 'client_credentials'];
@@ -43,6 +43,13 @@ export interface TokenManagerOptions {
   /** Use the token's `geolocation` for API calls and refreshes (default true). */
   followGeolocation?: boolean;
   store?: TokenStore;
+  /**
+   * Several Node-RED instances sharing one connection: the access token and the
+   * rotated refresh token live here, and a token request runs under its lock
+   * after re-reading it, so N instances make one request per expiry and never
+   * present a refresh token another instance has rotated out.
+   */
+  shared?: SharedTokenStore;
   /** Renew this many seconds before expiry (default 120; never more than half the lifetime). */
   expirySkewSec?: number;
   timeoutMs?: number;
@@ -145,6 +152,8 @@ export class TokenManager {
   private inflight: Promise<AccessToken> | undefined;
   private refresh: StoredTokenState | undefined;
   private geolocation: string | undefined;
+  /** An access token the API refused (401): never adopted again from the shared store. */
+  private refused: string | undefined;
   /** Token requests sent (for status and tests). */
   requests = 0;
 
@@ -195,7 +204,7 @@ export class TokenManager {
     const c = this.current;
     if (c && this.now() < c.renewAt) return Promise.resolve(c);
     if (!this.inflight) {
-      this.inflight = this.obtain().finally(() => {
+      this.inflight = (this.o.shared ? this.obtainShared(this.o.shared) : this.obtain()).finally(() => {
         this.inflight = undefined;
       });
     }
@@ -205,6 +214,60 @@ export class TokenManager {
   /** Drops the cached token if it is still `accessToken` (a 401 answer); concurrent callers refresh once. */
   invalidate(accessToken: string): void {
     if (this.current && this.current.accessToken === accessToken) this.current = undefined;
+    this.refused = accessToken;
+  }
+
+  /** The shared state's access token, if it belongs to these credentials and is still good. */
+  private usableShared(s: SharedTokenState | undefined): AccessToken | undefined {
+    if (!s || s.seed !== this.seed || !s.accessToken || !s.accessRenewAt) return undefined;
+    if (s.accessToken === this.refused || this.now() >= s.accessRenewAt) return undefined;
+    return { accessToken: s.accessToken, apiBase: s.accessApiBase || this.apiBase(), renewAt: s.accessRenewAt };
+  }
+
+  private adoptShared(s: SharedTokenState | undefined): void {
+    if (!s || s.seed !== this.seed) return; // no row yet (or other credentials): keep what this instance has
+    if (s.geolocation) this.geolocation = s.geolocation;
+    this.refresh = s.refreshToken ? { seed: s.seed, refreshToken: s.refreshToken, refreshExpiresAt: s.refreshExpiresAt, geolocation: s.geolocation, updatedAt: s.updatedAt } : undefined;
+  }
+
+  /**
+   * Shared connection: take the token another instance got if it is still
+   * good; otherwise, under the store's lock, read again (the instance that held
+   * the lock before may just have refreshed) and only then ask Concur, writing
+   * the new access token and rotated refresh token before the lock is released.
+   * If the store cannot be reached no token request is made: a refresh with a
+   * possibly rotated-out refresh token would cost every instance the connection.
+   */
+  private async obtainShared(shared: SharedTokenStore): Promise<AccessToken> {
+    const seen = this.usableShared(await shared.read());
+    if (seen) return (this.current = seen);
+    return shared.withLock<AccessToken>(async (s) => {
+      const fresh = this.usableShared(s);
+      if (fresh) return { result: (this.current = fresh) };
+      const had = s?.seed === this.seed ? s.refreshToken : undefined;
+      this.adoptShared(s);
+      try {
+        const t = await this.obtain();
+        return { result: t, write: this.sharedState(t) };
+      } catch (err) {
+        // A refresh token obtain() dropped (Concur rejected it) is gone for every instance.
+        return { error: err, write: had && !this.refresh ? this.sharedState(undefined) : undefined };
+      }
+    });
+  }
+
+  private sharedState(t: AccessToken | undefined): SharedTokenState {
+    const r = this.refresh;
+    return {
+      seed: this.seed,
+      refreshToken: r?.refreshToken ?? '',
+      refreshExpiresAt: r?.refreshExpiresAt,
+      geolocation: this.geolocation,
+      updatedAt: new Date(this.now()).toISOString(),
+      accessToken: t?.accessToken,
+      accessApiBase: t?.apiBase,
+      accessRenewAt: t?.renewAt,
+    };
   }
 
   private refreshUsable(): boolean {

@@ -25,6 +25,28 @@ export interface TokenStore {
   readonly location: string;
 }
 
+/** What several instances of one connection share: the refresh state plus the current access token. */
+export interface SharedTokenState extends StoredTokenState {
+  accessToken?: string;
+  accessApiBase?: string;
+  /** Epoch ms when instances stop using the access token. */
+  accessRenewAt?: number;
+}
+
+/**
+ * A token state shared by several Node-RED instances (PostgreSQL:
+ * ./pg-token-store.ts). `withLock` runs `fn` holding a lock no other instance
+ * can hold at the same time, with the state as read after getting it; what
+ * `fn` returns as `write` is stored before the lock is released (null deletes).
+ */
+export interface SharedTokenStore {
+  readonly location: string;
+  read(): Promise<SharedTokenState | undefined>;
+  /** Rejects with `error` (after writing) when `fn` returns one. */
+  withLock<T>(fn: (state: SharedTokenState | undefined) => Promise<{ result?: T; error?: unknown; write?: SharedTokenState | null }>): Promise<T>;
+  clear(): Promise<void>;
+}
+
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 

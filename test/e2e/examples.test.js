@@ -21,6 +21,7 @@ const { teardown } = require('../helpers/teardown');
 const { startCollector, collectorNodes } = require('../helpers/collector');
 const { startSimulator, sendEss } = require('../../dist/simulator/index.js');
 const { exampleFiles, loadExample, connectToSimulator, demoFlows, replaceDemoNodes, DEMO_EXAMPLES, DEMO_CONNECTION_ID } = require('../../scripts/demo-flows');
+const { startPostgres } = require('../helpers/postgres');
 
 const R_GOOD = 'CB899F7D9F73420A8D8B'; // A_EXTV, passes the rules
 const R_BAD = '4D2E8A61B0C94F7FA311'; // A_EXTV, 612 USD dinner without receipt, expense without purpose
@@ -141,7 +142,7 @@ describe('examples: every importable flow runs against the simulator in a real N
         assert.ok(flows.some((n) => n.type === 'comment' && n.z === tabs[0].id && n.info && n.info.length > 100), `${f}: a comment node explains the flow`);
         for (const n of flows) {
           assert.ok(CORE_TYPES.has(n.type) || PACKAGE_TYPES.includes(n.type), `${f}: unknown node type ${n.type}`);
-          if (n.type === 'tab' || n.type === 'concur-config') continue;
+          if (n.type === 'tab' || n.type === 'concur-config' || n.type === 'concur-store') continue; // config nodes live on no tab
           assert.equal(n.z, tabs[0].id, `${f}: ${n.id} is on the tab`);
           assert.ok(Number.isFinite(n.x) && Number.isFinite(n.y), `${f}: ${n.id} has a position`);
           for (const port of n.wires || []) for (const to of port) assert.ok(ids.has(to), `${f}: ${n.id} is wired to missing node ${to}`);
@@ -430,6 +431,52 @@ describe('examples: every importable flow runs against the simulator in a real N
       const [err] = await waitUntil(() => tapped('workflow-action.errors').length === 1 && tapped('workflow-action.errors'), 'the conflict');
       assert.equal(err.concurError.status, 409);
     },
+  };
+
+  DRIVERS['08 Several instances (PostgreSQL store).json'] = async () => {
+    // A throwaway PostgreSQL stands in for the database the example asks for.
+    const pg = await startPostgres();
+    const { Client } = require('pg');
+    const rows = async (text) => {
+      const c = new Client({ connectionString: pg.connectionString });
+      await c.connect();
+      try {
+        return (await c.query(text)).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    try {
+      const flows = tapDebugNodes(connectToSimulator(loadExample('08 Several instances (PostgreSQL store).json'), simulatorOptions())).map((n) =>
+        n.type === 'concur-store' ? { ...n, host: pg.host, port: pg.port, database: pg.database, user: pg.user, credentials: { password: pg.password } } : n,
+      );
+      await red.deploy(flows);
+      const event = sim.buildEssEvent(R_GOOD);
+      const first = await sendEss({ to: `${red.url}/concur/ess`, event, privateKey: sim.essKeys().privateKey, maxAttempts: 1 });
+      assert.equal(first.status, 200);
+      const [got] = await waitUntil(() => tapped('several.reports').length === 1 && tapped('several.reports'), 'the report');
+      assert.equal(got.payload.reportId, R_GOOD);
+      // ESS retries the same event (e.g. through the load balancer to another instance): a duplicate, not emitted again.
+      const again = await sendEss({ to: `${red.url}/concur/ess`, event, privateKey: sim.essKeys().privateKey, maxAttempts: 1 });
+      assert.equal(again.status, 200);
+      await collector.settle(500);
+      assert.equal(tapped('several.reports').length, 1);
+      assert.deepEqual(tapped('several.errors'), []);
+      // The event and the connection's tokens are in PostgreSQL.
+      const until = Date.now() + 5000;
+      let ev;
+      do {
+        ev = await rows(`SELECT id, state FROM concur_ess_events`);
+        if (ev[0] && ev[0].state === 'done') break;
+        await new Promise((r) => setTimeout(r, 100));
+      } while (Date.now() < until);
+      assert.deepEqual(ev, [{ id: event.id, state: 'done' }]);
+      const tok = await rows(`SELECT connection, refresh_token IS NOT NULL AS refresh, access_token IS NOT NULL AS access FROM concur_oauth_tokens`);
+      assert.deepEqual(tok, [{ connection: 'several.connection', refresh: true, access: true }]);
+    } finally {
+      await red.deploy([{ id: 'empty.tab', type: 'tab', label: 'empty' }]).catch(() => undefined);
+      await pg.destroy();
+    }
   };
 
   for (const file of exampleFiles()) {

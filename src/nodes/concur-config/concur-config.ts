@@ -12,7 +12,9 @@ import { ConcurApiClient, DEFAULT_RETRY, type ApiRequest } from '../../concur/ap
 import { ConcurError, toConcurError } from '../../concur/concur-error';
 import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../../concur/concur-hosts';
 import { TokenManager, credentialProblems, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
-import { FileTokenStore, MemoryTokenStore, type TokenStore } from '../../concur/token-store';
+import { FileTokenStore, MemoryTokenStore, type SharedTokenStore, type TokenStore } from '../../concur/token-store';
+import { PgTokenStore } from '../../concur/pg-token-store';
+import type { PgDatabase } from '../../concur/pg-database';
 
 interface ConfigDef extends NodeDef {
   geolocation?: string;
@@ -28,6 +30,14 @@ interface ConfigDef extends NodeDef {
   retryDelay?: number | string;
   retryMaxDelay?: number | string;
   expirySkew?: number | string;
+  /** id of a concur-store config node: tokens shared by every instance running this flow. */
+  store?: string;
+}
+
+/** A concur-store config node, as this adapter sees it (adapters never import each other). */
+interface StoreConfigNode {
+  database(): PgDatabase;
+  release(): void;
 }
 
 type Creds = TokenCredentials;
@@ -77,7 +87,7 @@ function readSettings(def: ConfigDef): Settings {
   };
 }
 
-function tokenManagerFor(s: Settings, credentials: Creds, store: TokenStore | undefined, onEvent?: (e: TokenEvent) => void): TokenManager {
+function tokenManagerFor(s: Settings, credentials: Creds, store: TokenStore | undefined, onEvent?: (e: TokenEvent) => void, shared?: SharedTokenStore): TokenManager {
   return new TokenManager({
     grantType: s.grantType,
     credentials,
@@ -87,6 +97,7 @@ function tokenManagerFor(s: Settings, credentials: Creds, store: TokenStore | un
     tokenBaseUrl: s.tokenBaseUrl,
     followGeolocation: s.followGeolocation,
     store,
+    shared,
     expirySkewSec: s.expirySkewSec,
     timeoutMs: s.timeoutMs,
     onEvent,
@@ -104,12 +115,20 @@ export = function (RED: RED) {
     let startError: ConcurError | undefined;
     let tokenStore: TokenStore | undefined;
     let missing: string[] = [];
+    let shared: SharedTokenStore | undefined;
+    let storeNode: StoreConfigNode | undefined;
     try {
       const s = readSettings(def);
       // What the grant needs (refresh_token: id, secret, refresh token; password/authtoken:
       // id, secret, company UUID, request token; client_credentials: id, secret).
       missing = credentialProblems(s.grantType, creds);
       if (missing.length) node.warn(`Concur connection "${def.name || node.id}" is not configured: ${missing.join('; ')}`);
+      if (def.store) {
+        const n = RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null;
+        if (!n || typeof n.database !== 'function') throw new ConcurError({ status: 0, code: 'CONFIG', message: 'the selected store (concur-store) is missing or not deployed', notSent: true });
+        shared = new PgTokenStore(n.database(), { connection: node.id, onWriteError: (m) => node.warn(m) });
+        storeNode = n;
+      }
       let store: TokenStore;
       if (tokenDir) {
         const file = new FileTokenStore(tokenDir, node.id);
@@ -123,11 +142,11 @@ export = function (RED: RED) {
       const tokens = tokenManagerFor(s, creds, store, (e) => {
         // Facts only: never a token or secret.
         if (e.type === 'token') node.log(`access token obtained (${e.grant} grant, valid ${e.expiresInSec} s${e.geolocation ? `, geolocation ${e.geolocation}` : ''})`);
-        else if (e.type === 'refresh-rotated') node.log(`Concur rotated the refresh token; the new one is saved in ${store.location}`);
+        else if (e.type === 'refresh-rotated') node.log(`Concur rotated the refresh token; the new one is saved in ${shared ? shared.location : store.location}`);
         else if (e.type === 'refresh-rejected') node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
         else if (e.type === 'store-error') node.warn(e.message);
         else if (e.type === 'geolocation-refused') node.warn(`ignored the geolocation ${e.geolocation} named by the token endpoint: with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed`);
-      });
+      }, shared);
       client = new ConcurApiClient({
         tokens,
         retry: s.retry,
@@ -168,7 +187,13 @@ export = function (RED: RED) {
           node.warn(`could not delete the stored refresh token: ${(err as Error).message}`);
         }
       }
-      done();
+      const dropShared = removed && shared ? shared.clear() : Promise.resolve();
+      dropShared
+        .catch((err) => node.warn(`could not delete the shared token state: ${(err as Error).message}`))
+        .finally(() => {
+          storeNode?.release();
+          done();
+        });
     });
   }
 

@@ -14,7 +14,10 @@ import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../
 import { compileFilter } from '../../concur/ess-envelope';
 import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../../concur/client-cert';
 import { parseTrustedProxies } from '../../concur/trusted-proxies';
-import { EventJournal, type StoredEvent } from '../../concur/event-journal';
+import type { StoredEvent } from '../../concur/event-journal';
+import { FileEventStore, type EventStore } from '../../concur/event-store';
+import { PgEventStore } from '../../concur/pg-event-store';
+import type { PgDatabase } from '../../concur/pg-database';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
 import { throttledWarn } from '../shared/warn-throttle';
@@ -40,6 +43,8 @@ interface EssInDef extends NodeDef {
   dedupeHours?: number | string;
   durability?: 'fsync' | 'write';
   storeName?: string;
+  /** id of a concur-store config node (PostgreSQL); empty = the journal file. */
+  store?: string;
   deadLetterMax?: number | string;
   dedupeMemoryMiB?: number | string;
   pendingMemoryMiB?: number | string;
@@ -64,10 +69,19 @@ const ESS_RETRY_MS = 72 * 3600_000;
 const MAINTENANCE_MS = 60_000;
 const STATUS_THROTTLE_MS = 250;
 const STARTUP_WAIT_MS = 15_000;
-/** Retry delays of a store that failed to open (disk full, directory missing): 1 s doubling to 60 s. */
+/** Retry delays of a store that failed to open (disk full, directory missing, database down): 1 s doubling to 60 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 60_000;
 const MiB = 1024 * 1024;
+/** Shared store: how often an instance looks for unclaimed events (a crashed instance's, after their lease). */
+const CLAIM_POLL_MS = 1000;
+const CLAIM_BATCH = 200;
+/** A concur-store config node, as this adapter sees it (adapters never import each other). */
+interface StoreConfigNode {
+  database(): PgDatabase;
+  release(): void;
+  leaseMs?: number;
+}
 
 /** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
 const stores = new Map<string, { owner: string; closed?: Promise<void> }>();
@@ -93,8 +107,8 @@ export = function (RED: RedApi) {
   // The dialog's subscription panel (list / save / delete through a deployed concur-config).
   registerEssSubscriptionRoutes(RED);
   registerCountersRoute(RED, 'concur-ess-event-in'); // GET <admin>/concur-ess-event-in/<id>/counters
-  /** Running nodes' journals, for the dead-letter admin endpoint. */
-  const journals = new Map<string, () => EventJournal | undefined>();
+  /** Running nodes' stores, for the dead-letter admin endpoint. */
+  const journals = new Map<string, () => EventStore | undefined>();
 
   // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
   // (event bodies and failure reasons; no secrets), so an operator can recover them.
@@ -103,12 +117,17 @@ export = function (RED: RedApi) {
   RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsWrite, (req: { params: { id: string } }, res: RouteResponse) => {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
-    const body = JSON.stringify(
-      j.deadLetters().map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+    j.deadLetters().then(
+      (list) => {
+        const body = JSON.stringify(
+          list.map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+        );
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.end(body);
+      },
+      (err: Error) => sendText(res, 503, `event store unavailable: ${err.message}`, { 'Retry-After': '30' }),
     );
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(body);
   });
 
   function ConcurEssEventIn(this: Node, def: EssInDef) {
@@ -117,14 +136,16 @@ export = function (RED: RedApi) {
     const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
     // Live counters for the dialog and GET <admin>/concur-ess-event-in/<id>/counters (lib/receiver-counters).
     const live = receiverCounters(RED, node);
-    live.gauges = () => ({ pending: journal?.pendingCount() ?? 0, dead: journal?.deadLetters().length ?? 0 });
+    live.gauges = () => ({ pending: journal?.pendingCount() ?? 0, dead: deadGauge });
     let route: RegisteredRoute | undefined;
     let tracker: FlowCompletionTracker | undefined;
-    let journal: EventJournal | undefined;
+    let journal: EventStore | undefined;
     let receiver: EssReceiver | undefined;
     let fatal: string | undefined;
-    /** The store failed to open and start() retries: shown red, the route answers 503 meanwhile. */
+    /** The store failed to open (disk full, database down) and start() retries: shown red, the route answers 503 meanwhile. */
     let storeRetry: { error: string; retryInSec: number } | undefined;
+    /** Dead letters in the store (the counters' gauge; refreshed by the maintenance timer and on each failure). */
+    let deadGauge = 0;
     let closing = false;
     let lastIssue: { text: string; fill: 'red' | 'yellow' } | undefined;
     const timers: NodeJS.Timeout[] = [];
@@ -138,6 +159,8 @@ export = function (RED: RedApi) {
       if (closing) return;
       if (fatal) return node.status({ fill: 'red', shape: 'ring', text: fatal.slice(0, 60) });
       if (storeRetry) return node.status({ fill: 'red', shape: 'ring', text: `event store: ${storeRetry.error.slice(0, 40)} · retry in ${storeRetry.retryInSec} s` });
+      const health = journal?.health();
+      if (health && !health.ok) return node.status({ fill: 'red', shape: 'ring', text: `store: ${health.message ?? 'unavailable'}`.slice(0, 60) });
       const pending = journal ? journal.pendingCount() : 0;
       const parts = [`${counts.accepted} ok`];
       if (counts.duplicate) parts.push(`${counts.duplicate} dup`);
@@ -205,7 +228,7 @@ export = function (RED: RedApi) {
       const header = String(def.clientCertHeader ?? '').trim().toLowerCase() || 'x-forwarded-client-cert';
       if (mode === 'header' && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new Error(`"${header}" is not a valid header name`);
       receiverOpts = {
-        journal: undefined as unknown as EventJournal, // set once the store is open
+        store: undefined, // set once the store is open
         verifySignature,
         keys,
         padding: def.signaturePadding === 'pss' || def.signaturePadding === 'pkcs1' ? def.signaturePadding : 'any',
@@ -243,7 +266,7 @@ export = function (RED: RedApi) {
         fields = eventMessage(stored, parsed);
       } catch (err) {
         // Only a store edited by hand can get here: keep the body as a dead letter.
-        journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`);
+        journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`).catch((e) => warn('mark', `recording a dead letter failed (retried): ${(e as Error).message}`));
         counts.failed++;
         live.failed++;
         return status();
@@ -264,10 +287,14 @@ export = function (RED: RedApi) {
     const onTracked = (key: string, o: CompletionOutcome) => {
       // 'closed' (redeploy, stop): the event stays pending in the journal and the next start emits it again.
       if (!journal || closing || (!o.ok && o.reason === 'closed')) return;
-      if (o.ok) journal.markDone(key);
+      const markFailed = (e: unknown) => {
+        warn('mark', `recording the outcome of ESS event ${key} failed (retried): ${(e as Error)?.message ?? e}`);
+        status();
+      };
+      if (o.ok) journal.markDone(key).catch(markFailed);
       else {
         const why = o.reason === 'error' ? o.message : `the flow did not complete within ${Math.round(completionTimeoutMs / 1000)} s`;
-        journal.markFailed(key, why);
+        journal.markFailed(key, why).then(() => refreshDeadGauge(), markFailed);
         counts.failed++;
         live.failed++;
         warn(o.reason, `ESS event ${key} moved to the dead-letter record: ${why}`);
@@ -358,85 +385,136 @@ export = function (RED: RedApi) {
     }
 
     // ---- open the store, then replay what the flow had not finished
-    const holder = stores.get(file);
-    const start = async () => {
-      if (fatal || !receiverOpts) return;
+    const storeNode = def.store ? (RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null) : undefined;
+    const shared = Boolean(def.store);
+    const holder = shared ? undefined : stores.get(file);
+    const deadLetterMax = Math.round(num(def.deadLetterMax, 100, 0, 100_000));
+    // Ids are kept for the clock-skew allowance too, so no replay falls between forgetting an id and refusing it as stale.
+    const keepIdsMs = dedupeWindowMs + CLOCK_SKEW_MS;
+    let db: PgDatabase | undefined;
+    let releaseDb: (() => void) | undefined;
+    /** Opens the configured store; an I/O failure (disk full, database down) is a StoreOpenError, which start() retries. */
+    const openStore = async (): Promise<EventStore | undefined> => {
+      if (shared) {
+        if (!storeNode || typeof storeNode.database !== 'function') throw new Error('the selected store (concur-store) is missing or not deployed');
+        if (!db) {
+          db = storeNode.database();
+          releaseDb = () => storeNode.release();
+        }
+        const stream = String(def.storeName ?? '').trim() || node.id;
+        try {
+          return await PgEventStore.open(db, { stream, dedupeWindowMs: keepIdsMs, deadLetterMax, leaseMs: storeNode.leaseMs });
+        } catch (err) {
+          throw new StoreOpenError(`${db.location}: ${(err as Error).message}`);
+        }
+      }
       if (holder && holder.owner !== node.id && !holder.closed) {
         throw new Error(`store "${path.basename(file)}" is already used by node ${holder.owner}; set a different store name`);
       }
       if (holder?.closed) await holder.closed; // our predecessor (redeploy) is still closing the file
-      if (closing) return;
-      if (!RED.hooks) throw new Error('this Node-RED has no message hooks (Node-RED 2 or later is required)');
+      if (closing) return undefined;
       stores.set(file, { owner: node.id });
-      let opened: EventJournal;
+      let fileStore: FileEventStore;
       try {
-        opened = await EventJournal.open({
-        file,
-        // Ids are kept for the clock-skew allowance too, so no replay falls between forgetting an id and refusing it as stale.
-        dedupeWindowMs: dedupeWindowMs + CLOCK_SKEW_MS,
-        sync: def.durability !== 'write',
-        deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
-        dedupeMemoryBytes: Math.round(num(def.dedupeMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
-        pendingMaxBytes: Math.round(num(def.pendingMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
-        deadLetterMaxBytes: Math.round(num(def.deadLetterMemoryMiB, 64, 0, 1024 * 1024) * MiB),
+        fileStore = await FileEventStore.open({
+          file,
+          dedupeWindowMs: keepIdsMs,
+          sync: def.durability !== 'write',
+          deadLetterMax,
+          dedupeMemoryBytes: Math.round(num(def.dedupeMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
+          pendingMaxBytes: Math.round(num(def.pendingMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
+          deadLetterMaxBytes: Math.round(num(def.deadLetterMemoryMiB, 64, 0, 1024 * 1024) * MiB),
         });
       } catch (err) {
         throw new StoreOpenError((err as Error).message);
       }
-      journal = opened;
-      if (closing) return; // the close handler closes the store once start() has settled
-      // Snapshot before the receiver accepts anything: only events left over from the
-      // previous run are replayed, never ones this run accepts (and emits) meanwhile.
-      const leftOver = journal.pendingEvents();
-      tracker = new FlowCompletionTracker(RED.hooks, `ess-${node.id}`, { onHookError: (err) => node.error(err) });
-      receiver = new EssReceiver({ ...receiverOpts, journal });
-      const st = journal.getStats();
+      const st = fileStore.journal.getStats();
       if (st.corruptLines || st.tornTailBytes) {
         node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
       }
       // Already over the dedupe memory limit (a lower limit, or ids replayed from a busier time): say so now, not at the first 503.
-      const mem = journal.memory();
+      const mem = fileStore.journal.memory();
       if (mem.dedupe >= mem.limits.dedupe) {
         lastIssue = { text: '503 memory limit', fill: 'red' };
         node.warn(`event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`);
       }
+      return fileStore;
+    };
+    const refreshDeadGauge = () => {
+      journal
+        ?.counts()
+        .then((c) => (deadGauge = c.dead))
+        .catch(() => undefined); // the store's health shows in the status; the gauge keeps its last value
+    };
+    const start = async () => {
+      if (fatal || !receiverOpts) return;
+      const opened = await openStore();
+      if (!opened) return;
+      journal = opened;
+      if (closing) return; // the close handler closes the store once start() has settled
+      if (!RED.hooks) throw new Error('this Node-RED has no message hooks (Node-RED 2 or later is required)');
+      tracker = new FlowCompletionTracker(RED.hooks, `ess-${node.id}`, { onHookError: (err) => node.error(err) });
+      receiver = new EssReceiver({ ...receiverOpts, store: opened });
       resolveReady();
+      refreshDeadGauge();
       const maintenance = setInterval(() => {
         if (!journal || closing) return;
-        journal.prune();
-        journal.maybeCompact().catch((err) => warn('compact', `event store compaction failed: ${(err as Error).message}`));
+        journal.expire().catch((err) => warn('expire', `event store housekeeping failed: ${(err as Error).message}`));
+        refreshDeadGauge();
       }, MAINTENANCE_MS);
       maintenance.unref?.();
       timers.push(maintenance);
-      scheduleReplay(leftOver);
+      scheduleReplay();
       status();
     };
 
-    // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started.
+    // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started;
+    // with a shared store, also (polled) the ones another instance claimed and could not finish.
     let replayListener: (() => void) | undefined;
-    const scheduleReplay = (pending: StoredEvent[]) => {
-      if (pending.length === 0) return;
-      let done = false;
-      const run = () => {
-        if (done || closing || !journal) return;
-        done = true;
-        RED.events?.removeListener('flows:started', run);
-        if (pending.length) node.log(`re-emitting ${pending.length} ESS event(s) stored but not completed before the last stop`);
-        let i = 0;
-        const batch = () => {
-          if (closing || !journal) return;
-          for (const end = Math.min(i + 200, pending.length); i < end; i++) {
-            const ev = pending[i];
-            if (journal.lookup(ev.id) !== 'pending') continue;
-            journal.redelivered(ev.id);
-            counts.redelivered++;
-            live.redelivered++;
-            emit(ev);
+    const scheduleReplay = () => {
+      let started = false;
+      let claiming = false;
+      const claim = async () => {
+        if (claiming || closing || !journal) return;
+        claiming = true;
+        try {
+          for (;;) {
+            if (closing || !journal) return;
+            // The journal's leftovers count as pending already; a shared store counts only this instance's claims.
+            const room = shared ? Math.min(CLAIM_BATCH, (receiverOpts?.maxPending ?? 10000) - journal.pendingCount()) : CLAIM_BATCH;
+            if (room <= 0) return;
+            const batch = await journal.claimPending(room);
+            if (batch.length === 0) return;
+            if (closing) return; // a shared store gives the claims back on close
+            node.log(`re-emitting ${batch.length} ESS event(s) stored but not completed${shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`);
+            for (const ev of batch) {
+              counts.redelivered++;
+              live.redelivered++;
+              emit(ev);
+            }
+            status();
+            await new Promise((r) => setImmediate(r));
           }
-          if (i < pending.length) setImmediate(batch);
+        } catch (err) {
+          warn('claim', `looking for stored events to emit failed (retried): ${(err as Error).message}`);
           status();
-        };
-        batch();
+        } finally {
+          claiming = false;
+        }
+      };
+      const run = () => {
+        if (started || closing || !journal) return;
+        started = true;
+        RED.events?.removeListener('flows:started', run);
+        void claim();
+        if (shared) {
+          const poll = setInterval(() => {
+            void claim();
+            status(); // the store's health recovers by itself; show it
+          }, CLAIM_POLL_MS);
+          poll.unref?.();
+          timers.push(poll);
+        }
       };
       replayListener = run;
       RED.events?.on('flows:started', run);
@@ -445,16 +523,17 @@ export = function (RED: RedApi) {
       timers.push(t);
     };
 
-    // A store that fails to open (disk full, its directory missing or not writable) is
-    // retried with backoff until it opens or the node closes: the receiver recovers by
-    // itself once the cause is fixed, with no redeploy. Other start errors are fatal.
+    // A store that fails to open (disk full, its directory missing or not writable, the
+    // database down) is retried with backoff until it opens or the node closes: the
+    // receiver recovers by itself once the cause is fixed, with no redeploy. Other start
+    // errors are fatal.
     let retryTimer: NodeJS.Timeout | undefined;
     let wakeRetry: (() => void) | undefined;
     const started = (async () => {
       for (let delay = RETRY_MIN_MS; ; delay = Math.min(RETRY_MAX_MS, delay * 2)) {
         try {
           await start();
-          if (storeRetry) node.log(`event store ${path.basename(file)} opened after ${storeRetry.error}`);
+          if (storeRetry) node.log(`event store opened after: ${storeRetry.error}`);
           storeRetry = undefined;
           status();
           return;
@@ -462,12 +541,13 @@ export = function (RED: RedApi) {
           if (!(err instanceof StoreOpenError) || closing) throw err;
           const first = !storeRetry;
           storeRetry = { error: err.message, retryInSec: Math.ceil(delay / 1000) };
-          if (first) node.error(`cannot open event store ${file}: ${err.message}; retrying every ${RETRY_MIN_MS / 1000}–${RETRY_MAX_MS / 1000} s`);
+          const where = shared ? 'event store' : `event store ${file}`;
+          if (first) node.error(`cannot open ${where}: ${err.message}; retrying every ${RETRY_MIN_MS / 1000}–${RETRY_MAX_MS / 1000} s`);
           else warn('store-open', `event store still unavailable: ${err.message}`);
           renderStatus();
           resolveReady(); // deliveries waiting for the start get their 503 now, not after 15 s
           await new Promise<void>((r) => {
-            wakeRetry = r;
+            wakeRetry = r; // a close must not wait out the back-off
             retryTimer = setTimeout(r, delay);
           });
           retryTimer = undefined;
@@ -495,7 +575,7 @@ export = function (RED: RedApi) {
       route?.remove();
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clearInterval(t);
       if (statusTimer) clearTimeout(statusTimer);
       if (retryTimer) clearTimeout(retryTimer);
       wakeRetry?.(); // a start waiting to retry ends now
@@ -506,13 +586,16 @@ export = function (RED: RedApi) {
         .then(() => journal?.close())
         .catch((err) => node.error(`closing event store: ${(err as Error).message}`))
         .finally(() => {
-          const cur = stores.get(file);
+          releaseDb?.();
+          const cur = shared ? undefined : stores.get(file);
           if (cur && cur.closed === closed) stores.delete(file);
           node.status({});
           done();
         });
-      const cur = stores.get(file);
-      if (!cur || cur.owner === node.id) stores.set(file, { owner: node.id, closed });
+      if (!shared) {
+        const cur = stores.get(file);
+        if (!cur || cur.owner === node.id) stores.set(file, { owner: node.id, closed });
+      }
       void removed;
     });
   }
