@@ -433,7 +433,7 @@ describe('examples: every importable flow runs against the simulator in a real N
     },
   };
 
-  DRIVERS['08 Several instances (PostgreSQL store).json'] = async () => {
+  DRIVERS['14 Several instances (PostgreSQL store).json'] = async () => {
     // A throwaway PostgreSQL stands in for the database the example asks for.
     const pg = await startPostgres();
     const { Client } = require('pg');
@@ -447,7 +447,7 @@ describe('examples: every importable flow runs against the simulator in a real N
       }
     };
     try {
-      const flows = tapDebugNodes(connectToSimulator(loadExample('08 Several instances (PostgreSQL store).json'), simulatorOptions())).map((n) =>
+      const flows = tapDebugNodes(connectToSimulator(loadExample('14 Several instances (PostgreSQL store).json'), simulatorOptions())).map((n) =>
         n.type === 'concur-store' ? { ...n, host: pg.host, port: pg.port, database: pg.database, user: pg.user, credentials: { password: pg.password } } : n,
       );
       await red.deploy(flows);
