@@ -251,6 +251,31 @@ const NODES = [
     trigger: { status: /1 ok/, fill: 'green' },
   },
   {
+    type: 'concur-api-request',
+    label: /concur api/i,
+    fill: (ctx) => [
+      [['name'], 'browser api request'],
+      [['path'], `/expensereports/v4/users/${ctx.sim ? ctx.sim.credentials.users[0].userId : 'u'}/context/TRAVELER/reports/CB899F7D9F73420A8D8B`],
+    ],
+    async checks({ page }) {
+      assert.equal(await textOf(page, '#concur-api-request-request'), 'GET <msg.path>');
+      assert.equal(await visible(page, 'node-input-body'), false, 'a GET sends no body');
+      assert.equal(await visible(page, 'node-input-maxPages'), false, 'no paging: no page limit');
+      await eb.fillInputs(page, { 'node-input-method': 'POST', 'node-input-paging': 'merge' });
+      assert.equal(await visible(page, 'node-input-body'), true);
+      assert.equal(await visible(page, 'node-input-maxPages'), true);
+      await expectFieldError(page, 'node-input-path', '/expensereports/v4/../../oauth2', /without \. or \.\. segments/);
+      await expectFieldError(page, 'node-input-path', 'ftp://x/y', /full https/);
+      await expectFieldOk(page, 'node-input-path', { type: 'jsonata', value: '"/a/" & reportId' });
+      assert.equal(await textOf(page, '#concur-api-request-request'), 'POST <jsonata>');
+      await expectFieldError(page, 'node-input-maxPages', '0', /1 to 1000/);
+      await eb.fillInputs(page, { 'node-input-maxPages': '5', 'node-input-method': 'GET', 'node-input-paging': 'none' });
+      await eb.fillInputs(page, { 'node-input-path': { type: 'str', value: '/expensereports/v4/x' } });
+      assert.equal(await textOf(page, '#concur-api-request-request'), 'GET /expensereports/v4/x');
+    },
+    trigger: { status: /GET 200 · 1 ok/, fill: 'green' },
+  },
+  {
     type: 'concur-post-exceptions',
     label: /exception/i,
     fill: () => [[['name'], 'browser exceptions']],

@@ -381,6 +381,20 @@ describe('examples: every importable flow runs against the simulator in a real N
       const [err] = await waitUntil(() => tapped('workflow-action.errors').length === 1 && tapped('workflow-action.errors'), 'the conflict');
       assert.equal(err.concurError.status, 409);
     },
+
+    '08 Concur API request.json': async () => {
+      await inject('api-request.list-in');
+      await inject('api-request.get-in');
+      await waitUntil(() => tapped('api-request.list-out').length === 1 && tapped('api-request.get-out').length === 1, 'the list and the report');
+      const [list] = tapped('api-request.list-out');
+      const extv = [...sim.state.reports.values()].filter((r) => r.approvalStatus === 'A_EXTV').map((r) => r.reportId);
+      assert.ok(extv.length >= 2, 'several pages of one report each');
+      assert.deepEqual(list.payload.map((r) => r.ID).sort(), extv.sort());
+      assert.equal(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports').length, extv.length, 'one request per page');
+      const [one] = tapped('api-request.get-out');
+      assert.deepEqual([one.payload.reportId, one.payload.userId], [R_GOOD, report(R_GOOD).ownerUserId]);
+      assert.deepEqual(tapped('api-request.errors'), []);
+    },
   };
 
   for (const file of exampleFiles()) {

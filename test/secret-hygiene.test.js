@@ -89,6 +89,10 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('wf11', 'concur-workflow-action', 'cfg-ok', { version: 'v1.1', action: 'approve', comment: 'ok' }),
       ...trigger('notif', 'notif'),
       api('notif', 'concur-notifications', 'cfg-ok', { operation: 'list-failed' }),
+      ...trigger('gen', 'gen'),
+      api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
+      ...trigger('gen-co', 'gen-co'),
+      api('gen-co', 'concur-api-request', 'cfg-co', { method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: '{"user":"ALL","limit":2}', queryType: 'json', paging: 'each', maxPages: 5 }),
       // Receivers.
       { id: 'legacy', type: 'concur-legacy-notify-in', z: Z, path: '/secrets/legacy', credentials: { username: LEGACY_USER, password: S.legacyPassword }, wires: [['dbg']] },
       { id: 'ess', type: 'concur-ess-event-in', z: Z, path: '/secrets/ess', extraKeys: key.publicPem, storeName: 'secrets', rejectOutput: true, wires: [['dbg'], ['dbg']] },
@@ -137,6 +141,11 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('wf', { msg: { reportId: R1 } });
     await fire('wf11', { msg: { workflowActionUrl: `${sim.url}/api/expense/expensereport/v1.1/report/${sim.state.reportById(R3).currentStep.workflowActionKey}/WorkFlowAction` } });
     await fire('notif', {}); // the simulator's seeded failed notifications
+    // The generic API node: a GET that needs a fresh token, paging, and a full URL to a stranger's host (refused).
+    failNext(sim, { method: 'GET', pathPrefix: r1Path, status: 401 });
+    await fire('gen', { msg: { method: 'GET', path: r1Path } });
+    await fire('gen', { msg: { method: 'GET', path: `https://attacker.example.net${r1Path}` } });
+    await fire('gen-co', {});
     // The editor's "Test connection" button, with a good and a wrong secret.
     for (const [id, secret] of [
       ['cfg-ok', S.clientSecret],
@@ -188,6 +197,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('PATCH', /\/approve$/), 'v4 approve sent');
     assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
+    assert.ok(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports' && r.status === 200).length >= 3, 'the generic node paged');
+    assert.ok(sim.requests.filter((r) => r.path === r1Path && r.status === 401).length >= 1, 'the generic node met a 401');
     assert.ok(debugCount() >= 15, `debug nodes printed messages (${debugCount()})`);
     const log = logLines();
     assert.match(log, /concurError|HTTP_404|invalid_client|invalid_grant/, 'failing paths reached the log/debug output');

@@ -60,6 +60,8 @@ export interface ApiResponse {
   xmlRoot?: string;
   correlationId?: string;
   attempts: number;
+  /** The body's bytes as received (binary answers such as receipt images). */
+  raw?: Buffer;
 }
 
 export type ApiEvent =
@@ -263,7 +265,7 @@ export class ConcurApiClient {
         body: parsed.data,
       });
     }
-    return { status: res.status, headers: res.headers, url: url.toString(), text: parsed.text, data: parsed.data, xmlRoot: parsed.xmlRoot, correlationId, attempts };
+    return { status: res.status, headers: res.headers, url: url.toString(), text: parsed.text, data: parsed.data, xmlRoot: parsed.xmlRoot, correlationId, attempts, raw: res.body };
   }
 }
 
