@@ -247,6 +247,14 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-version': 'v4', 'node-input-context': 'TRAVELER' });
       await expectFieldError(page, 'node-input-urlTemplate', 'ftp://host/x', /path starting with \/ or a full http/);
       await expectFieldOk(page, 'node-input-urlTemplate', '');
+      // TypedInputs: the msg properties of old flows are the defaults; another source can be picked.
+      const typed = (id) => page.evaluate((i) => ({ type: window.$('#' + i).typedInput('type'), value: window.$('#' + i).typedInput('value') }), id);
+      assert.deepEqual(await typed('node-input-href'), { type: 'msg', value: 'payload.facts.href' });
+      assert.deepEqual(await typed('node-input-reportId'), { type: 'msg', value: 'reportId' });
+      assert.deepEqual(await typed('node-input-userId'), { type: 'msg', value: 'userId' });
+      await eb.fillInputs(page, { 'node-input-reportId': { type: 'flow', value: 'lastReport' } });
+      assert.deepEqual(await typed('node-input-reportId'), { type: 'flow', value: 'lastReport' });
+      await eb.fillInputs(page, { 'node-input-reportId': { type: 'msg', value: 'reportId' } });
     },
     trigger: { status: /1 ok/, fill: 'green' },
   },
@@ -287,7 +295,10 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
       assert.equal(await textOf(page, '#concur-post-exceptions-request'), 'POST /api/expense/expensereport/v1.1/report/{reportKey}/Exceptions');
       assert.equal(await visible(page, 'node-input-visibility'), false, 'visibility is a v4 setting');
+      assert.equal(await visible(page, 'node-input-reportKey'), true, 'the v1.1 report key input');
       await eb.fillInputs(page, { 'node-input-version': 'v4' });
+      assert.equal(await visible(page, 'node-input-reportKey'), false);
+      assert.equal(await page.evaluate(() => window.$('#node-input-exceptionsFrom').typedInput('value')), 'exceptions', 'msg.exceptions by default');
     },
     // The injected message has no reportId: the error is reported before anything is sent, and the badge says so.
     trigger: { status: /: 0 ok, 1 failed/, fill: 'red' },
@@ -304,9 +315,15 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-action': 'recall', 'node-input-recallContext': 'PROXY' });
       assert.equal(await req(), 'PATCH /expensereports/v4/users/{userId}/context/PROXY/reports/{reportId}/recall');
       assert.equal(await visible(page, 'node-input-statusId'), false, 'statusId only applies to approve');
+      assert.equal(await visible(page, 'node-input-actionFrom'), false, 'a fixed action needs no action input');
+      await eb.fillInputs(page, { 'node-input-action': 'msg' });
+      assert.equal(await visible(page, 'node-input-actionFrom'), true);
+      await eb.fillInputs(page, { 'node-input-action': 'recall' });
       await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
       assert.equal(await visible(page, 'node-input-endpoint'), false);
       assert.match(await req(), /^POST <msg\.workflowActionUrl>/);
+      assert.equal(await visible(page, 'node-input-workflowActionUrl'), true, 'v1.1: where the WorkflowActionURL comes from');
+      assert.equal(await visible(page, 'node-input-reportId'), false);
       await eb.fillInputs(page, { 'node-input-version': 'v4', 'node-input-action': 'approve', 'node-input-endpoint': 'company' });
       await expectFieldError(page, 'node-input-comment', 'x'.repeat(2001), /at most 2000/, { viaScript: true });
       await expectFieldOk(page, 'node-input-comment', 'approved by the browser test');

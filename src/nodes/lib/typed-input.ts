@@ -60,11 +60,16 @@ export function evaluateInput(RED: RED, node: Node, msg: NodeMessage, input: Typ
   return new Promise((resolve, reject) => {
     try {
       RED.util.evaluateNodeProperty(input.value, input.type, node, msg, (err, v) => {
-        if (err) reject(invalidInput(`could not read the ${input.label} from ${input.describe()}: ${err.message}`));
+        if (err) fail(err);
         else resolve(v);
       });
     } catch (err) {
-      reject(invalidInput(`could not read the ${input.label} from ${input.describe()}: ${(err as Error).message}`));
+      fail(err as Error);
+    }
+    function fail(err: Error) {
+      // A msg path through a missing parent (msg.payload.facts.href without facts) is simply not set.
+      if (input.type === 'msg' && err instanceof TypeError) return resolve(undefined);
+      reject(invalidInput(`could not read the ${input.label} from ${input.describe()}: ${err.message}`));
     }
   });
 }
