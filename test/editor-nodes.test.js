@@ -284,6 +284,26 @@ const NODES = [
     trigger: { status: /GET 200 · 1 ok/, fill: 'green' },
   },
   {
+    type: 'concur-reports-to-approve',
+    label: /approve/i,
+    // Sam, who approves the seeded report 9F1C3B7E22D84A6B9C05 (src/simulator/seed-data.ts).
+    fill: () => [
+      [['name'], 'browser inbox'],
+      [['userId'], { type: 'str', value: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-reports-to-approve-request');
+      assert.equal(await req(), 'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove');
+      assert.equal(await page.evaluate(() => window.$('#node-input-userId').typedInput('type') + ':' + window.$('#node-input-userId').typedInput('value')), 'msg:userId');
+      assert.equal(await visible(page, 'node-input-order'), false, 'no sort: no order');
+      await eb.fillInputs(page, { 'node-input-sort': 'reportDate', 'node-input-order': 'desc', 'node-input-includeDelegateApprovals': true });
+      assert.equal(await req(), 'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove?sort=reportDate&order=desc&includeDelegateApprovals=true');
+      await expectFieldError(page, 'node-input-sort', 'report date', /report field name/);
+      await eb.fillInputs(page, { 'node-input-sort': '', 'node-input-includeDelegateApprovals': false });
+    },
+    trigger: { status: /1 to approve · 1 ok/, fill: 'green' },
+  },
+  {
     type: 'concur-post-exceptions',
     label: /exception/i,
     fill: () => [[['name'], 'browser exceptions']],

@@ -395,6 +395,20 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.deepEqual([one.payload.reportId, one.payload.userId], [R_GOOD, report(R_GOOD).ownerUserId]);
       assert.deepEqual(tapped('api-request.errors'), []);
     },
+
+    '09 Reports to approve.json': async () => {
+      // The inbox inject runs once at start; the delegate one is clicked.
+      await waitUntil(() => tapped('to-approve.report-out').length === 1, 'the report from Sam\'s inbox');
+      const [item] = tapped('to-approve.inbox-out');
+      assert.deepEqual([item.payload.reportId, item.reportId], [R_PEND, R_PEND]);
+      const [rep] = tapped('to-approve.report-out');
+      assert.deepEqual([rep.payload.reportId, rep.payload.approvalStatusId], [R_PEND, 'A_PEND']);
+      assert.ok(sim.requests.some((r) => r.path === `/expensereports/v4/users/${report(R_PEND).currentStep.assignedUserId}/context/MANAGER/reports/${R_PEND}` && r.status === 200));
+      await inject('to-approve.delegate-in');
+      const [inbox] = await waitUntil(() => tapped('to-approve.delegate-out').length === 1 && tapped('to-approve.delegate-out'), 'the delegate inbox');
+      assert.deepEqual(inbox.payload.map((r) => r.reportId), [R_PEND]);
+      assert.deepEqual(tapped('to-approve.errors'), []);
+    },
   };
 
   for (const file of exampleFiles()) {

@@ -89,6 +89,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('wf11', 'concur-workflow-action', 'cfg-ok', { version: 'v1.1', action: 'approve', comment: 'ok' }),
       ...trigger('notif', 'notif'),
       api('notif', 'concur-notifications', 'cfg-ok', { operation: 'list-failed' }),
+      ...trigger('inbox', 'inbox'),
+      api('inbox', 'concur-reports-to-approve', 'cfg-ok', { userId: 'userId', userIdType: 'msg', output: 'each', includeDelegateApprovals: true }),
       ...trigger('gen', 'gen'),
       api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
       ...trigger('gen-co', 'gen-co'),
@@ -146,6 +148,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('gen', { msg: { method: 'GET', path: r1Path } });
     await fire('gen', { msg: { method: 'GET', path: `https://attacker.example.net${r1Path}` } });
     await fire('gen-co', {});
+    await fire('inbox', { msg: { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' } });
+    await fire('inbox', { msg: { userId: 'no-such-user' } });
     // The editor's "Test connection" button, with a good and a wrong secret.
     for (const [id, secret] of [
       ['cfg-ok', S.clientSecret],
@@ -197,6 +201,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('PATCH', /\/approve$/), 'v4 approve sent');
     assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
+    assert.ok(answered('GET', /\/reportsToApprove$/), 'the inbox was listed');
     assert.ok(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports' && r.status === 200).length >= 3, 'the generic node paged');
     assert.ok(sim.requests.filter((r) => r.path === r1Path && r.status === 401).length >= 1, 'the generic node met a 401');
     assert.ok(debugCount() >= 15, `debug nodes printed messages (${debugCount()})`);

@@ -241,6 +241,61 @@ function deleteException(ctx: RequestContext): Reply {
   return { status: 204 };
 }
 
+/**
+ * GET …/users/{userId}/context/MANAGER/reportsToApprove with the documented query (sort, order,
+ * includeDelegateApprovals) and the "Report To Approve" schema:
+ * https://developer.concur.com/api-reference/expense/expense-report/v4.reports.html#get-reports-to-approve
+ */
+function reportsToApprove(ctx: RequestContext): Reply {
+  const userId = safeDecode(ctx.params[0]);
+  const user = ctx.sim.state.user(userId);
+  if (!user) throw new ApiError(404, `user ${userId} was not found`);
+  const t = ctx.token;
+  if (t && t.kind === 'user' && t.userId?.toLowerCase() !== user.userId.toLowerCase()) throw new ApiError(403, 'a user token may only act for its own user');
+  const rawDelegate = ctx.query.get('includeDelegateApprovals');
+  if (rawDelegate !== null && !/^(true|false)$/i.test(rawDelegate)) {
+    throw new ApiError(400, 'includeDelegateApprovals must be true or false', { validationErrors: [{ source: 'includeDelegateApprovals', message: `invalid boolean ${rawDelegate}` }] });
+  }
+  const approvers = new Set([user.userId.toLowerCase()]);
+  if (rawDelegate?.toLowerCase() === 'true') for (const d of user.delegateFor ?? []) approvers.add(d.toLowerCase());
+  let list = [...ctx.sim.state.reports.values()].filter((r) => approvers.has(r.currentStep?.assignedUserId?.toLowerCase() ?? ''));
+  const sort = ctx.query.get('sort');
+  if (sort) {
+    const allowed: Record<string, (r: Report) => string | number> = { reportDate: (r) => r.reportDate, submitDate: (r) => r.submitDate ?? '', name: (r) => r.name, reportId: (r) => r.reportId, claimedAmount: (r) => reportTotal(r) };
+    const key = allowed[sort];
+    if (!key) throw new ApiError(400, `cannot sort by ${sort}`, { validationErrors: [{ source: 'sort', message: `sort must be one of ${Object.keys(allowed).join(', ')}` }] });
+    const order = (ctx.query.get('order') ?? 'asc').toLowerCase();
+    if (order !== 'asc' && order !== 'desc') throw new ApiError(400, 'order must be asc or desc');
+    list = [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (order === 'desc' ? -1 : 1));
+  }
+  const employee = (id: string | null | undefined) => {
+    const u = id ? ctx.sim.state.user(id) : undefined;
+    return { employeeId: u?.employeeId ?? null, employeeUuid: u?.userId ?? id ?? null };
+  };
+  const base = ctx.sim.baseUrl();
+  return {
+    status: 200,
+    body: list.map((r) => {
+      const total = reportTotal(r);
+      return {
+        name: r.name,
+        reportDate: r.reportDate,
+        reportId: r.reportId,
+        reportNumber: r.reportId.slice(0, 8),
+        submitDate: r.submitDate,
+        approver: employee(r.currentStep?.assignedUserId),
+        employee: employee(r.ownerUserId),
+        amountDueEmployee: money(total, r.currencyCode),
+        claimedAmount: money(total, r.currencyCode),
+        totalApprovedAmount: money(approvedTotal(r), r.currencyCode),
+        hasExceptions: r.exceptions.length > 0,
+        reportType: r.reportType,
+        links: [{ rel: 'self', href: `${base}/expensereports/v4/users/${r.currentStep?.assignedUserId ?? user.userId}/context/MANAGER/reports/${r.reportId}`, method: 'GET', isTemplated: false }],
+      };
+    }),
+  };
+}
+
 const EXC = `${BASE}/reports/([^/]+)(?:/expenses/([^/]+)(?:/allocations/([^/]+))?)?/exceptions`;
 
 export function expenseV4Routes(): Route[] {
@@ -267,12 +322,7 @@ export function expenseV4Routes(): Route[] {
       pattern: new RegExp(`${BASE}/users/([^/]+)/context/MANAGER/reportsToApprove$`, 'i'),
       family: 'v4',
       auth: true,
-      handler: (ctx) => {
-        const userId = safeDecode(ctx.params[0]);
-        if (!ctx.sim.state.user(userId)) throw new ApiError(404, `user ${userId} was not found`);
-        const list = [...ctx.sim.state.reports.values()].filter((r) => r.currentStep?.assignedUserId?.toLowerCase() === userId.toLowerCase());
-        return { status: 200, body: list.map((r) => v4ReportJson(ctx, r)) };
-      },
+      handler: reportsToApprove,
     },
     {
       method: 'PATCH',

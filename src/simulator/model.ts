@@ -7,6 +7,13 @@ export interface SimUser {
   lastName: string;
   /** Password for the password grant with credtype=password. */
   password: string;
+  /** Employee number (Identity v4 employeeNumber, Expense v4 employee.employeeId). */
+  employeeId?: string;
+  email?: string;
+  /** Manager (Identity v4 enterprise extension manager.value). */
+  managerUserId?: string;
+  /** Approvers this user may approve for as a delegate (reportsToApprove?includeDelegateApprovals=true). */
+  delegateFor?: string[];
 }
 
 export interface Allocation {

@@ -13,11 +13,12 @@ export const DEFAULT_COMPANY_REQUEST_TOKEN = 'sim-company-request-token-2f9c41';
 export const DEFAULT_CLIENT_ID = 'sim-client-0f3b9a2e';
 export const DEFAULT_CLIENT_SECRET = 'sim-client-secret-7d41c8';
 
+// Managers: Sam approves Jane and Chris, Pat approves Sam and is Sam's approval delegate.
 export const USERS: SimUser[] = [
-  { userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', loginId: 'jane.doe@globex.example', firstName: 'Jane', lastName: 'Doe', password: 'jane-pass-1234' },
-  { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60', loginId: 'sam.lee@globex.example', firstName: 'Sam', lastName: 'Lee', password: 'sam-pass-1234' },
-  { userId: '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21', loginId: 'chris.miller@globex.example', firstName: 'Chris', lastName: 'Miller', password: 'chris-pass-1234' },
-  { userId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4', loginId: 'ap.processor@globex.example', firstName: 'Pat', lastName: 'Processor', password: 'pat-pass-1234' },
+  { userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', loginId: 'jane.doe@globex.example', firstName: 'Jane', lastName: 'Doe', password: 'jane-pass-1234', employeeId: 'E1001', email: 'jane.doe@globex.example', managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' },
+  { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60', loginId: 'sam.lee@globex.example', firstName: 'Sam', lastName: 'Lee', password: 'sam-pass-1234', employeeId: 'E1002', email: 'sam.lee@globex.example', managerUserId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4' },
+  { userId: '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21', loginId: 'chris.miller@globex.example', firstName: 'Chris', lastName: 'Miller', password: 'chris-pass-1234', employeeId: 'E1003', email: 'chris.miller@globex.example', managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' },
+  { userId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4', loginId: 'ap.processor@globex.example', firstName: 'Pat', lastName: 'Processor', password: 'pat-pass-1234', employeeId: 'E1004', email: 'ap.processor@globex.example', delegateFor: ['7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60'] },
 ];
 
 const [JANE, SAM, CHRIS, PAT] = USERS;
