@@ -304,6 +304,24 @@ const NODES = [
     trigger: { status: /1 to approve · 1 ok/, fill: 'green' },
   },
   {
+    type: 'concur-user-lookup',
+    label: /user/i,
+    fill: () => [
+      [['name'], 'browser user lookup'],
+      [['by'], 'loginId'],
+      [['user'], { type: 'str', value: 'jane.doe@globex.example' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-user-lookup-request');
+      assert.equal(await req(), 'GET /profile/identity/v4/Users/{id}');
+      await eb.fillInputs(page, { 'node-input-by': 'employeeId' });
+      assert.equal(await req(), 'GET /profile/identity/v4/Users?filter=employeeNumber eq "{employeeId}"');
+      await expectFieldError(page, 'node-input-cacheSeconds', '-1', /0 \(no cache\) to 604800/);
+      await expectFieldOk(page, 'node-input-cacheSeconds', '60');
+    },
+    trigger: { status: /Jane Doe · 1 ok/, fill: 'green' },
+  },
+  {
     type: 'concur-post-exceptions',
     label: /exception/i,
     fill: () => [[['name'], 'browser exceptions']],

@@ -409,6 +409,24 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.deepEqual(inbox.payload.map((r) => r.reportId), [R_PEND]);
       assert.deepEqual(tapped('to-approve.errors'), []);
     },
+
+    '10 User lookup.json': async () => {
+      await inject('user-lookup.login-in');
+      await inject('user-lookup.emp-in');
+      await waitUntil(() => tapped('user-lookup.inbox-out').length === 1 && tapped('user-lookup.emp-out').length === 1, 'the user, the inbox and the employee');
+      const [user] = tapped('user-lookup.login-out');
+      const sam = sim.state.userByLogin('sam.lee@globex.example');
+      assert.deepEqual([user.payload.userId, user.payload.displayName], [sam.userId, 'Sam Lee']);
+      assert.deepEqual(tapped('user-lookup.inbox-out')[0].payload.map((r) => r.reportId), [R_PEND]);
+      const [emp] = tapped('user-lookup.emp-out');
+      assert.deepEqual([emp.payload.loginId, emp.payload.manager.displayName], ['jane.doe@globex.example', 'Sam Lee']);
+      // Cached: a second click sends nothing to Concur.
+      const n = sim.requests.filter((r) => r.path.startsWith('/profile/identity/')).length;
+      await inject('user-lookup.emp-in');
+      await waitUntil(() => tapped('user-lookup.emp-out').length === 2, 'the cached answer');
+      assert.equal(sim.requests.filter((r) => r.path.startsWith('/profile/identity/')).length, n);
+      assert.deepEqual(tapped('user-lookup.errors'), []);
+    },
   };
 
   for (const file of exampleFiles()) {

@@ -16,6 +16,7 @@ import { SimState, type StateOptions } from './state';
 import type { RequestContext, Route, SimContext } from './routes';
 import { expenseV4Routes } from './expense-v4';
 import { expenseV3Routes } from './expense-v3';
+import { identityRoutes } from './identity-v4';
 import { legacyXmlRoutes } from './expense-legacy-xml';
 import { notificationRoutes } from './notifications';
 import { essSubscriptionRoutes } from './ess-subscriptions';
@@ -55,6 +56,9 @@ function familyFor(path: string): ApiFamily {
   if (p.startsWith('/_sim/')) return 'admin';
   if (p.startsWith('/oauth2/')) return 'oauth';
   if (p.startsWith('/expensereports/')) return 'v4';
+  if (p.startsWith('/profile/identity/')) return 'scim';
+  if (p.startsWith('/travelrequest/')) return 'travelrequest';
+  if (p.startsWith('/spend-documents/')) return 'spenddocs';
   if (p.startsWith('/events/') || p.startsWith('/v4/')) return 'ess';
   if (p.startsWith('/api/v3.0/')) return 'v3';
   if (p.startsWith('/api/platform/notifications/')) return 'notification';
@@ -108,6 +112,7 @@ export class ApiServer {
       },
       ...expenseV4Routes(),
       ...expenseV3Routes(),
+      ...identityRoutes(),
       ...legacyXmlRoutes(),
       ...notificationRoutes(),
       ...essSubscriptionRoutes(),
