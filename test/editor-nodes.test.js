@@ -322,6 +322,28 @@ const NODES = [
     trigger: { status: /Jane Doe · 1 ok/, fill: 'green' },
   },
   {
+    type: 'concur-report-comments',
+    label: /comment/i,
+    fill: () => [
+      [['name'], 'browser comments'],
+      [['reportId'], { type: 'str', value: '9F1C3B7E22D84A6B9C05' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-report-comments-request');
+      assert.equal(await req(), 'GET /expensereports/v4/reports/{reportId}[/expenses/{expenseId}]/comments');
+      assert.equal(await visible(page, 'node-input-comment'), false, 'reading needs no comment');
+      assert.equal(await visible(page, 'node-input-userId'), false, 'the company endpoint needs no user');
+      await eb.fillInputs(page, { 'node-input-operation': 'add', 'node-input-endpoint': 'user', 'node-input-context': 'MANAGER' });
+      assert.equal(await req(), 'POST /expensereports/v4/users/{userId}/context/MANAGER/reports/{reportId}[/expenses/{expenseId}]/comments');
+      assert.equal(await visible(page, 'node-input-comment'), true);
+      assert.equal(await visible(page, 'node-input-userId'), true);
+      assert.equal(await visible(page, 'node-input-includeAll'), false);
+      await eb.fillInputs(page, { 'node-input-operation': 'read', 'node-input-endpoint': 'company', 'node-input-includeAll': true });
+      assert.match(await req(), /\?includeAllComments=true$/);
+    },
+    trigger: { status: /2 comment\(s\) · 1 ok/, fill: 'green' },
+  },
+  {
     type: 'concur-post-exceptions',
     label: /exception/i,
     fill: () => [[['name'], 'browser exceptions']],

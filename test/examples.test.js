@@ -427,6 +427,16 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.equal(sim.requests.filter((r) => r.path.startsWith('/profile/identity/')).length, n);
       assert.deepEqual(tapped('user-lookup.errors'), []);
     },
+
+    '11 Report comments.json': async () => {
+      await inject('comments.read-in');
+      await inject('comments.add-in');
+      await waitUntil(() => tapped('comments.read-out').length === 1 && tapped('comments.add-out').length === 1, 'the comments and the added one');
+      assert.deepEqual(tapped('comments.read-out')[0].payload.map((c) => c.comment), report(R_PEND).comments.map((c) => c.comment));
+      assert.equal(tapped('comments.add-out')[0].payload.status, 201);
+      assert.equal(lastComment(R_GOOD).comment, 'Receipts checked by the validation flow.');
+      assert.deepEqual(tapped('comments.errors'), []);
+    },
   };
 
   for (const file of exampleFiles()) {

@@ -93,6 +93,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('inbox', 'concur-reports-to-approve', 'cfg-ok', { userId: 'userId', userIdType: 'msg', output: 'each', includeDelegateApprovals: true }),
       ...trigger('who', 'who'),
       api('who', 'concur-user-lookup', 'cfg-co', { by: 'loginId', user: 'login', userType: 'msg', cacheSeconds: 60 }),
+      ...trigger('cmt', 'cmt'),
+      api('cmt', 'concur-report-comments', 'cfg-co', { operation: 'add', endpoint: 'company' }),
       ...trigger('gen', 'gen'),
       api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
       ...trigger('gen-co', 'gen-co'),
@@ -150,6 +152,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('gen', { msg: { method: 'GET', path: r1Path } });
     await fire('gen', { msg: { method: 'GET', path: `https://attacker.example.net${r1Path}` } });
     await fire('gen-co', {});
+    await fire('cmt', { msg: { reportId: R1, comment: 'hygiene check' } });
+    await fire('cmt', { msg: { reportId: 'NOPE', comment: 'hygiene check' } });
     await fire('who', { msg: { login: 'jane.doe@globex.example' } });
     await fire('who', { msg: { login: 'nobody@globex.example' } });
     await fire('inbox', { msg: { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' } });
@@ -206,6 +210,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
     assert.ok(answered('GET', /\/reportsToApprove$/), 'the inbox was listed');
+    assert.ok(answered('POST', /\/comments$/), 'a comment was added');
     assert.ok(answered('GET', /^\/profile\/identity\/v4\/Users$/), 'a user was looked up');
     assert.ok(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports' && r.status === 200).length >= 3, 'the generic node paged');
     assert.ok(sim.requests.filter((r) => r.path === r1Path && r.status === 401).length >= 1, 'the generic node met a 401');

@@ -17,6 +17,7 @@ import type { RequestContext, Route, SimContext } from './routes';
 import { expenseV4Routes } from './expense-v4';
 import { expenseV3Routes } from './expense-v3';
 import { identityRoutes } from './identity-v4';
+import { commentRoutes } from './comments-v4';
 import { legacyXmlRoutes } from './expense-legacy-xml';
 import { notificationRoutes } from './notifications';
 import { essSubscriptionRoutes } from './ess-subscriptions';
@@ -44,6 +45,8 @@ export interface ApiServerOptions extends StateOptions {
   enforceTokenKinds?: boolean;
   subscriptionGetShape?: 'object' | 'array';
   workflowActionFailureStatus?: number;
+  /** GET …/comments answers a bare array (docs example, default) or { commentDetails } (schema table). */
+  commentsShape?: 'array' | 'wrapped';
   maxBodyBytes?: number;
   /** Optional line logger (one line per request). */
   log?: (line: string) => void;
@@ -101,6 +104,7 @@ export class ApiServer {
       enforceTokenKinds: !!opts.enforceTokenKinds,
       subscriptionGetShape: opts.subscriptionGetShape ?? 'object',
       workflowActionFailureStatus: opts.workflowActionFailureStatus ?? 200,
+      commentsShape: opts.commentsShape ?? 'array',
     };
     this.routes = [
       {
@@ -113,6 +117,7 @@ export class ApiServer {
       ...expenseV4Routes(),
       ...expenseV3Routes(),
       ...identityRoutes(),
+      ...commentRoutes(),
       ...legacyXmlRoutes(),
       ...notificationRoutes(),
       ...essSubscriptionRoutes(),

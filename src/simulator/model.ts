@@ -89,6 +89,12 @@ export interface ReportComment {
   action: string;
   comment: string;
   by: string;
+  /** Set for expense-level comments (Comments v4). */
+  expenseId?: string | null;
+  /** The author's user UUID, when a user wrote it. */
+  authorUserId?: string | null;
+  /** On whose behalf (a delegate writing for someone); defaults to the author. */
+  forUserId?: string | null;
 }
 
 export interface Report {

@@ -218,6 +218,12 @@ export const FAILED_NOTIFICATION_SEEDS = [
   { id: 'nOB1KNTDSWUdR4mQ2sVxYb7$p0aLk9Ji3h', reportId: '4D2E8A61B0C94F7FA311', eventDateTime: '2026-10-25T08:15:55', step: 'EXTERNAL VALIDATION - PRE-EXTRACT' },
 ];
 
+/** Comments on the seeded reports (Comments v4): a report-header and an expense comment by the owner. */
+export const COMMENT_SEEDS: Array<{ reportId: string; at: string; comment: string; authorUserId: string; expenseId: string | null }> = [
+  { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:02Z', comment: 'Conference ticket and hotel for KubeCon; receipts attached.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: null },
+  { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:40Z', comment: 'Early-bird price.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A' },
+];
+
 export const DEFAULT_TOPICS = ['public.concur.expense.report', 'public.concur.request', 'public.test'];
 
 export { JANE, SAM, CHRIS, PAT };

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CurrentStep, FailedNotification, Report, SimUser, Subscription } from './model';
-import { COMPANY_ID, DEFAULT_TOPICS, EXCEPTION_CODES, FAILED_NOTIFICATION_SEEDS, REPORT_SEEDS, USERS } from './seed-data';
+import { COMMENT_SEEDS, COMPANY_ID, DEFAULT_TOPICS, EXCEPTION_CODES, FAILED_NOTIFICATION_SEEDS, REPORT_SEEDS, USERS } from './seed-data';
 import { safeDecode } from './http-util';
 
 export interface StatusChange {
@@ -82,6 +82,9 @@ export class SimState {
         report.currentStep = { ...rest.workflow[atStep - 1], sequence: atStep, stepInstanceId, workflowActionKey };
       }
       this.reports.set(report.reportId, report);
+    }
+    for (const c of COMMENT_SEEDS) {
+      this.reports.get(c.reportId)?.comments.push({ at: c.at, action: 'Comment', comment: c.comment, by: `user:${c.authorUserId}`, authorUserId: c.authorUserId, forUserId: c.authorUserId, expenseId: c.expenseId });
     }
     this.notifications = FAILED_NOTIFICATION_SEEDS.map((n) => ({
       id: n.id,
