@@ -344,6 +344,31 @@ const NODES = [
     trigger: { status: /2 comment\(s\) · 1 ok/, fill: 'green' },
   },
   {
+    type: 'concur-receipt-images',
+    label: /receipt/i,
+    // Image v1 needs only the report id: the injected message gets the seeded report's PDF.
+    fill: () => [
+      [['name'], 'browser receipts'],
+      [['api'], 'image-v1'],
+      [['reportId'], { type: 'str', value: 'CB899F7D9F73420A8D8B' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-receipt-images-request');
+      assert.match(await req(), /^GET \/expensereports\/v4\/users\/\{userId\}\/context\/TRAVELER\/reports\/\{reportId\}\/expenses.* → GET \/spend-documents\/v4\/receipts\?imageId=\{receiptImageId\}&companyId=\{companyId\}&type=display$/);
+      assert.equal(await visible(page, 'node-input-companyId'), true);
+      await eb.fillInputs(page, { 'node-input-representation': 'compliance' });
+      assert.match(await req(), /type=compliance$/);
+      await eb.fillInputs(page, { 'node-input-api': 'image-v1' });
+      assert.equal(await visible(page, 'node-input-companyId'), false, 'Image v1 needs no company id');
+      assert.equal(await visible(page, 'node-input-userId'), false);
+      assert.match(await req(), /^GET \/api\/image\/v1\.0\/report\/\{reportId\}/);
+      await eb.fillInputs(page, { 'node-input-api': 'spenddocs' });
+      await expectFieldError(page, 'node-input-maxImages', '0', /1 to 500/);
+      await eb.fillInputs(page, { 'node-input-maxImages': '20' });
+    },
+    trigger: { status: /1 image\(s\) · 1 ok/, fill: 'green' },
+  },
+  {
     type: 'concur-post-exceptions',
     label: /exception/i,
     fill: () => [[['name'], 'browser exceptions']],

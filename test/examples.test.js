@@ -437,6 +437,18 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.equal(lastComment(R_GOOD).comment, 'Receipts checked by the validation flow.');
       assert.deepEqual(tapped('comments.errors'), []);
     },
+
+    '12 Receipt images.json': async () => {
+      await inject('receipts.v4-in');
+      await inject('receipts.pdf-in');
+      await waitUntil(() => tapped('receipts.v4-out').length === 3 && tapped('receipts.pdf-out').length === 1, 'three checked receipts and the PDF');
+      const checked = tapped('receipts.v4-out').map((m) => m.payload);
+      assert.deepEqual(checked.map((c) => c.expenseId).sort(), report(R_GOOD).expenses.map((e) => e.expenseId).sort());
+      for (const c of checked) assert.deepEqual([c.contentType, c.looksLikePng], ['image/png', true]);
+      const [pdf] = tapped('receipts.pdf-out');
+      assert.match(Buffer.from(pdf.payload.data).toString('latin1'), /^%PDF/);
+      assert.deepEqual(tapped('receipts.errors'), []);
+    },
   };
 
   for (const file of exampleFiles()) {

@@ -95,6 +95,10 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('who', 'concur-user-lookup', 'cfg-co', { by: 'loginId', user: 'login', userType: 'msg', cacheSeconds: 60 }),
       ...trigger('cmt', 'cmt'),
       api('cmt', 'concur-report-comments', 'cfg-co', { operation: 'add', endpoint: 'company' }),
+      ...trigger('img', 'img'),
+      api('img', 'concur-receipt-images', 'cfg-co', { api: 'spenddocs', output: 'each' }),
+      ...trigger('img1', 'img1'),
+      api('img1', 'concur-receipt-images', 'cfg-ok', { api: 'image-v1', output: 'each' }),
       ...trigger('gen', 'gen'),
       api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
       ...trigger('gen-co', 'gen-co'),
@@ -152,6 +156,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('gen', { msg: { method: 'GET', path: r1Path } });
     await fire('gen', { msg: { method: 'GET', path: `https://attacker.example.net${r1Path}` } });
     await fire('gen-co', {});
+    await fire('img', { msg: { reportId: R1, userId: JANE, companyId: sim.credentials.companyId } });
+    await fire('img1', { msg: { reportId: R1 } });
     await fire('cmt', { msg: { reportId: R1, comment: 'hygiene check' } });
     await fire('cmt', { msg: { reportId: 'NOPE', comment: 'hygiene check' } });
     await fire('who', { msg: { login: 'jane.doe@globex.example' } });
@@ -210,6 +216,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
     assert.ok(answered('GET', /\/reportsToApprove$/), 'the inbox was listed');
+    assert.ok(answered('GET', /^\/spend-documents\/v4\/receipts$/), 'receipt images fetched');
+    assert.ok(answered('GET', /^\/imaging\/file\//), 'an Image v1 link fetched');
     assert.ok(answered('POST', /\/comments$/), 'a comment was added');
     assert.ok(answered('GET', /^\/profile\/identity\/v4\/Users$/), 'a user was looked up');
     assert.ok(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports' && r.status === 200).length >= 3, 'the generic node paged');

@@ -18,6 +18,7 @@ import { expenseV4Routes } from './expense-v4';
 import { expenseV3Routes } from './expense-v3';
 import { identityRoutes } from './identity-v4';
 import { commentRoutes } from './comments-v4';
+import { receiptImageRoutes } from './receipt-images';
 import { legacyXmlRoutes } from './expense-legacy-xml';
 import { notificationRoutes } from './notifications';
 import { essSubscriptionRoutes } from './ess-subscriptions';
@@ -118,6 +119,7 @@ export class ApiServer {
       ...expenseV3Routes(),
       ...identityRoutes(),
       ...commentRoutes(),
+      ...receiptImageRoutes(),
       ...legacyXmlRoutes(),
       ...notificationRoutes(),
       ...essSubscriptionRoutes(),

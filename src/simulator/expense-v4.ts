@@ -9,6 +9,7 @@ import type { Expense, Report, ReportException } from './model';
 import { APPROVAL_STATUS_NAMES, PAYMENT_STATUS_NAMES, approvedTotal, reportTotal } from './model';
 import { jsonBody, requireKind, type RequestContext, type Route } from './routes';
 import { approve, recall, sendBack, WorkflowError, type Actor } from './workflow';
+import { receiptImageId } from './receipt-images';
 
 const CONTEXTS = ['TRAVELER', 'MANAGER', 'PROCESSOR', 'PROXY'];
 const VISIBILITIES = ['ALL', 'APPROVER_PROCESSOR', 'PROCESSOR'] as const;
@@ -76,6 +77,8 @@ function expenseJson(r: Report, e: Expense): Record<string, unknown> {
     isPersonalExpense: e.isPersonal,
     isImageRequired: e.receiptRequired,
     hasReceiptImage: e.hasReceiptImage,
+    receiptImageId: receiptImageId(e),
+    ereceiptImageId: null,
     attendeeCount: e.attendeeCount,
     hasExceptions: r.exceptions.some((x) => x.expenseId === e.expenseId),
     allocations: e.allocations.map((a) => ({ allocationId: a.allocationId, percentage: a.percentage, accountCode: a.accountCode })),
@@ -315,6 +318,20 @@ export function expenseV4Routes(): Route[] {
       handler: (ctx) => {
         const { report } = userContextReport(ctx);
         return { status: 200, body: report.expenses.map((e) => expenseJson(report, e)) };
+      },
+    },
+    {
+      // Retrieve an Expense by ID (v4.expenses).
+      method: 'GET',
+      pattern: new RegExp(`${USER_REPORT}/expenses/([^/]+)$`),
+      family: 'v4',
+      auth: true,
+      handler: (ctx) => {
+        const { report } = userContextReport(ctx);
+        const id = safeDecode(ctx.params[3]);
+        const e = report.expenses.find((x) => x.expenseId.toLowerCase() === id.toLowerCase());
+        if (!e) throw new ApiError(404, `expense ${id} was not found in report ${report.reportId}`);
+        return { status: 200, body: expenseJson(report, e) };
       },
     },
     {
