@@ -201,6 +201,18 @@ const NODES = [
       // Other validations with their reasons.
       await expectFieldError(page, 'node-input-topicFilter', '(unclosed', /Not a valid regular expression/);
       await expectFieldOk(page, 'node-input-topicFilter', '');
+      // Topic and event presets fill the filters (travel requests next to expense reports), and follow what is typed.
+      const val = (id) => page.evaluate((i) => window.$(document.getElementById(i)).val(), id);
+      assert.equal(await val('concur-ess-topic-preset'), 'all');
+      await eb.fillInputs(page, { 'concur-ess-topic-preset': 'request', 'concur-ess-eventtype-preset': 'requestExternal' });
+      assert.equal(await val('node-input-topicFilter'), '^public\\.concur\\.request$');
+      assert.equal(await val('node-input-eventTypeFilter'), '^statusChange\\.PENDING\\.ExternalValidation$');
+      await eb.fillInputs(page, { 'concur-ess-topic-preset': 'both' });
+      assert.equal(await val('node-input-topicFilter'), '^public\\.concur\\.(expense\\.report|request)$');
+      await eb.fillInputs(page, { 'node-input-topicFilter': 'expense' });
+      assert.equal(await val('concur-ess-topic-preset'), 'custom');
+      await eb.fillInputs(page, { 'concur-ess-topic-preset': 'all', 'concur-ess-eventtype-preset': 'all' });
+      assert.deepEqual([await val('node-input-topicFilter'), await val('node-input-eventTypeFilter')], ['', '']);
       await expectFieldError(page, 'node-input-dedupeHours', '0', /from 0.01 to 8760/);
       await expectFieldOk(page, 'node-input-dedupeHours', '72');
       // Turning the signature check off hides the key settings and shows the warning.
@@ -367,6 +379,28 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-maxImages': '20' });
     },
     trigger: { status: /1 image\(s\) · 1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-travel-request',
+    label: /travel request/i,
+    fill: () => [
+      [['name'], 'browser travel request'],
+      [['operation'], 'get'],
+      [['requestId'], { type: 'str', value: '224AF3CDCC2A5244A37C72FA5770C6F2' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-travel-request-request');
+      assert.equal(await req(), 'GET /travelrequest/v4/requests/{requestId}?userId={userId}');
+      assert.equal(await visible(page, 'node-input-comment'), false, 'reading takes no comment');
+      await eb.fillInputs(page, { 'node-input-operation': 'sendback' });
+      assert.equal(await req(), 'POST /travelrequest/v4/requests/{requestId}/sendback?userId={userId}');
+      assert.equal(await visible(page, 'node-input-comment'), true);
+      assert.equal(await visible(page, 'node-input-actionFrom'), false);
+      await eb.fillInputs(page, { 'node-input-operation': 'msg' });
+      assert.equal(await visible(page, 'node-input-actionFrom'), true);
+      assert.equal(await req(), 'POST /travelrequest/v4/requests/{requestId}/{action}?userId={userId}');
+    },
+    trigger: { status: /get SUBMITTED · 1 ok/, fill: 'green' },
   },
   {
     type: 'concur-post-exceptions',

@@ -449,6 +449,32 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.match(Buffer.from(pdf.payload.data).toString('latin1'), /^%PDF/);
       assert.deepEqual(tapped('receipts.errors'), []);
     },
+
+    '13 Travel request approval.json': async () => {
+      const TR_EXT = '053A479B3C9DD847B02A203C657AE26B'; // at external validation, 1210 EUR
+      const TR_MGR = '224AF3CDCC2A5244A37C72FA5770C6F2'; // pending a manager: filtered out by the event preset
+      const to = `${red.url}/concur/ess-requests`;
+      const mgr = await sim.sendEss({ to, event: sim.buildRequestEvent(TR_MGR), maxAttempts: 1 });
+      assert.ok(mgr.delivered, `delivered: ${mgr.status}`);
+      const ok = await sim.sendEss({ to, event: sim.buildRequestEvent(TR_EXT), maxAttempts: 1 });
+      assert.ok(ok.delivered);
+      await waitUntil(() => tapped('travel-request.done').length === 1, 'the approval');
+      assert.equal(sim.state.travelRequests.get(TR_EXT).status, 'APPROVED');
+      assert.equal(sim.state.travelRequests.get(TR_MGR).status, 'SUBMITTED', 'the manager-step event was filtered out');
+      assert.equal(tapped('travel-request.done')[0].payload.approvalStatus.code, 'APPROVED');
+      // Over the limit: sent back with the rule's comment.
+      sim.state.reset();
+      sim.state.travelRequests.get(TR_EXT).total = 2400;
+      const over = await sim.sendEss({ to, event: sim.buildRequestEvent(TR_EXT), maxAttempts: 1 });
+      assert.ok(over.delivered);
+      await waitUntil(() => tapped('travel-request.done').length === 2, 'the send back');
+      const t = sim.state.travelRequests.get(TR_EXT);
+      assert.equal(t.status, 'SENTBACK');
+      assert.match(t.comments[0].comment, /2400 EUR is over the 1500 limit/);
+      const actions = sim.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/travelrequest/')).map((r) => `${r.path} ${r.query ?? ''}`.trim());
+      assert.deepEqual(actions, [`/travelrequest/v4/requests/${TR_EXT}/approve`, `/travelrequest/v4/requests/${TR_EXT}/sendback`]);
+      assert.deepEqual(tapped('travel-request.errors'), []);
+    },
   };
 
   for (const file of exampleFiles()) {

@@ -99,6 +99,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('img', 'concur-receipt-images', 'cfg-co', { api: 'spenddocs', output: 'each' }),
       ...trigger('img1', 'img1'),
       api('img1', 'concur-receipt-images', 'cfg-ok', { api: 'image-v1', output: 'each' }),
+      ...trigger('tr', 'tr'),
+      api('tr', 'concur-travel-request', 'cfg-co', { operation: 'approve' }),
       ...trigger('gen', 'gen'),
       api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
       ...trigger('gen-co', 'gen-co'),
@@ -156,6 +158,8 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('gen', { msg: { method: 'GET', path: r1Path } });
     await fire('gen', { msg: { method: 'GET', path: `https://attacker.example.net${r1Path}` } });
     await fire('gen-co', {});
+    await fire('tr', { msg: { requestId: '224AF3CDCC2A5244A37C72FA5770C6F2', userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' } });
+    await fire('tr', { msg: { requestId: '224AF3CDCC2A5244A37C72FA5770C6F2' } });
     await fire('img', { msg: { reportId: R1, userId: JANE, companyId: sim.credentials.companyId } });
     await fire('img1', { msg: { reportId: R1 } });
     await fire('cmt', { msg: { reportId: R1, comment: 'hygiene check' } });
@@ -216,6 +220,7 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('POST', /\/WorkFlowAction$/i), 'v1.1 workflow action sent');
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
     assert.ok(answered('GET', /\/reportsToApprove$/), 'the inbox was listed');
+    assert.ok(answered('POST', /^\/travelrequest\/v4\/requests\/[^/]+\/approve$/), 'a travel request was approved');
     assert.ok(answered('GET', /^\/spend-documents\/v4\/receipts$/), 'receipt images fetched');
     assert.ok(answered('GET', /^\/imaging\/file\//), 'an Image v1 link fetched');
     assert.ok(answered('POST', /\/comments$/), 'a comment was added');

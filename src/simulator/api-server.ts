@@ -19,6 +19,7 @@ import { expenseV3Routes } from './expense-v3';
 import { identityRoutes } from './identity-v4';
 import { commentRoutes } from './comments-v4';
 import { receiptImageRoutes } from './receipt-images';
+import { travelRequestRoutes } from './travel-request-v4';
 import { legacyXmlRoutes } from './expense-legacy-xml';
 import { notificationRoutes } from './notifications';
 import { essSubscriptionRoutes } from './ess-subscriptions';
@@ -120,6 +121,7 @@ export class ApiServer {
       ...identityRoutes(),
       ...commentRoutes(),
       ...receiptImageRoutes(),
+      ...travelRequestRoutes(),
       ...legacyXmlRoutes(),
       ...notificationRoutes(),
       ...essSubscriptionRoutes(),

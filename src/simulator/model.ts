@@ -128,6 +128,32 @@ export interface Report {
   comments: ReportComment[];
 }
 
+/** A Travel Request v4 (Concur Request). */
+export interface TravelRequest {
+  id: string;
+  /** The short, user-facing key (Request v4 `requestId`). */
+  requestId: string;
+  name: string;
+  businessPurpose: string;
+  ownerUserId: string;
+  /** NOT_SUBMITTED, SUBMITTED, APPROVED, SENTBACK, CANCELED (Request v4 approvalStatus.code). */
+  status: string;
+  /** The approver of the current step; null at an external validation step or when not pending. */
+  approverUserId: string | null;
+  /** Current step (e.g. MANAGER, EXTERNAL_VALIDATION); null when not pending. */
+  stepCode: string | null;
+  startDate: string;
+  endDate: string;
+  city: string;
+  countryCode: string;
+  total: number;
+  currency: string;
+  everSentBack: boolean;
+  comments: Array<{ at: string; comment: string; by: string | null }>;
+  lastModified: string;
+  creationDate: string;
+}
+
 export interface FailedNotification {
   id: string;
   eventType: string;

@@ -4,7 +4,7 @@
  * to them; keys mimic Concur's encrypted legacy keys (with `$` and, in one
  * workflow key, a bare `%`, as in the Concur docs).
  */
-import type { Expense, Report, SimUser, StepDef } from './model';
+import type { Expense, Report, SimUser, StepDef, TravelRequest } from './model';
 
 export const COMPANY_ID = 'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31';
 export const COMPANY_NAME = 'Globex Demo Corporation';
@@ -222,6 +222,13 @@ export const FAILED_NOTIFICATION_SEEDS = [
 export const COMMENT_SEEDS: Array<{ reportId: string; at: string; comment: string; authorUserId: string; expenseId: string | null }> = [
   { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:02Z', comment: 'Conference ticket and hotel for KubeCon; receipts attached.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: null },
   { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:40Z', comment: 'Early-bird price.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A' },
+];
+
+/** Travel Requests (Request v4): one waiting for Sam, one at external validation, one approved. */
+export const TRAVEL_REQUEST_SEEDS: TravelRequest[] = [
+  { id: '224AF3CDCC2A5244A37C72FA5770C6F2', requestId: '333T', name: 'Client meeting in Berlin - JULY', businessPurpose: 'Client meeting for project KIWI', ownerUserId: JANE.userId, status: 'SUBMITTED', approverUserId: SAM.userId, stepCode: 'MANAGER', startDate: '2026-12-07', endDate: '2026-12-09', city: 'Berlin, GERMANY', countryCode: 'DE', total: 494.56, currency: 'EUR', everSentBack: false, comments: [], lastModified: '2026-11-20T09:38:02.000Z', creationDate: '2026-11-20T09:17:25.000Z' },
+  { id: '053A479B3C9DD847B02A203C657AE26B', requestId: '3F2K', name: 'Training in Lyon', businessPurpose: 'Trip to Lyon for company training', ownerUserId: CHRIS.userId, status: 'SUBMITTED', approverUserId: null, stepCode: 'EXTERNAL_VALIDATION', startDate: '2027-01-11', endDate: '2027-01-13', city: 'Lyon, FRANCE', countryCode: 'FR', total: 1210.0, currency: 'EUR', everSentBack: false, comments: [], lastModified: '2026-11-21T10:00:00.000Z', creationDate: '2026-11-21T09:00:00.000Z' },
+  { id: '8C1D2E3F4A5B4C6D8E9F0A1B2C3D4E5F', requestId: '3A7Q', name: 'Sales kick-off', businessPurpose: 'Annual sales kick-off', ownerUserId: SAM.userId, status: 'APPROVED', approverUserId: null, stepCode: null, startDate: '2026-12-01', endDate: '2026-12-03', city: 'London, UNITED KINGDOM', countryCode: 'GB', total: 880.0, currency: 'GBP', everSentBack: false, comments: [], lastModified: '2026-11-10T08:00:00.000Z', creationDate: '2026-11-02T08:00:00.000Z' },
 ];
 
 export const DEFAULT_TOPICS = ['public.concur.expense.report', 'public.concur.request', 'public.test'];

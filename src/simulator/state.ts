@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { CurrentStep, FailedNotification, Report, SimUser, Subscription } from './model';
-import { COMMENT_SEEDS, COMPANY_ID, DEFAULT_TOPICS, EXCEPTION_CODES, FAILED_NOTIFICATION_SEEDS, REPORT_SEEDS, USERS } from './seed-data';
+import type { CurrentStep, FailedNotification, Report, SimUser, Subscription, TravelRequest } from './model';
+import { COMMENT_SEEDS, COMPANY_ID, DEFAULT_TOPICS, EXCEPTION_CODES, FAILED_NOTIFICATION_SEEDS, REPORT_SEEDS, TRAVEL_REQUEST_SEEDS, USERS } from './seed-data';
 import { safeDecode } from './http-util';
 
 export interface StatusChange {
@@ -49,6 +49,7 @@ export class SimState {
   reports = new Map<string, Report>();
   notifications: FailedNotification[] = [];
   subscriptions = new Map<string, Subscription>();
+  travelRequests = new Map<string, TravelRequest>();
   readonly topics: string[];
   readonly exceptionCodes: Record<string, { message: string; isBlocking: boolean }>;
   readonly anyExceptionCode: boolean;
@@ -95,6 +96,7 @@ export class SimState {
       context: null,
     }));
     this.subscriptions.clear();
+    this.travelRequests = new Map(TRAVEL_REQUEST_SEEDS.map((t) => [t.id, structuredClone(t)]));
   }
 
   user(userId: string): SimUser | undefined {
