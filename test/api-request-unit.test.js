@@ -31,6 +31,8 @@ describe('concur/api-request (pure)', () => {
       [{ method: 'POST', path: '/a', body: { a: 1 }, bodyFormat: 'xml' }, /XML body must be a string/],
       [{ path: '/a', headers: { Authorization: 'Bearer x' } }, /set by the node/],
       [{ path: '/a', headers: { 'X-A': 'a\r\nb' } }, /line break/],
+      [{ method: 'POST', path: '/oauth2/v0/token' }, /token endpoint/],
+      [{ method: 'POST', path: 'https://us2.api.concursolutions.com/OAuth2/v0/token' }, /token endpoint/],
     ];
     for (const [input, re] of bad) assert.throws(() => buildGenericRequest(input), (e) => e.code === 'INVALID_INPUT' && re.test(e.message), JSON.stringify(input));
   });

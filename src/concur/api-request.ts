@@ -57,6 +57,8 @@ export function normalizePath(v: unknown): string {
   if (/\s/.test(p)) throw invalidInput('path must not contain white space');
   if (!p.startsWith('/') && !/^https?:\/\//i.test(p)) throw invalidInput(`path "${p.slice(0, 120)}" must start with / or be a full https:// URL`);
   checkPath(p);
+  // The token endpoint is concur-config's business: its answers are secrets and must not land in a message.
+  if (/^(?:https?:\/\/[^/]+)?\/oauth2\//i.test(p)) throw invalidInput('the OAuth2 token endpoint cannot be called with this node: the connection (concur-config) handles tokens');
   return p;
 }
 

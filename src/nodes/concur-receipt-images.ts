@@ -51,7 +51,8 @@ export = function (RED: RED) {
           out.payload = img.data;
           out.contentType = img.contentType;
           out.receipt = info(img);
-          out.parts = { id: String(msg._msgid ?? ''), index: i, count: images.length, type: 'array' };
+          // Nested like the core split node: an incoming msg.parts is kept inside.
+          out.parts = { id: String(msg._msgid ?? ''), index: i, count: images.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
           out.concur = { ...prev, receipts: { count: images.length, index: i } };
           send(out);
         });

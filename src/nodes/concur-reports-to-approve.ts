@@ -41,7 +41,8 @@ export = function (RED: RED) {
           out.reportId = r.reportId;
           out.userId = approver;
           if (r.employee?.employeeUuid) out.reportOwnerId = r.employee.employeeUuid;
-          out.parts = { id: String(msg._msgid ?? ''), index: i, count: result.reports.length, type: 'array' };
+          // Nested like the core split node: an incoming msg.parts is kept inside.
+          out.parts = { id: String(msg._msgid ?? ''), index: i, count: result.reports.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
           out.concur = { ...prev, reportsToApprove: { ...info, index: i } };
           send(out);
         });
