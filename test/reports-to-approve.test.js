@@ -52,12 +52,12 @@ describe('concur-reports-to-approve in a real Node-RED against the simulator', f
     assert.equal(m.reportOwnerId, JANE);
     assert.deepEqual([m.payload.reportId, m.payload.name, m.payload.approver.employeeUuid, m.payload.employee.employeeId], [R3, 'Conference Chicago', SAM, 'E1001']);
     assert.deepEqual([m.parts.index, m.parts.count], [0, 1]);
-    const nested = await h.expectOk('each', { msg: { userId: SAM, parts: { id: 'outer', index: 2, count: 3, type: 'array' } } });
-    assert.deepEqual(nested.parts.parts, { id: 'outer', index: 2, count: 3, type: 'array' }, 'an incoming msg.parts is kept nested');
     assert.deepEqual([m.concur.reportsToApprove.count, m.concur.reportsToApprove.approver], [1, SAM]);
     const call = requestsTo(sim, INBOX).at(-1);
     assert.equal(call.path, `/expensereports/v4/users/${SAM}/context/MANAGER/reportsToApprove`);
     assert.equal(call.correlationId, 'corr-inbox');
+    const nested = await h.expectOk('each', { msg: { userId: SAM, parts: { id: 'outer', index: 2, count: 3, type: 'array' } } });
+    assert.deepEqual(nested.parts.parts, { id: 'outer', index: 2, count: 3, type: 'array' }, 'an incoming msg.parts is kept nested');
   });
 
   it('one array, sorted; an approver with nothing to approve; delegate approvals', async () => {
