@@ -186,6 +186,7 @@ export class SimState {
       })),
       notifications: this.notifications.map((n) => ({ id: n.id, eventType: n.eventType, reportKey: n.reportKey })),
       subscriptions: [...this.subscriptions.values()],
+      travelRequests: [...this.travelRequests.values()].map((t) => ({ id: t.id, requestId: t.requestId, status: t.status, stepCode: t.stepCode, approverUserId: t.approverUserId, comments: t.comments })),
     };
   }
 }
