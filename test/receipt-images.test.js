@@ -108,3 +108,34 @@ describe('concur-receipt-images in a real Node-RED against the simulator', funct
     assert.equal(e.concurError.status, 404);
   });
 });
+
+describe('concur-receipt-images: per-image messages keep the input _msgid (flow completion covers every image)', function () {
+  this.timeout(60000);
+  let h;
+  const LEGACY = { user: 'concur-connector-user', password: 'completion-test-pw-42' };
+
+  before(async () => {
+    h = await startApiHarness({ fields: ['receipt'] });
+    await h.red.deploy(
+      h.flows(
+        [],
+        [
+          { id: 'leg', type: 'concur-legacy-notify-in', path: '/t/legacy', ackMode: 'complete', ackTimeout: 20, credentials: { username: LEGACY.user, password: LEGACY.password }, wires: [['leg-fn']] },
+          { id: 'leg-fn', type: 'function', func: `msg.reportId = '${R1}'; msg.userId = '${JANE}'; msg.companyId = '${'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31'}'; msg.tag = 'legacy'; return msg;`, outputs: 1, wires: [['leg-img']] },
+          { id: 'leg-img', type: 'concur-receipt-images', server: 'cfg2', api: 'spenddocs', output: 'each', wires: [['leg-slow']] },
+          // Image n leaves after (n + 1) × 250 ms: the last one 500 ms after the first.
+          { id: 'leg-slow', type: 'function', func: 'setTimeout(() => { node.send(msg); node.done(); }, 250 * (msg.parts.index + 1));\nreturn null;', outputs: 1, wires: [['$ok']] },
+        ],
+      ),
+    );
+  });
+  after(() => h && h.stop());
+
+  it('the legacy callout is acknowledged only after the last image went through the flow', async () => {
+    h.collector.clear();
+    const r = await h.sim.sendLegacy({ to: `${h.red.url}/t/legacy`, user: LEGACY.user, password: LEGACY.password, reportId: R1, recordFailure: false });
+    assert.equal(r.status, 200, `${r.body}: ${(h.red.log().match(/answered 500[^\n]*/g) || []).join(' | ')}`);
+    const arrived = h.collector.received.filter((m) => m.path === '/ok' && m.body.tag === 'legacy');
+    assert.equal(arrived.length, 3, 'all three images had reached the end of the flow when Concur got its answer');
+  });
+});

@@ -77,7 +77,7 @@ export = function (RED: RED) {
           maxPages,
           onPage: (p) => {
             const out = RED.util.cloneMessage(msg);
-            if (p.index > 0) delete out._msgid;
+            // Same _msgid as the input (like the core split node), so flow-completion tracking covers every page.
             out.payload = shape(p);
             out.statusCode = p.response.status;
             out.headers = safeHeaders(p.response.headers);

@@ -47,7 +47,7 @@ export = function (RED: RED) {
       if (each) {
         images.forEach((img, i) => {
           const out = RED.util.cloneMessage(msg);
-          if (i > 0) delete out._msgid;
+          // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
           out.payload = img.data;
           out.contentType = img.contentType;
           out.receipt = info(img);

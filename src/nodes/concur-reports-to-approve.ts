@@ -36,7 +36,7 @@ export = function (RED: RED) {
       if (each) {
         result.reports.forEach((r, i) => {
           const out = RED.util.cloneMessage(msg);
-          if (i > 0) delete out._msgid;
+          // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
           out.payload = r;
           out.reportId = r.reportId;
           out.userId = approver;
