@@ -8,6 +8,8 @@
  *   `…/expenseentry/{entryId}` (the entry's RpeKey) answer `<Image><Id/><Url/></Image>`; the Url is a
  *   15-minute link fetched without the access token (https://developer.concur.com/api-reference/image/v1.image.html).
  *   Scope: IMAGE.
+ * Receipt Image v3 is not used: its page says it "is not designed to obtain the receipt images attached to an
+ * expense report" and points to Spend Documents v4 (https://developer.concur.com/api-reference/image/v3.image.html).
  */
 import { ConcurError, invalidInput } from './concur-error';
 import type { ApiResponse } from './api-client';
