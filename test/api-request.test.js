@@ -36,6 +36,8 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
         { name: 'xml', type: 'concur-api-request', method: 'POST', path: 'path', pathType: 'msg', body: 'payload', bodyType: 'msg', bodyFormat: 'xml', accept: 'application/xml', server: 'cfg2' },
         { name: 'patch', type: 'concur-api-request', method: 'PATCH', path: `/expensereports/v4/reports/${R1}/approve`, pathType: 'str', body: '{"comment":"ok"}', bodyType: 'json', server: 'cfg2' },
         { name: 'buf', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', output: 'buffer' },
+        { name: 'hdr', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', headers: '{"Accept-Language":"de-DE"}', headersType: 'json' },
+        { name: 'hdrmsg', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', headers: 'extra', headersType: 'msg' },
       ],
       [{ id: 'setflow', type: 'change', rules: [{ t: 'set', p: 'reportPath', pt: 'flow', to: R1_PATH, tot: 'str' }], wires: [] }],
     );
@@ -61,10 +63,22 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
   });
 
   it('path and method from msg (an old flow without TypedInput types); a full URL to the connection base', async () => {
-    let m = await h.expectOk('frommsg', { msg: { method: 'get', path: R1_PATH } });
+    let m = await h.expectOk('frommsg', { msg: { method: 'get', url: R1_PATH } });
+    assert.equal(m.payload.reportId, R1, 'msg.url as the core http request node reads it');
+    m = await h.expectOk('frommsg', { msg: { method: 'get', path: R1_PATH } });
     assert.equal(m.payload.reportId, R1);
     m = await h.expectOk('frommsg', { msg: { method: 'GET', path: `${sim.url}${R1_PATH}` } });
     assert.equal(m.payload.name, 'Client visit Berlin');
+  });
+
+  it('extra headers from the dialog (JSON) or a msg property; Authorization cannot be given', async () => {
+    await h.expectOk('hdr', {});
+    assert.equal(requestsTo(sim, new RegExp(`${R1}$`)).at(-1).acceptLanguage, 'de-DE');
+    await h.expectOk('hdrmsg', { msg: { extra: { 'X-Trace': 'abc' } } });
+    const before = apiRequests(sim).length;
+    const e = await h.expectErr('hdrmsg', { msg: { extra: { Authorization: 'Bearer stolen' } } });
+    assert.match(e.concurError.message, /header Authorization is set by the node/);
+    assert.equal(apiRequests(sim).length, before);
   });
 
   it('path from JSONata and from flow context; query from a JSON value', async () => {

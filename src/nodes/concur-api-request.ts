@@ -39,18 +39,21 @@ export = function (RED: RED) {
       path: typedInput(def, { name: 'path', defaultValue: 'path', label: 'path' }),
       query: typedInput(def, { name: 'query', defaultValue: 'query', label: 'query' }),
       body: typedInput(def, { name: 'body', defaultValue: 'payload', label: 'body' }),
+      // Extra request headers (Authorization, Host and framing headers are refused); none by default.
+      headers: typedInput(def, { name: 'headers', defaultValue: '', defaultType: 'json', label: 'headers' }),
     };
 
     handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
       const v = await evaluateInputs(RED, node, msg, inputs);
       const m = methodFromMsg ? normalizeMethod(msg.method) : method;
-      // The dialog's path may be empty: then msg.path is the path (the documented fallback).
-      const path = v.path === undefined || v.path === '' ? msg.path : v.path;
+      // The dialog's path may be empty: then msg.path (or msg.url, as for the core http request node) is used.
+      const path = v.path === undefined || v.path === '' ? msg.path ?? msg.url : v.path;
       const req = buildGenericRequest({
         method: m,
         path,
         query: v.query,
         body: v.body,
+        headers: v.headers,
         bodyFormat,
         accept: typeof def.accept === 'string' && def.accept.trim() ? def.accept : typeof msg.accept === 'string' ? msg.accept : undefined,
         correlationId: correlationIdOf(msg),

@@ -190,6 +190,7 @@ export class ApiServer {
     if (qi >= 0 && qi < rawUrl.length - 1) entry.query = rawUrl.slice(qi + 1, qi + 1 + 2000);
     if (given && given === correlationId) entry.correlationId = given;
     if (typeof req.headers.accept === 'string') entry.accept = req.headers.accept.slice(0, 200);
+    if (typeof req.headers['accept-language'] === 'string') entry.acceptLanguage = req.headers['accept-language'].slice(0, 100);
 
     const record = (status: number) => {
       entry.status = status;

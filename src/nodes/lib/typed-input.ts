@@ -57,6 +57,8 @@ export function typedInput(def: NodeDef, spec: TypedInputSpec): TypedInput {
 export function evaluateInput(RED: RED, node: Node, msg: NodeMessage, input: TypedInput): Promise<unknown> {
   if ((input.type === 'msg' || input.type === 'flow' || input.type === 'global' || input.type === 'env') && !input.value.trim()) return Promise.resolve(undefined);
   if (input.type === 'str') return Promise.resolve(input.value === '' ? undefined : input.value);
+  // An empty JSON / JSONata / number field means "not set" too (evaluating it would be an error).
+  if ((input.type === 'json' || input.type === 'jsonata' || input.type === 'num') && !input.value.trim()) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     try {
       RED.util.evaluateNodeProperty(input.value, input.type, node, msg, (err, v) => {
