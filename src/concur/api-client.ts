@@ -47,6 +47,12 @@ export interface ApiRequest {
   /** Override the method's idempotency (5xx/network retries only happen for idempotent calls). */
   idempotent?: boolean;
   timeoutMs?: number;
+  /**
+   * Send no access token: for pre-signed links Concur hands out (Image v1 `Url`, valid 15 minutes).
+   * Such a URL must be absolute and https (or on the configured base / geolocation origin); 429/5xx
+   * retries apply as usual, there is no re-authentication.
+   */
+  anonymous?: boolean;
 }
 
 export interface ApiResponse {
@@ -60,6 +66,8 @@ export interface ApiResponse {
   xmlRoot?: string;
   correlationId?: string;
   attempts: number;
+  /** The body's bytes as received (binary answers such as receipt images). */
+  raw?: Buffer;
 }
 
 export type ApiEvent =
@@ -177,12 +185,29 @@ export class ConcurApiClient {
     return u;
   }
 
+  /** A token-less URL: absolute, https unless it is on an origin the token may go to anyway. */
+  resolveAnonymous(urlOrPath: string, apiBase: string): URL {
+    let u: URL;
+    try {
+      if (!/^https?:\/\//i.test(String(urlOrPath ?? '').trim())) throw new ConcurUrlError('a link without the access token must be an absolute URL');
+      u = resolveApiUrl(urlOrPath, apiBase);
+    } catch (err) {
+      if (err instanceof ConcurUrlError) throw new ConcurError({ status: 0, code: 'INVALID_URL', message: err.message, notSent: true });
+      throw err;
+    }
+    const trusted = [...this.o.tokens.trustedOrigins(), apiBase, ...(this.o.trustedOrigins ?? [])];
+    if (u.protocol !== 'https:' && !isTrustedHost(u, trusted)) {
+      throw new ConcurError({ status: 0, code: 'INSECURE_URL', message: `refusing to fetch ${u.origin} over plain http`, notSent: true });
+    }
+    return u;
+  }
+
   async request(req: ApiRequest): Promise<ApiResponse> {
     if (this.abort.signal.aborted) throw closedError();
     const method = req.method.toUpperCase() as HttpMethod;
     const idempotent = req.idempotent ?? IDEMPOTENT.has(method);
-    let token = await this.o.tokens.getToken();
-    const url = this.resolve(req.url, token.apiBase);
+    let token = req.anonymous ? { accessToken: '', apiBase: this.o.tokens.apiBase() } : await this.o.tokens.getToken();
+    const url = req.anonymous ? this.resolveAnonymous(req.url, token.apiBase) : this.resolve(req.url, token.apiBase);
     let body: string | undefined;
     const headers: Record<string, string> = { Accept: req.accept ?? 'application/json', ...(req.headers ?? {}) };
     if (req.json !== undefined) {
@@ -202,7 +227,7 @@ export class ConcurApiClient {
         res = await this.send({
           method,
           url,
-          headers: { ...headers, Authorization: `Bearer ${token.accessToken}` },
+          headers: req.anonymous ? headers : { ...headers, Authorization: `Bearer ${token.accessToken}` },
           body,
           timeoutMs: req.timeoutMs ?? this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         });
@@ -218,7 +243,7 @@ export class ConcurApiClient {
       }
 
       const st = res.status;
-      if ((st === 401 || (st === 403 && looksLikeTokenProblem(res))) && !reauthed) {
+      if (!req.anonymous && (st === 401 || (st === 403 && looksLikeTokenProblem(res))) && !reauthed) {
         reauthed = true;
         this.emit({ type: 'reauth', method, url: safeUrl(url), status: st });
         this.o.tokens.invalidate(token.accessToken);
@@ -263,7 +288,7 @@ export class ConcurApiClient {
         body: parsed.data,
       });
     }
-    return { status: res.status, headers: res.headers, url: url.toString(), text: parsed.text, data: parsed.data, xmlRoot: parsed.xmlRoot, correlationId, attempts };
+    return { status: res.status, headers: res.headers, url: url.toString(), text: parsed.text, data: parsed.data, xmlRoot: parsed.xmlRoot, correlationId, attempts, raw: res.body };
   }
 }
 

@@ -71,9 +71,12 @@ export function describeErrorBody(body: unknown): { message?: string; code?: str
   }
   if (typeof b.errorMessage === 'string') {
     const v = Array.isArray(b.validationErrors) ? b.validationErrors.map((x: any) => x?.message).filter(Boolean) : [];
-    const code = Array.isArray(b.validationErrors) && b.validationErrors[0]?.id ? String(b.validationErrors[0].id) : undefined;
+    // Travel Request v4 names its error in errorCode (e.g. notFound, permissionDenied).
+    const code = Array.isArray(b.validationErrors) && b.validationErrors[0]?.id ? String(b.validationErrors[0].id) : typeof b.errorCode === 'string' && b.errorCode ? b.errorCode : undefined;
     return { message: [b.errorMessage, ...v].join('; '), code };
   }
+  // SCIM (Identity v4): { schemas, status, scimType?, detail }.
+  if (typeof b.detail === 'string') return { message: b.detail, code: typeof b.scimType === 'string' ? b.scimType : undefined };
   const legacy = b.Error ?? b.error ?? b;
   if (legacy && typeof legacy === 'object') {
     const msg = legacy.Message ?? legacy.message;

@@ -30,6 +30,8 @@ export interface RequestLogEntry {
   correlationId?: string;
   /** The caller's Accept header (content negotiation is part of what clients get wrong). */
   accept?: string;
+  /** Accept-Language, when sent (not a secret). */
+  acceptLanguage?: string;
   /** Token endpoint: grant facts and the OAuth2 error answered, if any. */
   grantType?: string;
   credtype?: string;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { renderDocument } from './xml';
 
-export type ApiFamily = 'oauth' | 'v4' | 'v3' | 'legacy' | 'notification' | 'ess' | 'admin';
+export type ApiFamily = 'oauth' | 'v4' | 'v3' | 'legacy' | 'notification' | 'ess' | 'admin' | 'scim' | 'travelrequest' | 'spenddocs';
 
 export interface ValidationError {
   id?: string;
@@ -70,6 +70,15 @@ export function renderError(family: ApiFamily, err: ApiError, path: string, want
   const headers: Record<string, string> = { ...(err.extra.headers ?? {}) };
   const id = randomUUID().toUpperCase();
   switch (family) {
+    // Identity v4 (SCIM) error: https://developer.concur.com/api-reference/profile/v4.identity.html#schema-error
+    case 'scim':
+      return { status: err.status, headers, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(err.status), detail: err.message } };
+    // Travel Request v4 answers an error code and message (https://developer.concur.com/api-reference/request/v4.response-codes.html).
+    case 'travelrequest':
+      return { status: err.status, headers, body: { errorCode: err.extra.validationErrors?.[0]?.id ?? (err.status === 404 ? 'notFound' : REASONS[err.status] ?? 'error'), errorMessage: err.message } };
+    // Spend Documents v4: { timestamp, status, message } (https://developer.concur.com/api-reference/spend-documents/get-receipt.html).
+    case 'spenddocs':
+      return { status: err.status, headers, body: { timestamp: new Date().toISOString(), status: String(err.status), message: err.message } };
     case 'v4':
       return {
         status: err.status,

@@ -16,6 +16,10 @@ import { SimState, type StateOptions } from './state';
 import type { RequestContext, Route, SimContext } from './routes';
 import { expenseV4Routes } from './expense-v4';
 import { expenseV3Routes } from './expense-v3';
+import { identityRoutes } from './identity-v4';
+import { commentRoutes } from './comments-v4';
+import { receiptImageRoutes } from './receipt-images';
+import { travelRequestRoutes } from './travel-request-v4';
 import { legacyXmlRoutes } from './expense-legacy-xml';
 import { notificationRoutes } from './notifications';
 import { essSubscriptionRoutes } from './ess-subscriptions';
@@ -43,6 +47,8 @@ export interface ApiServerOptions extends StateOptions {
   enforceTokenKinds?: boolean;
   subscriptionGetShape?: 'object' | 'array';
   workflowActionFailureStatus?: number;
+  /** GET …/comments answers a bare array (docs example, default) or { commentDetails } (schema table). */
+  commentsShape?: 'array' | 'wrapped';
   maxBodyBytes?: number;
   /** Optional line logger (one line per request). */
   log?: (line: string) => void;
@@ -55,6 +61,9 @@ function familyFor(path: string): ApiFamily {
   if (p.startsWith('/_sim/')) return 'admin';
   if (p.startsWith('/oauth2/')) return 'oauth';
   if (p.startsWith('/expensereports/')) return 'v4';
+  if (p.startsWith('/profile/identity/')) return 'scim';
+  if (p.startsWith('/travelrequest/')) return 'travelrequest';
+  if (p.startsWith('/spend-documents/')) return 'spenddocs';
   if (p.startsWith('/events/') || p.startsWith('/v4/')) return 'ess';
   if (p.startsWith('/api/v3.0/')) return 'v3';
   if (p.startsWith('/api/platform/notifications/')) return 'notification';
@@ -97,6 +106,7 @@ export class ApiServer {
       enforceTokenKinds: !!opts.enforceTokenKinds,
       subscriptionGetShape: opts.subscriptionGetShape ?? 'object',
       workflowActionFailureStatus: opts.workflowActionFailureStatus ?? 200,
+      commentsShape: opts.commentsShape ?? 'array',
     };
     this.routes = [
       {
@@ -108,6 +118,10 @@ export class ApiServer {
       },
       ...expenseV4Routes(),
       ...expenseV3Routes(),
+      ...identityRoutes(),
+      ...commentRoutes(),
+      ...receiptImageRoutes(),
+      ...travelRequestRoutes(),
       ...legacyXmlRoutes(),
       ...notificationRoutes(),
       ...essSubscriptionRoutes(),
@@ -176,6 +190,7 @@ export class ApiServer {
     if (qi >= 0 && qi < rawUrl.length - 1) entry.query = rawUrl.slice(qi + 1, qi + 1 + 2000);
     if (given && given === correlationId) entry.correlationId = given;
     if (typeof req.headers.accept === 'string') entry.accept = req.headers.accept.slice(0, 200);
+    if (typeof req.headers['accept-language'] === 'string') entry.acceptLanguage = req.headers['accept-language'].slice(0, 100);
 
     const record = (status: number) => {
       entry.status = status;

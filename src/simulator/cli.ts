@@ -1,7 +1,7 @@
 /**
  * concur-sim command line:
  *   concur-sim api [--port 8090] [--host 127.0.0.1] [--latency 50] [--rate-429 0.1] [--rate-5xx 0.05] [--token-ttl 3600]
- *   concur-sim send ess --to URL [--event statusChanged] [--report ID] [--padding pss|pkcs1] [--key file] [--cert f --cert-key f] [--retention 2m]
+ *   concur-sim send ess --to URL [--event statusChanged] [--report ID | --request UUID] [--padding pss|pkcs1] [--key file] [--cert f --cert-key f] [--retention 2m]
  *   concur-sim send legacy --to URL [--user U --password P] [--report KEY]
  *   concur-sim keygen [--out dir] [--force]
  */
@@ -11,7 +11,7 @@ import { parseArgs, parseDuration, parseNumber, str, UsageError, type ParsedArgs
 import { startSimulator, DEFAULT_REPORT_ID, type SimulatorOptions } from './index';
 import { defaultKeyDir, loadOrCreateKeyPair, loadPrivateKey, writeKeyPair, PRIVATE_KEY_FILE, type EssKeyPair } from './keys';
 import { SimState } from './state';
-import { eventForReportAsIs, EXPENSE_EVENT_TYPES, type ExpenseEventType } from './ess-events';
+import { eventForReportAsIs, EXPENSE_EVENT_TYPES, travelRequestEvent, type ExpenseEventType } from './ess-events';
 import { sendEss, type EssPadding } from './ess-sender';
 import { sendLegacy, testConnection, WORKFLOW_STEP_PREFIX, DEFAULT_LEGACY_STEP } from './legacy-sender';
 import { reportFullDetailsUrl } from './expense-legacy-xml';
@@ -74,6 +74,7 @@ POST /_sim/reports/{id}/submit {"stepCode":"EXTVAL"}, POST /_sim/notifications {
   --to URL                 webhook endpoint (e.g. http://127.0.0.1:1880/concur/ess)
   --event TYPE             ${EXPENSE_EVENT_TYPES.join(' | ')} (default statusChanged)
   --report ID              seeded report the event is about (default ${DEFAULT_REPORT_ID})
+  --request UUID           send a public.concur.request event about this seeded Travel Request instead
   --api URL                simulator API base used in facts.href (default http://127.0.0.1:8090)
   --body FILE              send this file's exact bytes instead of a generated event
   --correlation-id ID      Concur-Correlationid header (default the event's correlationId)
@@ -208,6 +209,7 @@ async function cmdApi(flags: ParsedArgs['flags'], io: Io, signal?: AbortSignal):
   io.out(`  request token  : ${c.companyRequestToken}  (company request token, password grant with credtype=authtoken)`);
   io.out(`  legacy connector (send legacy): user ${DEFAULT_LEGACY_USER}, password ${DEFAULT_LEGACY_PASSWORD}`);
   io.out(`  seeded reports : ${[...sim.state.reports.values()].map((r) => `${r.reportId} (${r.approvalStatus})`).join(', ')}`);
+  io.out(`  travel requests: ${[...sim.state.travelRequests.values()].map((t) => `${t.id} (${t.status}${t.stepCode ? ` at ${t.stepCode}` : ''})`).join(', ')}`);
   io.out(`  faults         : ${JSON.stringify({ ...sim.api.faults.settings, failNext: undefined })}`);
   io.out(`  admin          : ${sim.url}/_sim/state, ${sim.url}/_sim/faults`);
   io.out('Press Ctrl+C to stop.');
@@ -249,6 +251,12 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
     } catch (e) {
       throw new UsageError(`cannot read --body ${bodyFile}: ${(e as Error).message}`);
     }
+  } else if (str(flags, 'request') !== undefined) {
+    const state = new SimState();
+    const id = str(flags, 'request') as string;
+    const t = state.travelRequests.get(id) ?? state.travelRequests.get(id.toUpperCase());
+    if (!t) throw new UsageError(`--request ${id} is not a seeded travel request (known: ${[...state.travelRequests.keys()].join(', ')})`);
+    event = travelRequestEvent(t, state.companyId, apiBase);
   } else {
     const state = new SimState();
     const id = str(flags, 'report') ?? DEFAULT_REPORT_ID;
@@ -266,7 +274,9 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
     return v === undefined ? undefined : parseDuration(v, name);
   };
   const tls = tlsFrom(flags);
-  io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : `${eventType} for report ${(event as { facts: { reportId: string } }).facts.reportId}`} to ${to}`);
+  const ev = event as { topic?: string; eventType?: string; facts: { reportId?: string; id?: string } };
+  const about = ev.topic === 'public.concur.request' ? `${ev.eventType} for travel request ${ev.facts.id}` : `${eventType} for report ${ev.facts.reportId}`;
+  io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : about} to ${to}`);
   io.out(`  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`);
   if (tls?.cert) io.out('  mutual TLS: presenting the client certificate');
   io.out(`  retrying like ESS (5xx, 401, 403, 429, network errors) for up to ${str(flags, 'retention') ?? CLI_ESS_RETENTION} (--retention to change)`);

@@ -114,3 +114,48 @@ export function eventForReportAsIs(state: SimState, report: Report, eventType: E
     userId: step && step.stepCode !== 'MANAGER' ? null : report.ownerUserId,
   });
 }
+
+export const REQUEST_TOPIC = 'public.concur.request';
+
+/**
+ * An ESS event of topic public.concur.request for a Travel Request in its current state, with the
+ * documented facts (booleans as strings, as in the samples):
+ * https://developer.concur.com/event-topics/request/v4.request-events.html
+ */
+export function travelRequestEvent(t: import('./model').TravelRequest, companyId: string, apiBase: string, over: { id?: string; correlationId?: string } = {}): EssEnvelope & { groups: null; scopes: string } {
+  const pendingExternal = t.status === 'SUBMITTED' && t.stepCode === 'EXTERNAL_VALIDATION';
+  const pending = t.status === 'SUBMITTED';
+  const role = pendingExternal ? 'ExternalValidation' : 'RequestManager';
+  const eventType = pending ? `statusChange.PENDING.${role}` : `statusChange.${t.status}`;
+  const facts: Record<string, unknown> = {
+    companyId,
+    isClosed: 'false',
+    isTest: 'false',
+    isRecall: 'false',
+    requestId: t.requestId,
+    id: t.id,
+    href: `${apiBase}/travelrequest/v4/requests/${t.id}`,
+    userId: t.ownerUserId,
+    entityId: 'psimulator01',
+    policyId: 'F4C8BD31CA9D4D6292795BE687EB9B2A',
+    status: pending ? (pendingExternal ? 'PendingExternalValidation' : 'PendingRequestManagerApproval') : t.status,
+    role: pending ? role : null,
+    currentApprovalStatus: pending ? (pendingExternal ? 'Q_EXTV' : 'Q_PEND') : null,
+    stepCode: pendingExternal ? 'EXTVAL' : pending ? 'PENDMGRA' : t.status === 'SENTBACK' ? 'SENDBACK' : null,
+    isPaymentCardRelated: 'false',
+  };
+  if (pending && t.approverUserId) facts.recipientId = t.approverUserId;
+  return {
+    id: over.id ?? randomUUID(),
+    correlationId: over.correlationId ?? randomUUID(),
+    eventType,
+    topic: REQUEST_TOPIC,
+    subtopic: companyId,
+    timeStamp: new Date().toISOString(),
+    route: '',
+    data: null,
+    groups: null,
+    scopes: 'travelrequest.write',
+    facts,
+  };
+}

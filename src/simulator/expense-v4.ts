@@ -9,6 +9,7 @@ import type { Expense, Report, ReportException } from './model';
 import { APPROVAL_STATUS_NAMES, PAYMENT_STATUS_NAMES, approvedTotal, reportTotal } from './model';
 import { jsonBody, requireKind, type RequestContext, type Route } from './routes';
 import { approve, recall, sendBack, WorkflowError, type Actor } from './workflow';
+import { receiptImageId } from './receipt-images';
 
 const CONTEXTS = ['TRAVELER', 'MANAGER', 'PROCESSOR', 'PROXY'];
 const VISIBILITIES = ['ALL', 'APPROVER_PROCESSOR', 'PROCESSOR'] as const;
@@ -76,6 +77,8 @@ function expenseJson(r: Report, e: Expense): Record<string, unknown> {
     isPersonalExpense: e.isPersonal,
     isImageRequired: e.receiptRequired,
     hasReceiptImage: e.hasReceiptImage,
+    receiptImageId: receiptImageId(e),
+    ereceiptImageId: null,
     attendeeCount: e.attendeeCount,
     hasExceptions: r.exceptions.some((x) => x.expenseId === e.expenseId),
     allocations: e.allocations.map((a) => ({ allocationId: a.allocationId, percentage: a.percentage, accountCode: a.accountCode })),
@@ -241,6 +244,61 @@ function deleteException(ctx: RequestContext): Reply {
   return { status: 204 };
 }
 
+/**
+ * GET …/users/{userId}/context/MANAGER/reportsToApprove with the documented query (sort, order,
+ * includeDelegateApprovals) and the "Report To Approve" schema:
+ * https://developer.concur.com/api-reference/expense/expense-report/v4.reports.html#get-reports-to-approve
+ */
+function reportsToApprove(ctx: RequestContext): Reply {
+  const userId = safeDecode(ctx.params[0]);
+  const user = ctx.sim.state.user(userId);
+  if (!user) throw new ApiError(404, `user ${userId} was not found`);
+  const t = ctx.token;
+  if (t && t.kind === 'user' && t.userId?.toLowerCase() !== user.userId.toLowerCase()) throw new ApiError(403, 'a user token may only act for its own user');
+  const rawDelegate = ctx.query.get('includeDelegateApprovals');
+  if (rawDelegate !== null && !/^(true|false)$/i.test(rawDelegate)) {
+    throw new ApiError(400, 'includeDelegateApprovals must be true or false', { validationErrors: [{ source: 'includeDelegateApprovals', message: `invalid boolean ${rawDelegate}` }] });
+  }
+  const approvers = new Set([user.userId.toLowerCase()]);
+  if (rawDelegate?.toLowerCase() === 'true') for (const d of user.delegateFor ?? []) approvers.add(d.toLowerCase());
+  let list = [...ctx.sim.state.reports.values()].filter((r) => approvers.has(r.currentStep?.assignedUserId?.toLowerCase() ?? ''));
+  const sort = ctx.query.get('sort');
+  if (sort) {
+    const allowed: Record<string, (r: Report) => string | number> = { reportDate: (r) => r.reportDate, submitDate: (r) => r.submitDate ?? '', name: (r) => r.name, reportId: (r) => r.reportId, claimedAmount: (r) => reportTotal(r) };
+    const key = allowed[sort];
+    if (!key) throw new ApiError(400, `cannot sort by ${sort}`, { validationErrors: [{ source: 'sort', message: `sort must be one of ${Object.keys(allowed).join(', ')}` }] });
+    const order = (ctx.query.get('order') ?? 'asc').toLowerCase();
+    if (order !== 'asc' && order !== 'desc') throw new ApiError(400, 'order must be asc or desc');
+    list = [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (order === 'desc' ? -1 : 1));
+  }
+  const employee = (id: string | null | undefined) => {
+    const u = id ? ctx.sim.state.user(id) : undefined;
+    return { employeeId: u?.employeeId ?? null, employeeUuid: u?.userId ?? id ?? null };
+  };
+  const base = ctx.sim.baseUrl();
+  return {
+    status: 200,
+    body: list.map((r) => {
+      const total = reportTotal(r);
+      return {
+        name: r.name,
+        reportDate: r.reportDate,
+        reportId: r.reportId,
+        reportNumber: r.reportId.slice(0, 8),
+        submitDate: r.submitDate,
+        approver: employee(r.currentStep?.assignedUserId),
+        employee: employee(r.ownerUserId),
+        amountDueEmployee: money(total, r.currencyCode),
+        claimedAmount: money(total, r.currencyCode),
+        totalApprovedAmount: money(approvedTotal(r), r.currencyCode),
+        hasExceptions: r.exceptions.length > 0,
+        reportType: r.reportType,
+        links: [{ rel: 'self', href: `${base}/expensereports/v4/users/${r.currentStep?.assignedUserId ?? user.userId}/context/MANAGER/reports/${r.reportId}`, method: 'GET', isTemplated: false }],
+      };
+    }),
+  };
+}
+
 const EXC = `${BASE}/reports/([^/]+)(?:/expenses/([^/]+)(?:/allocations/([^/]+))?)?/exceptions`;
 
 export function expenseV4Routes(): Route[] {
@@ -263,16 +321,25 @@ export function expenseV4Routes(): Route[] {
       },
     },
     {
+      // Retrieve an Expense by ID (v4.expenses).
+      method: 'GET',
+      pattern: new RegExp(`${USER_REPORT}/expenses/([^/]+)$`),
+      family: 'v4',
+      auth: true,
+      handler: (ctx) => {
+        const { report } = userContextReport(ctx);
+        const id = safeDecode(ctx.params[3]);
+        const e = report.expenses.find((x) => x.expenseId.toLowerCase() === id.toLowerCase());
+        if (!e) throw new ApiError(404, `expense ${id} was not found in report ${report.reportId}`);
+        return { status: 200, body: expenseJson(report, e) };
+      },
+    },
+    {
       method: 'GET',
       pattern: new RegExp(`${BASE}/users/([^/]+)/context/MANAGER/reportsToApprove$`, 'i'),
       family: 'v4',
       auth: true,
-      handler: (ctx) => {
-        const userId = safeDecode(ctx.params[0]);
-        if (!ctx.sim.state.user(userId)) throw new ApiError(404, `user ${userId} was not found`);
-        const list = [...ctx.sim.state.reports.values()].filter((r) => r.currentStep?.assignedUserId?.toLowerCase() === userId.toLowerCase());
-        return { status: 200, body: list.map((r) => v4ReportJson(ctx, r)) };
-      },
+      handler: reportsToApprove,
     },
     {
       method: 'PATCH',

@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { ApiServer, type ApiServerOptions } from './api-server';
 import { EventDelivery, type DeliveryOptions, type EventLogEntry } from './event-delivery';
-import { eventForReportAsIs, EXPENSE_EVENT_TYPES, type EssEnvelope, type ExpenseEventType } from './ess-events';
+import { eventForReportAsIs, EXPENSE_EVENT_TYPES, travelRequestEvent, type EssEnvelope, type ExpenseEventType } from './ess-events';
 import { sendEss, type EssSendOptions, type EssSendResult } from './ess-sender';
 import type { ClientTls } from './http-client';
 import { defaultKeyDir, loadOrCreateKeyPair, loadPrivateKey, type EssKeyPair } from './keys';
@@ -69,6 +69,8 @@ export interface Simulator {
   /** The ESS signing key pair (loaded or generated on first use). */
   essKeys(): EssKeyPair;
   buildEssEvent(reportId?: string, eventType?: ExpenseEventType): EssEnvelope;
+  /** A public.concur.request event for a Travel Request in its current state. */
+  buildRequestEvent(requestUuid: string): EssEnvelope;
   sendEss(o: SimEssOptions): Promise<EssSendResult>;
   sendLegacy(o: SimLegacyOptions): Promise<LegacySendResult>;
   testConnection(o: { to: string; user: string; password: string }): Promise<LegacySendResult>;
@@ -128,6 +130,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     essKeys,
     buildEssEvent,
+    buildRequestEvent: (requestUuid: string) => {
+      const t = api.state.travelRequests.get(requestUuid);
+      if (!t) throw new Error(`travel request ${requestUuid} is not in the simulator (known: ${[...api.state.travelRequests.keys()].join(', ')})`);
+      return travelRequestEvent(t, api.state.companyId, api.url);
+    },
     sendEss: (o) =>
       sendEss({
         to: o.to,

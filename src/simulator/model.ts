@@ -7,6 +7,13 @@ export interface SimUser {
   lastName: string;
   /** Password for the password grant with credtype=password. */
   password: string;
+  /** Employee number (Identity v4 employeeNumber, Expense v4 employee.employeeId). */
+  employeeId?: string;
+  email?: string;
+  /** Manager (Identity v4 enterprise extension manager.value). */
+  managerUserId?: string;
+  /** Approvers this user may approve for as a delegate (reportsToApprove?includeDelegateApprovals=true). */
+  delegateFor?: string[];
 }
 
 export interface Allocation {
@@ -82,6 +89,12 @@ export interface ReportComment {
   action: string;
   comment: string;
   by: string;
+  /** Set for expense-level comments (Comments v4). */
+  expenseId?: string | null;
+  /** The author's user UUID, when a user wrote it. */
+  authorUserId?: string | null;
+  /** On whose behalf (a delegate writing for someone); defaults to the author. */
+  forUserId?: string | null;
 }
 
 export interface Report {
@@ -113,6 +126,32 @@ export interface Report {
   expenses: Expense[];
   exceptions: ReportException[];
   comments: ReportComment[];
+}
+
+/** A Travel Request v4 (Concur Request). */
+export interface TravelRequest {
+  id: string;
+  /** The short, user-facing key (Request v4 `requestId`). */
+  requestId: string;
+  name: string;
+  businessPurpose: string;
+  ownerUserId: string;
+  /** NOT_SUBMITTED, SUBMITTED, APPROVED, SENTBACK, CANCELED (Request v4 approvalStatus.code). */
+  status: string;
+  /** The approver of the current step; null at an external validation step or when not pending. */
+  approverUserId: string | null;
+  /** Current step (e.g. MANAGER, EXTERNAL_VALIDATION); null when not pending. */
+  stepCode: string | null;
+  startDate: string;
+  endDate: string;
+  city: string;
+  countryCode: string;
+  total: number;
+  currency: string;
+  everSentBack: boolean;
+  comments: Array<{ at: string; comment: string; by: string | null }>;
+  lastModified: string;
+  creationDate: string;
 }
 
 export interface FailedNotification {

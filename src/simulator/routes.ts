@@ -18,6 +18,8 @@ export interface SimContext {
   subscriptionGetShape: 'object' | 'array';
   /** Status code answered when a v1.1 WorkflowAction fails (Concur's is UNCONFIRMED; body Status is FAILURE either way). */
   workflowActionFailureStatus: number;
+  /** GET comments: the docs' example (bare array) or the schema table ({ commentDetails }); UNCONFIRMED which is live. */
+  commentsShape: 'array' | 'wrapped';
 }
 
 export interface RequestContext {

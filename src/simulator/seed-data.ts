@@ -4,7 +4,7 @@
  * to them; keys mimic Concur's encrypted legacy keys (with `$` and, in one
  * workflow key, a bare `%`, as in the Concur docs).
  */
-import type { Expense, Report, SimUser, StepDef } from './model';
+import type { Expense, Report, SimUser, StepDef, TravelRequest } from './model';
 
 export const COMPANY_ID = 'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31';
 export const COMPANY_NAME = 'Globex Demo Corporation';
@@ -19,11 +19,12 @@ export const DEFAULT_CLIENT_SECRET = 'sim-client-secret-7d41c8';
 export const DEFAULT_LEGACY_USER = 'concur-sim-connector';
 export const DEFAULT_LEGACY_PASSWORD = 'concur-sim-connector-password';
 
+// Managers: Sam approves Jane and Chris, Pat approves Sam and is Sam's approval delegate.
 export const USERS: SimUser[] = [
-  { userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', loginId: 'jane.doe@globex.example', firstName: 'Jane', lastName: 'Doe', password: 'jane-pass-1234' },
-  { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60', loginId: 'sam.lee@globex.example', firstName: 'Sam', lastName: 'Lee', password: 'sam-pass-1234' },
-  { userId: '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21', loginId: 'chris.miller@globex.example', firstName: 'Chris', lastName: 'Miller', password: 'chris-pass-1234' },
-  { userId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4', loginId: 'ap.processor@globex.example', firstName: 'Pat', lastName: 'Processor', password: 'pat-pass-1234' },
+  { userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', loginId: 'jane.doe@globex.example', firstName: 'Jane', lastName: 'Doe', password: 'jane-pass-1234', employeeId: 'E1001', email: 'jane.doe@globex.example', managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' },
+  { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60', loginId: 'sam.lee@globex.example', firstName: 'Sam', lastName: 'Lee', password: 'sam-pass-1234', employeeId: 'E1002', email: 'sam.lee@globex.example', managerUserId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4' },
+  { userId: '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21', loginId: 'chris.miller@globex.example', firstName: 'Chris', lastName: 'Miller', password: 'chris-pass-1234', employeeId: 'E1003', email: 'chris.miller@globex.example', managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' },
+  { userId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4', loginId: 'ap.processor@globex.example', firstName: 'Pat', lastName: 'Processor', password: 'pat-pass-1234', employeeId: 'E1004', email: 'ap.processor@globex.example', delegateFor: ['7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60'] },
 ];
 
 const [JANE, SAM, CHRIS, PAT] = USERS;
@@ -221,6 +222,19 @@ export const REPORT_SEEDS: ReportSeed[] = [
 export const FAILED_NOTIFICATION_SEEDS = [
   { id: 'nOB1KNTDSWUcJPMV6dPDjNc$scu6EDbt9s', reportId: 'CB899F7D9F73420A8D8B', eventDateTime: '2026-11-06T16:03:12', step: 'EXTERNAL VALIDATION - PRE-EXTRACT' },
   { id: 'nOB1KNTDSWUdR4mQ2sVxYb7$p0aLk9Ji3h', reportId: '4D2E8A61B0C94F7FA311', eventDateTime: '2026-10-25T08:15:55', step: 'EXTERNAL VALIDATION - PRE-EXTRACT' },
+];
+
+/** Comments on the seeded reports (Comments v4): a report-header and an expense comment by the owner. */
+export const COMMENT_SEEDS: Array<{ reportId: string; at: string; comment: string; authorUserId: string; expenseId: string | null }> = [
+  { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:02Z', comment: 'Conference ticket and hotel for KubeCon; receipts attached.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: null },
+  { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:40Z', comment: 'Early-bird price.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A' },
+];
+
+/** Travel Requests (Request v4): one waiting for Sam, one at external validation, one approved. */
+export const TRAVEL_REQUEST_SEEDS: TravelRequest[] = [
+  { id: '224AF3CDCC2A5244A37C72FA5770C6F2', requestId: '333T', name: 'Client meeting in Berlin - JULY', businessPurpose: 'Client meeting for project KIWI', ownerUserId: JANE.userId, status: 'SUBMITTED', approverUserId: SAM.userId, stepCode: 'MANAGER', startDate: '2026-12-07', endDate: '2026-12-09', city: 'Berlin, GERMANY', countryCode: 'DE', total: 494.56, currency: 'EUR', everSentBack: false, comments: [], lastModified: '2026-11-20T09:38:02.000Z', creationDate: '2026-11-20T09:17:25.000Z' },
+  { id: '053A479B3C9DD847B02A203C657AE26B', requestId: '3F2K', name: 'Training in Lyon', businessPurpose: 'Trip to Lyon for company training', ownerUserId: CHRIS.userId, status: 'SUBMITTED', approverUserId: null, stepCode: 'EXTERNAL_VALIDATION', startDate: '2027-01-11', endDate: '2027-01-13', city: 'Lyon, FRANCE', countryCode: 'FR', total: 1210.0, currency: 'EUR', everSentBack: false, comments: [], lastModified: '2026-11-21T10:00:00.000Z', creationDate: '2026-11-21T09:00:00.000Z' },
+  { id: '8C1D2E3F4A5B4C6D8E9F0A1B2C3D4E5F', requestId: '3A7Q', name: 'Sales kick-off', businessPurpose: 'Annual sales kick-off', ownerUserId: SAM.userId, status: 'APPROVED', approverUserId: null, stepCode: null, startDate: '2026-12-01', endDate: '2026-12-03', city: 'London, UNITED KINGDOM', countryCode: 'GB', total: 880.0, currency: 'GBP', everSentBack: false, comments: [], lastModified: '2026-11-10T08:00:00.000Z', creationDate: '2026-11-02T08:00:00.000Z' },
 ];
 
 export const DEFAULT_TOPICS = ['public.concur.expense.report', 'public.concur.request', 'public.test'];

@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { CurrentStep, FailedNotification, Report, SimUser, Subscription } from './model';
-import { COMPANY_ID, DEFAULT_TOPICS, EXCEPTION_CODES, FAILED_NOTIFICATION_SEEDS, REPORT_SEEDS, USERS } from './seed-data';
+import type { CurrentStep, FailedNotification, Report, SimUser, Subscription, TravelRequest } from './model';
+import { COMMENT_SEEDS, COMPANY_ID, DEFAULT_TOPICS, EXCEPTION_CODES, FAILED_NOTIFICATION_SEEDS, REPORT_SEEDS, TRAVEL_REQUEST_SEEDS, USERS } from './seed-data';
 import { safeDecode } from './http-util';
 
 export interface StatusChange {
@@ -49,6 +49,7 @@ export class SimState {
   reports = new Map<string, Report>();
   notifications: FailedNotification[] = [];
   subscriptions = new Map<string, Subscription>();
+  travelRequests = new Map<string, TravelRequest>();
   readonly topics: string[];
   readonly exceptionCodes: Record<string, { message: string; isBlocking: boolean }>;
   readonly anyExceptionCode: boolean;
@@ -83,6 +84,9 @@ export class SimState {
       }
       this.reports.set(report.reportId, report);
     }
+    for (const c of COMMENT_SEEDS) {
+      this.reports.get(c.reportId)?.comments.push({ at: c.at, action: 'Comment', comment: c.comment, by: `user:${c.authorUserId}`, authorUserId: c.authorUserId, forUserId: c.authorUserId, expenseId: c.expenseId });
+    }
     this.notifications = FAILED_NOTIFICATION_SEEDS.map((n) => ({
       id: n.id,
       eventType: `Report Entered Expense Report Workflow Step - ${n.step}`,
@@ -92,6 +96,7 @@ export class SimState {
       context: null,
     }));
     this.subscriptions.clear();
+    this.travelRequests = new Map(TRAVEL_REQUEST_SEEDS.map((t) => [t.id, structuredClone(t)]));
   }
 
   user(userId: string): SimUser | undefined {
@@ -181,6 +186,7 @@ export class SimState {
       })),
       notifications: this.notifications.map((n) => ({ id: n.id, eventType: n.eventType, reportKey: n.reportKey })),
       subscriptions: [...this.subscriptions.values()],
+      travelRequests: [...this.travelRequests.values()].map((t) => ({ id: t.id, requestId: t.requestId, status: t.status, stepCode: t.stepCode, approverUserId: t.approverUserId, comments: t.comments })),
     };
   }
 }

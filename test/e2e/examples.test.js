@@ -431,6 +431,100 @@ describe('examples: every importable flow runs against the simulator in a real N
       const [err] = await waitUntil(() => tapped('workflow-action.errors').length === 1 && tapped('workflow-action.errors'), 'the conflict');
       assert.equal(err.concurError.status, 409);
     },
+
+    '08 Concur API request.json': async () => {
+      await inject('api-request.list-in');
+      await inject('api-request.get-in');
+      await waitUntil(() => tapped('api-request.list-out').length === 1 && tapped('api-request.get-out').length === 1, 'the list and the report');
+      const [list] = tapped('api-request.list-out');
+      const extv = [...sim.state.reports.values()].filter((r) => r.approvalStatus === 'A_EXTV').map((r) => r.reportId);
+      assert.ok(extv.length >= 2, 'several pages of one report each');
+      assert.deepEqual(list.payload.map((r) => r.ID).sort(), extv.sort());
+      assert.equal(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports').length, extv.length, 'one request per page');
+      const [one] = tapped('api-request.get-out');
+      assert.deepEqual([one.payload.reportId, one.payload.userId], [R_GOOD, report(R_GOOD).ownerUserId]);
+      assert.deepEqual(tapped('api-request.errors'), []);
+    },
+
+    '09 Reports to approve.json': async () => {
+      // The inbox inject runs once at start; the delegate one is clicked.
+      await waitUntil(() => tapped('to-approve.report-out').length === 1, 'the report from Sam\'s inbox');
+      const [item] = tapped('to-approve.inbox-out');
+      assert.deepEqual([item.payload.reportId, item.reportId], [R_PEND, R_PEND]);
+      const [rep] = tapped('to-approve.report-out');
+      assert.deepEqual([rep.payload.reportId, rep.payload.approvalStatusId], [R_PEND, 'A_PEND']);
+      assert.ok(sim.requests.some((r) => r.path === `/expensereports/v4/users/${report(R_PEND).currentStep.assignedUserId}/context/MANAGER/reports/${R_PEND}` && r.status === 200));
+      await inject('to-approve.delegate-in');
+      const [inbox] = await waitUntil(() => tapped('to-approve.delegate-out').length === 1 && tapped('to-approve.delegate-out'), 'the delegate inbox');
+      assert.deepEqual(inbox.payload.map((r) => r.reportId), [R_PEND]);
+      assert.deepEqual(tapped('to-approve.errors'), []);
+    },
+
+    '10 User lookup.json': async () => {
+      await inject('user-lookup.login-in');
+      await inject('user-lookup.emp-in');
+      await waitUntil(() => tapped('user-lookup.inbox-out').length === 1 && tapped('user-lookup.emp-out').length === 1, 'the user, the inbox and the employee');
+      const [user] = tapped('user-lookup.login-out');
+      const sam = sim.state.userByLogin('sam.lee@globex.example');
+      assert.deepEqual([user.payload.userId, user.payload.displayName], [sam.userId, 'Sam Lee']);
+      assert.deepEqual(tapped('user-lookup.inbox-out')[0].payload.map((r) => r.reportId), [R_PEND]);
+      const [emp] = tapped('user-lookup.emp-out');
+      assert.deepEqual([emp.payload.loginId, emp.payload.manager.displayName], ['jane.doe@globex.example', 'Sam Lee']);
+      // Cached: a second click sends nothing to Concur.
+      const n = sim.requests.filter((r) => r.path.startsWith('/profile/identity/')).length;
+      await inject('user-lookup.emp-in');
+      await waitUntil(() => tapped('user-lookup.emp-out').length === 2, 'the cached answer');
+      assert.equal(sim.requests.filter((r) => r.path.startsWith('/profile/identity/')).length, n);
+      assert.deepEqual(tapped('user-lookup.errors'), []);
+    },
+
+    '11 Report comments.json': async () => {
+      await inject('comments.read-in');
+      await inject('comments.add-in');
+      await waitUntil(() => tapped('comments.read-out').length === 1 && tapped('comments.add-out').length === 1, 'the comments and the added one');
+      assert.deepEqual(tapped('comments.read-out')[0].payload.map((c) => c.comment), report(R_PEND).comments.map((c) => c.comment));
+      assert.equal(tapped('comments.add-out')[0].payload.status, 201);
+      assert.equal(lastComment(R_GOOD).comment, 'Receipts checked by the validation flow.');
+      assert.deepEqual(tapped('comments.errors'), []);
+    },
+
+    '12 Receipt images.json': async () => {
+      await inject('receipts.v4-in');
+      await inject('receipts.pdf-in');
+      await waitUntil(() => tapped('receipts.v4-out').length === 3 && tapped('receipts.pdf-out').length === 1, 'three checked receipts and the PDF');
+      const checked = tapped('receipts.v4-out').map((m) => m.payload);
+      assert.deepEqual(checked.map((c) => c.expenseId).sort(), report(R_GOOD).expenses.map((e) => e.expenseId).sort());
+      for (const c of checked) assert.deepEqual([c.contentType, c.looksLikePng], ['image/png', true]);
+      const [pdf] = tapped('receipts.pdf-out');
+      assert.match(Buffer.from(pdf.payload.data).toString('latin1'), /^%PDF/);
+      assert.deepEqual(tapped('receipts.errors'), []);
+    },
+
+    '13 Travel request approval.json': async () => {
+      const TR_EXT = '053A479B3C9DD847B02A203C657AE26B'; // at external validation, 1210 EUR
+      const TR_MGR = '224AF3CDCC2A5244A37C72FA5770C6F2'; // pending a manager: filtered out by the event preset
+      const to = `${red.url}/concur/ess-requests`;
+      const mgr = await sim.sendEss({ to, event: sim.buildRequestEvent(TR_MGR), maxAttempts: 1 });
+      assert.ok(mgr.delivered, `delivered: ${mgr.status}`);
+      const ok = await sim.sendEss({ to, event: sim.buildRequestEvent(TR_EXT), maxAttempts: 1 });
+      assert.ok(ok.delivered);
+      await waitUntil(() => tapped('travel-request.done').length === 1, 'the approval');
+      assert.equal(sim.state.travelRequests.get(TR_EXT).status, 'APPROVED');
+      assert.equal(sim.state.travelRequests.get(TR_MGR).status, 'SUBMITTED', 'the manager-step event was filtered out');
+      assert.equal(tapped('travel-request.done')[0].payload.approvalStatus.code, 'APPROVED');
+      // Over the limit: sent back with the rule's comment.
+      sim.state.reset();
+      sim.state.travelRequests.get(TR_EXT).total = 2400;
+      const over = await sim.sendEss({ to, event: sim.buildRequestEvent(TR_EXT), maxAttempts: 1 });
+      assert.ok(over.delivered);
+      await waitUntil(() => tapped('travel-request.done').length === 2, 'the send back');
+      const t = sim.state.travelRequests.get(TR_EXT);
+      assert.equal(t.status, 'SENTBACK');
+      assert.match(t.comments[0].comment, /2400 EUR is over the 1500 limit/);
+      const actions = sim.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/travelrequest/')).map((r) => `${r.path} ${r.query ?? ''}`.trim());
+      assert.deepEqual(actions, [`/travelrequest/v4/requests/${TR_EXT}/approve`, `/travelrequest/v4/requests/${TR_EXT}/sendback`]);
+      assert.deepEqual(tapped('travel-request.errors'), []);
+    },
   };
 
   DRIVERS['14 Several instances (PostgreSQL store).json'] = async () => {

@@ -93,6 +93,22 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       api('subs', 'concur-ess-subscriptions', 'cfg-ok', { operation: 'msg' }),
       ...trigger('subs-bad', 'subs-bad'),
       api('subs-bad', 'concur-ess-subscriptions', 'cfg-badsecret', { operation: 'list' }),
+      ...trigger('inbox', 'inbox'),
+      api('inbox', 'concur-reports-to-approve', 'cfg-ok', { userId: 'userId', userIdType: 'msg', output: 'each', includeDelegateApprovals: true }),
+      ...trigger('who', 'who'),
+      api('who', 'concur-user-lookup', 'cfg-co', { by: 'loginId', user: 'login', userType: 'msg', cacheSeconds: 60 }),
+      ...trigger('cmt', 'cmt'),
+      api('cmt', 'concur-report-comments', 'cfg-co', { operation: 'add', endpoint: 'company' }),
+      ...trigger('img', 'img'),
+      api('img', 'concur-receipt-images', 'cfg-co', { api: 'spenddocs', output: 'each' }),
+      ...trigger('img1', 'img1'),
+      api('img1', 'concur-receipt-images', 'cfg-ok', { api: 'image-v1', output: 'each' }),
+      ...trigger('tr', 'tr'),
+      api('tr', 'concur-travel-request', 'cfg-co', { operation: 'approve' }),
+      ...trigger('gen', 'gen'),
+      api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
+      ...trigger('gen-co', 'gen-co'),
+      api('gen-co', 'concur-api-request', 'cfg-co', { method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: '{"user":"ALL","limit":2}', queryType: 'json', paging: 'each', maxPages: 5 }),
       // Receivers.
       { id: 'legacy', type: 'concur-legacy-notify-in', z: Z, path: '/secrets/legacy', credentials: { username: LEGACY_USER, password: S.legacyPassword }, wires: [['dbg']] },
       { id: 'ess', type: 'concur-ess-event-in', z: Z, path: '/secrets/ess', extraKeys: key.publicPem, storeName: 'secrets', rejectOutput: true, wires: [['dbg'], ['dbg']] },
@@ -150,6 +166,21 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await call(`${red.url}/concur-ess-event-in/subscriptions?config=cfg-ok&endpoint=${encodeURIComponent('https://nodered.example.com/secrets/ess')}`);
     await call(`${red.url}/concur-ess-event-in/subscriptions?config=cfg-badsecret`);
     await call(`${red.url}/concur-ess-event-in/ess/counters`);
+    // The generic API node: a GET that needs a fresh token, paging, and a full URL to a stranger's host (refused).
+    failNext(sim, { method: 'GET', pathPrefix: r1Path, status: 401 });
+    await fire('gen', { msg: { method: 'GET', path: r1Path } });
+    await fire('gen', { msg: { method: 'GET', path: `https://attacker.example.net${r1Path}` } });
+    await fire('gen-co', {});
+    await fire('tr', { msg: { requestId: '224AF3CDCC2A5244A37C72FA5770C6F2', userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' } });
+    await fire('tr', { msg: { requestId: '224AF3CDCC2A5244A37C72FA5770C6F2' } });
+    await fire('img', { msg: { reportId: R1, userId: JANE, companyId: sim.credentials.companyId } });
+    await fire('img1', { msg: { reportId: R1 } });
+    await fire('cmt', { msg: { reportId: R1, comment: 'hygiene check' } });
+    await fire('cmt', { msg: { reportId: 'NOPE', comment: 'hygiene check' } });
+    await fire('who', { msg: { login: 'jane.doe@globex.example' } });
+    await fire('who', { msg: { login: 'nobody@globex.example' } });
+    await fire('inbox', { msg: { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' } });
+    await fire('inbox', { msg: { userId: 'no-such-user' } });
     // The editor's "Test connection" button, with a good and a wrong secret.
     for (const [id, secret] of [
       ['cfg-ok', S.clientSecret],
@@ -203,6 +234,14 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     assert.ok(answered('GET', /\/notification$/), 'failed notifications listed');
     assert.ok(answered('PUT', /\/events\/v4\/subscriptions\/webhook$/), 'a subscription saved');
     assert.match(answers.join('\n'), /"id":"secret-hygiene"/, 'the subscription list was answered');
+    assert.ok(answered('GET', /\/reportsToApprove$/), 'the inbox was listed');
+    assert.ok(answered('POST', /^\/travelrequest\/v4\/requests\/[^/]+\/approve$/), 'a travel request was approved');
+    assert.ok(answered('GET', /^\/spend-documents\/v4\/receipts$/), 'receipt images fetched');
+    assert.ok(answered('GET', /^\/imaging\/file\//), 'an Image v1 link fetched');
+    assert.ok(answered('POST', /\/comments$/), 'a comment was added');
+    assert.ok(answered('GET', /^\/profile\/identity\/v4\/Users$/), 'a user was looked up');
+    assert.ok(sim.requests.filter((r) => r.path === '/api/v3.0/expense/reports' && r.status === 200).length >= 3, 'the generic node paged');
+    assert.ok(sim.requests.filter((r) => r.path === r1Path && r.status === 401).length >= 1, 'the generic node met a 401');
     assert.ok(debugCount() >= 15, `debug nodes printed messages (${debugCount()})`);
     const log = logLines();
     assert.match(log, /concurError|HTTP_404|invalid_client|invalid_grant/, 'failing paths reached the log/debug output');

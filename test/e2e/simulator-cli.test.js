@@ -201,6 +201,25 @@ describe('concur-sim CLI', function () {
     }
   });
 
+  it('send ess --request sends a signed public.concur.request event with the documented facts', async () => {
+    const keys = path.join(dir, 'ess-keys-req');
+    await runCli(['keygen', '--out', keys]);
+    const rx = await startReceiver([200]);
+    try {
+      const r = await runCli(['send', 'ess', '--to', `${rx.url}/concur/ess`, '--request', '053A479B3C9DD847B02A203C657AE26B', '--key-dir', keys, '--api', 'http://127.0.0.1:8090']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /statusChange\.PENDING\.ExternalValidation for travel request 053A479B3C9DD847B02A203C657AE26B/);
+      const env = JSON.parse(rx.seen[0].body);
+      assert.deepEqual([env.topic, env.eventType, env.facts.id, env.facts.requestId, env.facts.currentApprovalStatus, env.facts.isTest], ['public.concur.request', 'statusChange.PENDING.ExternalValidation', '053A479B3C9DD847B02A203C657AE26B', '3F2K', 'Q_EXTV', 'false']);
+      assert.equal(env.facts.href, 'http://127.0.0.1:8090/travelrequest/v4/requests/053A479B3C9DD847B02A203C657AE26B');
+      const bad = await runCli(['send', 'ess', '--to', `${rx.url}/concur/ess`, '--request', 'NOPE', '--key-dir', keys]);
+      assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+      assert.match(bad.stderr, /not a seeded travel request/);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('send ess exits 1 when the receiver rejects (400) or the retention runs out', async () => {
     const keys = path.join(dir, 'ess-keys2');
     const rx = await startReceiver([400]);

@@ -201,6 +201,18 @@ const NODES = [
       // Other validations with their reasons.
       await expectFieldError(page, 'node-input-topicFilter', '(unclosed', /Not a valid regular expression/);
       await expectFieldOk(page, 'node-input-topicFilter', '');
+      // Topic and event presets fill the filters (travel requests next to expense reports), and follow what is typed.
+      const val = (id) => page.evaluate((i) => window.$(document.getElementById(i)).val(), id);
+      assert.equal(await val('concur-ess-topic-preset'), 'all');
+      await eb.fillInputs(page, { 'concur-ess-topic-preset': 'request', 'concur-ess-eventtype-preset': 'requestExternal' });
+      assert.equal(await val('node-input-topicFilter'), '^public\\.concur\\.request$');
+      assert.equal(await val('node-input-eventTypeFilter'), '^statusChange\\.PENDING\\.ExternalValidation$');
+      await eb.fillInputs(page, { 'concur-ess-topic-preset': 'both' });
+      assert.equal(await val('node-input-topicFilter'), '^public\\.concur\\.(expense\\.report|request)$');
+      await eb.fillInputs(page, { 'node-input-topicFilter': 'expense' });
+      assert.equal(await val('concur-ess-topic-preset'), 'custom');
+      await eb.fillInputs(page, { 'concur-ess-topic-preset': 'all', 'concur-ess-eventtype-preset': 'all' });
+      assert.deepEqual([await val('node-input-topicFilter'), await val('node-input-eventTypeFilter')], ['', '']);
       await expectFieldError(page, 'node-input-dedupeHours', '0', /from 0.01 to 8760/);
       await expectFieldOk(page, 'node-input-dedupeHours', '72');
       // Memory limits of the store (MiB): a limit of 0 would refuse every event.
@@ -255,8 +267,148 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-version': 'v4', 'node-input-context': 'TRAVELER' });
       await expectFieldError(page, 'node-input-urlTemplate', 'ftp://host/x', /path starting with \/ or a full http/);
       await expectFieldOk(page, 'node-input-urlTemplate', '');
+      // TypedInputs: the msg properties of old flows are the defaults; another source can be picked.
+      const typed = (id) => page.evaluate((i) => ({ type: window.$('#' + i).typedInput('type'), value: window.$('#' + i).typedInput('value') }), id);
+      assert.deepEqual(await typed('node-input-href'), { type: 'msg', value: 'payload.facts.href' });
+      assert.deepEqual(await typed('node-input-reportId'), { type: 'msg', value: 'reportId' });
+      assert.deepEqual(await typed('node-input-userId'), { type: 'msg', value: 'userId' });
+      await eb.fillInputs(page, { 'node-input-reportId': { type: 'flow', value: 'lastReport' } });
+      assert.deepEqual(await typed('node-input-reportId'), { type: 'flow', value: 'lastReport' });
+      await eb.fillInputs(page, { 'node-input-reportId': { type: 'msg', value: 'reportId' } });
     },
     trigger: { status: /1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-api-request',
+    label: /concur api/i,
+    fill: (ctx) => [
+      [['name'], 'browser api request'],
+      [['path'], `/expensereports/v4/users/${ctx.sim ? ctx.sim.credentials.users[0].userId : 'u'}/context/TRAVELER/reports/CB899F7D9F73420A8D8B`],
+    ],
+    async checks({ page }) {
+      assert.equal(await textOf(page, '#concur-api-request-request'), 'GET <msg.path>');
+      assert.equal(await visible(page, 'node-input-body'), false, 'a GET sends no body');
+      assert.equal(await visible(page, 'node-input-maxPages'), false, 'no paging: no page limit');
+      await eb.fillInputs(page, { 'node-input-method': 'POST', 'node-input-paging': 'merge' });
+      assert.equal(await visible(page, 'node-input-body'), true);
+      assert.equal(await visible(page, 'node-input-maxPages'), true);
+      await expectFieldError(page, 'node-input-path', '/expensereports/v4/../../oauth2', /without \. or \.\. segments/);
+      await expectFieldError(page, 'node-input-path', 'ftp://x/y', /full https/);
+      await expectFieldOk(page, 'node-input-path', { type: 'jsonata', value: '"/a/" & reportId' });
+      assert.equal(await textOf(page, '#concur-api-request-request'), 'POST <jsonata>');
+      await expectFieldError(page, 'node-input-maxPages', '0', /1 to 1000/);
+      await eb.fillInputs(page, { 'node-input-maxPages': '5', 'node-input-method': 'GET', 'node-input-paging': 'none' });
+      await eb.fillInputs(page, { 'node-input-path': { type: 'str', value: '/expensereports/v4/x' } });
+      assert.equal(await textOf(page, '#concur-api-request-request'), 'GET /expensereports/v4/x');
+    },
+    trigger: { status: /GET 200 · 1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-reports-to-approve',
+    label: /approve/i,
+    // Sam, who approves the seeded report 9F1C3B7E22D84A6B9C05 (src/simulator/seed-data.ts).
+    fill: () => [
+      [['name'], 'browser inbox'],
+      [['userId'], { type: 'str', value: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-reports-to-approve-request');
+      assert.equal(await req(), 'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove');
+      assert.equal(await page.evaluate(() => window.$('#node-input-userId').typedInput('type') + ':' + window.$('#node-input-userId').typedInput('value')), 'msg:userId');
+      assert.equal(await visible(page, 'node-input-order'), false, 'no sort: no order');
+      await eb.fillInputs(page, { 'node-input-sort': 'reportDate', 'node-input-order': 'desc', 'node-input-includeDelegateApprovals': true });
+      assert.equal(await req(), 'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove?sort=reportDate&order=desc&includeDelegateApprovals=true');
+      await expectFieldError(page, 'node-input-sort', 'report date', /report field name/);
+      await eb.fillInputs(page, { 'node-input-sort': '', 'node-input-includeDelegateApprovals': false });
+    },
+    trigger: { status: /1 to approve · 1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-user-lookup',
+    label: /user/i,
+    fill: () => [
+      [['name'], 'browser user lookup'],
+      [['by'], 'loginId'],
+      [['user'], { type: 'str', value: 'jane.doe@globex.example' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-user-lookup-request');
+      assert.equal(await req(), 'GET /profile/identity/v4/Users/{id}');
+      await eb.fillInputs(page, { 'node-input-by': 'employeeId' });
+      assert.equal(await req(), 'GET /profile/identity/v4/Users?filter=employeeNumber eq "{employeeId}"');
+      await expectFieldError(page, 'node-input-cacheSeconds', '-1', /0 \(no cache\) to 604800/);
+      await expectFieldOk(page, 'node-input-cacheSeconds', '60');
+    },
+    trigger: { status: /Jane Doe · 1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-report-comments',
+    label: /comment/i,
+    fill: () => [
+      [['name'], 'browser comments'],
+      [['reportId'], { type: 'str', value: '9F1C3B7E22D84A6B9C05' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-report-comments-request');
+      assert.equal(await req(), 'GET /expensereports/v4/reports/{reportId}[/expenses/{expenseId}]/comments');
+      assert.equal(await visible(page, 'node-input-comment'), false, 'reading needs no comment');
+      assert.equal(await visible(page, 'node-input-userId'), false, 'the company endpoint needs no user');
+      await eb.fillInputs(page, { 'node-input-operation': 'add', 'node-input-endpoint': 'user', 'node-input-context': 'MANAGER' });
+      assert.equal(await req(), 'POST /expensereports/v4/users/{userId}/context/MANAGER/reports/{reportId}[/expenses/{expenseId}]/comments');
+      assert.equal(await visible(page, 'node-input-comment'), true);
+      assert.equal(await visible(page, 'node-input-userId'), true);
+      assert.equal(await visible(page, 'node-input-includeAll'), false);
+      await eb.fillInputs(page, { 'node-input-operation': 'read', 'node-input-endpoint': 'company', 'node-input-includeAll': true });
+      assert.match(await req(), /\?includeAllComments=true$/);
+    },
+    trigger: { status: /2 comment\(s\) · 1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-receipt-images',
+    label: /receipt/i,
+    // Image v1 needs only the report id: the injected message gets the seeded report's PDF.
+    fill: () => [
+      [['name'], 'browser receipts'],
+      [['api'], 'image-v1'],
+      [['reportId'], { type: 'str', value: 'CB899F7D9F73420A8D8B' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-receipt-images-request');
+      assert.match(await req(), /^GET \/expensereports\/v4\/users\/\{userId\}\/context\/TRAVELER\/reports\/\{reportId\}\/expenses.* → GET \/spend-documents\/v4\/receipts\?imageId=\{receiptImageId\}&companyId=\{companyId\}&type=display$/);
+      assert.equal(await visible(page, 'node-input-companyId'), true);
+      await eb.fillInputs(page, { 'node-input-representation': 'compliance' });
+      assert.match(await req(), /type=compliance$/);
+      await eb.fillInputs(page, { 'node-input-api': 'image-v1' });
+      assert.equal(await visible(page, 'node-input-companyId'), false, 'Image v1 needs no company id');
+      assert.equal(await visible(page, 'node-input-userId'), false);
+      assert.match(await req(), /^GET \/api\/image\/v1\.0\/report\/\{reportId\}/);
+      await eb.fillInputs(page, { 'node-input-api': 'spenddocs' });
+      await expectFieldError(page, 'node-input-maxImages', '0', /1 to 500/);
+      await eb.fillInputs(page, { 'node-input-maxImages': '20' });
+    },
+    trigger: { status: /1 image\(s\) · 1 ok/, fill: 'green' },
+  },
+  {
+    type: 'concur-travel-request',
+    label: /travel request/i,
+    fill: () => [
+      [['name'], 'browser travel request'],
+      [['operation'], 'get'],
+      [['requestId'], { type: 'str', value: '224AF3CDCC2A5244A37C72FA5770C6F2' }],
+    ],
+    async checks({ page }) {
+      const req = () => textOf(page, '#concur-travel-request-request');
+      assert.equal(await req(), 'GET /travelrequest/v4/requests/{requestId}?userId={userId}');
+      assert.equal(await visible(page, 'node-input-comment'), false, 'reading takes no comment');
+      await eb.fillInputs(page, { 'node-input-operation': 'sendback' });
+      assert.equal(await req(), 'POST /travelrequest/v4/requests/{requestId}/sendback?userId={userId}');
+      assert.equal(await visible(page, 'node-input-comment'), true);
+      assert.equal(await visible(page, 'node-input-actionFrom'), false);
+      await eb.fillInputs(page, { 'node-input-operation': 'msg' });
+      assert.equal(await visible(page, 'node-input-actionFrom'), true);
+      assert.equal(await req(), 'POST /travelrequest/v4/requests/{requestId}/{action}?userId={userId}');
+    },
+    trigger: { status: /get SUBMITTED · 1 ok/, fill: 'green' },
   },
   {
     type: 'concur-post-exceptions',
@@ -270,7 +422,10 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
       assert.equal(await textOf(page, '#concur-post-exceptions-request'), 'POST /api/expense/expensereport/v1.1/report/{reportKey}/Exceptions');
       assert.equal(await visible(page, 'node-input-visibility'), false, 'visibility is a v4 setting');
+      assert.equal(await visible(page, 'node-input-reportKey'), true, 'the v1.1 report key input');
       await eb.fillInputs(page, { 'node-input-version': 'v4' });
+      assert.equal(await visible(page, 'node-input-reportKey'), false);
+      assert.equal(await page.evaluate(() => window.$('#node-input-exceptionsFrom').typedInput('value')), 'exceptions', 'msg.exceptions by default');
     },
     // The injected message has no reportId: the error is reported before anything is sent, and the badge says so.
     trigger: { status: /: 0 ok, 1 failed/, fill: 'red' },
@@ -287,9 +442,15 @@ const NODES = [
       await eb.fillInputs(page, { 'node-input-action': 'recall', 'node-input-recallContext': 'PROXY' });
       assert.equal(await req(), 'PATCH /expensereports/v4/users/{userId}/context/PROXY/reports/{reportId}/recall');
       assert.equal(await visible(page, 'node-input-statusId'), false, 'statusId only applies to approve');
+      assert.equal(await visible(page, 'node-input-actionFrom'), false, 'a fixed action needs no action input');
+      await eb.fillInputs(page, { 'node-input-action': 'msg' });
+      assert.equal(await visible(page, 'node-input-actionFrom'), true);
+      await eb.fillInputs(page, { 'node-input-action': 'recall' });
       await eb.fillInputs(page, { 'node-input-version': 'v1.1' });
       assert.equal(await visible(page, 'node-input-endpoint'), false);
       assert.match(await req(), /^POST <msg\.workflowActionUrl>/);
+      assert.equal(await visible(page, 'node-input-workflowActionUrl'), true, 'v1.1: where the WorkflowActionURL comes from');
+      assert.equal(await visible(page, 'node-input-reportId'), false);
       await eb.fillInputs(page, { 'node-input-version': 'v4', 'node-input-action': 'approve', 'node-input-endpoint': 'company' });
       await expectFieldError(page, 'node-input-comment', 'x'.repeat(2001), /at most 2000/, { viaScript: true });
       await expectFieldOk(page, 'node-input-comment', 'approved by the browser test');

@@ -5,6 +5,7 @@
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
 
 interface Def extends NodeDef {
@@ -25,13 +26,19 @@ export = function (RED: RED) {
     const version: ReportApiVersion = (REPORT_API_VERSIONS as readonly string[]).includes(String(def.version)) ? (def.version as ReportApiVersion) : 'v4';
     const context: ReportContext = (REPORT_CONTEXTS as readonly string[]).includes(String(def.context)) ? (def.context as ReportContext) : 'TRAVELER';
     const urlTemplate = typeof def.urlTemplate === 'string' ? def.urlTemplate.trim() : '';
+    // TypedInputs; a flow saved before they existed reads the msg properties it always read.
+    const inputs = {
+      href: typedInput(def, { name: 'href', defaultValue: 'payload.facts.href', label: 'report URL' }),
+      reportId: typedInput(def, { name: 'reportId', defaultValue: 'reportId', label: 'report id' }),
+      userId: typedInput(def, { name: 'userId', defaultValue: 'userId', label: 'user id' }),
+    };
 
     handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
       const event = msg.payload;
       const p = isObject(event) ? event : {};
-      const facts = isObject(p.facts) ? p.facts : {};
+      const v = await evaluateInputs(RED, node, msg, inputs);
       // Everything is validated before a request goes out.
-      const location = locateReport({ factsHref: facts.href, objectURI: p.objectURI, reportId: msg.reportId, userId: msg.userId }, { version, context, urlTemplate });
+      const location = locateReport({ factsHref: v.href, objectURI: p.objectURI, reportId: v.reportId, userId: v.userId }, { version, context, urlTemplate });
       const got = await fetchReport(api, location, correlationIdOf(msg));
       const s = got.summary;
       const prev = isObject(msg.concur) ? msg.concur : {};

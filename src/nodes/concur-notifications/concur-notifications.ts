@@ -6,6 +6,7 @@
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { evaluateInput, typedInput } from '../shared/typed-input';
 import { deleteNotification, listFailedNotifications } from '../../concur/notifications-api';
 import { notificationFields } from '../../concur/notification-fields';
 
@@ -23,10 +24,13 @@ export = function (RED: RED) {
     const operation = def.operation === 'delete' ? 'delete' : 'list-failed';
     const statusValue = typeof def.statusValue === 'string' && def.statusValue.trim() ? def.statusValue.trim() : 'failed';
 
+    const uriInput = typedInput(def, { name: 'notificationURI', defaultValue: 'notificationURI', label: 'notification URI' });
+
     handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
       const correlationId = correlationIdOf(msg);
       if (operation === 'delete') {
-        const uri = msg.notificationURI ?? (msg.payload && typeof msg.payload === 'object' ? (msg.payload as Record<string, unknown>).notificationURI : undefined);
+        const given = await evaluateInput(RED, node, msg, uriInput);
+        const uri = given ?? (msg.payload && typeof msg.payload === 'object' ? (msg.payload as Record<string, unknown>).notificationURI : undefined);
         const r = await deleteNotification(api, uri, correlationId);
         msg.payload = { deleted: true, status: r.status, notificationURI: r.notificationURI };
         send(msg);

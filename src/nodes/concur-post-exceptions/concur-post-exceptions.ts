@@ -5,6 +5,7 @@
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { ConcurError, invalidInput } from '../../concur/concur-error';
 import { idValue } from '../../concur/api-types';
 import { EXCEPTION_VISIBILITIES, normalizeExceptions, postExceptionsLegacy, postExceptionsV4, type ExceptionVisibility } from '../../concur/report-exceptions';
@@ -35,11 +36,19 @@ export = function (RED: RED) {
       }
     }
 
+    // TypedInputs; a flow saved before they existed reads the msg properties it always read.
+    const inputs = {
+      reportId: typedInput(def, { name: 'reportId', defaultValue: 'reportId', label: 'report id' }),
+      reportKey: typedInput(def, { name: 'reportKey', defaultValue: 'reportKey', label: 'report key' }),
+      exceptions: typedInput(def, { name: 'exceptionsFrom', defaultValue: 'exceptions', label: 'exceptions' }),
+    };
+
     handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const source = msg.exceptions !== undefined ? msg.exceptions : configured;
+      const v = await evaluateInputs(RED, node, msg, inputs);
+      const source = v.exceptions !== undefined ? v.exceptions : configured;
       if (source === undefined) throw invalidInput(configProblem || 'no exceptions: set msg.exceptions or configure them in the node');
       const list = normalizeExceptions(source, visibility);
-      const reportId = legacy ? idValue(msg.reportKey) ?? idValue(msg.reportId) : idValue(msg.reportId);
+      const reportId = legacy ? idValue(v.reportKey) ?? idValue(v.reportId) : idValue(v.reportId);
       if (!reportId) throw invalidInput(legacy ? 'msg.reportKey (v1.1 RptKey) or msg.reportId is required' : 'msg.reportId is required');
       const correlationId = correlationIdOf(msg);
       const results = legacy ? await postExceptionsLegacy(api, reportId, list, correlationId) : await postExceptionsV4(api, reportId, list, correlationId);

@@ -5,6 +5,7 @@
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { validateWorkflowAction, workflowActionLegacy, workflowActionV4, normalizeActionName, type WorkflowActionInput } from '../../concur/workflow-action';
 
 interface Def extends NodeDef {
@@ -28,28 +29,38 @@ export = function (RED: RED) {
     const legacy = def.version === 'v1.1';
     const fromMsg = def.action === 'msg';
     const configuredAction = fromMsg ? undefined : normalizeActionName(def.action) ?? 'approve';
+    // TypedInputs; a flow saved before they existed reads the msg properties it always read.
+    const inputs = {
+      reportId: typedInput(def, { name: 'reportId', defaultValue: 'reportId', label: 'report id' }),
+      userId: typedInput(def, { name: 'userId', defaultValue: 'userId', label: 'user id' }),
+      workflowActionUrl: typedInput(def, { name: 'workflowActionUrl', defaultValue: 'workflowActionUrl', label: 'workflow action URL' }),
+      comment: typedInput(def, { name: 'commentFrom', defaultValue: 'comment', label: 'comment' }),
+      action: typedInput(def, { name: 'actionFrom', defaultValue: 'action', label: 'action' }),
+    };
 
     handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
       const extra = isObject(msg.workflow) ? msg.workflow : {};
+      const v = await evaluateInputs(RED, node, msg, inputs);
       const input: WorkflowActionInput = {
         statusId: def.statusId || undefined,
         ...extra,
-        action: fromMsg ? msg.action : configuredAction,
-        comment: msg.comment !== undefined ? msg.comment : extra.comment !== undefined ? extra.comment : def.comment || undefined,
+        action: fromMsg ? v.action : configuredAction,
+        // The per-message comment first, then msg.workflow.comment, then the configured text.
+        comment: v.comment !== undefined ? v.comment : extra.comment !== undefined ? extra.comment : def.comment || undefined,
       };
       const a = validateWorkflowAction(input); // before anything is sent
       const correlationId = correlationIdOf(msg);
       const result = legacy
-        ? await workflowActionLegacy(api, a, msg.workflowActionUrl, correlationId)
+        ? await workflowActionLegacy(api, a, v.workflowActionUrl, correlationId)
         : await workflowActionV4(
             api,
             a,
-            { reportId: msg.reportId, userId: msg.userId, endpoint: def.endpoint === 'user' ? 'user' : 'company', recallContext: def.recallContext === 'PROXY' ? 'PROXY' : 'TRAVELER' },
+            { reportId: v.reportId, userId: v.userId, endpoint: def.endpoint === 'user' ? 'user' : 'company', recallContext: def.recallContext === 'PROXY' ? 'PROXY' : 'TRAVELER' },
             correlationId,
           );
       msg.payload = result;
       send(msg);
-      return `${a.action} ${legacy ? '' : String(msg.reportId ?? '')}`.trim();
+      return `${a.action} ${legacy ? '' : String(v.reportId ?? '')}`.trim();
     });
   }
   RED.nodes.registerType('concur-workflow-action', ConcurWorkflowAction);
