@@ -85,7 +85,9 @@ async function launchEditorBrowser({ viewport = { width: 1400, height: 900 } } =
       if (closed) return;
       closed = true;
       // Bounded: a wedged browser must not hang the suite (playwright kills it at exit).
-      await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 10000))]);
+      let timer;
+      await Promise.race([context.close().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 10000)))]);
+      clearTimeout(timer); // a pending timer would keep mocha alive (no exit: true)
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
