@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Signs ESS test deliveries the way Concur does (../shared/concur-api.md §2.3):
+ * Signs ESS test deliveries the way Concur does (docs/concur-api.md#ess-signature):
  * standard base64 of an RSA-2048 SHA-256 signature over the exact body bytes,
  * RSA-PSS with maximum salt (what the one real 2019 signature used) or PKCS#1 v1.5.
  */
