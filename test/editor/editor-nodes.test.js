@@ -328,6 +328,7 @@ async function textOf(page, selector) {
   return page.evaluate((s) => {
     const el = document.querySelector(s);
     // innerText keeps the line breaks between block elements (textContent would glue lines together).
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is asserted
     return el ? (el.innerText || el.textContent).replace(/\s+/g, ' ').trim() : null;
   }, selector);
 }
@@ -479,7 +480,7 @@ async function pressTestConnection(page, button, { ok, fail }, timeoutMs = 20000
 /** Loads the simulator (compiled) as the token endpoint for Test connection, if it is built. */
 async function maybeStartSimulator() {
   try {
-    const { startSimulator } = require(path.join(REPO, 'simulator'));
+    const { startSimulator } = require(path.join(REPO, 'dist', 'simulator'));
     const keyDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'concur-sim-keys-'));
     const sim = await startSimulator({ port: 0, host: '127.0.0.1', keyDir, deliverEvents: false });
     return { sim, keyDir };
