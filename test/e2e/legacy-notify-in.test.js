@@ -492,7 +492,13 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       let registered;
       // Messages come from the i18n catalogue: the stub returns the key, so the test sees which message.
       const RED = { nodes: { registerType: (type, def) => (registered = { type, def }) }, _: (key) => key, settings: {} };
-      new Function('RED', '$', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }));
+      // The shared editor code the node's .html loads (resources/concur-editor.js), evaluated first as the browser does.
+      assert.match(r.body, /<script type="text\/javascript" src="resources\/node-red-contrib-sap-concur\/concur-editor\.js"><\/script>/);
+      const shared = await request(`${red.url}/resources/node-red-contrib-sap-concur/concur-editor.js`);
+      assert.equal(shared.status, 200);
+      const window = {};
+      new Function('window', 'RED', shared.body)(window, RED);
+      new Function('RED', '$', 'ConcurEditor', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }), window.ConcurEditor);
       assert.equal(registered.type, 'concur-legacy-notify-in');
       assert.equal(registered.def.category, 'SAP Concur');
       assert.equal(registered.def.defaults.path.value, '/concur/v1.0/notify');

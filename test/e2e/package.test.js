@@ -2,8 +2,9 @@
 /**
  * The published package is exactly the built one: `npm pack`'s file list holds
  * dist/ (one folder per node type with its .js, editor .html, en-US and de locales
- * and icon), bin/, examples/, README and LICENSE, and nothing else: no sources,
- * no tests, no build output without a source (a stale file of a renamed module).
+ * and icon), resources/ (the shared editor code), bin/, examples/, docs/, README
+ * and LICENSE, and nothing else: no sources, no tests, no build output without a
+ * source (a stale file of a renamed module).
  * The packed tarball installs into a fresh Node-RED user directory without a
  * build step, a real Node-RED loads every node from it, and `npx concur-sim`
  * runs from there.
@@ -30,19 +31,23 @@ function walk(dir, base = dir) {
   });
 }
 
-/** What the build makes of src/: .ts -> .js (and .d.ts when declarations are on), everything else copied. */
-function expectedDist() {
+/**
+ * What the build makes of src/: .ts -> dist/ .js (and .d.ts when declarations are on),
+ * src/editor/* -> resources/*, everything else copied to dist/.
+ */
+function expectedBuild() {
   const tsconfig = JSON.parse(fs.readFileSync(path.join(REPO, 'tsconfig.json'), 'utf8'));
   const declarations = Boolean(tsconfig.compilerOptions.declaration);
   return walk(path.join(REPO, 'src'))
     .flatMap((f) => {
-      if (!f.endsWith('.ts')) return [f];
+      if (f.startsWith('editor/')) return [`resources/${f.slice('editor/'.length)}`];
+      if (!f.endsWith('.ts')) return [`dist/${f}`];
       const stem = f.slice(0, -3);
-      return declarations ? [`${stem}.js`, `${stem}.d.ts`] : [`${stem}.js`];
+      return declarations ? [`dist/${stem}.js`, `dist/${stem}.d.ts`] : [`dist/${stem}.js`];
     })
-    .map((f) => `dist/${f}`)
     .sort();
 }
+const built = (f) => f.startsWith('dist/') || f.startsWith('resources/');
 
 function packList() {
   // --ignore-scripts: list the dist/ this test run built (pretest) instead of rebuilding it under other tests.
@@ -53,16 +58,14 @@ function packList() {
 describe('published package (npm pack)', function () {
   this.timeout(120000);
 
-  it('publishes exactly the built package: dist/, bin/, examples/, README, LICENSE', () => {
+  it('publishes exactly the built package: dist/, resources/, bin/, examples/, docs/, README, LICENSE', () => {
     const files = packList();
-    const outside = files.filter((f) => !f.startsWith('dist/'));
+    const outside = files.filter((f) => !built(f));
     const examples = fs.readdirSync(path.join(REPO, 'examples')).map((f) => `examples/${f}`);
-    assert.deepEqual(outside, ['LICENSE', 'README.md', 'bin/concur-sim.js', ...examples, 'package.json'].sort());
-    // No stale build output: dist/ holds what src/ compiles to, file for file.
-    assert.deepEqual(
-      files.filter((f) => f.startsWith('dist/')),
-      expectedDist(),
-    );
+    const docs = fs.readdirSync(path.join(REPO, 'docs')).map((f) => `docs/${f}`);
+    assert.deepEqual(outside, ['LICENSE', 'README.md', 'bin/concur-sim.js', ...docs, ...examples, 'package.json'].sort());
+    // No stale build output: dist/ and resources/ hold what src/ builds to, file for file.
+    assert.deepEqual(files.filter(built), expectedBuild());
   });
 
   it('has every node type: js, editor html, en-US and de help and messages, icon', () => {
@@ -80,19 +83,20 @@ describe('published package (npm pack)', function () {
     }
   });
 
-  it('the build empties its output folder first (no stale file survives a rebuild)', () => {
+  it('the build empties its output folders first (no stale file survives a rebuild)', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-build-'));
     try {
-      fs.mkdirSync(path.join(out, 'nodes', 'renamed-node'), { recursive: true });
-      fs.writeFileSync(path.join(out, 'nodes', 'renamed-node', 'renamed-node.js'), '// stale\n');
-      fs.writeFileSync(path.join(out, 'stale.js'), '// stale\n');
+      fs.mkdirSync(path.join(out, 'dist', 'nodes', 'renamed-node'), { recursive: true });
+      fs.writeFileSync(path.join(out, 'dist', 'nodes', 'renamed-node', 'renamed-node.js'), '// stale\n');
+      fs.writeFileSync(path.join(out, 'dist', 'stale.js'), '// stale\n');
+      fs.mkdirSync(path.join(out, 'resources'));
+      fs.writeFileSync(path.join(out, 'resources', 'old-editor.js'), '// stale\n');
       execFileSync(process.execPath, [path.join(REPO, 'scripts', 'build.js'), '--out', out], { cwd: REPO, stdio: 'pipe' });
-      assert.deepEqual(
-        walk(out)
-          .map((f) => `dist/${f}`)
-          .sort(),
-        expectedDist(),
-      );
+      assert.deepEqual(walk(out).sort(), expectedBuild());
+      // The shared editor resource carries the runtime's rules, not the placeholder.
+      const editor = fs.readFileSync(path.join(out, 'resources', 'concur-editor.js'), 'utf8');
+      assert.doesNotMatch(editor, /@editor-rules/);
+      assert.match(editor, /"dedupeHours":\{"min":0\.01,/);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
@@ -158,6 +162,9 @@ describe('published package (npm pack)', function () {
           assert.ok(JSON.parse(cat.body)[type], `${type}: ${lang} messages served`);
         }
       }
+      const shared = await request(`${red.url}/resources/${PACKAGE_NAME}/concur-editor.js`);
+      assert.equal(shared.status, 200, 'shared editor code served from resources/');
+      assert.match(shared.body, /window\.ConcurEditor = /);
       const de = await request(`${red.url}/nodes`, { headers: { Accept: 'text/html', 'Accept-Language': 'de' } });
       assert.match(de.body, /<h3>Eigenschaften<\/h3>/, 'German help served');
       assert.doesNotMatch(red.log(), /\[error\]/);

@@ -51,14 +51,23 @@ describe('ess-keys: Concur-published public keys', () => {
     for (const p of pems) assert.ok(shipped.has(fp(p)), 'seed key shipped');
   });
 
-  it('the editor defaults enable the same published keys as the runtime', () => {
-    const html = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'nodes', 'concur-ess-event-in', 'concur-ess-event-in.html'), 'utf8');
-    for (const k of CONCUR_PUBLISHED_KEYS) {
-      const m = new RegExp(`${k.property}: \\{ value: (true|false) \\}`).exec(html);
-      assert.ok(m, `${k.property} declared in the editor`);
-      assert.equal(m[1] === 'true', k.enabledByDefault, k.property);
-      assert.ok(html.includes(`id="node-input-${k.property}"`), `checkbox for ${k.property}`);
+  it('the editor takes the published keys from the runtime (served in resources/concur-editor.js), with labels in en-US and de', () => {
+    const { editorRules } = require('../../dist/nodes/shared/editor-rules');
+    const served = editorRules().publishedKeys;
+    assert.deepEqual(
+      served.map((k) => [k.property, k.enabledByDefault]),
+      CONCUR_PUBLISHED_KEYS.map((k) => [k.property, k.enabledByDefault]),
+    );
+    const nodeDir = path.join(__dirname, '..', '..', 'src', 'nodes', 'concur-ess-event-in');
+    const html = fs.readFileSync(path.join(nodeDir, 'concur-ess-event-in.html'), 'utf8');
+    for (const k of CONCUR_PUBLISHED_KEYS) assert.ok(!html.includes(k.property), `${k.property} is not copied into the editor file`);
+    assert.match(html, /ConcurEditor\.publishedKeys/);
+    for (const lang of ['en-US', 'de']) {
+      const cat = JSON.parse(fs.readFileSync(path.join(nodeDir, 'locales', lang, 'concur-ess-event-in.json'), 'utf8'))['concur-ess-event-in'];
+      for (const k of CONCUR_PUBLISHED_KEYS) assert.ok(cat.label[k.property], `${lang}: label.${k.property}`);
     }
+    const resource = fs.readFileSync(path.join(__dirname, '..', '..', 'resources', 'concur-editor.js'), 'utf8');
+    for (const k of CONCUR_PUBLISHED_KEYS) assert.ok(resource.includes(`"property":"${k.property}","label":`), `${k.property} served to the editor`);
   });
 });
 

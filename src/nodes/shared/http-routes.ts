@@ -8,6 +8,9 @@
  * of the root express app; we do the same, keyed on the routes our nodes own.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidPathError, isValidPath, normalizePath, routeKey } from './receiver-path';
+
+export { InvalidPathError, normalizePath } from './receiver-path';
 
 export interface RouteRequest extends IncomingMessage {
   /** Exact bytes of the body (set for routes registered with captureBody). */
@@ -71,11 +74,6 @@ function stackOf(app: ExpressLike): Layer[] | undefined {
   }
 }
 
-export function normalizePath(p: string): string {
-  const s = ('/' + p).replace(/\/{2,}/g, '/');
-  return s.length > 1 ? s.replace(/\/$/, '') : s;
-}
-
 /** Reads the whole body into a Buffer, failing with 413 past `limit` bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -118,7 +116,7 @@ function installCapture(app: ExpressLike): Captures {
   if (existing) return existing;
   const captures: Captures = new Map();
   const capture = (req: RouteRequest, _res: RouteResponse, next: () => void) => {
-    const pathname = normalizePath(req._parsedUrl?.pathname ?? (req.url ?? '/').split('?')[0]);
+    const pathname = routeKey(req._parsedUrl?.pathname ?? (req.url ?? '/').split('?')[0]);
     const entry = captures.get(pathname);
     if (!entry || !entry.methods.has((req.method ?? '').toUpperCase()) || req._body) return next();
     // Mark the body as consumed so the editor's and core's body parsers skip it.
@@ -194,7 +192,7 @@ function overlap(a: Set<string>, b: Set<string>): string | undefined {
 function foreignRouteMethod(app: ExpressLike, path: string, methods: Set<string>): string | undefined {
   for (const layer of stackOf(app) ?? []) {
     const r = layer.route;
-    if (!r || typeof r.path !== 'string' || normalizePath(r.path) !== path) continue;
+    if (!r || typeof r.path !== 'string' || routeKey(r.path) !== routeKey(path)) continue;
     if (r.stack.some((l) => (l.handle as { [CLAIMS]?: boolean })[CLAIMS])) continue; // ours: checked through the claims
     const theirs = new Set(Object.keys(r.methods ?? {}).map((m) => (m === '_all' ? '*' : m.toUpperCase())));
     const m = overlap(methods, theirs);
@@ -212,6 +210,9 @@ export interface RegisteredRoute {
 /**
  * Registers a route on RED.httpNode; returns a handle whose remove() must be
  * called from the node's close handler (otherwise a redeploy duplicates it).
+ * Throws InvalidPathError for a path that is not literal (receiver-path.ts) and
+ * RouteConflictError when the path (compared case-insensitively, as Express
+ * routes) and a method are already served.
  */
 export function registerRoute(
   RED: RedWithHttp,
@@ -221,12 +222,14 @@ export function registerRoute(
 ): RegisteredRoute {
   const app = RED.httpNode as ExpressLike;
   const path = normalizePath(spec.path);
+  if (!isValidPath(path)) throw new InvalidPathError(path);
   const mount = typeof app.path === 'function' ? app.path() : '';
   const fullPath = normalizePath(mount + path);
+  const key = routeKey(fullPath);
   // Two nodes on one path would silently share requests (Express calls the first route only).
   const claim: Claim = { ownerId: spec.owner?.id, methods: new Set(spec.allMethods ? ['*'] : spec.methods.map((m) => m.toUpperCase())) };
   const claims = claimsOf(app);
-  for (const other of claims.get(fullPath) ?? []) {
+  for (const other of claims.get(key) ?? []) {
     const m = overlap(claim.methods, other.methods);
     if (m) throw new RouteConflictError(fullPath, m, other.ownerId);
   }
@@ -235,7 +238,7 @@ export function registerRoute(
   let captures: Captures | undefined;
   if (spec.captureBody) {
     captures = installCapture(app);
-    captures.set(fullPath, {
+    captures.set(key, {
       limitBytes: spec.captureBody.limitBytes,
       methods: new Set(spec.captureBody.methods.map((m) => m.toUpperCase())),
     });
@@ -260,7 +263,7 @@ export function registerRoute(
     }
   };
   (guarded as unknown as { [CLAIMS]: boolean })[CLAIMS] = true;
-  claims.set(fullPath, [...(claims.get(fullPath) ?? []), claim]);
+  claims.set(key, [...(claims.get(key) ?? []), claim]);
   if (spec.allMethods) app.all(path, guarded);
   else for (const m of spec.methods) (app as unknown as Record<string, (p: string, h: unknown) => void>)[m.toLowerCase()](path, guarded);
 
@@ -274,10 +277,10 @@ export function registerRoute(
           if (r && r.stack.some((l) => l.handle === guarded)) stack.splice(i, 1);
         }
       }
-      if (captures) captures.delete(fullPath);
-      const left = (claims.get(fullPath) ?? []).filter((c) => c !== claim);
-      if (left.length) claims.set(fullPath, left);
-      else claims.delete(fullPath);
+      if (captures) captures.delete(key);
+      const left = (claims.get(key) ?? []).filter((c) => c !== claim);
+      if (left.length) claims.set(key, left);
+      else claims.delete(key);
     },
   };
 }
