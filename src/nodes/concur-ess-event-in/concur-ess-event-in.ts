@@ -16,6 +16,9 @@ import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike
 import { EventJournal, type StoredEvent } from '../../concur/event-journal';
 import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
+import { numberOption } from '../shared/options';
+import { needsPermission } from '../shared/permissions';
+import { ThrottledStatus, type Badge } from '../shared/status';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -44,18 +47,13 @@ interface EssInDef extends NodeDef {
 
 const DEFAULT_PATH = '/concur/ess';
 const MAINTENANCE_MS = 60_000;
-const STATUS_THROTTLE_MS = 250;
 const WARN_THROTTLE_MS = 10_000;
 const STARTUP_WAIT_MS = 15_000;
 
 /** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
 const stores = new Map<string, { owner: string; closed?: Promise<void> }>();
 
-function num(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(n)) return dflt;
-  return Math.min(max, Math.max(min, n));
-}
+const TYPE = 'concur-ess-event-in';
 
 function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
   const base = RED.settings.userDir || path.join(os.homedir(), '.node-red');
@@ -71,7 +69,7 @@ export = function (RED: RedApi) {
 
   // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
   // (event bodies and failure reasons; no secrets), so an operator can recover them.
-  const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  const needsRead = needsPermission(RED, 'concur-ess-event-in.read');
   RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsRead, (req: { params: { id: string } }, res: RouteResponse) => {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
@@ -99,11 +97,9 @@ export = function (RED: RedApi) {
     journals.set(node.id, journalOf);
 
     // ---- status badge (throttled: a burst of deliveries must not flood the editor)
-    let statusTimer: NodeJS.Timeout | undefined;
-    const renderStatus = () => {
-      statusTimer = undefined;
-      if (closing) return;
-      if (fatal) return node.status({ fill: 'red', shape: 'ring', text: fatal.slice(0, 60) });
+    const renderStatus = (): Badge | undefined => {
+      if (closing) return undefined;
+      if (fatal) return { fill: 'red', shape: 'ring', text: fatal.slice(0, 60) };
       const pending = journal ? journal.pendingCount() : 0;
       const parts = [`${counts.accepted} ok`];
       if (counts.duplicate) parts.push(`${counts.duplicate} dup`);
@@ -112,17 +108,13 @@ export = function (RED: RedApi) {
       if (counts.failed) parts.push(`${counts.failed} failed`);
       if (pending) parts.push(`${pending} pending`);
       let text = parts.join(', ');
-      if (!verifySignature) return node.status({ fill: 'yellow', shape: 'ring', text: `signature check OFF · ${text}` });
-      if (lastIssue) return node.status({ fill: lastIssue.fill, shape: 'ring', text: `${lastIssue.text.slice(0, 40)} · ${text}` });
+      if (!verifySignature) return { fill: 'yellow', shape: 'ring', text: `signature check OFF · ${text}` };
+      if (lastIssue) return { fill: lastIssue.fill, shape: 'ring', text: `${lastIssue.text.slice(0, 40)} · ${text}` };
       text = `${route ? route.fullPath : ''} · ${text}`;
-      node.status({ fill: 'green', shape: 'dot', text });
+      return { fill: 'green', shape: 'dot', text };
     };
-    const status = () => {
-      if (!statusTimer && !closing) {
-        statusTimer = setTimeout(renderStatus, STATUS_THROTTLE_MS);
-        statusTimer.unref?.();
-      }
-    };
+    const badge = new ThrottledStatus(node, renderStatus, { leading: false });
+    const status = () => badge.update();
 
     // ---- throttled warnings: one per reason per 10 s, with a count of what was suppressed
     const warned = new Map<string, { at: number; suppressed: number }>();
@@ -141,11 +133,11 @@ export = function (RED: RedApi) {
     // ---- configuration (errors are fatal for this node only: red status, route answers 503)
     const verifySignature = def.verifySignature !== false;
     const emitRejected = def.rejectOutput === true;
-    const completionTimeoutMs = num(def.completionTimeout, 120, 0, 7 * 24 * 3600) * 1000;
+    const completionTimeoutMs = numberOption(TYPE, 'completionTimeout', def.completionTimeout) * 1000;
     const file = storeFile(RED, node, def);
     let routePath = String(def.path ?? '').trim() || DEFAULT_PATH;
     if (!routePath.startsWith('/')) routePath = '/' + routePath;
-    const maxBodyBytes = Math.round(num(def.maxBodyKiB, 1024, 1, 64 * 1024) * 1024);
+    const maxBodyBytes = Math.round(numberOption(TYPE, 'maxBodyKiB', def.maxBodyKiB) * 1024);
     let receiverOpts: ConstructorParameters<typeof EssReceiver>[0] | undefined;
     try {
       const sources: KeySource[] = [];
@@ -181,7 +173,7 @@ export = function (RED: RedApi) {
         clientCertPolicy: policy,
         topicFilter: compileFilter(def.topicFilter, 'topic'),
         eventTypeFilter: compileFilter(def.eventTypeFilter, 'event type'),
-        maxPending: Math.round(num(def.maxPending, 10000, 1, 10_000_000)),
+        maxPending: Math.round(numberOption(TYPE, 'maxPending', def.maxPending)),
       };
     } catch (err) {
       fatal = (err as Error).message;
@@ -301,9 +293,9 @@ export = function (RED: RedApi) {
       stores.set(file, { owner: node.id });
       journal = await EventJournal.open({
         file,
-        dedupeWindowMs: num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000,
+        dedupeWindowMs: numberOption(TYPE, 'dedupeHours', def.dedupeHours) * 3600_000,
         sync: def.durability !== 'write',
-        deadLetterMax: Math.round(num(def.deadLetterMax, 100, 0, 100_000)),
+        deadLetterMax: Math.round(numberOption(TYPE, 'deadLetterMax', def.deadLetterMax)),
       });
       if (closing) return; // the close handler closes the store once start() has settled
       // Snapshot before the receiver accepts anything: only events left over from the
@@ -367,7 +359,7 @@ export = function (RED: RedApi) {
       status();
     });
     if (fatal) status();
-    else renderStatus();
+    else badge.paint();
 
     node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
@@ -376,7 +368,7 @@ export = function (RED: RedApi) {
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
       for (const t of timers) clearTimeout(t);
-      if (statusTimer) clearTimeout(statusTimer);
+      badge.close();
       resolveReady();
       // Wait for a start still opening the store, then flush and close it; a
       // redeployed node with the same store waits on `closed` before opening it.
