@@ -18,19 +18,26 @@ const REPO = path.resolve(__dirname, '..', '..');
 const PACKAGE_NAME = require(path.join(REPO, 'package.json')).name;
 const live = new Set();
 
+/** @returns {Promise<number>} a port that was free on 127.0.0.1 a moment ago */
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 }
 
-/** Minimal HTTP client for loopback tests (no keep-alive surprises). */
+/**
+ * Minimal HTTP client for loopback tests (no keep-alive surprises). Other options
+ * (ca, cert, key, rejectUnauthorized, …) go to http(s).request.
+ * @param {string} url
+ * @param {{ method?: string, headers?: Record<string, any>, body?: string | Buffer, timeoutMs?: number, agent?: any } & Record<string, any>} [opts]
+ * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string, raw: Buffer }>}
+ */
 function request(url, { method = 'GET', headers = {}, body, timeoutMs = 15000, agent = false, ...tls } = {}) {
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? require('node:https') : http;
@@ -85,12 +92,18 @@ class RedRuntime {
    * maxLogChars (keep only the newest output, for long runs); readyTimeoutMs; readyOnStarting
    * (ready once flows are starting, even if they wait for missing node types);
    * nodeRedDir, nodeBin, env, readyPath, scheme, clientTls, keepUserDir.
+   * @param {Record<string, any>} opts
    */
   constructor(opts) {
     this.opts = opts;
-    this.logs = [];
+    /** @type {import('node:child_process').ChildProcess | null} */
     this.proc = null;
+    /** @type {{ code: number | null, signal: string | null } | null} */
     this.exitInfo = null;
+    /** @type {Promise<{ code: number | null, signal: string | null }> | undefined} */
+    this.exited = undefined;
+    /** @type {string[]} */
+    this.logs = [];
     this.startedFlows = 0; // "Started flows" lines seen, counted per line so trimming the log cannot lose one
     this.startingFlows = 0; // "Starting flows" lines (also logged when flows wait for missing node types)
   }
@@ -240,6 +253,10 @@ class RedRuntime {
  * node_modules/<package> -> the repository (replaced if it points elsewhere; a
  * junction on Windows, which needs no admin rights), plus a package.json naming it.
  */
+/**
+ * @param {string} userDir
+ * @param {{ name?: string, description?: string }} [pkg]
+ */
 function linkPackage(userDir, { name = 'node-red-project', description } = {}) {
   fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
   const link = path.join(userDir, 'node_modules', PACKAGE_NAME);
@@ -264,6 +281,10 @@ function linkPackage(userDir, { name = 'node-red-project', description } = {}) {
  * Starts Node-RED with this package installed in the userDir (a symlink, as
  * `npm link` would make; `link: false` keeps what the userDir already has, e.g. the
  * package installed from its tarball) and returns the running runtime.
+ */
+/**
+ * @param {Record<string, any>} [opts] RedRuntime options (see its constructor) plus link
+ * @returns {Promise<RedRuntime>}
  */
 async function startRed(opts = {}) {
   const userDir = opts.userDir || fs.mkdtempSync(path.join(os.tmpdir(), 'concur-red-'));

@@ -215,6 +215,9 @@ async function fetchFromEditor(page, url) {
 /**
  * Types `type` into the palette filter, then drags that palette node into the
  * workspace at (x, y) (workspace-relative pixels). Returns the new node's id.
+ * @param {any} page
+ * @param {string} type
+ * @param {{ x?: number, y?: number, filter?: string }} [at]
  */
 async function addNodeFromPalette(page, type, { x = 300, y = 160, filter } = {}) {
   const before = await nodeIdsOfType(page, type);

@@ -26,6 +26,7 @@ function signBody(body, privateKey, padding = 'pss') {
  * JSON, padded with a facts field to roughly `size` bytes when given.
  */
 function essEvent(id, { size = 0, eventType = 'statusChanged', facts = {} } = {}) {
+  /** @type {{ facts: Record<string, any> } & Record<string, any>} */
   const ev = {
     id,
     correlationId: crypto.randomUUID(),
