@@ -18,22 +18,19 @@
  * .concur-sim), CONCUR_DEMO_RESET=1 (deploy the demo's own tabs afresh; other tabs are kept).
  * A port given explicitly must be free; the defaults fall back to a free port.
  */
-const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
+// The same launcher the tests and the benchmark use.
+const { RedRuntime, freePort, linkPackage, request, REPO } = require('./lib/red-launcher');
 
-const REPO = path.resolve(__dirname, '..');
 const HOST = '127.0.0.1';
-const PACKAGE_NAME = require(path.join(REPO, 'package.json')).name;
 const STATE_FILE = 'concur-demo.json';
 const LEGACY_USER = 'concur-connector';
 // Fixed so the demo's encrypted flows_cred.json keeps working across runs. Local demo only.
 const DEMO_CREDENTIAL_SECRET = 'concur-demo-local-only-credential-secret';
 const READY_TIMEOUT_MS = 90000;
-const STOP_TIMEOUT_MS = 10000;
 const R_VIOLATIONS = '4D2E8A61B0C94F7FA311';
 const R_PASSES = 'CB899F7D9F73420A8D8B';
 const R_DRAFT = '0A6B4C2D9E8F41A3B7D1';
@@ -67,17 +64,6 @@ function isFree(port) {
   });
 }
 
-function anyFreePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** The explicit port (must be free) or the preferred one, falling back to any free port. */
 async function choosePort(envName, preferred, what) {
   const explicit = portFrom(envName);
@@ -86,7 +72,7 @@ async function choosePort(envName, preferred, what) {
     return explicit;
   }
   if (await isFree(preferred)) return preferred;
-  const port = await anyFreePort();
+  const port = await freePort();
   say(`${what}: port ${preferred} is in use, using ${port} instead (set ${envName} to choose one)`);
   return port;
 }
@@ -128,25 +114,7 @@ module.exports = {
 
 /** Creates the demo userDir (once) and links this package into its node_modules. */
 function prepareUserDir(dir) {
-  fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-  const link = path.join(dir, 'node_modules', PACKAGE_NAME);
-  let linked = false;
-  try {
-    linked = fs.realpathSync(link) === fs.realpathSync(REPO);
-  } catch {
-    /* missing or dangling */
-  }
-  if (!linked) {
-    fs.rmSync(link, { recursive: true, force: true });
-    // A junction on Windows needs no admin rights; elsewhere a plain directory symlink, as `npm link` makes.
-    fs.symlinkSync(REPO, link, process.platform === 'win32' ? 'junction' : 'dir');
-  }
-  const pkg = path.join(dir, 'package.json');
-  if (!fs.existsSync(pkg)) {
-    fs.writeFileSync(pkg, `${JSON.stringify({ name: 'concur-demo', private: true, description: 'Node-RED user directory of the SAP Concur demo (npm start)', dependencies: { [PACKAGE_NAME]: '*' } }, null, 2)}\n`);
-  }
-  const settings = path.join(dir, 'settings.js');
-  if (!fs.existsSync(settings)) fs.writeFileSync(settings, settingsSource());
+  linkPackage(dir, { name: 'concur-demo', description: 'Node-RED user directory of the SAP Concur demo (npm start)' });
   // Tokens (and the geolocation they name) belong to the previous run's in-memory
   // simulator, maybe on another port: the connection starts from its credentials again.
   fs.rmSync(path.join(dir, 'concur-tokens'), { recursive: true, force: true });
@@ -168,86 +136,37 @@ function writeState(dir, state) {
 
 // ---------------------------------------------------------------- Node-RED child process
 
-function httpCall(url, { method = 'GET', headers = {}, body, timeoutMs = 10000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
+/** Node-RED on `port` with the demo's settings.js (written once; the user may edit it), its output relayed line by line. */
+function nodeRed(userDir, port) {
+  const partial = { stdout: '', stderr: '' };
+  return new RedRuntime({
+    userDir,
+    port,
+    args: ['--port', String(port)],
+    settingsSource: settingsSource(),
+    keepSettings: true,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    readyOnStarting: true, // a user's flow waiting for a missing node type still gets the editor
+    maxLogChars: 20000,
+    onLog: (text, which) => {
+      const lines = (partial[which] + text).split('\n');
+      partial[which] = lines.pop();
+      for (const l of lines) (which === 'stderr' ? process.stderr : process.stdout).write(`[node-red] ${l}\n`);
+    },
   });
-}
-
-function startNodeRed(userDir, port) {
-  const redJs = path.join(REPO, 'node_modules', 'node-red', 'red.js');
-  if (!fs.existsSync(redJs)) throw new DemoError('node_modules/node-red is missing: run "npm ci" first.');
-  const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--port', String(port)], {
-    cwd: userDir,
-    env: { ...process.env, NODE_RED_ENABLE_TOURS: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const rt = { child, log: '', exited: false, exitInfo: undefined, url: `http://${HOST}:${port}` };
-  rt.exit = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      rt.exited = true;
-      rt.exitInfo = { code, signal };
-      resolve(rt.exitInfo);
-    });
-  });
-  const relay = (stream, out) => {
-    let partial = '';
-    stream.on('data', (d) => {
-      const text = d.toString();
-      rt.log = (rt.log + text).slice(-20000);
-      const lines = (partial + text).split('\n');
-      partial = lines.pop();
-      for (const l of lines) out.write(`[node-red] ${l}\n`);
-    });
-  };
-  relay(child.stdout, process.stdout);
-  relay(child.stderr, process.stderr);
-  return rt;
-}
-
-async function waitForNodeRed(rt) {
-  const until = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < until) {
-    if (rt.exited) throw new DemoError(`Node-RED exited while starting (${JSON.stringify(rt.exitInfo)}); see its log above`);
-    if (/Started flows|Starting flows/.test(rt.log)) {
-      try {
-        if ((await httpCall(`${rt.url}/settings`, { timeoutMs: 2000 })).status === 200) return;
-      } catch {
-        /* not listening yet */
-      }
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new DemoError(`Node-RED did not start within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
 async function getFlows(rt) {
-  const r = await httpCall(`${rt.url}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } });
+  const r = await request(`${rt.url}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } });
   if (r.status !== 200) throw new DemoError(`reading the deployed flows failed: ${r.status}`);
   return JSON.parse(r.body);
 }
 
 async function deploy(rt, flows) {
-  const started = (rt.log.match(/Started flows/g) || []).length;
-  const r = await httpCall(`${rt.url}/flows`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v1', 'Node-RED-Deployment-Type': 'full' },
-    body: JSON.stringify(flows),
-  });
-  if (r.status !== 200 && r.status !== 204) throw new DemoError(`deploying the demo flows failed: ${r.status} ${r.body.slice(0, 300)}`);
-  const until = Date.now() + 30000;
-  while ((rt.log.match(/Started flows/g) || []).length <= started) {
-    if (Date.now() > until || rt.exited) throw new DemoError('the demo flows did not start after deploy; see the Node-RED log above');
-    await new Promise((res) => setTimeout(res, 100));
+  try {
+    await rt.deploy(flows);
+  } catch (err) {
+    throw new DemoError(`deploying the demo flows failed: ${String(err.message).split('\n')[0].slice(0, 300)}; see the Node-RED log above`);
   }
 }
 
@@ -274,7 +193,7 @@ function repoint(flows, previous, current) {
 }
 
 async function subscribe(rt, sim, webhook, subscribeInjectId) {
-  const r = await httpCall(`${rt.url}/inject/${encodeURIComponent(subscribeInjectId)}`, { method: 'POST' });
+  const r = await request(`${rt.url}/inject/${encodeURIComponent(subscribeInjectId)}`, { method: 'POST' });
   if (r.status !== 200) return `the "subscribe" inject node is gone (${r.status}); use the simulator's subscription API yourself`;
   const until = Date.now() + 10000;
   while (Date.now() < until) {
@@ -350,12 +269,7 @@ async function main() {
     if (!stopping) {
       stopping = (async () => {
         if (why) say(why);
-        if (rt && !rt.exited) {
-          rt.child.kill('SIGTERM');
-          const t = setTimeout(() => !rt.exited && rt.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-          await rt.exit;
-          clearTimeout(t);
-        }
+        if (rt) await rt.stop(); // SIGTERM, SIGKILL after 10 s
         if (sim) await sim.stop();
         say('demo stopped');
         process.exit(code);
@@ -372,12 +286,19 @@ async function main() {
   try {
     sim = await startSimulatorOn(startSimulator, keyDir);
     const keys = sim.essKeys();
-    rt = startNodeRed(userDir, redPort);
-    say(`Node-RED starting (pid ${rt.child.pid}) with user directory ${shownPath(userDir)}`);
-    rt.exit.then((info) => {
-      if (!stopping) stop(1, `Node-RED exited unexpectedly (${JSON.stringify(info)}); stopping the simulator`);
+    rt = nodeRed(userDir, redPort);
+    const ready = rt.start();
+    if (rt.proc) {
+      say(`Node-RED starting (pid ${rt.pid}) with user directory ${shownPath(userDir)}`);
+      rt.exited.then((info) => {
+        if (!stopping) stop(1, `Node-RED exited unexpectedly (${JSON.stringify(info)}); stopping the simulator`);
+      });
+    }
+    await ready.catch((err) => {
+      if (!rt.proc) throw new DemoError(err.message); // never started (e.g. node_modules/node-red missing)
+      if (rt.exitInfo) throw new DemoError(`Node-RED exited while starting (${JSON.stringify(rt.exitInfo)}); see its log above`);
+      throw new DemoError(`Node-RED did not start within ${READY_TIMEOUT_MS / 1000} s`);
     });
-    await waitForNodeRed(rt);
 
     const current = {
       simUrl: sim.url,

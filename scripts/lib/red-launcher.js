@@ -1,9 +1,11 @@
 'use strict';
 /**
- * Starts a real Node-RED runtime (`node node_modules/node-red/red.js`) in a child
- * process with a temporary userDir and settings file, so end-to-end tests go
- * through the same express stack (editor body parsers included) that users run.
- * Every process started here is stopped by its PID.
+ * The one Node-RED launcher of this repository, shared by the tests
+ * (test/helpers/red-runtime.js), the benchmark (bench/) and the demo
+ * (scripts/start-demo.js). It starts a real Node-RED runtime
+ * (`node node_modules/node-red/red.js`) in a child process with a userDir and a
+ * settings file, so everything goes through the same express stack (editor body
+ * parsers included) that users run. Every process started here is stopped by its PID.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,19 +18,26 @@ const REPO = path.resolve(__dirname, '..', '..');
 const PACKAGE_NAME = require(path.join(REPO, 'package.json')).name;
 const live = new Set();
 
+/** @returns {Promise<number>} a port that was free on 127.0.0.1 a moment ago */
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 }
 
-/** Minimal HTTP client for loopback tests (no keep-alive surprises). */
+/**
+ * Minimal HTTP client for loopback tests (no keep-alive surprises). Other options
+ * (ca, cert, key, rejectUnauthorized, …) go to http(s).request.
+ * @param {string} url
+ * @param {{ method?: string, headers?: Record<string, any>, body?: string | Buffer, timeoutMs?: number, agent?: any } & Record<string, any>} [opts]
+ * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string, raw: Buffer }>}
+ */
 function request(url, { method = 'GET', headers = {}, body, timeoutMs = 15000, agent = false, ...tls } = {}) {
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? require('node:https') : http;
@@ -76,11 +85,27 @@ function settingsSource(opts) {
 }
 
 class RedRuntime {
+  /**
+   * opts: userDir, port (required); settings (merged into the generated settings),
+   * settingsJs; settingsSource (the whole settings.js text instead) with keepSettings
+   * (leave an existing settings.js alone); args (more red.js arguments); onLog(text, 'stdout'|'stderr');
+   * maxLogChars (keep only the newest output, for long runs); readyTimeoutMs; readyOnStarting
+   * (ready once flows are starting, even if they wait for missing node types);
+   * nodeRedDir, nodeBin, env, readyPath, scheme, clientTls, keepUserDir.
+   * @param {Record<string, any>} opts
+   */
   constructor(opts) {
     this.opts = opts;
-    this.logs = [];
+    /** @type {import('node:child_process').ChildProcess | null} */
     this.proc = null;
+    /** @type {{ code: number | null, signal: string | null } | null} */
     this.exitInfo = null;
+    /** @type {Promise<{ code: number | null, signal: string | null }> | undefined} */
+    this.exited = undefined;
+    /** @type {string[]} */
+    this.logs = [];
+    this.startedFlows = 0; // "Started flows" lines seen, counted per line so trimming the log cannot lose one
+    this.startingFlows = 0; // "Starting flows" lines (also logged when flows wait for missing node types)
   }
 
   get url() {
@@ -97,25 +122,42 @@ class RedRuntime {
 
   async start() {
     const { userDir } = this.opts;
-    fs.writeFileSync(path.join(userDir, 'settings.js'), settingsSource(this.opts));
+    const settingsFile = path.join(userDir, 'settings.js');
+    if (!(this.opts.keepSettings && fs.existsSync(settingsFile))) {
+      fs.writeFileSync(settingsFile, this.opts.settingsSource || settingsSource(this.opts));
+    }
     // RED_NODE_RED_DIR / RED_NODE_BIN select another Node-RED and Node (the Node-RED 5 compatibility run).
     const redDir = this.opts.nodeRedDir || process.env.RED_NODE_RED_DIR || path.join(REPO, 'node_modules', 'node-red');
     const redJs = path.join(redDir, 'red.js');
+    if (!fs.existsSync(redJs)) throw new Error(`${redJs} is missing: run "npm ci" first`);
     const nodeBin = this.opts.nodeBin || process.env.RED_NODE_BIN || process.execPath;
     this.exitInfo = null;
-    this.logStart = this.logs.length; // readiness is judged on this process's own output
-    this.proc = spawn(nodeBin, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    this.logStart = this.logs.length;
+    // Readiness is judged on this process's own output.
+    this.readyAtStart = this.readyCount();
+    const args = [redJs, '--userDir', userDir, '--settings', settingsFile, ...(this.opts.args || [])];
+    this.proc = spawn(nodeBin, args, {
       cwd: userDir,
       env: { ...process.env, NODE_RED_ENABLE_TOURS: 'false', ...(this.opts.env || {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     live.add(this);
-    const onData = (d) => {
-      this.logs.push(d.toString());
-      if (process.env.RED_LOG) process.stderr.write(d);
+    const onData = (stream, which) => {
+      let partial = '';
+      stream.on('data', (d) => {
+        const text = d.toString();
+        this.logs.push(text);
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() || '';
+        this.startedFlows += lines.filter((l) => l.includes('Started flows')).length;
+        this.startingFlows += lines.filter((l) => l.includes('Starting flows')).length;
+        if (this.opts.maxLogChars) this.trimLog(this.opts.maxLogChars);
+        if (this.opts.onLog) this.opts.onLog(text, which);
+        if (process.env.RED_LOG) process.stderr.write(d);
+      });
     };
-    this.proc.stdout.on('data', onData);
-    this.proc.stderr.on('data', onData);
+    onData(this.proc.stdout, 'stdout');
+    onData(this.proc.stderr, 'stderr');
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
         this.exitInfo = { code, signal };
@@ -127,11 +169,22 @@ class RedRuntime {
     return this;
   }
 
-  async waitReady(timeoutMs = 60000) {
+  /** How many times the flows became ready so far (see readyOnStarting). */
+  readyCount() {
+    return this.opts.readyOnStarting ? this.startingFlows : this.startedFlows;
+  }
+
+  /** Drops the oldest output beyond `max` characters. */
+  trimLog(max) {
+    let total = this.logs.reduce((n, t) => n + t.length, 0);
+    while (total > max && this.logs.length > 1) total -= this.logs.shift().length;
+  }
+
+  async waitReady(timeoutMs = this.opts.readyTimeoutMs || 60000) {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (this.exitInfo) throw new Error(`Node-RED exited early (${JSON.stringify(this.exitInfo)}):\n${this.log()}`);
-      if (/Started flows/.test(this.logs.slice(this.logStart).join(''))) {
+      if (this.readyCount() > this.readyAtStart) {
         try {
           // readyPath: a path that answers 200 without a login when adminAuth is on (e.g. /auth/login).
           const r = await request(`${this.url}${this.opts.readyPath || '/settings'}`, { timeoutMs: 2000, ...(this.opts.clientTls || {}) });
@@ -147,7 +200,7 @@ class RedRuntime {
 
   /** Full deploy through the admin API; credentials may be given inline on each node. */
   async deploy(flows) {
-    const startedBefore = (this.log().match(/Started flows/g) || []).length;
+    const startedBefore = this.startedFlows;
     const r = await request(`${this.url}/flows`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' },
@@ -156,8 +209,8 @@ class RedRuntime {
     });
     if (r.status !== 204 && r.status !== 200) throw new Error(`deploy failed: ${r.status} ${r.body}`);
     const until = Date.now() + 20000;
-    while ((this.log().match(/Started flows/g) || []).length <= startedBefore) {
-      if (Date.now() > until) throw new Error(`flows did not start after deploy:\n${this.log()}`);
+    while (this.startedFlows <= startedBefore) {
+      if (Date.now() > until || this.exitInfo) throw new Error(`flows did not start after deploy:\n${this.log()}`);
       await new Promise((res) => setTimeout(res, 50));
     }
     return r;
@@ -196,20 +249,46 @@ class RedRuntime {
 }
 
 /**
+ * Installs this package into `userDir` as `npm link` would: a symlink
+ * node_modules/<package> -> the repository (replaced if it points elsewhere; a
+ * junction on Windows, which needs no admin rights), plus a package.json naming it.
+ */
+/**
+ * @param {string} userDir
+ * @param {{ name?: string, description?: string }} [pkg]
+ */
+function linkPackage(userDir, { name = 'node-red-project', description } = {}) {
+  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
+  const link = path.join(userDir, 'node_modules', PACKAGE_NAME);
+  let linked = false;
+  try {
+    linked = fs.realpathSync(link) === fs.realpathSync(REPO);
+  } catch {
+    /* missing or dangling */
+  }
+  if (!linked) {
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(REPO, link, process.platform === 'win32' ? 'junction' : 'dir');
+  }
+  const pkg = path.join(userDir, 'package.json');
+  if (!fs.existsSync(pkg)) {
+    const json = { name, private: true, ...(description ? { description } : {}), dependencies: { [PACKAGE_NAME]: '*' } };
+    fs.writeFileSync(pkg, `${JSON.stringify(json, null, 2)}\n`);
+  }
+}
+
+/**
  * Starts Node-RED with this package installed in the userDir (a symlink, as
- * `npm link` would make) and returns the running runtime.
+ * `npm link` would make; `link: false` keeps what the userDir already has, e.g. the
+ * package installed from its tarball) and returns the running runtime.
+ */
+/**
+ * @param {Record<string, any>} [opts] RedRuntime options (see its constructor) plus link
+ * @returns {Promise<RedRuntime>}
  */
 async function startRed(opts = {}) {
   const userDir = opts.userDir || fs.mkdtempSync(path.join(os.tmpdir(), 'concur-red-'));
-  fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-  const link = path.join(userDir, 'node_modules', PACKAGE_NAME);
-  if (!fs.existsSync(link)) fs.symlinkSync(REPO, link, 'dir');
-  if (!fs.existsSync(path.join(userDir, 'package.json'))) {
-    fs.writeFileSync(
-      path.join(userDir, 'package.json'),
-      JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [PACKAGE_NAME]: '*' } }, null, 2),
-    );
-  }
+  if (opts.link !== false) linkPackage(userDir);
   const port = opts.port || (await freePort());
   const rt = new RedRuntime({ ...opts, userDir, port });
   await rt.start();
@@ -230,4 +309,4 @@ process.on('exit', () => {
   }
 });
 
-module.exports = { startRed, stopAll, request, freePort, REPO, PACKAGE_NAME };
+module.exports = { startRed, stopAll, request, freePort, linkPackage, RedRuntime, REPO, PACKAGE_NAME };

@@ -1,5 +1,5 @@
 /**
- * The HTTP client every API node shares (concur-api.md §5, §6):
+ * The HTTP client every API node shares (docs/concur-api.md#oauth2, #errors):
  * Bearer auth from the TokenManager, keep-alive, a timeout (default 60 s),
  * retries with exponential backoff on 429 (honouring Retry-After) for every
  * call and on 5xx / network errors for idempotent calls only, one retry with a

@@ -1,5 +1,5 @@
 /**
- * Client-certificate checks for ESS deliveries (../shared/concur-api.md §2.1):
+ * Client-certificate checks for ESS deliveries (docs/concur-api.md#ess-delivery):
  * ESS always connects with mutual TLS presenting a certificate whose subject CN
  * is `webhook.api.concursolutions.com`, and SAP recommends authenticating on the
  * CN (serials change with every yearly renewal).

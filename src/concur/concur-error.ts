@@ -60,7 +60,7 @@ export function toConcurError(err: unknown): ConcurError {
 
 /**
  * Pulls a readable message and code out of the error bodies Concur sends
- * (concur-api.md §6): v4 `{errorMessage, errorId, validationErrors}`, legacy
+ * (docs/concur-api.md#errors): v4 `{errorMessage, errorId, validationErrors}`, legacy
  * `{Error:{Message,Id}}` / `{Message}`, OAuth `{error, error_description, code}`.
  */
 export function describeErrorBody(body: unknown): { message?: string; code?: string } {

@@ -1,5 +1,5 @@
 /**
- * SAP Concur base URIs (concur-api.md §5 "Base URIs") and the rules for which
+ * SAP Concur base URIs (docs/concur-api.md#base-uris) and the rules for which
  * host a call goes to: legacy pre-2017 hosts are rewritten to the token's
  * geolocation ("JWT calls are not compatible with the legacy base URIs"), and
  * a Bearer token is only ever sent to a Concur host or the configured base.

@@ -1,5 +1,5 @@
 /**
- * Parses and checks the JSON envelope of an ESS v4 event (../shared/concur-api.md §2.4).
+ * Parses and checks the JSON envelope of an ESS v4 event (docs/concur-api.md#ess-envelope).
  *
  * Every sample has `id`, `correlationId`, `eventType`, `topic`, `timeStamp` and
  * `facts`. Only `id` is required here: it is the dedupe key, and without it the

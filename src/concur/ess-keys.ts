@@ -1,7 +1,7 @@
 /**
  * SAP Concur's published public keys for the ESS `Concur-Signature` header.
  *
- * Provenance (see ../shared/concur-api.md §2.3 and the SAP-docs repository
+ * Provenance (see docs/concur-api.md#ess-signature and the SAP-docs repository
  * `SAP-docs/preview.developer.concur.com`, folder `src/api-reference/ess/`):
  * the signing key has always been the key of the `webhook.api.concursolutions.com`
  * mTLS client certificate, and it rotates with the yearly certificate renewal.

@@ -1,6 +1,6 @@
 /**
  * Decides what to answer an ESS delivery, in the order ESS's retry rules make
- * safe (../shared/concur-api.md §2.1: ESS retries 5xx, 401, 403, 429 and I/O
+ * safe (docs/concur-api.md#ess-delivery: ESS retries 5xx, 401, 403, 429 and I/O
  * errors; drops 2xx and other 4xx):
  *
  *   client certificate rejected   -> 403 (retried: a misconfigured check loses nothing)

@@ -1,7 +1,7 @@
 /**
  * Verification of the ESS `Concur-Signature` header.
  *
- * Facts (../shared/concur-api.md §2.3): the header is standard base64 of one raw
+ * Facts (docs/concur-api.md#ess-signature): the header is standard base64 of one raw
  * RSA-2048 SHA-256 signature over the exact request body. The one real 2019
  * signature examined was RSASSA-PSS with maximum salt; the padding ESS uses
  * today is UNCONFIRMED, so by default either PSS (any salt length) or PKCS#1

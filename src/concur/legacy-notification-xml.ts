@@ -1,5 +1,5 @@
 /**
- * Parser for the legacy Event Notification callout body (concur-api.md §1.3):
+ * Parser for the legacy Event Notification callout body (docs/concur-api.md#legacy-notification-request):
  *
  *   <Notification>
  *     <EventType>…</EventType> <ObjectType>EXPRPT</ObjectType> <ObjectURI>…</ObjectURI>
@@ -15,6 +15,7 @@
 import { XMLValidator } from 'fast-xml-parser';
 import { concurXmlParser as parser, dtdDeclaration, XML_ATTR_PREFIX, XML_TEXT } from './xml-parser';
 import type { LegacyNotification } from './notification-fields';
+import { isObject } from './objects';
 
 export type NotificationXmlErrorCode =
   | 'empty'
@@ -111,16 +112,12 @@ export function assertNoDtd(xml: string): void {
 
 type Node = string | Record<string, unknown> | unknown[];
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Text of a leaf element; null for <X/> or xsi:nil; throws for nested elements or repeats. */
 function leafText(name: string, v: Node | undefined): string | null | undefined {
   if (v === undefined) return undefined;
   if (Array.isArray(v)) throw new NotificationXmlError('invalid-element', `<${name}> appears more than once`);
   if (typeof v === 'string') return v === '' ? null : v;
-  if (isRecord(v)) {
+  if (isObject(v)) {
     const children = Object.keys(v).filter((k) => k !== TEXT && !k.startsWith(ATTR));
     if (children.length > 0) throw new NotificationXmlError('invalid-element', `<${name}> must contain text, not elements`);
     if (String(v[`${ATTR}nil`]).toLowerCase() === 'true') return null;
@@ -146,7 +143,7 @@ export function parseLegacyNotificationText(xml: string): LegacyNotification {
     // e.g. RangeError from absurd nesting depth: still just a bad body.
     throw new NotificationXmlError('not-xml', clip(`not parseable XML: ${(err as Error).message}`));
   }
-  if (!isRecord(doc)) throw new NotificationXmlError('not-xml', 'not parseable XML');
+  if (!isObject(doc)) throw new NotificationXmlError('not-xml', 'not parseable XML');
   const roots = Object.keys(doc);
   if (roots.length !== 1 || Array.isArray(doc[roots[0]])) {
     throw new NotificationXmlError('wrong-root', 'expected exactly one root element <Notification>');
@@ -155,7 +152,7 @@ export function parseLegacyNotificationText(xml: string): LegacyNotification {
     throw new NotificationXmlError('wrong-root', clip(`root element is <${roots[0]}>, expected <Notification>`));
   }
   const rootValue = doc[roots[0]];
-  const body: Record<string, unknown> = isRecord(rootValue) ? rootValue : {};
+  const body: Record<string, unknown> = isObject(rootValue) ? rootValue : {};
 
   const values: Partial<Record<(typeof REQUIRED)[number] | 'Context', string | null>> = {};
   const missing: string[] = [];

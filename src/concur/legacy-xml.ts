@@ -1,6 +1,6 @@
 /**
  * XML for the legacy Expense v1.1 / v2.0 and Notification v1.0 APIs
- * (concur-api.md §1.4, §3, §4.1, §4.2): parsing responses to plain JSON with
+ * (docs/concur-api.md#notification-api, #report-details, #legacy-exceptions, #legacy-workflow-action): parsing responses to plain JSON with
  * namespace prefixes dropped, and building the two request bodies we send.
  */
 import { concurXmlParser as parser, dtdDeclaration } from './xml-parser';
@@ -74,7 +74,7 @@ export interface LegacyExceptionItem {
   exceptionCode: string;
 }
 
-/** `<Exceptions>` body of "Post Expense Report Exceptions" v1.1 (concur-api.md §4.1); Index is 1-based. */
+/** `<Exceptions>` body of "Post Expense Report Exceptions" v1.1 (docs/concur-api.md#legacy-exceptions); Index is 1-based. */
 export function buildExceptionsXml(items: LegacyExceptionItem[]): string {
   const rows = items.map(
     (e, i) =>
@@ -85,7 +85,7 @@ export function buildExceptionsXml(items: LegacyExceptionItem[]): string {
   return `<?xml version="1.0" encoding="utf-8"?>\n<Exceptions xmlns="${EXPENSE_2011_NS}">${rows.join('')}</Exceptions>`;
 }
 
-/** `<WorkflowAction>` body of "Post Report Workflow Action" v1.1 (concur-api.md §4.2). */
+/** `<WorkflowAction>` body of "Post Report Workflow Action" v1.1 (docs/concur-api.md#legacy-workflow-action). */
 export function buildWorkflowActionXml(action: string, comment: string | undefined): string {
   return (
     `<?xml version="1.0" encoding="utf-8"?>\n<WorkflowAction xmlns="${EXPENSE_2011_NS}">` +

@@ -1,5 +1,5 @@
 /**
- * Notification API v1.0 (concur-api.md §1.4): list failed legacy callouts and
+ * Notification API v1.0 (docs/concur-api.md#notification-api): list failed legacy callouts and
  * delete them once handled. JSON is asked for; an XML answer (or a 406) is
  * handled too. Whether the endpoint expects `failed` or `FAILED` is
  * UNCONFIRMED, so the status value is configurable.

@@ -1,5 +1,5 @@
 /**
- * Where an expense report lives and what its answer means (concur-api.md §3):
+ * Where an expense report lives and what its answer means (docs/concur-api.md#report-details):
  * v4 JSON (current), v3 JSON, and the deprecated v2.0 / v1.1 XML APIs.
  */
 import { ConcurError, invalidInput } from './concur-error';

@@ -1,5 +1,5 @@
 /**
- * Posting report exceptions (concur-api.md §4.1 v1.1, §4.3 v4).
+ * Posting report exceptions (v1.1: docs/concur-api.md#legacy-exceptions, v4: #v4-workflow-exceptions).
  * Every exception is validated before the first request goes out, so bad
  * input never leaves a report half-annotated.
  */

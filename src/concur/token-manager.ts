@@ -1,5 +1,5 @@
 /**
- * OAuth2 access tokens for the Concur APIs (concur-api.md §5).
+ * OAuth2 access tokens for the Concur APIs (docs/concur-api.md#oauth2).
  *
  * - caches the access token until `skew` seconds before `expires_in` (string or number);
  * - single-flight: concurrent callers share one token request;

@@ -1,5 +1,5 @@
 /**
- * Approve / send back / recall an expense report (concur-api.md §4.2 v1.1, §4.3 v4).
+ * Approve / send back / recall an expense report (v1.1: docs/concur-api.md#legacy-workflow-action, v4: #v4-workflow-exceptions).
  * Comments are checked (required for send back, ≤ 2000 characters) before anything is sent.
  */
 import { ConcurError, invalidInput } from './concur-error';

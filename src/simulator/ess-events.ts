@@ -1,6 +1,6 @@
 /**
  * Builds ESS event envelopes for topic public.concur.expense.report, with the
- * facts Concur documents (§2.4/§2.5 of the facts file).
+ * facts Concur documents (docs/concur-api.md#ess-envelope, #ess-expense-topic).
  */
 import { randomUUID } from 'node:crypto';
 import type { Report } from './model';

@@ -90,6 +90,7 @@ describe('bad-input corpus through a real Node-RED', function () {
   function flows() {
     const z = 'corpus-tab';
     const col = collectorNodes({ idPrefix: 'col', z, url: collector.url, fields: ['payload', 'topic'] });
+    /** @type {Record<string, any>[]} */
     const nodes = [{ id: z, type: 'tab', label: 'corpus' }, ...col.nodes];
     const L = manifest.receivers.legacy;
     if (targets.has('legacy')) {

@@ -112,6 +112,7 @@ describe('flow completion through core nodes (real Node-RED, both receivers)', f
   before(async () => {
     collector = await startCollector();
     red = await startRed();
+    /** @type {Record<string, any>[]} */
     const nodes = [{ id: TAB, type: 'tab', label: 'core nodes' }];
     for (const name of NAMES) {
       for (const rx of ['legacy', 'ess']) {

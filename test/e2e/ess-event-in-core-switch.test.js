@@ -3,7 +3,7 @@
  * Regression test: concur-ess-event-in marks an event done only when every
  * node has finished with it. The core `switch` node (and `rbe`) registers a
  * one-argument input handler, so Node-RED never fires onComplete for it; before
- * src/nodes/lib/flow-completion.ts counted such nodes as finished when their
+ * src/nodes/shared/flow-completion.ts counted such nodes as finished when their
  * handler returns, an event routed through a switch stayed "pending", became a
  * dead letter after completionTimeout and was re-emitted after a restart.
  * A switch is the most common way to route ESS events, so this test expects

@@ -63,6 +63,7 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     ];
   }
 
+  // biome-ignore lint/suspicious/noDuplicateTestHooks: runs after the first before (Node-RED started), deploys the flows
   before(async () => {
     await red.deploy(flows());
   });
@@ -107,6 +108,7 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     const okSig = sign(okBody, good.privateKey);
     const tampered = okBody.replace('A_PEND', 'A_APPR');
     const reserialized = JSON.stringify(ev, null, 2);
+    /** @type {Array<[string, Record<string, string>, string, RegExp]>} */
     const cases = [
       ['wrong key', { 'Concur-Signature': sign(okBody, other.privateKey) }, okBody, /does not match/],
       ['tampered body', { 'Concur-Signature': okSig }, tampered, /does not match/],
@@ -143,11 +145,11 @@ describe('concur-ess-event-in (real Node-RED)', function () {
   });
 
   it('answers 400 (not retried) for verified bodies that are not JSON or not an event', async () => {
-    for (const [body, re] of [
+    for (const [body, re] of /** @type {Array<[string, RegExp]>} */ ([
       ['this is not json', /not JSON/],
       ['[{"id":"a"}]', /not an event object/],
       ['{"topic":"x"}', /no "id"/],
-    ]) {
+    ])) {
       const r = await post({ body, headers: { 'Content-Type': 'text/plain', 'Concur-Signature': sign(body, good.privateKey) } });
       assert.equal(r.status, 400, body);
       assert.match(r.body, re);

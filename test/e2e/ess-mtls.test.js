@@ -77,6 +77,7 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
   });
 
   it('answers 403 (retried by ESS) for a wrong CN, no certificate, or an untrusted CA, and emits nothing', async () => {
+    /** @type {Array<[string, Record<string, any>, RegExp]>} */
     const cases = [
       ['wrong CN', clientTls(pki.clients.wrongCn), /CN "attacker\.example\.com" is not allowed/],
       ['no certificate', {}, /no client certificate presented/],

@@ -122,6 +122,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       });
       req.on('timeout', () => req.destroy(new Error('chunked request timed out')));
       // The server may answer 413 and close while we are still writing; that is the point.
+      // @ts-expect-error ClientRequest.res: set once a response arrived (not in @types/node)
       req.on('error', (err) => (req.res ? undefined : reject(err)));
       assert.equal(req.getHeader('content-length'), undefined);
       for (let i = 0; i < count; i++) req.write(chunk);
@@ -184,6 +185,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
     });
 
     it('401 with WWW-Authenticate for missing, wrong-user, wrong-password and malformed credentials; nothing emitted', async () => {
+      /** @type {Array<[string, Record<string, string>]>} */
       const cases = [
         ['missing', {}],
         ['wrong user', { Authorization: basic(WRONG_USER, PASS) }],
@@ -213,6 +215,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       await new Promise((r) => trap.listen(0, '127.0.0.1', r));
       const trapUrl = `http://127.0.0.1:${trap.address().port}/evil`;
       try {
+        /** @type {Array<[string, string | Buffer, RegExp]>} */
         const cases = [
           ['non-XML JSON', '{"EventType":"x"}', /not well-formed XML/],
           ['plain text', 'hello concur', /not well-formed XML/],
@@ -493,7 +496,13 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       // Messages come from the i18n catalogue: the stub returns the key, so the test sees which message.
       // eachNode: the path check looks for other receivers on the same path (none here).
       const RED = { nodes: { registerType: (type, def) => (registered = { type, def }), eachNode() {} }, _: (key) => key, settings: {} };
-      new Function('RED', '$', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }));
+      // The shared editor code the node's .html loads (resources/concur-editor.js), evaluated first as the browser does.
+      assert.match(r.body, /<script type="text\/javascript" src="resources\/node-red-contrib-sap-concur\/concur-editor\.js"><\/script>/);
+      const shared = await request(`${red.url}/resources/node-red-contrib-sap-concur/concur-editor.js`);
+      assert.equal(shared.status, 200);
+      const window = {};
+      new Function('window', 'RED', shared.body)(window, RED);
+      new Function('RED', '$', 'ConcurEditor', ours)(RED, () => ({ on() {}, toggle() {}, val() {}, text() {} }), window.ConcurEditor);
       assert.equal(registered.type, 'concur-legacy-notify-in');
       assert.equal(registered.def.category, 'SAP Concur');
       assert.equal(registered.def.defaults.path.value, '/concur/v1.0/notify');

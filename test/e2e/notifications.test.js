@@ -89,7 +89,13 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
   after(() => teardown({ red, collector, sim }));
 
   const keyOf = (id) => sim.state.reportById(id).reportKey;
-  /** Queues a failed notification at the simulator; returns the entry as Concur lists it (independently spelt out here). */
+  /**
+   * Queues a failed notification at the simulator; returns the entry as Concur lists it (independently spelt out here).
+   * @param {string} id
+   * @param {string} reportKey
+   * @param {string} [eventType]
+   * @param {{ context?: string | null, omitFields?: string[] }} [opts]
+   */
   function addFailed(id, reportKey, eventType = PENDING_EXTVAL, { context = null, omitFields } = {}) {
     const eventDateTime = '2026-11-20T10:00:00';
     sim.state.addFailedNotification({ id, eventType, objectType: 'EXPRPT', reportKey, eventDateTime, context, uriBase: WWW, omitFields });

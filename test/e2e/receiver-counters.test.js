@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Live receiver counters (lib/receiver-counters): the Prometheus rendering as a
+ * Live receiver counters (shared/receiver-counters): the Prometheus rendering as a
  * unit, then both receivers in a REAL Node-RED over loopback: every kind of
  * delivery is sent once and GET <admin>/<type>/<id>/counters must count it,
  * as JSON and, with Accept: text/plain, as Prometheus text.

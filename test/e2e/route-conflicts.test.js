@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Two nodes on one HTTP path: registerRoute (nodes/lib/http-routes) refuses a
+ * Two nodes on one HTTP path: registerRoute (src/nodes/shared/http-routes) refuses a
  * path + method another live route already serves, so the second receiver shows
  * a red status and logs a node error while the first keeps working. Unit tests
  * on a real express app, then both receivers in a real Node-RED (ESS + ESS,
@@ -165,6 +165,23 @@ describe('receivers on a path another node already serves (real Node-RED)', func
     );
     await waitStatus('essE', /used by another node/);
     assert.equal((await postEss('/shared/core')).status, 202, 'the core flow answers');
+  });
+
+  it('a path that is not literal is refused by registerRoute for the ESS receiver too (red status, node error, no route)', async () => {
+    const from = red.log().length;
+    await red.deploy(flows([ess('essBad', '/shared/:tenant')]));
+    const st = await waitStatus('essBad', /cannot register \/shared\/:tenant: invalid path/);
+    assert.deepEqual([st.fill, st.shape], ['red', 'ring']);
+    assert.match(logSince(from), /\[concur-ess-event-in:essBad\] cannot listen on \/shared\/:tenant: invalid path "\/shared\/:tenant"/);
+    assert.equal((await postEss('/shared/acme')).status, 404, 'no pattern route was registered');
+  });
+
+  it('paths that differ only in case are one route (Express routes them alike): the second node is refused', async () => {
+    await red.deploy(flows([ess('essLow', '/shared/case'), legacy('legUp', '/Shared/CASE')]));
+    const st = await waitStatus('legUp', /used by another node/);
+    assert.deepEqual([st.fill, st.shape], ['red', 'ring']);
+    assert.equal((await postEss('/SHARED/Case')).status, 200, 'the ESS receiver answers, with the raw body captured');
+    await collector.waitFor(1, 10000, '/msg');
   });
 
   it('removing the owner frees the path: the refused node works after the next deploy', async () => {

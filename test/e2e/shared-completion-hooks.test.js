@@ -44,6 +44,7 @@ describe('completion hooks: one shared set per runtime, none while nobody waits 
   before(async () => {
     collector = await startCollector();
     red = await startRed({ settingsJs: SETTINGS_JS });
+    /** @type {Record<string, any>[]} */
     const nodes = [{ id: TAB, type: 'tab', label: 'hooks' }];
     for (const name of ['essA', 'essB']) {
       const fwd = forwarder({ id: `${name}-out`, z: TAB, url: collector.url, pathName: `/got/${name}`, fields: ['payload'] });

@@ -16,7 +16,12 @@ const { freePort, request } = require('../helpers/red-runtime');
 const BIN = path.join(__dirname, '..', '..', 'bin', 'concur-sim.js');
 const children = new Set();
 
-/** Runs the CLI to completion (killed after timeoutMs). */
+/**
+ * Runs the CLI to completion (killed after timeoutMs).
+ * @param {string[]} args
+ * @param {{ timeoutMs?: number, env?: Record<string, string>, cwd?: string }} [opts]
+ * @returns {Promise<{ code: number, signal: string, stdout: string, stderr: string }>}
+ */
 function runCli(args, { timeoutMs = 20000, env = {}, cwd } = {}) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [BIN, ...args], { cwd: cwd || os.tmpdir(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,7 +40,11 @@ function runCli(args, { timeoutMs = 20000, env = {}, cwd } = {}) {
   });
 }
 
-/** Starts `concur-sim api` and resolves once it prints its URL. */
+/**
+ * Starts `concur-sim api` and resolves once it prints its URL.
+ * @param {string[]} args
+ * @param {{ timeoutMs?: number, cwd?: string }} [opts]
+ */
 function startApi(args, { timeoutMs = 20000, cwd } = {}) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [BIN, 'api', ...args], { cwd: cwd || os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,7 +97,7 @@ async function startReceiver(statuses) {
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => new Promise((r) => server.close(() => r(undefined))) };
 }
 
 describe('concur-sim CLI', function () {
@@ -106,12 +115,12 @@ describe('concur-sim CLI', function () {
     const main = await runCli(['--help']);
     assert.equal(main.code, 0);
     for (const c of ['concur-sim api', 'send ess', 'send legacy', 'keygen']) assert.ok(main.stdout.includes(c), c);
-    for (const [args, needle] of [
+    for (const [args, needle] of /** @type {Array<[string[], string]>} */ ([
       [['api', '--help'], '--rate-429'],
       [['send', 'ess', '--help'], '--padding pss|pkcs1'],
       [['send', 'legacy', '--help'], '--password'],
       [['keygen', '--help'], '--force'],
-    ]) {
+    ])) {
       const r = await runCli(args);
       assert.equal(r.code, 0, args.join(' '));
       assert.ok(r.stdout.includes(needle), `${args.join(' ')}: ${r.stdout}`);

@@ -20,7 +20,11 @@ const { companyToken, appToken, call } = require('../helpers/simulator-client');
 
 const xml = new XMLParser({ removeNSPrefix: true, parseTagValue: false });
 
-/** A loopback receiver that answers with scripted statuses (the last one repeats) and records every request. */
+/**
+ * A loopback receiver that answers with scripted statuses (the last one repeats) and records every request.
+ * @param {number[]} [statuses]
+ * @param {{ headers?: Record<string, string>, tls?: Record<string, any> }} [opts]
+ */
 async function startReceiver(statuses = [200], { headers = {}, tls } = {}) {
   const seen = [];
   const handler = (req, res) => {
@@ -36,7 +40,8 @@ async function startReceiver(statuses = [200], { headers = {}, tls } = {}) {
   };
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     url,
     seen,
@@ -48,7 +53,7 @@ async function startReceiver(statuses = [200], { headers = {}, tls } = {}) {
       }
       return seen;
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () => new Promise((r) => server.close(() => r(undefined))),
   };
 }
 

@@ -278,7 +278,9 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     const taken = blocker.address().port;
     try {
       const demo = startDemo({ PORT: String(taken), CONCUR_DEMO_DIR: demoDir, CONCUR_SIM_DIR: keyDir });
-      const info = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('timeout'), 30000))]);
+      let timer;
+      const info = await Promise.race([demo.exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 30000)))]);
+      clearTimeout(timer); // a pending timer would keep mocha alive for 30 s (no exit: true)
       if (info === 'timeout') await demo.stop('SIGKILL');
       live.delete(demo);
       assert.equal(info.code, 1);

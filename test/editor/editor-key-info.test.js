@@ -63,7 +63,7 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
   });
 
   it('refuses a private key without echoing any of it', () => {
-    const pem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const pem = String(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const r = describeKeyText(pem);
     assert.deepEqual(r.keys, []);
     assert.deepEqual(r.errors.map((e) => e.code), ['private-key']);
@@ -175,7 +175,7 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
       const noText = await post(auth, JSON.stringify({ pem: 'x' }));
       assert.equal(noText.status, 400);
       assert.match(JSON.parse(noText.body).error, /\{ "text": "<PEM>" \}/);
-      const priv = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' });
+      const priv = String(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
       const p = await post(auth, JSON.stringify({ text: priv }));
       assert.equal(p.status, 200);
       assert.deepEqual(JSON.parse(p.body).errors.map((e) => e.code), ['private-key']);

@@ -33,10 +33,10 @@ const LEGACY_PASSWORD = 'browser-test-password-42';
 
 // Keys pasted into the ESS dialog: a signing key of our own (its deliveries must be accepted), an EC key, a private key.
 const EXTRA_KEY = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-const EXTRA_KEY_PEM = EXTRA_KEY.publicKey.export({ type: 'spki', format: 'pem' }).trim();
+const EXTRA_KEY_PEM = String(EXTRA_KEY.publicKey.export({ type: 'spki', format: 'pem' })).trim();
 const EXTRA_KEY_FP = crypto.createHash('sha256').update(EXTRA_KEY.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
-const EC_KEY_PEM = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).trim();
-const PRIVATE_KEY_PEM = EXTRA_KEY.privateKey.export({ type: 'pkcs8', format: 'pem' }).trim();
+const EC_KEY_PEM = String(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' })).trim();
+const PRIVATE_KEY_PEM = String(EXTRA_KEY.privateKey.export({ type: 'pkcs8', format: 'pem' })).trim();
 let pki;
 /** A certificate for webhook.api.concursolutions.com from a throw-away CA (made on first use). */
 function ctxCert() {
@@ -583,6 +583,7 @@ async function textOf(page, selector) {
   return page.evaluate((s) => {
     const el = document.querySelector(s);
     // innerText keeps the line breaks between block elements (textContent would glue lines together).
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is asserted
     return el ? (el.innerText || el.textContent).replace(/\s+/g, ' ').trim() : null;
   }, selector);
 }
@@ -926,7 +927,7 @@ describe('editor (browser): SAP Concur nodes', function () {
           if (key in deployed && typeof v !== 'object') assert.equal(String(deployed[key]), String(v), `${key} deployed as typed`);
         }
         if (entry.probe) {
-          await entry.probe({ red, page, nodeId });
+          await entry.probe(/** @type {any} */ ({ red, page, nodeId }));
           // A receiver shows what it has received once running.
           const status = await eb.waitForStatus(page, nodeId, entry.status || /\S/);
           console.log(`      status badge in the browser: "${status}" (${await statusFill(page, nodeId)})`);

@@ -39,7 +39,7 @@ describe('receiver dialogs: subscription and counters panels', function () {
   this.timeout(180000);
 
   it('the shared panel script only uses keys both receivers\' catalogues define, in en-US and de', () => {
-    const js = fs.readFileSync(path.join(REPO, 'resources', 'concur-receiver-panels.js'), 'utf8');
+    const js = fs.readFileSync(path.join(REPO, 'src', 'editor', 'concur-receiver-panels.js'), 'utf8');
     const used = new Set([...js.matchAll(/\bt\(\s*'([^']+)'/g)].map((m) => m[1]));
     for (const m of js.matchAll(/\bt\(\s*'([^']+\.)'\s*\+/g)) used.add(m[1]);
     assert.ok(used.size > 20, [...used].join(', '));

@@ -122,6 +122,7 @@ describe('fuzz: ESS envelope parser', function () {
         const r = parse(Buffer.from(text));
         assert.ok(r.ok);
         assert.equal({}.polluted, undefined, 'Object.prototype polluted');
+        // biome-ignore lint/suspicious/noPrototypeBuiltins: checks Object.prototype itself for pollution
         assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
       }),
       opts(100),

@@ -25,8 +25,8 @@ async function startCollector() {
       for (const w of waiters.splice(0)) w();
     });
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
 
   /** Resolves once `n` messages have arrived (or rejects after timeoutMs). */
   async function waitFor(n, timeoutMs = 10000, pathPrefix) {
@@ -39,7 +39,7 @@ async function startCollector() {
         const t = setTimeout(r, Math.min(left, 200));
         waiters.push(() => {
           clearTimeout(t);
-          r();
+          r(undefined);
         });
       });
     }
@@ -58,7 +58,7 @@ async function startCollector() {
     clear() {
       received.length = 0;
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () => new Promise((r) => server.close(() => r(undefined))),
   };
 }
 

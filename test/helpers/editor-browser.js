@@ -85,7 +85,9 @@ async function launchEditorBrowser({ viewport = { width: 1400, height: 900 } } =
       if (closed) return;
       closed = true;
       // Bounded: a wedged browser must not hang the suite (playwright kills it at exit).
-      await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 10000))]);
+      let timer;
+      await Promise.race([context.close().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 10000)))]);
+      clearTimeout(timer); // a pending timer would keep mocha alive (no exit: true)
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
@@ -213,6 +215,9 @@ async function fetchFromEditor(page, url) {
 /**
  * Types `type` into the palette filter, then drags that palette node into the
  * workspace at (x, y) (workspace-relative pixels). Returns the new node's id.
+ * @param {any} page
+ * @param {string} type
+ * @param {{ x?: number, y?: number, filter?: string }} [at]
  */
 async function addNodeFromPalette(page, type, { x = 300, y = 160, filter } = {}) {
   const before = await nodeIdsOfType(page, type);

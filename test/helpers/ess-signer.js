@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Signs ESS test deliveries the way Concur does (../shared/concur-api.md §2.3):
+ * Signs ESS test deliveries the way Concur does (docs/concur-api.md#ess-signature):
  * standard base64 of an RSA-2048 SHA-256 signature over the exact body bytes,
  * RSA-PSS with maximum salt (what the one real 2019 signature used) or PKCS#1 v1.5.
  */
@@ -28,7 +28,11 @@ function sign(body, privateKey, padding = 'pss') {
 }
 
 let seq = 0;
-/** An ESS-shaped expense event; `over` replaces or adds top-level fields. */
+/**
+ * An ESS-shaped expense event; `over` replaces or adds top-level fields.
+ * @param {Record<string, any>} [over]
+ * @returns {Record<string, any>}
+ */
 function essEvent(over = {}) {
   seq++;
   return {
@@ -44,7 +48,12 @@ function essEvent(over = {}) {
   };
 }
 
-/** Headers + body for one signed delivery. */
+/**
+ * Headers + body for one signed delivery.
+ * @param {any} event
+ * @param {{ privateKey?: import('node:crypto').KeyObject, padding?: string, body?: string | Buffer, correlationId?: string | null }} [opts]
+ * @returns {{ body: string | Buffer, headers: Record<string, string> }}
+ */
 function signedDelivery(event, { privateKey, padding = 'pss', body, correlationId } = {}) {
   const text = body !== undefined ? body : JSON.stringify(event);
   const headers = { 'Content-Type': 'application/json', 'Concur-Signature': sign(text, privateKey, padding) };

@@ -80,6 +80,7 @@ function startFixtureServer({ catalogue, registryDir, roots }) {
   const requests = [];
   const server = http.createServer((req, res) => {
     const [, host, ...rest] = (req.url || '/').split('/');
+    /** @type {{ host: string, path: string, status: number | string }} */
     const rec = { host, path: `/${rest.join('/')}`, status: 0 };
     requests.push(rec);
     const send = (status, body) => {
@@ -103,7 +104,8 @@ function startFixtureServer({ catalogue, registryDir, roots }) {
     return send(404, { error: 'no fixture' });
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(() => r())) }));
+    const port = () => /** @type {import('node:net').AddressInfo} */ (server.address()).port;
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${port()}`, requests, close: () => new Promise((r) => server.close(() => r(undefined))) }));
   });
 }
 

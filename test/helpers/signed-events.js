@@ -2,7 +2,7 @@
 /**
  * Builds ESS-style events and signs them the way Concur does (RSA-2048,
  * SHA-256 over the exact body bytes, base64 in Concur-Signature; PSS with the
- * maximum salt by default, PKCS#1 v1.5 on request; see concur-api.md §2.3).
+ * maximum salt by default, PKCS#1 v1.5 on request; see docs/concur-api.md#ess-signature).
  * Shared by the benchmarks, the crash test, the fuzz tests and the corpus test.
  */
 const crypto = require('node:crypto');
@@ -22,10 +22,11 @@ function signBody(body, privateKey, padding = 'pss') {
 }
 
 /**
- * A statusChanged expense event (the shape in concur-api.md §2.5), compact
+ * A statusChanged expense event (the shape in docs/concur-api.md#ess-expense-topic), compact
  * JSON, padded with a facts field to roughly `size` bytes when given.
  */
 function essEvent(id, { size = 0, eventType = 'statusChanged', facts = {} } = {}) {
+  /** @type {{ facts: Record<string, any> } & Record<string, any>} */
   const ev = {
     id,
     correlationId: crypto.randomUUID(),

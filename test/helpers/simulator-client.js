@@ -40,7 +40,14 @@ async function appToken(sim) {
   return r.json;
 }
 
-/** API call; `json` bodies are serialised, strings sent as is. Returns { status, headers, body, json }. */
+/**
+ * API call; `json` bodies are serialised, strings sent as is. Returns { status, headers, body, json }.
+ * @param {any} sim
+ * @param {string} method
+ * @param {string} path
+ * @param {{ token?: string, body?: string | Buffer, json?: any, headers?: Record<string, any> }} [opts]
+ * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string, json: any }>}
+ */
 async function call(sim, method, path, { token, body, json, headers = {} } = {}) {
   const h = { ...headers };
   if (token) h.Authorization = `Bearer ${token}`;

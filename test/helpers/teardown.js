@@ -4,6 +4,7 @@
  * first (its flows call the collector and the simulator), then the collector,
  * then the simulator. Any of them may be missing (a `before` that failed early).
  */
+/** @param {{ red?: any, collector?: any, sim?: any }} [started] */
 async function teardown({ red, collector, sim } = {}) {
   if (red) {
     await red.stop();

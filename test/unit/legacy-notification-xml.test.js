@@ -16,7 +16,7 @@ const {
 const EVENT = 'Report Entered Expense Report Workflow Step - SUBMIT';
 const URI = 'https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/nAb$pZ%24Key';
 
-// The documented example (concur-api.md §1.3), byte for byte apart from the URI.
+// The documented example (docs/concur-api.md#legacy-notification-request), byte for byte apart from the URI.
 const DOC_EXAMPLE = `<?xml version="1.0" encoding="UTF-8" ?>
 <Notification>
   <EventType>${EVENT}</EventType>

@@ -7,14 +7,18 @@
  */
 import path from 'node:path';
 import type { RED, Node, NodeDef } from '../shared/red-types';
-import { numberIn, type ConcurConfigNode } from '../shared/concur-action';
-import { ConcurApiClient, DEFAULT_RETRY, type ApiRequest } from '../../concur/api-client';
+import type { ConcurConfigNode } from '../shared/concur-action';
+import { numberOption } from '../shared/options';
+import { needsPermission } from '../shared/permissions';
+import { ConcurApiClient, type ApiRequest } from '../../concur/api-client';
 import { ConcurError, toConcurError } from '../../concur/concur-error';
 import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../../concur/concur-hosts';
 import { TokenManager, credentialProblems, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
 import { FileTokenStore, MemoryTokenStore, type SharedTokenStore, type TokenStore } from '../../concur/token-store';
 import { PgTokenStore } from '../../concur/pg-token-store';
 import type { PgDatabase } from '../../concur/pg-database';
+
+const TYPE = 'concur-config';
 
 interface ConfigDef extends NodeDef {
   geolocation?: string;
@@ -77,13 +81,13 @@ function readSettings(def: ConfigDef): Settings {
     credtype: def.credtype === 'password' ? 'password' : 'authtoken',
     scope: typeof def.scope === 'string' && def.scope.trim() ? def.scope.trim() : undefined,
     followGeolocation: def.followGeolocation !== false,
-    timeoutMs: Math.round(numberIn(def.timeout, 1, 600, 60) * 1000),
+    timeoutMs: Math.round(numberOption(TYPE, 'timeout', def.timeout) * 1000),
     retry: {
-      maxRetries: Math.round(numberIn(def.retries, 0, 10, DEFAULT_RETRY.maxRetries)),
-      baseDelayMs: Math.round(numberIn(def.retryDelay, 1, 600000, DEFAULT_RETRY.baseDelayMs)),
-      maxDelayMs: Math.round(numberIn(def.retryMaxDelay, 1, 3600000, DEFAULT_RETRY.maxDelayMs)),
+      maxRetries: Math.round(numberOption(TYPE, 'retries', def.retries)),
+      baseDelayMs: Math.round(numberOption(TYPE, 'retryDelay', def.retryDelay)),
+      maxDelayMs: Math.round(numberOption(TYPE, 'retryMaxDelay', def.retryMaxDelay)),
     },
-    expirySkewSec: numberIn(def.expirySkew, 0, 1800, 120),
+    expirySkewSec: numberOption(TYPE, 'expirySkew', def.expirySkew),
   };
 }
 
@@ -257,7 +261,7 @@ export = function (RED: RED) {
   });
 
   // ---- "Test connection" (editor button): requests a token, answers success or the OAuth error, never the token ----
-  const needs = RED.auth?.needsPermission?.('concur-config.write') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  const needs = needsPermission(RED, 'concur-config.write');
   RED.httpAdmin.post('/concur-config/:id/test', needs, (req: any, res: any) => {
     const answer = (status: number, body: Record<string, unknown>) => {
       if (!res.headersSent) res.status(status).json(body);

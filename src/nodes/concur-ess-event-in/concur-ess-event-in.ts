@@ -23,6 +23,9 @@ import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
 import { throttledWarn } from '../shared/warn-throttle';
 import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
 import { manageSubscriptionOnDeploy, registerEssSubscriptionRoutes, type SubscriptionDef } from '../shared/ess-subscription-routes';
+import { numberOption } from '../shared/options';
+import { needsPermission } from '../shared/permissions';
+import { ThrottledStatus, type Badge } from '../shared/status';
 
 interface EssInDef extends NodeDef {
   path?: string;
@@ -57,7 +60,6 @@ interface EssInDef extends NodeDef {
 }
 
 const DEFAULT_PATH = '/concur/ess';
-const DEFAULT_MAX_BODY_KIB = 256;
 /** Allowance for the sender's and our clock disagreeing, on top of the dedupe window. */
 const CLOCK_SKEW_MS = 10 * 60_000;
 /**
@@ -67,7 +69,6 @@ const CLOCK_SKEW_MS = 10 * 60_000;
  */
 const ESS_RETRY_MS = 72 * 3600_000;
 const MAINTENANCE_MS = 60_000;
-const STATUS_THROTTLE_MS = 250;
 const STARTUP_WAIT_MS = 15_000;
 /** Retry delays of a store that failed to open (disk full, directory missing, database down): 1 s doubling to 60 s. */
 const RETRY_MIN_MS = 1000;
@@ -86,14 +87,10 @@ interface StoreConfigNode {
 /** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
 const stores = new Map<string, { owner: string; closed?: Promise<void> }>();
 
-/** The store could not be opened (I/O: disk full, directory missing or not writable); start() retries. */
+/** The store could not be opened (I/O: disk full, directory missing or not writable, database down); start() retries. */
 class StoreOpenError extends Error {}
 
-function num(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(n)) return dflt;
-  return Math.min(max, Math.max(min, n));
-}
+const TYPE = 'concur-ess-event-in';
 
 function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
   const base = RED.settings.userDir || path.join(os.homedir(), '.node-red');
@@ -113,7 +110,7 @@ export = function (RED: RedApi) {
   // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
   // (event bodies and failure reasons; no secrets), so an operator can recover them.
   // Full event bodies (company data): write permission, not what a read-only editor user has.
-  const needsWrite = RED.auth?.needsPermission?.('concur-ess-event-in.write') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  const needsWrite = needsPermission(RED, 'concur-ess-event-in.write');
   RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsWrite, (req: { params: { id: string } }, res: RouteResponse) => {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
@@ -134,7 +131,7 @@ export = function (RED: RedApi) {
     RED.nodes.createNode(this, def);
     const node = this;
     const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
-    // Live counters for the dialog and GET <admin>/concur-ess-event-in/<id>/counters (lib/receiver-counters).
+    // Live counters for the dialog and GET <admin>/concur-ess-event-in/<id>/counters (shared/receiver-counters).
     const live = receiverCounters(RED, node);
     live.gauges = () => ({ pending: journal?.pendingCount() ?? 0, dead: deadGauge });
     let route: RegisteredRoute | undefined;
@@ -153,14 +150,12 @@ export = function (RED: RedApi) {
     journals.set(node.id, journalOf);
 
     // ---- status badge (throttled: a burst of deliveries must not flood the editor)
-    let statusTimer: NodeJS.Timeout | undefined;
-    const renderStatus = () => {
-      statusTimer = undefined;
-      if (closing) return;
-      if (fatal) return node.status({ fill: 'red', shape: 'ring', text: fatal.slice(0, 60) });
-      if (storeRetry) return node.status({ fill: 'red', shape: 'ring', text: `event store: ${storeRetry.error.slice(0, 40)} · retry in ${storeRetry.retryInSec} s` });
+    const renderStatus = (): Badge | undefined => {
+      if (closing) return undefined;
+      if (fatal) return { fill: 'red', shape: 'ring', text: fatal.slice(0, 60) };
+      if (storeRetry) return { fill: 'red', shape: 'ring', text: `event store: ${storeRetry.error.slice(0, 40)} · retry in ${storeRetry.retryInSec} s` };
       const health = journal?.health();
-      if (health && !health.ok) return node.status({ fill: 'red', shape: 'ring', text: `store: ${health.message ?? 'unavailable'}`.slice(0, 60) });
+      if (health && !health.ok) return { fill: 'red', shape: 'ring', text: `store: ${health.message ?? 'unavailable'}`.slice(0, 60) };
       const pending = journal ? journal.pendingCount() : 0;
       const parts = [`${counts.accepted} ok`];
       if (counts.duplicate) parts.push(`${counts.duplicate} dup`);
@@ -169,17 +164,13 @@ export = function (RED: RedApi) {
       if (counts.failed) parts.push(`${counts.failed} failed`);
       if (pending) parts.push(`${pending} pending`);
       let text = parts.join(', ');
-      if (!verifySignature) return node.status({ fill: 'yellow', shape: 'ring', text: `signature check OFF · ${text}` });
-      if (lastIssue) return node.status({ fill: lastIssue.fill, shape: 'ring', text: `${lastIssue.text.slice(0, 40)} · ${text}` });
+      if (!verifySignature) return { fill: 'yellow', shape: 'ring', text: `signature check OFF · ${text}` };
+      if (lastIssue) return { fill: lastIssue.fill, shape: 'ring', text: `${lastIssue.text.slice(0, 40)} · ${text}` };
       text = `${route ? route.fullPath : ''} · ${text}`;
-      node.status({ fill: 'green', shape: 'dot', text });
+      return { fill: 'green', shape: 'dot', text };
     };
-    const status = () => {
-      if (!statusTimer && !closing) {
-        statusTimer = setTimeout(renderStatus, STATUS_THROTTLE_MS);
-        statusTimer.unref?.();
-      }
-    };
+    const badge = new ThrottledStatus(node, renderStatus, { leading: false });
+    const status = () => badge.update();
 
     // ---- throttled warnings: one per reason per 10 s, with a count of what was suppressed
     const warn = throttledWarn((text) => node.warn(text));
@@ -187,14 +178,12 @@ export = function (RED: RedApi) {
     // ---- configuration (errors are fatal for this node only: red status, route answers 503)
     const verifySignature = def.verifySignature !== false;
     const emitRejected = def.rejectOutput === true;
-    const completionTimeoutMs = num(def.completionTimeout, 120, 0, 7 * 24 * 3600) * 1000;
+    const completionTimeoutMs = numberOption(TYPE, 'completionTimeout', def.completionTimeout) * 1000;
     const file = storeFile(RED, node, def);
     let routePath = String(def.path ?? '').trim() || DEFAULT_PATH;
     if (!routePath.startsWith('/')) routePath = '/' + routePath;
-    // ESS events are a few KB (https://developer.concur.com/api-reference/ess/v4.event-subscription.html,
-    // event topic samples); 256 KiB leaves room for large facts while bounding what an unverified sender can make us hold.
-    const dedupeWindowMs = num(def.dedupeHours, 72, 0.001, 24 * 365) * 3600_000;
-    const maxBodyBytes = Math.round(num(def.maxBodyKiB, DEFAULT_MAX_BODY_KIB, 1, 64 * 1024) * 1024);
+    const dedupeWindowMs = numberOption(TYPE, 'dedupeHours', def.dedupeHours) * 3600_000;
+    const maxBodyBytes = Math.round(numberOption(TYPE, 'maxBodyKiB', def.maxBodyKiB) * 1024);
     let receiverOpts: ConstructorParameters<typeof EssReceiver>[0] | undefined;
     try {
       const sources: KeySource[] = [];
@@ -240,7 +229,7 @@ export = function (RED: RedApi) {
         trustedProxies,
         topicFilter: compileFilter(def.topicFilter, 'topic'),
         eventTypeFilter: compileFilter(def.eventTypeFilter, 'event type'),
-        maxPending: Math.round(num(def.maxPending, 10000, 1, 10_000_000)),
+        maxPending: Math.round(numberOption(TYPE, 'maxPending', def.maxPending)),
         // Older events than the dedupe window (+ clock skew) would be emitted again: refused (400),
         // but never one ESS may still be retrying for the first time (see ESS_RETRY_MS).
         maxEventAgeMs: def.rejectStale === false ? 0 : Math.max(dedupeWindowMs, ESS_RETRY_MS) + CLOCK_SKEW_MS,
@@ -388,7 +377,7 @@ export = function (RED: RedApi) {
     const storeNode = def.store ? (RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null) : undefined;
     const shared = Boolean(def.store);
     const holder = shared ? undefined : stores.get(file);
-    const deadLetterMax = Math.round(num(def.deadLetterMax, 100, 0, 100_000));
+    const deadLetterMax = Math.round(numberOption(TYPE, 'deadLetterMax', def.deadLetterMax));
     // Ids are kept for the clock-skew allowance too, so no replay falls between forgetting an id and refusing it as stale.
     const keepIdsMs = dedupeWindowMs + CLOCK_SKEW_MS;
     let db: PgDatabase | undefined;
@@ -421,9 +410,9 @@ export = function (RED: RedApi) {
           dedupeWindowMs: keepIdsMs,
           sync: def.durability !== 'write',
           deadLetterMax,
-          dedupeMemoryBytes: Math.round(num(def.dedupeMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
-          pendingMaxBytes: Math.round(num(def.pendingMemoryMiB, 256, 0.01, 1024 * 1024) * MiB),
-          deadLetterMaxBytes: Math.round(num(def.deadLetterMemoryMiB, 64, 0, 1024 * 1024) * MiB),
+          dedupeMemoryBytes: Math.round(numberOption(TYPE, 'dedupeMemoryMiB', def.dedupeMemoryMiB) * MiB),
+          pendingMaxBytes: Math.round(numberOption(TYPE, 'pendingMemoryMiB', def.pendingMemoryMiB) * MiB),
+          deadLetterMaxBytes: Math.round(numberOption(TYPE, 'deadLetterMemoryMiB', def.deadLetterMemoryMiB) * MiB),
         });
       } catch (err) {
         throw new StoreOpenError((err as Error).message);
@@ -544,7 +533,7 @@ export = function (RED: RedApi) {
           const where = shared ? 'event store' : `event store ${file}`;
           if (first) node.error(`cannot open ${where}: ${err.message}; retrying every ${RETRY_MIN_MS / 1000}–${RETRY_MAX_MS / 1000} s`);
           else warn('store-open', `event store still unavailable: ${err.message}`);
-          renderStatus();
+          badge.paint();
           resolveReady(); // deliveries waiting for the start get their 503 now, not after 15 s
           await new Promise<void>((r) => {
             wakeRetry = r; // a close must not wait out the back-off
@@ -563,7 +552,7 @@ export = function (RED: RedApi) {
       status();
     });
     if (fatal) status();
-    else renderStatus();
+    else badge.paint();
 
     node.on('close', (removed: boolean, closeDone: () => void) => {
       // A removed node deletes its subscription (when asked to) before it reports closed.
@@ -576,7 +565,7 @@ export = function (RED: RedApi) {
       tracker?.close();
       if (replayListener) RED.events?.removeListener('flows:started', replayListener);
       for (const t of timers) clearInterval(t);
-      if (statusTimer) clearTimeout(statusTimer);
+      badge.close();
       if (retryTimer) clearTimeout(retryTimer);
       wakeRetry?.(); // a start waiting to retry ends now
       resolveReady();

@@ -7,16 +7,13 @@ import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
+import { isObject } from '../../concur/objects';
 
 interface Def extends NodeDef {
   server?: string;
   version?: string;
   context?: string;
   urlTemplate?: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 }
 
 export = function (RED: RED) {

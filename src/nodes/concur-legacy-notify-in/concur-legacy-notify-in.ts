@@ -6,7 +6,10 @@
  * concur/notification-fields.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { registerRoute, sendText, normalizePath, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
+import { registerRoute, sendText, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
+import { configuredPath, isValidPath } from '../shared/receiver-path';
+import { numberOption } from '../shared/options';
+import { ThrottledStatus } from '../shared/status';
 import { joinTestConnection, TEST_CONNECTION_PATH } from '../shared/testconnection-route';
 import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
 import { throttledWarn } from '../shared/warn-throttle';
@@ -15,12 +18,8 @@ import { NotificationXmlError, parseLegacyNotification } from '../../concur/lega
 import { notificationFields } from '../../concur/notification-fields';
 import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
 
+const TYPE = 'concur-legacy-notify-in';
 const DEFAULT_PATH = '/concur/v1.0/notify';
-const DEFAULT_ACK_TIMEOUT_S = 25;
-const DEFAULT_MAX_BODY_KIB = 1024;
-const MAX_ACK_TIMEOUT_S = 600;
-const MAX_BODY_KIB_LIMIT = 100 * 1024;
-const STATUS_MIN_INTERVAL_MS = 200;
 
 interface LegacyNotifyDef extends NodeDef {
   path?: string;
@@ -39,14 +38,6 @@ type RejectStatus = 400 | 401 | 405 | 413 | 503;
 /** Counter reason per refusal (shared/receiver-counters). */
 const REJECT_REASON: Record<RejectStatus, string> = { 400: 'bad-request', 401: 'auth', 405: 'method', 413: 'too-large', 503: 'unavailable' };
 
-/** Characters allowed in the configured path (no Express patterns such as `:id` or `*`). */
-const PATH_OK = /^\/[A-Za-z0-9._~\-/%]*$/;
-
-function numberIn(v: unknown, min: number, max: number, fallback: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
-}
-
 export = function (RED: RED) {
   registerCountersRoute(RED, 'concur-legacy-notify-in'); // GET <admin>/concur-legacy-notify-in/<id>/counters
   function ConcurLegacyNotifyIn(this: Node<Credentials>, def: LegacyNotifyDef) {
@@ -55,20 +46,17 @@ export = function (RED: RED) {
     const creds = node.credentials ?? {};
     const checker = new BasicAuthChecker({ username: creds.username, password: creds.password });
     const ackMode = def.ackMode === 'complete' ? 'complete' : 'receipt';
-    const ackTimeoutMs = Math.round(numberIn(def.ackTimeout, 0.01, MAX_ACK_TIMEOUT_S, DEFAULT_ACK_TIMEOUT_S) * 1000);
-    const maxBodyBytes = Math.round(numberIn(def.maxBodyKiB, 1, MAX_BODY_KIB_LIMIT, DEFAULT_MAX_BODY_KIB) * 1024);
-    const path = normalizePath(String(def.path ?? '').trim() || DEFAULT_PATH);
+    const ackTimeoutMs = Math.round(numberOption(TYPE, 'ackTimeout', def.ackTimeout) * 1000);
+    const maxBodyBytes = Math.round(numberOption(TYPE, 'maxBodyKiB', def.maxBodyKiB) * 1024);
+    const path = configuredPath(def.path, DEFAULT_PATH);
 
     const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0, 503: 0 } as Record<RejectStatus, number> };
     let lastProblem = '';
     let configProblem = '';
     let credentialWarning = '';
-    let closed = false;
     let route: RegisteredRoute | undefined;
     let testConnection: { path: string; leave(): void } | undefined;
     let tracker: FlowCompletionTracker | undefined;
-    let statusTimer: NodeJS.Timeout | undefined;
-    let lastStatusAt = 0;
     // Live counters for the dialog and GET <admin>/concur-legacy-notify-in/<id>/counters.
     const live = receiverCounters(RED, node);
     let inFlight = 0;
@@ -88,20 +76,12 @@ export = function (RED: RED) {
       else if (credentialWarning) parts.push(credentialWarning);
       return parts.join(' · ');
     };
-    const paintStatus = () => {
-      statusTimer = undefined;
-      lastStatusAt = Date.now();
-      if (closed) return;
-      if (configProblem) return node.status({ fill: 'red', shape: 'ring', text: configProblem });
+    const badge = new ThrottledStatus(node, () => {
+      if (configProblem) return { fill: 'red', shape: 'ring', text: configProblem };
       const degraded = Boolean(lastProblem || credentialWarning);
-      node.status({ fill: degraded ? 'yellow' : 'green', shape: degraded ? 'ring' : 'dot', text: statusText() });
-    };
-    const updateStatus = () => {
-      if (closed || statusTimer) return;
-      const wait = lastStatusAt + STATUS_MIN_INTERVAL_MS - Date.now();
-      if (wait <= 0) paintStatus();
-      else statusTimer = setTimeout(paintStatus, wait);
-    };
+      return { fill: degraded ? 'yellow' : 'green', shape: degraded ? 'ring' : 'dot', text: statusText() };
+    });
+    const updateStatus = () => badge.update();
 
     // ---- answers ----
     // One warning per status per 10 s (with the count suppressed meanwhile): a flood of bad requests must not flood the log.
@@ -218,7 +198,7 @@ export = function (RED: RED) {
       node.warn(`Concur will not accept these connector credentials: ${problems.join('; ')}`);
     }
 
-    if (!PATH_OK.test(path)) {
+    if (!isValidPath(path)) {
       configProblem = `invalid path "${path}"`;
       node.error(`invalid path "${path}": use letters, digits and . _ ~ - / % only`);
     } else if (path === TEST_CONNECTION_PATH) {
@@ -275,16 +255,15 @@ export = function (RED: RED) {
         );
       }
     }
-    paintStatus();
+    badge.paint();
     // Repaint once all flows run: Status nodes created after this node missed the first badge.
-    const onFlowsStarted = () => paintStatus();
+    const onFlowsStarted = () => badge.paint();
     RED.events?.on('flows:started', onFlowsStarted);
 
     node.on('close', (done: () => void) => {
-      closed = true;
       live.release();
       RED.events?.removeListener('flows:started', onFlowsStarted);
-      if (statusTimer) clearTimeout(statusTimer);
+      badge.close();
       try {
         route?.remove();
         testConnection?.leave();

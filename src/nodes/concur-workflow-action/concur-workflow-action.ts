@@ -7,6 +7,7 @@ import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { validateWorkflowAction, workflowActionLegacy, workflowActionV4, normalizeActionName, type WorkflowActionInput } from '../../concur/workflow-action';
+import { isObject } from '../../concur/objects';
 
 interface Def extends NodeDef {
   server?: string;
@@ -16,10 +17,6 @@ interface Def extends NodeDef {
   endpoint?: string;
   recallContext?: string;
   statusId?: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 }
 
 export = function (RED: RED) {

@@ -7,6 +7,7 @@
 import type { RED, Node, NodeMessage, SendFn, DoneFn } from './red-types';
 import { ConcurError, toConcurError } from '../../concur/concur-error';
 import { cleanCorrelationId, type ConcurApi } from '../../concur/api-types';
+import { parseNumber } from './options';
 
 /** What a deployed concur-config node offers to other nodes. */
 export interface ConcurConfigNode {
@@ -39,9 +40,9 @@ export function correlationIdOf(msg: NodeMessage): string | undefined {
   );
 }
 
+/** A number in [min, max] from a property, else `fallback`. Prefer a row in the option table (options.ts). */
 export function numberIn(v: unknown, min: number, max: number, fallback: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
+  return parseNumber(v, { min, max, default: fallback, outOfRange: 'default' });
 }
 
 const MAX_STATUS = 60;

@@ -8,6 +8,7 @@
  */
 import type { RED } from './red-types';
 import type { RouteResponse } from './http-routes';
+import { needsPermission } from './permissions';
 import { CONCUR_PUBLISHED_KEYS } from '../../concur/ess-keys';
 import { describeKeyText, MAX_KEY_TEXT_CHARS } from '../../concur/key-info';
 
@@ -19,8 +20,7 @@ export function registerEssKeyInfoRoute(RED: RED): void {
   const app = RED.httpAdmin as unknown as { [REGISTERED]?: boolean };
   if (app[REGISTERED]) return;
   app[REGISTERED] = true;
-  const pass = (_q: unknown, _s: unknown, next: () => void) => next();
-  const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? pass;
+  const needsRead = needsPermission(RED, 'concur-ess-event-in.read');
 
   let published: unknown[] | undefined; // computed on first use, then kept
   RED.httpAdmin.get(PATH, needsRead, (_req: unknown, res: RouteResponse & { json(b: unknown): void }) => {

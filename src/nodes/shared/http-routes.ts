@@ -8,6 +8,9 @@
  * of the root express app; we do the same, keyed on the routes our nodes own.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidPathError, isValidPath, normalizePath, routeKey, type RoutingOptions } from './receiver-path';
+
+export { InvalidPathError, normalizePath, routeKey, type RoutingOptions } from './receiver-path';
 
 export interface BodyError {
   /** 413 too large; 503 busy (byte budget), too slow (read timeout) or aborted: every one but 413 is worth a retry. */
@@ -90,26 +93,6 @@ const CAPTURE = Symbol.for('node-red-contrib-sap-concur.rawBodyCapture');
 
 type Captures = Map<string, CaptureEntry> & { routing?: RoutingOptions };
 
-/** How the express app matches paths ('case sensitive routing' / 'strict routing', both off by default). */
-export interface RoutingOptions {
-  caseSensitive?: boolean;
-  strict?: boolean;
-}
-
-/**
- * The one key under which a route is registered (claims, raw-body capture) and a
- * request is looked up, matching the way Express routes: case-insensitive and
- * with an optional trailing slash unless the app enables 'case sensitive
- * routing' / 'strict routing' (https://expressjs.com/en/api.html#app.settings.table).
- * A body capture keyed more strictly than Express routes would let a request to
- * /Concur/ESS reach the handler without its body.
- */
-export function routeKey(pathname: string, o: RoutingOptions = {}): string {
-  let p = pathname || '/';
-  if (!o.strict && p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
-  return o.caseSensitive ? p : p.toLowerCase();
-}
-
 function routingOf(app: ExpressLike): RoutingOptions {
   const enabled = (k: string) => {
     try {
@@ -157,11 +140,6 @@ function stackOf(app: ExpressLike): Layer[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function normalizePath(p: string): string {
-  const s = ('/' + p).replace(/\/{2,}/g, '/');
-  return s.length > 1 ? s.replace(/\/$/, '') : s;
 }
 
 export interface ReadBodyOptions {
@@ -410,6 +388,9 @@ export interface RegisteredRoute {
 /**
  * Registers a route on RED.httpNode; returns a handle whose remove() must be
  * called from the node's close handler (otherwise a redeploy duplicates it).
+ * Throws InvalidPathError for a path that is not literal (receiver-path.ts) and
+ * RouteConflictError when the path (compared case-insensitively, as Express
+ * routes) and a method are already served.
  */
 export function registerRoute(
   RED: RedWithHttp,
@@ -419,6 +400,7 @@ export function registerRoute(
 ): RegisteredRoute {
   const app = RED.httpNode as ExpressLike;
   const path = normalizePath(spec.path);
+  if (!isValidPath(path)) throw new InvalidPathError(path);
   const mount = typeof app.path === 'function' ? app.path() : '';
   const fullPath = normalizePath(mount + path);
   const routing = routingOf(app);

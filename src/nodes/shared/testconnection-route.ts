@@ -1,7 +1,7 @@
 /**
  * `GET /system/v1.0/testconnection`, which Concur calls (with the connector's
  * Basic credentials) when an admin clicks "Test Connection" on an application
- * connector (concur-api.md §1.2).
+ * connector (docs/concur-api.md#legacy-connector-registration).
  *
  * The path is fixed by Concur, so several concur-legacy-notify-in nodes share
  * one route: it is registered when the first node joins, answers 200 if the

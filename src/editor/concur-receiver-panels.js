@@ -6,7 +6,7 @@
  * - the ESS receiver's subscription panel: list the company's subscriptions
  *   through the selected concur-config, show the one whose webhook URL is this
  *   receiver's public URL, create / update / delete it
- *   (<admin>/concur-ess-event-in/subscriptions, see src/nodes/lib/ess-subscription-routes.ts).
+ *   (<admin>/concur-ess-event-in/subscriptions, see src/nodes/shared/ess-subscription-routes.ts).
  * Texts come from the calling node's catalogue through `t(key, opts)`.
  */
 /* global RED, $ */
