@@ -69,7 +69,9 @@ async function main() {
   };
   try {
     red = await startRed({ env: { NODE_ENV: 'production' } });
-    log(`Node-RED ${results.machine.nodeRed} pid ${red.pid} at ${red.url}; load: ${settings.connections} connections, ${settings.rounds} round(s) x ${settings.seconds}s per side`);
+    log(
+      `Node-RED ${results.machine.nodeRed} pid ${red.pid} at ${red.url}; load: ${settings.connections} connections, ${settings.rounds} round(s) x ${settings.seconds}s per side`,
+    );
     const types = await registeredTypes(red);
     const ctx = { red, log, settings, types, cleanup, deploy: (nodes) => deployAll(red, nodes) };
     for (const sc of SCENARIOS) {
@@ -94,9 +96,16 @@ async function main() {
       }
     }
   } finally {
-    for (const fn of cleanup.reverse()) await Promise.resolve().then(fn).catch((e) => log(`cleanup: ${e.message}`));
+    for (const fn of cleanup.reverse())
+      await Promise.resolve()
+        .then(fn)
+        .catch((e) => log(`cleanup: ${e.message}`));
     if (red) {
-      results.redLogTail = red.log().split('\n').filter((l) => /\[(warn|error)\]/.test(l)).slice(-20);
+      results.redLogTail = red
+        .log()
+        .split('\n')
+        .filter((l) => /\[(warn|error)\]/.test(l))
+        .slice(-20);
       await red.stop();
       red.cleanup();
     }
@@ -133,7 +142,9 @@ function print(results) {
   ];
   process.stdout.write(`\n${table(cols, rows)}\n\n`);
   for (const s of results.scenarios) for (const n of s.notes || []) process.stdout.write(`- ${s.title}: ${n}\n`);
-  process.stdout.write(`- ${results.note}\n- machine: ${results.machine.cpus} x ${results.machine.cpuModel}, Node ${results.machine.node}, Node-RED ${results.machine.nodeRed}; total ${results.totalSeconds}s\n`);
+  process.stdout.write(
+    `- ${results.note}\n- machine: ${results.machine.cpus} x ${results.machine.cpuModel}, Node ${results.machine.node}, Node-RED ${results.machine.nodeRed}; total ${results.totalSeconds}s\n`,
+  );
   process.stdout.write(`results written to ${path.relative(process.cwd(), RESULTS)}\n`);
 }
 

@@ -106,9 +106,7 @@ export class EssReceiver {
     if (this.o.clientCertMode !== 'off') {
       const policy = this.o.clientCertPolicy as ClientCertPolicy;
       const check =
-        this.o.clientCertMode === 'tls'
-          ? checkTlsPeer(d.socket, policy)
-          : checkHeaderCert(d.headers[this.o.clientCertHeader.toLowerCase()], policy);
+        this.o.clientCertMode === 'tls' ? checkTlsPeer(d.socket, policy) : checkHeaderCert(d.headers[this.o.clientCertHeader.toLowerCase()], policy);
       if (!check.ok) return reject(403, 'certificate', check.message);
       cert = check.info;
     }
@@ -206,7 +204,10 @@ function reject(status: number, category: RejectCategory, reason: string, retryA
 }
 
 /** Builds the message fields for a stored event (first emission or redelivery). */
-export function eventMessage(stored: StoredEvent, parsed?: EssEvent): { payload: EssEvent; topic: string | undefined; eventType: string | undefined; concur: ConcurMeta } {
+export function eventMessage(
+  stored: StoredEvent,
+  parsed?: EssEvent,
+): { payload: EssEvent; topic: string | undefined; eventType: string | undefined; concur: ConcurMeta } {
   const payload = parsed ?? (JSON.parse(stored.body.charCodeAt(0) === 0xfeff ? stored.body.slice(1) : stored.body) as EssEvent);
   const m = stored.meta;
   return {

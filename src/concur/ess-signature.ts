@@ -38,7 +38,9 @@ export const MIN_RSA_BITS = 2048;
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
 export function spkiFingerprint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function toVerificationKey(id: string, key: KeyObject): VerificationKey {
@@ -96,9 +98,7 @@ export function loadVerificationKeys(sources: readonly KeySource[]): { keys: Ver
 
 export type SignatureFailure = 'missing' | 'malformed' | 'mismatch' | 'no-keys';
 
-export type SignatureResult =
-  | { ok: true; keyId: string; padding: 'pss' | 'pkcs1' }
-  | { ok: false; reason: SignatureFailure; message: string };
+export type SignatureResult = { ok: true; keyId: string; padding: 'pss' | 'pkcs1' } | { ok: false; reason: SignatureFailure; message: string };
 
 const STD_B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const URL_B64 = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -111,7 +111,9 @@ const MAX_HEADER_CHARS = 8192;
  * sends), base64url, an optional "sha256=" style prefix, and a comma-separated
  * list (during a key rotation a sender may send several).
  */
-export function decodeSignatureHeader(value: string | string[] | undefined): { ok: true; signatures: Buffer[] } | { ok: false; reason: SignatureFailure; message: string } {
+export function decodeSignatureHeader(
+  value: string | string[] | undefined,
+): { ok: true; signatures: Buffer[] } | { ok: false; reason: SignatureFailure; message: string } {
   const raw = Array.isArray(value) ? value.join(',') : value;
   if (raw === undefined || raw.trim() === '') return { ok: false, reason: 'missing', message: 'Concur-Signature header is missing' };
   if (raw.length > MAX_HEADER_CHARS) return { ok: false, reason: 'malformed', message: 'Concur-Signature header is too long' };
@@ -147,7 +149,10 @@ export function verifyEssSignature(
     for (const k of keys) {
       if (sig.length !== k.sizeBytes) continue;
       sizeMatched = true;
-      if (padding !== 'pkcs1' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig)) {
+      if (
+        padding !== 'pkcs1' &&
+        safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig)
+      ) {
         return { ok: true, keyId: k.id, padding: 'pss' };
       }
       if (padding !== 'pss' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PADDING }, sig)) {
@@ -158,7 +163,9 @@ export function verifyEssSignature(
   return {
     ok: false,
     reason: 'mismatch',
-    message: sizeMatched ? 'Concur-Signature does not match the body with any configured key' : 'Concur-Signature has the wrong length for every configured key',
+    message: sizeMatched
+      ? 'Concur-Signature does not match the body with any configured key'
+      : 'Concur-Signature has the wrong length for every configured key',
   };
 }
 

@@ -679,7 +679,8 @@ export class EventJournal {
           const bytes = Buffer.from(r.b64, 'base64');
           if (typeof r.len === 'number' && bytes.length !== r.len) break; // damaged inside a line that still parses
           body = bytes.toString('utf8');
-        } else if (typeof r.b === 'string') body = r.b; // version 1 record
+        } else if (typeof r.b === 'string')
+          body = r.b; // version 1 record
         else break;
         // Records are in time order: a later accept of the same id (after its window) wins.
         const meta = (r.m && typeof r.m === 'object' ? r.m : { signatureVerified: false }) as AcceptedMeta;

@@ -26,7 +26,17 @@ export interface Io {
 
 const defaultIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
-const BOOLEANS = new Set(['help', 'force', 'insecure', 'no-deliver', 'test-connection', 'enforce-token-kinds', 'any-exception-code', 'legacy-host', 'fault-token-endpoint']);
+const BOOLEANS = new Set([
+  'help',
+  'force',
+  'insecure',
+  'no-deliver',
+  'test-connection',
+  'enforce-token-kinds',
+  'any-exception-code',
+  'legacy-host',
+  'fault-token-endpoint',
+]);
 
 const HELP: Record<string, string> = {
   main: `concur-sim: a local SAP Concur simulator
@@ -131,7 +141,9 @@ function tlsFrom(flags: ParsedArgs['flags']): ClientTls | undefined {
 }
 
 function fingerprint(pair: EssKeyPair): string {
-  return createHash('sha256').update(pair.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(pair.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }
 
 function needUrl(flags: ParsedArgs['flags'], name: string): string {
@@ -257,7 +269,9 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
   };
   const tls = tlsFrom(flags);
   io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : `${eventType} for report ${(event as { facts: { reportId: string } }).facts.reportId}`} to ${to}`);
-  io.out(`  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`);
+  io.out(
+    `  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`,
+  );
   if (tls?.cert) io.out('  mutual TLS: presenting the client certificate');
   const controller = new AbortController();
   const onSig = () => controller.abort();
@@ -344,15 +358,15 @@ export async function run(argv: string[], io: Io = defaultIo, signal?: AbortSign
         io.out(HELP.main);
         return cmd === 'help' || help ? 0 : 2;
       case 'api':
-        if (help) return io.out(HELP.api), 0;
+        if (help) return (io.out(HELP.api), 0);
         return await cmdApi(args.flags, io, signal);
       case 'keygen':
-        if (help) return io.out(HELP.keygen), 0;
+        if (help) return (io.out(HELP.keygen), 0);
         return cmdKeygen(args.flags, io);
       case 'send':
         if (sub === 'ess') return help ? (io.out(HELP.ess), 0) : await cmdSendEss(args.flags, io);
         if (sub === 'legacy') return help ? (io.out(HELP.legacy), 0) : await cmdSendLegacy(args.flags, io);
-        if (help) return io.out(`${HELP.ess}\n\n${HELP.legacy}`), 0;
+        if (help) return (io.out(`${HELP.ess}\n\n${HELP.legacy}`), 0);
         throw new UsageError('send needs a kind: "send ess" or "send legacy"');
       default:
         throw new UsageError(`unknown command ${cmd}`);

@@ -95,7 +95,9 @@ function userContextReport(ctx: RequestContext): { report: Report; userId: strin
   const userId = safeDecode(rawUser);
   const context = safeDecode(rawCtx).toUpperCase();
   if (!CONTEXTS.includes(context)) {
-    throw new ApiError(400, `context must be one of ${CONTEXTS.join(', ')}`, { validationErrors: [{ source: 'contextType', message: `invalid context ${rawCtx}` }] });
+    throw new ApiError(400, `context must be one of ${CONTEXTS.join(', ')}`, {
+      validationErrors: [{ source: 'contextType', message: `invalid context ${rawCtx}` }],
+    });
   }
   const user = ctx.sim.state.user(userId);
   if (!user) throw new ApiError(404, `user ${userId} was not found`);
@@ -188,7 +190,9 @@ function putException(ctx: RequestContext): Reply {
   if (errors.length) throw new ApiError(400, 'validation failed', { validationErrors: errors });
   const configured = ctx.sim.state.exceptionCodes[(code as string).toUpperCase()];
   if (!configured && !ctx.sim.state.anyExceptionCode) {
-    throw new ApiError(400, `exception code ${code} is not configured for this company`, { validationErrors: [{ id: 'exceptionCode', source: 'exceptionCode', message: `unknown exception code ${code}` }] });
+    throw new ApiError(400, `exception code ${code} is not configured for this company`, {
+      validationErrors: [{ id: 'exceptionCode', source: 'exceptionCode', message: `unknown exception code ${code}` }],
+    });
   }
   const rec: ReportException = {
     exceptionCode: (code as string).toUpperCase(),
@@ -292,11 +296,13 @@ export function expenseV4Routes(): Route[] {
       handler: (ctx) => {
         const { report, userId, context } = userContextReport(ctx);
         const action = parseAction(ctx.params[3]);
-        if (action === 'recall' && context !== 'TRAVELER' && context !== 'PROXY') throw new ApiError(400, 'recall is only available in the TRAVELER or PROXY context');
+        if (action === 'recall' && context !== 'TRAVELER' && context !== 'PROXY')
+          throw new ApiError(400, 'recall is only available in the TRAVELER or PROXY context');
         if (action !== 'recall') {
           if (context !== 'MANAGER') throw new ApiError(400, `${action} is only available in the MANAGER context`);
           const assigned = report.currentStep?.assignedUserId;
-          if (assigned && assigned.toLowerCase() !== userId.toLowerCase()) throw new ApiError(403, `user ${userId} is not the approver of report ${report.reportId}`);
+          if (assigned && assigned.toLowerCase() !== userId.toLowerCase())
+            throw new ApiError(403, `user ${userId} is not the approver of report ${report.reportId}`);
         }
         return runAction(ctx, report, action, userId);
       },

@@ -38,8 +38,23 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
     await red.deploy([
       { id: TAB, type: 'tab', label: 'ess' },
       essNode({ extraKeys: key.publicPem, clientCertMode: 'tls', rejectOutput: true, outputs: 2, wires: [['ev-fn'], ['rej-fn']] }),
-      essNode({ id: 'essSerial', path: '/concur/ess-serial', extraKeys: key.publicPem, clientCertMode: 'tls', allowedSerials: '0DB77DE3CEE04514936B0ABA6C95B53B', wires: [['ev-fn']] }),
-      essNode({ id: 'essHeader', path: '/concur/ess-proxy', extraKeys: key.publicPem, clientCertMode: 'header', clientCertHeader: 'X-Forwarded-Client-Cert', headerCertIssuers: pki.caPem, wires: [['ev-fn']] }),
+      essNode({
+        id: 'essSerial',
+        path: '/concur/ess-serial',
+        extraKeys: key.publicPem,
+        clientCertMode: 'tls',
+        allowedSerials: '0DB77DE3CEE04514936B0ABA6C95B53B',
+        wires: [['ev-fn']],
+      }),
+      essNode({
+        id: 'essHeader',
+        path: '/concur/ess-proxy',
+        extraKeys: key.publicPem,
+        clientCertMode: 'header',
+        clientCertHeader: 'X-Forwarded-Client-Cert',
+        headerCertIssuers: pki.caPem,
+        wires: [['ev-fn']],
+      }),
       // No configured keys at all: only the client certificate's own key may sign (ESS signs with its certificate key).
       essNode({ id: 'essCertKey', path: '/concur/ess-certkey', clientCertMode: 'tls', acceptClientCertKey: true, wires: [['ev-fn']] }),
       ...forwarder({ id: 'ev', z: TAB, url: collector.url, pathName: '/event', fields: EVENT_FIELDS }),
@@ -84,13 +99,22 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
       assert.match(r.body, re, name);
     }
     await collector.waitFor(3, 10000, '/rejected');
-    assert.deepEqual(collector.received.filter((m) => m.path === '/rejected').map((m) => m.body.payload.category), ['certificate', 'certificate', 'certificate']);
+    assert.deepEqual(
+      collector.received.filter((m) => m.path === '/rejected').map((m) => m.body.payload.category),
+      ['certificate', 'certificate', 'certificate'],
+    );
     assert.equal(collector.received.filter((m) => m.path === '/event').length, 0);
   });
 
   it('checks the certificate before the signature: a good certificate with a bad signature is 401, a bad certificate with a good signature is 403', async () => {
     const ev = essEvent();
-    const bad = await request(`${red.url}/concur/ess`, { method: 'POST', headers: { 'Concur-Signature': sign('other', key.privateKey) }, body: JSON.stringify(ev), ca: pki.caPem, ...clientTls(pki.clients.good) });
+    const bad = await request(`${red.url}/concur/ess`, {
+      method: 'POST',
+      headers: { 'Concur-Signature': sign('other', key.privateKey) },
+      body: JSON.stringify(ev),
+      ca: pki.caPem,
+      ...clientTls(pki.clients.good),
+    });
     assert.equal(bad.status, 401);
     assert.equal((await post('/concur/ess', ev, clientTls(pki.clients.wrongCn))).status, 403);
   });

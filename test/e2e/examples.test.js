@@ -33,7 +33,31 @@ const LEGACY = { user: 'concur-connector', password: 'Example-Password-42' };
 const SUBSCRIPTION_ID = 'node-red-expense-report-status';
 
 const PACKAGE_TYPES = Object.keys(require(path.join(REPO, 'package.json'))['node-red'].nodes);
-const CORE_TYPES = new Set(['tab', 'comment', 'inject', 'debug', 'function', 'change', 'switch', 'catch', 'status', 'complete', 'link in', 'link out', 'link call', 'http request', 'http in', 'http response', 'json', 'xml', 'delay', 'rbe', 'split', 'join', 'template']);
+const CORE_TYPES = new Set([
+  'tab',
+  'comment',
+  'inject',
+  'debug',
+  'function',
+  'change',
+  'switch',
+  'catch',
+  'status',
+  'complete',
+  'link in',
+  'link out',
+  'link call',
+  'http request',
+  'http in',
+  'http response',
+  'json',
+  'xml',
+  'delay',
+  'rbe',
+  'split',
+  'join',
+  'template',
+]);
 const TAP_FIELDS = ['payload', 'reportId', 'reportKey', 'notificationURI', 'concurError', 'error', 'comment', 'exceptions', 'violations', 'headers'];
 
 async function waitUntil(cond, what, timeoutMs = 20000) {
@@ -124,7 +148,15 @@ describe('examples: every importable flow runs against the simulator in a real N
     const files = exampleFiles();
 
     it('there is an example for each required scenario and every non-config node type', () => {
-      for (const f of ['01 ESS approval flow.json', '02 Legacy external validation flow.json', '03 Replay failed legacy notifications.json', '04 ESS subscription setup.json', '05 Get report details.json', '06 Post exceptions.json', '07 Workflow action.json']) {
+      for (const f of [
+        '01 ESS approval flow.json',
+        '02 Legacy external validation flow.json',
+        '03 Replay failed legacy notifications.json',
+        '04 ESS subscription setup.json',
+        '05 Get report details.json',
+        '06 Post exceptions.json',
+        '07 Workflow action.json',
+      ]) {
         assert.ok(files.includes(f), `missing example ${f}`);
       }
       const used = new Set(files.flatMap((f) => loadExample(f).map((n) => n.type)));
@@ -138,17 +170,28 @@ describe('examples: every importable flow runs against the simulator in a real N
         assert.equal(tabs.length, 1, `${f}: one tab`);
         const ids = new Set(flows.map((n) => n.id));
         assert.equal(ids.size, flows.length, `${f}: node ids are unique`);
-        assert.ok(flows.some((n) => n.type === 'comment' && n.z === tabs[0].id && n.info && n.info.length > 100), `${f}: a comment node explains the flow`);
+        assert.ok(
+          flows.some((n) => n.type === 'comment' && n.z === tabs[0].id && n.info && n.info.length > 100),
+          `${f}: a comment node explains the flow`,
+        );
         for (const n of flows) {
           assert.ok(CORE_TYPES.has(n.type) || PACKAGE_TYPES.includes(n.type), `${f}: unknown node type ${n.type}`);
           if (n.type === 'tab' || n.type === 'concur-config') continue;
           assert.equal(n.z, tabs[0].id, `${f}: ${n.id} is on the tab`);
           assert.ok(Number.isFinite(n.x) && Number.isFinite(n.y), `${f}: ${n.id} has a position`);
           for (const port of n.wires || []) for (const to of port) assert.ok(ids.has(to), `${f}: ${n.id} is wired to missing node ${to}`);
-          if (n.server !== undefined) assert.ok(flows.some((c) => c.id === n.server && c.type === 'concur-config'), `${f}: ${n.id} uses a connection in the same file`);
+          if (n.server !== undefined)
+            assert.ok(
+              flows.some((c) => c.id === n.server && c.type === 'concur-config'),
+              `${f}: ${n.id} uses a connection in the same file`,
+            );
         }
         // Every Concur call ends somewhere visible: a Catch node on each tab that calls Concur.
-        if (flows.some((n) => n.server)) assert.ok(flows.some((n) => n.type === 'catch'), `${f}: has a Catch node`);
+        if (flows.some((n) => n.server))
+          assert.ok(
+            flows.some((n) => n.type === 'catch'),
+            `${f}: has a Catch node`,
+          );
       }
     });
 
@@ -167,7 +210,11 @@ describe('examples: every importable flow runs against the simulator in a real N
 
     it('connectToSimulator only fills in the connection, receiver keys and credentials', () => {
       const before = loadExample('01 ESS approval flow.json');
-      const after = connectToSimulator(before, { simUrl: 'http://127.0.0.1:9', credentials: { clientId: 'a', clientSecret: 'b', companyId: 'c', companyRequestToken: 'd' }, essPublicKeyPem: 'PEM\n' });
+      const after = connectToSimulator(before, {
+        simUrl: 'http://127.0.0.1:9',
+        credentials: { clientId: 'a', clientSecret: 'b', companyId: 'c', companyRequestToken: 'd' },
+        essPublicKeyPem: 'PEM\n',
+      });
       const cfg = after.find((n) => n.type === 'concur-config');
       assert.deepEqual([cfg.geolocation, cfg.baseUrl, cfg.grantType, cfg.credtype], ['custom', 'http://127.0.0.1:9', 'password', 'authtoken']);
       assert.deepEqual(cfg.credentials, { clientId: 'a', clientSecret: 'b', username: 'c', password: 'd' });
@@ -191,7 +238,10 @@ describe('examples: every importable flow runs against the simulator in a real N
       const modules = JSON.parse((await request(`${red.url}/library/examples/flows/`)).body);
       assert.ok(modules.includes(PACKAGE_NAME), modules.join(', '));
       const listed = JSON.parse((await request(`${red.url}/library/examples/flows/${PACKAGE_NAME}`)).body);
-      assert.deepEqual(listed.map((e) => `${e.fn}.json`), files);
+      assert.deepEqual(
+        listed.map((e) => `${e.fn}.json`),
+        files,
+      );
     });
 
     it('every example has a driver in this test', () => {
@@ -237,7 +287,12 @@ describe('examples: every importable flow runs against the simulator in a real N
       // Every accepted event is marked done once the flow has finished with it, so none is
       // re-emitted after a restart (a core switch node in the path would keep them open).
       const journal = path.join(red.opts.userDir, 'concur-ess', 'ess-approval.in.journal');
-      const records = () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const records = () =>
+        fs
+          .readFileSync(journal, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
       const open = () => {
         const r = records();
         const done = new Set(r.filter((x) => x.t === 'd').map((x) => x.id));
@@ -286,7 +341,11 @@ describe('examples: every importable flow runs against the simulator in a real N
       for (const m of deleted) assert.match(m.notificationURI, /\/api\/platform\/notifications\/v1\.0\/notification\//);
 
       // A notification whose processing fails stays on Concur for the next run.
-      const r = await request(`${sim.url}/_sim/notifications`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reportId: R_PAID }) });
+      const r = await request(`${sim.url}/_sim/notifications`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ reportId: R_PAID }),
+      });
       assert.equal(r.status, 201);
       await inject('legacy-replay.now');
       await waitUntil(() => tapped('legacy-replay.errors').length === 1, 'the processing error');
@@ -301,24 +360,41 @@ describe('examples: every importable flow runs against the simulator in a real N
       await waitUntil(() => answers().length === 1, 'the subscribe answer');
       const sub = sim.state.subscriptions.get(SUBSCRIPTION_ID);
       assert.ok(sub, 'subscription saved');
-      assert.deepEqual([sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId], ['public.concur.expense.report', 'statusChanged', `${red.url}/concur/ess`, sim.credentials.clientId]);
-      assert.deepEqual(answers()[0].payload, { operation: 'subscribe', status: 200, answer: { message: `Subscription '${SUBSCRIPTION_ID}' saved successfully` } });
+      assert.deepEqual(
+        [sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId],
+        ['public.concur.expense.report', 'statusChanged', `${red.url}/concur/ess`, sim.credentials.clientId],
+      );
+      assert.deepEqual(answers()[0].payload, {
+        operation: 'subscribe',
+        status: 200,
+        answer: { message: `Subscription '${SUBSCRIPTION_ID}' saved successfully` },
+      });
       assert.equal(answers()[0].headers, undefined, 'the bearer token does not travel on');
 
       await inject('ess-subscription.list');
       await inject('ess-subscription.topics');
       await waitUntil(() => answers().length === 3, 'list and topics answers');
       const byOp = Object.fromEntries(answers().map((a) => [a.payload.operation, a.payload]));
-      assert.deepEqual(byOp.list.answer.map((s) => s.id), [SUBSCRIPTION_ID]);
+      assert.deepEqual(
+        byOp.list.answer.map((s) => s.id),
+        [SUBSCRIPTION_ID],
+      );
       assert.ok(byOp.topics.answer.includes('public.concur.expense.report'));
 
       // The subscription is live: a state change is delivered to the webhook URL it names
       // (no receiver is deployed with this example, so that delivery ends as rejected with 404).
-      const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stepCode: 'EXTVAL' }) });
+      const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ stepCode: 'EXTVAL' }),
+      });
       assert.equal(moved.status, 200, moved.body);
       await sim.deliveriesIdle();
       const event = sim.events.filter((e) => e.reportId === R_DRAFT).pop();
-      assert.deepEqual(event.deliveries.map((d) => [d.subscriptionId, d.endpoint, d.status]), [[SUBSCRIPTION_ID, `${red.url}/concur/ess`, 404]]);
+      assert.deepEqual(
+        event.deliveries.map((d) => [d.subscriptionId, d.endpoint, d.status]),
+        [[SUBSCRIPTION_ID, `${red.url}/concur/ess`, 404]],
+      );
 
       await inject('ess-subscription.unsubscribe');
       await waitUntil(() => answers().length === 4, 'the unsubscribe answer');
@@ -327,7 +403,10 @@ describe('examples: every importable flow runs against the simulator in a real N
       // A wrong secret ends at the Catch node with the OAuth error, and the secret is not in it.
       await red.deploy(
         tapDebugNodes(
-          connectToSimulator(loadExample('04 ESS subscription setup.json'), { ...simulatorOptions(), credentials: { ...sim.credentials, clientSecret: 'wrong-secret-123' } }),
+          connectToSimulator(loadExample('04 ESS subscription setup.json'), {
+            ...simulatorOptions(),
+            credentials: { ...sim.credentials, clientSecret: 'wrong-secret-123' },
+          }),
         ),
       );
       collector.clear();
@@ -348,7 +427,12 @@ describe('examples: every importable flow runs against the simulator in a real N
       const [v11] = tapped('get-report.v11-out');
       assert.deepEqual([v11.payload.ReportId, v11.reportKey, v11.payload.ApprovalStatusCode], [R_PEND, 'nQ7w$pE3rT9yU1iO5pA2sD8fG4hJ6kL0z', 'A_PEND']);
       const [exp] = tapped('get-report.exp-out');
-      assert.deepEqual(exp.payload.map((e) => e.expenseId).sort(), report(R_BAD).expenses.map((e) => e.expenseId).sort());
+      assert.deepEqual(
+        exp.payload.map((e) => e.expenseId).sort(),
+        report(R_BAD)
+          .expenses.map((e) => e.expenseId)
+          .sort(),
+      );
       assert.deepEqual(tapped('get-report.errors'), []);
       const paths = sim.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
       assert.ok(paths.includes(`GET /expensereports/v4/users/${report(R_BAD).ownerUserId}/context/TRAVELER/reports/${R_BAD}/expenses 200`), paths.join('\n'));

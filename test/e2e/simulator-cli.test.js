@@ -154,10 +154,27 @@ describe('concur-sim CLI', function () {
   });
 
   it('api serves the fake Concur API with the given flags and stops cleanly on SIGTERM', async () => {
-    const api = await startApi(['--port', '0', '--token-ttl', '120', '--expires-in', 'number', '--rate-429', '1', '--retry-after', '5', '--key-dir', path.join(dir, 'api-keys')]);
+    const api = await startApi([
+      '--port',
+      '0',
+      '--token-ttl',
+      '120',
+      '--expires-in',
+      'number',
+      '--rate-429',
+      '1',
+      '--retry-after',
+      '5',
+      '--key-dir',
+      path.join(dir, 'api-keys'),
+    ]);
     try {
       assert.ok(!api.output().includes('sim-client-secret'), 'banner does not print the client secret');
-      const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sim-client-0f3b9a2e', client_secret: 'sim-client-secret-7d41c8' }).toString();
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'sim-client-0f3b9a2e',
+        client_secret: 'sim-client-secret-7d41c8',
+      }).toString();
       const t = await request(`${api.url}/oauth2/v0/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
       assert.equal(t.status, 200, t.body);
       assert.equal(JSON.parse(t.body).expires_in, 120);
@@ -191,13 +208,32 @@ describe('concur-sim CLI', function () {
     const pub = crypto.createPublicKey(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem')));
     const rx = await startReceiver([503, 200]);
     try {
-      const r = await runCli(['send', 'ess', '--to', `${rx.url}/concur/ess`, '--event', 'statusChanged', '--report', '4D2E8A61B0C94F7FA311', '--padding', 'pkcs1', '--key-dir', keys, '--initial-delay', '50ms', '--api', 'http://127.0.0.1:8090']);
+      const r = await runCli([
+        'send',
+        'ess',
+        '--to',
+        `${rx.url}/concur/ess`,
+        '--event',
+        'statusChanged',
+        '--report',
+        '4D2E8A61B0C94F7FA311',
+        '--padding',
+        'pkcs1',
+        '--key-dir',
+        keys,
+        '--initial-delay',
+        '50ms',
+        '--api',
+        'http://127.0.0.1:8090',
+      ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /attempt 1 -> 503; retrying in 50ms/);
       assert.match(r.stdout, /attempt 2 -> 200 delivered/);
       assert.match(r.stdout, /result: delivered after 2 attempt/);
       const req = rx.seen[1];
-      assert.ok(crypto.verify('sha256', req.body, { key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, Buffer.from(req.headers['concur-signature'], 'base64')));
+      assert.ok(
+        crypto.verify('sha256', req.body, { key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, Buffer.from(req.headers['concur-signature'], 'base64')),
+      );
       const env = JSON.parse(req.body);
       assert.equal(env.facts.reportId, '4D2E8A61B0C94F7FA311');
       assert.ok(env.facts.href.startsWith('http://127.0.0.1:8090/expensereports/v4/users/'));
@@ -227,11 +263,30 @@ describe('concur-sim CLI', function () {
   it('send legacy posts the Notification with Basic auth, optionally tests the connection, and never prints the password', async () => {
     const rx = await startReceiver([200]);
     try {
-      const r = await runCli(['send', 'legacy', '--to', `${rx.url}/concur/v1.0/notify`, '--user', 'concur-connector', '--password', 'Very-Secret-123', '--report', 'CB899F7D9F73420A8D8B', '--test-connection', '--legacy-host']);
+      const r = await runCli([
+        'send',
+        'legacy',
+        '--to',
+        `${rx.url}/concur/v1.0/notify`,
+        '--user',
+        'concur-connector',
+        '--password',
+        'Very-Secret-123',
+        '--report',
+        'CB899F7D9F73420A8D8B',
+        '--test-connection',
+        '--legacy-host',
+      ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.deepEqual(rx.seen.map((s) => `${s.method} ${s.url}`), ['GET /system/v1.0/testconnection', 'POST /concur/v1.0/notify']);
+      assert.deepEqual(
+        rx.seen.map((s) => `${s.method} ${s.url}`),
+        ['GET /system/v1.0/testconnection', 'POST /concur/v1.0/notify'],
+      );
       for (const s of rx.seen) assert.equal(Buffer.from(s.headers.authorization.split(' ')[1], 'base64').toString(), 'concur-connector:Very-Secret-123');
-      assert.match(rx.seen[1].body.toString(), /<ObjectURI>https:\/\/www\.concursolutions\.com\/api\/expense\/expensereport\/v1\.1\/reportfulldetails\/n6ujbuLd1Arwe45lT7As3ThJYJf2dAsrrEW<\/ObjectURI>/);
+      assert.match(
+        rx.seen[1].body.toString(),
+        /<ObjectURI>https:\/\/www\.concursolutions\.com\/api\/expense\/expensereport\/v1\.1\/reportfulldetails\/n6ujbuLd1Arwe45lT7As3ThJYJf2dAsrrEW<\/ObjectURI>/,
+      );
       assert.ok(!(r.stdout + r.stderr).includes('Very-Secret-123'));
     } finally {
       await rx.close();

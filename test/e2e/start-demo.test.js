@@ -168,7 +168,11 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     await waitForReport(b.simUrl, R_PASSES, 'A_APPR');
 
     // The printed "move to external validation" step: the simulator delivers the event over the subscription.
-    const moved = await request(`${b.simUrl}/_sim/reports/${R_DRAFT}/submit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stepCode: 'EXTVAL' }) });
+    const moved = await request(`${b.simUrl}/_sim/reports/${R_DRAFT}/submit`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ stepCode: 'EXTVAL' }),
+    });
     assert.equal(moved.status, 200, moved.body);
     await waitForReport(b.simUrl, R_DRAFT, 'A_APPR');
 
@@ -204,7 +208,10 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.match(b.essCmd, new RegExp(`--api http://127\\.0\\.0\\.1:${simPort}`));
 
     const deployed = JSON.parse((await request(`${b.editor}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } })).body);
-    assert.ok(deployed.some((n) => n.id === 'user-edit'), 'the user edit is kept');
+    assert.ok(
+      deployed.some((n) => n.id === 'user-edit'),
+      'the user edit is kept',
+    );
     assert.deepEqual(
       deployed.filter((n) => n.type === 'concur-config').map((n) => n.baseUrl),
       [b.simUrl],

@@ -43,17 +43,32 @@ describe('ess-receiver: delivery decisions', () => {
     assert.equal(journal.lookup(ev.id), 'pending', 'stored before the answer');
     const msg = eventMessage(out.stored);
     assert.deepEqual(msg.payload, ev);
-    assert.deepEqual(msg.concur, { id: ev.id, correlationId: 'hdr', signatureVerified: true, keyId: 'k', clientCert: undefined, receivedAt: '2026-01-02T00:00:00.000Z', deliveryCount: 1 });
+    assert.deepEqual(msg.concur, {
+      id: ev.id,
+      correlationId: 'hdr',
+      signatureVerified: true,
+      keyId: 'k',
+      clientCert: undefined,
+      receivedAt: '2026-01-02T00:00:00.000Z',
+      deliveryCount: 1,
+    });
   });
 
   it('tries the key that matched last first, and still accepts every configured key', async () => {
     const second = testKeyPair('receiver-2');
-    const both = loadVerificationKeys([{ id: 'first', text: second.publicPem }, { id: 'k', text: key.publicPem }]).keys;
+    const both = loadVerificationKeys([
+      { id: 'first', text: second.publicPem },
+      { id: 'k', text: key.publicPem },
+    ]).keys;
     const r = new EssReceiver({ journal, verifySignature: true, keys: both });
     // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
     assert.equal((await r.handle(delivery(essEvent()))).stored.meta.keyId, 'k');
-    // @ts-expect-error inspects a private field on purpose
-    assert.deepEqual(r.keys.map((k) => k.id), ['k', 'first'], 'matched key moved to the front');
+    assert.deepEqual(
+      // @ts-expect-error inspects a private field on purpose
+      r.keys.map((k) => k.id),
+      ['k', 'first'],
+      'matched key moved to the front',
+    );
     const ev = essEvent();
     const d = signedDelivery(ev, { privateKey: second.privateKey });
     const out = await r.handle({ rawBody: Buffer.from(d.body), headers: { 'concur-signature': d.headers['Concur-Signature'] } });
@@ -90,7 +105,13 @@ describe('ess-receiver: delivery decisions', () => {
   });
 
   it('checks the client certificate before the signature, and the signature before parsing', async () => {
-    const r = new EssReceiver({ journal, verifySignature: true, keys, clientCertMode: 'header', clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] } });
+    const r = new EssReceiver({
+      journal,
+      verifySignature: true,
+      keys,
+      clientCertMode: 'header',
+      clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] },
+    });
     const notJsonUnsigned = { rawBody: Buffer.from('nope'), headers: {} };
     assert.equal((await r.handle(notJsonUnsigned)).status, 403);
     const r2 = new EssReceiver({ journal, verifySignature: true, keys });
@@ -105,7 +126,13 @@ describe('ess-receiver: delivery decisions', () => {
       { kind: 'rejected', status: 401, text: 'bad', category: 'signature', reason: 'bad' },
       0,
     );
-    assert.deepEqual(p.headers, { authorization: '[redacted]', cookie: '[redacted]', 'x-api-key': '[redacted]', 'concur-signature': 'sig', 'content-type': 'text/plain' });
+    assert.deepEqual(p.headers, {
+      authorization: '[redacted]',
+      cookie: '[redacted]',
+      'x-api-key': '[redacted]',
+      'concur-signature': 'sig',
+      'content-type': 'text/plain',
+    });
     assert.equal(p.rawBody.length, 4096);
     assert.equal(p.rawBodyTruncated, true);
     assert.equal(p.rawBodyBytes, 5000);

@@ -112,7 +112,11 @@ export = function (RED: RED) {
       let store: TokenStore;
       if (tokenDir) {
         const file = new FileTokenStore(tokenDir, node.id);
-        adoptTestedState(file, new FileTokenStore(tokenDir, `${node.id}.tested`), tokenStateSeed({ grantType: s.grantType, baseUrl: s.baseUrl, tokenBaseUrl: s.tokenBaseUrl, credentials: creds }));
+        adoptTestedState(
+          file,
+          new FileTokenStore(tokenDir, `${node.id}.tested`),
+          tokenStateSeed({ grantType: s.grantType, baseUrl: s.baseUrl, tokenBaseUrl: s.tokenBaseUrl, credentials: creds }),
+        );
         store = file;
       } else {
         store = new MemoryTokenStore();
@@ -121,9 +125,11 @@ export = function (RED: RED) {
       tokenStore = store;
       const tokens = tokenManagerFor(s, creds, store, (e) => {
         // Facts only: never a token or secret.
-        if (e.type === 'token') node.log(`access token obtained (${e.grant} grant, valid ${e.expiresInSec} s${e.geolocation ? `, geolocation ${e.geolocation}` : ''})`);
+        if (e.type === 'token')
+          node.log(`access token obtained (${e.grant} grant, valid ${e.expiresInSec} s${e.geolocation ? `, geolocation ${e.geolocation}` : ''})`);
         else if (e.type === 'refresh-rotated') node.log(`Concur rotated the refresh token; the new one is saved in ${store.location}`);
-        else if (e.type === 'refresh-rejected') node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
+        else if (e.type === 'refresh-rejected')
+          node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
         else if (e.type === 'store-error') node.warn(e.message);
       });
       client = new ConcurApiClient({
@@ -199,7 +205,17 @@ export = function (RED: RED) {
   function settingsKey(def: ConfigDef, c: Creds): string {
     const s = readSettings(def);
     const hash = (v: string | undefined) => (v ? credentialSeed('client_credentials', v, {}) : '');
-    return JSON.stringify([s.baseUrl, s.tokenBaseUrl ?? null, s.grantType, s.credtype, s.scope ?? null, s.followGeolocation, credentialSeed(s.grantType, c.clientId, c), hash(c.clientSecret), hash(c.password)]);
+    return JSON.stringify([
+      s.baseUrl,
+      s.tokenBaseUrl ?? null,
+      s.grantType,
+      s.credtype,
+      s.scope ?? null,
+      s.followGeolocation,
+      credentialSeed(s.grantType, c.clientId, c),
+      hash(c.clientSecret),
+      hash(c.password),
+    ]);
   }
 
   RED.nodes.registerType('concur-config', ConcurConfig as unknown as (this: any, def: any) => void, {
@@ -228,7 +244,13 @@ export = function (RED: RED) {
         const v = given[k];
         return v === undefined || v === PASSWORD_PLACEHOLDER ? deployed?.credentials?.[k] : v || undefined;
       };
-      const creds: Creds = { clientId: pick('clientId'), clientSecret: pick('clientSecret'), refreshToken: pick('refreshToken'), username: pick('username'), password: pick('password') };
+      const creds: Creds = {
+        clientId: pick('clientId'),
+        clientSecret: pick('clientSecret'),
+        refreshToken: pick('refreshToken'),
+        username: pick('username'),
+        password: pick('password'),
+      };
       const def: ConfigDef = { ...body, id, type: 'concur-config' };
       const s = readSettings(def);
       let tokens: TokenManager;

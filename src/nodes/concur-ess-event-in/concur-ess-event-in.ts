@@ -57,7 +57,10 @@ const TYPE = 'concur-ess-event-in';
 
 function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
   const base = RED.settings.userDir || path.join(os.homedir(), '.node-red');
-  const name = String(def.storeName ?? '').trim().replace(/[^A-Za-z0-9._-]/g, '_') || node.id.replace(/[^A-Za-z0-9._-]/g, '_');
+  const name =
+    String(def.storeName ?? '')
+      .trim()
+      .replace(/[^A-Za-z0-9._-]/g, '_') || node.id.replace(/[^A-Za-z0-9._-]/g, '_');
   return path.join(base, 'concur-ess', `${name}.journal`);
 }
 
@@ -74,7 +77,15 @@ export = function (RED: RedApi) {
     const j = journals.get(String(req.params.id))?.();
     if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
     const body = JSON.stringify(
-      j.deadLetters().map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+      j.deadLetters().map((d) => ({
+        id: d.id,
+        reason: d.reason,
+        failedAt: new Date(d.failedAt).toISOString(),
+        receivedAt: new Date(d.receivedAt).toISOString(),
+        deliveryCount: d.deliveryCount,
+        meta: d.meta,
+        body: d.body,
+      })),
     );
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -159,7 +170,10 @@ export = function (RED: RedApi) {
         allowedSerials: parseList(def.allowedSerials),
         trustedIssuers: mode === 'header' ? parseCertificates(def.headerCertIssuers, 'trusted issuers') : undefined,
       };
-      const header = String(def.clientCertHeader ?? '').trim().toLowerCase() || 'x-forwarded-client-cert';
+      const header =
+        String(def.clientCertHeader ?? '')
+          .trim()
+          .toLowerCase() || 'x-forwarded-client-cert';
       if (mode === 'header' && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new Error(`"${header}" is not a valid header name`);
       receiverOpts = {
         journal: undefined as unknown as EventJournal, // set once the store is open
@@ -271,7 +285,13 @@ export = function (RED: RedApi) {
     try {
       route = registerRoute(
         RED,
-        { methods: ['POST'], allMethods: true, path: routePath, owner: { id: node.id, type: node.type }, captureBody: { methods: ['POST'], limitBytes: maxBodyBytes } },
+        {
+          methods: ['POST'],
+          allMethods: true,
+          path: routePath,
+          owner: { id: node.id, type: node.type },
+          captureBody: { methods: ['POST'], limitBytes: maxBodyBytes },
+        },
         handle,
         (err) => node.error(`ESS request failed: ${(err as Error)?.message ?? err}`),
       );
@@ -306,7 +326,9 @@ export = function (RED: RedApi) {
       receiver = new EssReceiver({ ...receiverOpts, journal });
       const st = journal.getStats();
       if (st.corruptLines || st.tornTailBytes) {
-        node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
+        node.warn(
+          `event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`,
+        );
       }
       resolveReady();
       const maintenance = setInterval(() => {

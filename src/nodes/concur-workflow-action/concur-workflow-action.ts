@@ -24,30 +24,39 @@ export = function (RED: RED) {
     const node = this;
     const legacy = def.version === 'v1.1';
     const fromMsg = def.action === 'msg';
-    const configuredAction = fromMsg ? undefined : normalizeActionName(def.action) ?? 'approve';
+    const configuredAction = fromMsg ? undefined : (normalizeActionName(def.action) ?? 'approve');
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const extra = isObject(msg.workflow) ? msg.workflow : {};
-      const input: WorkflowActionInput = {
-        statusId: def.statusId || undefined,
-        ...extra,
-        action: fromMsg ? msg.action : configuredAction,
-        comment: msg.comment !== undefined ? msg.comment : extra.comment !== undefined ? extra.comment : def.comment || undefined,
-      };
-      const a = validateWorkflowAction(input); // before anything is sent
-      const correlationId = correlationIdOf(msg);
-      const result = legacy
-        ? await workflowActionLegacy(api, a, msg.workflowActionUrl, correlationId)
-        : await workflowActionV4(
-            api,
-            a,
-            { reportId: msg.reportId, userId: msg.userId, endpoint: def.endpoint === 'user' ? 'user' : 'company', recallContext: def.recallContext === 'PROXY' ? 'PROXY' : 'TRAVELER' },
-            correlationId,
-          );
-      msg.payload = result;
-      send(msg);
-      return `${a.action} ${legacy ? '' : String(msg.reportId ?? '')}`.trim();
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const extra = isObject(msg.workflow) ? msg.workflow : {};
+        const input: WorkflowActionInput = {
+          statusId: def.statusId || undefined,
+          ...extra,
+          action: fromMsg ? msg.action : configuredAction,
+          comment: msg.comment !== undefined ? msg.comment : extra.comment !== undefined ? extra.comment : def.comment || undefined,
+        };
+        const a = validateWorkflowAction(input); // before anything is sent
+        const correlationId = correlationIdOf(msg);
+        const result = legacy
+          ? await workflowActionLegacy(api, a, msg.workflowActionUrl, correlationId)
+          : await workflowActionV4(
+              api,
+              a,
+              {
+                reportId: msg.reportId,
+                userId: msg.userId,
+                endpoint: def.endpoint === 'user' ? 'user' : 'company',
+                recallContext: def.recallContext === 'PROXY' ? 'PROXY' : 'TRAVELER',
+              },
+              correlationId,
+            );
+        msg.payload = result;
+        send(msg);
+        return `${a.action} ${legacy ? '' : String(msg.reportId ?? '')}`.trim();
+      },
+    );
   }
   RED.nodes.registerType('concur-workflow-action', ConcurWorkflowAction);
 };

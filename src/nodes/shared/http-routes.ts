@@ -214,12 +214,7 @@ export interface RegisteredRoute {
  * RouteConflictError when the path (compared case-insensitively, as Express
  * routes) and a method are already served.
  */
-export function registerRoute(
-  RED: RedWithHttp,
-  spec: RouteSpec,
-  handler: RouteHandler,
-  onError: (err: unknown) => void,
-): RegisteredRoute {
+export function registerRoute(RED: RedWithHttp, spec: RouteSpec, handler: RouteHandler, onError: (err: unknown) => void): RegisteredRoute {
   const app = RED.httpNode as ExpressLike;
   const path = normalizePath(spec.path);
   if (!isValidPath(path)) throw new InvalidPathError(path);
