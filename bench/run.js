@@ -32,7 +32,15 @@ const settings = {
   connections: 24, // ESS's documented delivery concurrency (24 threads)
 };
 
-const SCENARIOS = [require('./scenarios/floor'), require('./scenarios/ess'), require('./scenarios/ess-pg'), require('./scenarios/legacy'), require('./scenarios/api'), require('./scenarios/journal'), require('./scenarios/validate')];
+const SCENARIOS = [
+  require('./scenarios/floor'),
+  require('./scenarios/ess'),
+  require('./scenarios/ess-pg'),
+  require('./scenarios/legacy'),
+  require('./scenarios/api'),
+  require('./scenarios/journal'),
+  require('./scenarios/validate'),
+];
 
 const t0 = Date.now();
 const log = (m) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
@@ -69,7 +77,9 @@ async function main() {
   };
   try {
     red = await startRed({ env: { NODE_ENV: 'production' } });
-    log(`Node-RED ${results.machine.nodeRed} pid ${red.pid} at ${red.url}; load: ${settings.connections} connections, ${settings.rounds} round(s) x ${settings.seconds}s per side`);
+    log(
+      `Node-RED ${results.machine.nodeRed} pid ${red.pid} at ${red.url}; load: ${settings.connections} connections, ${settings.rounds} round(s) x ${settings.seconds}s per side`,
+    );
     const types = await registeredTypes(red);
     const ctx = { red, log, settings, types, cleanup, deploy: (nodes) => deployAll(red, nodes) };
     for (const sc of SCENARIOS) {
@@ -94,9 +104,16 @@ async function main() {
       }
     }
   } finally {
-    for (const fn of cleanup.reverse()) await Promise.resolve().then(fn).catch((e) => log(`cleanup: ${e.message}`));
+    for (const fn of cleanup.reverse())
+      await Promise.resolve()
+        .then(fn)
+        .catch((e) => log(`cleanup: ${e.message}`));
     if (red) {
-      results.redLogTail = red.log().split('\n').filter((l) => /\[(warn|error)\]/.test(l)).slice(-20);
+      results.redLogTail = red
+        .log()
+        .split('\n')
+        .filter((l) => /\[(warn|error)\]/.test(l))
+        .slice(-20);
       await red.stop();
       red.cleanup();
     }
@@ -133,7 +150,9 @@ function print(results) {
   ];
   process.stdout.write(`\n${table(cols, rows)}\n\n`);
   for (const s of results.scenarios) for (const n of s.notes || []) process.stdout.write(`- ${s.title}: ${n}\n`);
-  process.stdout.write(`- ${results.note}\n- machine: ${results.machine.cpus} x ${results.machine.cpuModel}, Node ${results.machine.node}, Node-RED ${results.machine.nodeRed}; total ${results.totalSeconds}s\n`);
+  process.stdout.write(
+    `- ${results.note}\n- machine: ${results.machine.cpus} x ${results.machine.cpuModel}, Node ${results.machine.node}, Node-RED ${results.machine.nodeRed}; total ${results.totalSeconds}s\n`,
+  );
   process.stdout.write(`results written to ${path.relative(process.cwd(), RESULTS)}\n`);
 }
 

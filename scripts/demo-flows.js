@@ -76,7 +76,14 @@ function connectToSimulator(flows, opts) {
       case 'concur-config':
         // An app connection (client credentials, as the ESS subscription API needs) keeps its grant.
         if (n.grantType === 'client_credentials') {
-          return { ...n, geolocation: 'custom', baseUrl: opts.simUrl, tokenEndpoint: 'api', tokenUrl: '', credentials: { clientId: c.clientId, clientSecret: c.clientSecret } };
+          return {
+            ...n,
+            geolocation: 'custom',
+            baseUrl: opts.simUrl,
+            tokenEndpoint: 'api',
+            tokenUrl: '',
+            credentials: { clientId: c.clientId, clientSecret: c.clientSecret },
+          };
         }
         return {
           ...n,
@@ -168,4 +175,15 @@ function replaceDemoNodes(deployed, demo) {
   return [...demo.filter((n) => n.type === 'tab'), ...kept, ...demo.filter((n) => n.type !== 'tab')];
 }
 
-module.exports = { EXAMPLES_DIR, DEMO_EXAMPLES, DEMO_CONNECTION_ID, DEMO_APP_CONNECTION_ID, SUBSCRIBE_INJECT_ID, exampleFiles, loadExample, connectToSimulator, demoFlows, replaceDemoNodes };
+module.exports = {
+  EXAMPLES_DIR,
+  DEMO_EXAMPLES,
+  DEMO_CONNECTION_ID,
+  DEMO_APP_CONNECTION_ID,
+  SUBSCRIBE_INJECT_ID,
+  exampleFiles,
+  loadExample,
+  connectToSimulator,
+  demoFlows,
+  replaceDemoNodes,
+};

@@ -68,7 +68,8 @@ function isFree(port) {
 async function choosePort(envName, preferred, what) {
   const explicit = portFrom(envName);
   if (explicit !== undefined) {
-    if (!(await isFree(explicit))) throw new DemoError(`${what} port ${explicit} (${envName}) is in use; choose another one, e.g. ${envName}=${explicit + 1} npm start`);
+    if (!(await isFree(explicit)))
+      throw new DemoError(`${what} port ${explicit} (${envName}) is in use; choose another one, e.g. ${envName}=${explicit + 1} npm start`);
     return explicit;
   }
   if (await isFree(preferred)) return preferred;
@@ -220,7 +221,9 @@ function banner({ rt, sim, keyDir, legacyPassword, subscriptionProblem, fresh, u
   // The CLI builds facts.href / ObjectURI from --api (default http://127.0.0.1:8090).
   const api = sim.url === 'http://127.0.0.1:8090' ? [] : ['--api', sim.url];
   const essCmd = ['npx', 'concur-sim', 'send', 'ess', '--to', ess, '--report', R_VIOLATIONS, '--key-dir', shownPath(keyDir), ...api].map(shellQuote).join(' ');
-  const legacyCmd = ['npx', 'concur-sim', 'send', 'legacy', '--to', legacy, '--user', LEGACY_USER, '--password', legacyPassword, '--report', R_PASSES, ...api].map(shellQuote).join(' ');
+  const legacyCmd = ['npx', 'concur-sim', 'send', 'legacy', '--to', legacy, '--user', LEGACY_USER, '--password', legacyPassword, '--report', R_PASSES, ...api]
+    .map(shellQuote)
+    .join(' ');
   const submitCmd = `curl -X POST ${sim.url}/_sim/reports/${R_DRAFT}/submit -H 'Content-Type: application/json' -d '{"stepCode":"EXTVAL"}'`;
   const lines = [
     '',

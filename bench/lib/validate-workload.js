@@ -30,7 +30,10 @@ function report(entries = 200) {
       allocations: [{ allocationId: `A${i}`, percentage: 100, accountCode: i % 13 ? '6400' : null }],
     });
   }
-  return { report: { reportId: 'BENCH0000000000000001', name: 'bench', currencyCode: 'USD', userId: 'u', startDate: '2026-10-02', endDate: '2026-10-27' }, expenses };
+  return {
+    report: { reportId: 'BENCH0000000000000001', name: 'bench', currencyCode: 'USD', userId: 'u', startDate: '2026-10-02', endDate: '2026-10-27' },
+    expenses,
+  };
 }
 
 function rules(count = 500) {

@@ -119,7 +119,14 @@ function startSimChild() {
 function summary(label, r) {
   const ok = r.done - r.failed;
   const lat = [...r.lat].sort((a, b) => a - b);
-  return { variant: label, reqPerSec: round(ok / (r.ms / 1000), 1), p50ms: round(percentile(lat, 50), 2), p99ms: round(percentile(lat, 99), 2), ok2xx: ok, failed: r.failed };
+  return {
+    variant: label,
+    reqPerSec: round(ok / (r.ms / 1000), 1),
+    p50ms: round(percentile(lat, 50), 2),
+    p99ms: round(percentile(lat, 99), 2),
+    ok2xx: ok,
+    failed: r.failed,
+  };
 }
 
 module.exports = {
@@ -149,9 +156,35 @@ module.exports = {
         credtype: 'authtoken',
         credentials: { clientId: c.clientId, clientSecret: c.clientSecret, username: c.companyId, password: c.companyRequestToken },
       },
-      { id: 'api-inject', type: 'inject', z: 'bench-tab', name: 'start', props: [{ p: 'start', v: 'true', vt: 'bool' }], repeat: '', once: false, wires: [['api-driver']] },
-      { id: 'api-driver', type: 'function', z: 'bench-tab', name: 'driver', func: driverFunc(reportId, userId, n, CONCURRENCY, maxMs), outputs: 2, wires: [['api-get'], [col.inputId]] },
-      { id: 'api-get', type: 'concur-get-report-details', z: 'bench-tab', name: 'get report', server: 'api-conf', version: 'v4', context: 'TRAVELER', wires: [['api-driver']] },
+      {
+        id: 'api-inject',
+        type: 'inject',
+        z: 'bench-tab',
+        name: 'start',
+        props: [{ p: 'start', v: 'true', vt: 'bool' }],
+        repeat: '',
+        once: false,
+        wires: [['api-driver']],
+      },
+      {
+        id: 'api-driver',
+        type: 'function',
+        z: 'bench-tab',
+        name: 'driver',
+        func: driverFunc(reportId, userId, n, CONCURRENCY, maxMs),
+        outputs: 2,
+        wires: [['api-get'], [col.inputId]],
+      },
+      {
+        id: 'api-get',
+        type: 'concur-get-report-details',
+        z: 'bench-tab',
+        name: 'get report',
+        server: 'api-conf',
+        version: 'v4',
+        context: 'TRAVELER',
+        wires: [['api-driver']],
+      },
       // A failed call still releases the next one (and is counted as failed).
       { id: 'api-catch', type: 'catch', z: 'bench-tab', name: '', scope: ['api-get'], uncaught: false, wires: [['api-driver']] },
       ...col.nodes,
@@ -177,7 +210,14 @@ module.exports = {
       const tok = await fetch(`${sim.url}${TOKEN_PATH}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'password', credtype: 'authtoken', username: c.companyId, password: c.companyRequestToken, client_id: c.clientId, client_secret: c.clientSecret }),
+        body: new URLSearchParams({
+          grant_type: 'password',
+          credtype: 'authtoken',
+          username: c.companyId,
+          password: c.companyRequestToken,
+          client_id: c.clientId,
+          client_secret: c.clientSecret,
+        }),
       }).then((r) => r.json());
       const r = await rawFetchLoop(url, tok.access_token, n, CONCURRENCY, maxMs, mode);
       tokensDuringRaw += (await tokenHits()) - before;
@@ -197,7 +237,13 @@ module.exports = {
       node.push(await runNode());
       ctx.log(`  api round ${i + 1}/${ctx.settings.rounds} node:      ${node[i].done} calls in ${node[i].ms} ms (${node[i].failed} failed)`);
     }
-    const merge = (rs) => rs.reduce((a, r) => ({ done: a.done + r.done, failed: a.failed + r.failed, ms: a.ms + r.ms, lat: a.lat.concat(r.lat) }), { done: 0, failed: 0, ms: 0, lat: [] });
+    const merge = (rs) =>
+      rs.reduce((a, r) => ({ done: a.done + r.done, failed: a.failed + r.failed, ms: a.ms + r.ms, lat: a.lat.concat(r.lat) }), {
+        done: 0,
+        failed: 0,
+        ms: 0,
+        lat: [],
+      });
     const rawS = summary(`raw fetch loop (${CONCURRENCY} in flight)`, merge(raw));
     const rawHttpS = summary(`raw http.request keep-alive loop (${CONCURRENCY} in flight)`, merge(rawHttp));
     const nodeM = merge(node);
@@ -206,9 +252,24 @@ module.exports = {
     nodeS.ratio = rawS.reqPerSec ? round(nodeS.reqPerSec / rawS.reqPerSec, 3) : null;
     nodeS.target = 'ratio vs raw fetch';
     const vsHttp = rawHttpS.reqPerSec ? round(nodeS.reqPerSec / rawHttpS.reqPerSec, 3) : null;
-    const tokenRow = { variant: `token-endpoint requests: ${tokensDuringNode} in ${nodeCallsAll} node calls = ${per1000} per 1000`, target: '1 while token valid' };
+    const tokenRow = {
+      variant: `token-endpoint requests: ${tokensDuringNode} in ${nodeCallsAll} node calls = ${per1000} per 1000`,
+      target: '1 while token valid',
+    };
     return {
-      results: [{ raw: rawS, rawHttp: rawHttpS, node: nodeS, nodeVsRawHttpRatio: vsHttp, nodeCalls: nodeCallsAll, tokenRequests: tokensDuringNode, tokenRequestsPer1000Calls: per1000, tokenRequestsOnFirstRun: firstTokenRequests, rawLoopTokenRequests: tokensDuringRaw }],
+      results: [
+        {
+          raw: rawS,
+          rawHttp: rawHttpS,
+          node: nodeS,
+          nodeVsRawHttpRatio: vsHttp,
+          nodeCalls: nodeCallsAll,
+          tokenRequests: tokensDuringNode,
+          tokenRequestsPer1000Calls: per1000,
+          tokenRequestsOnFirstRun: firstTokenRequests,
+          rawLoopTokenRequests: tokensDuringRaw,
+        },
+      ],
       rows: [rawS, rawHttpS, nodeS, tokenRow],
       notes: [
         `token-endpoint requests made by concur-config: ${tokensDuringNode} over ${nodeCallsAll} calls (warm-up + measured), ${firstTokenRequests} of them in the warm-up run that obtained the token; the raw loop made ${tokensDuringRaw} (one per run, by design)`,

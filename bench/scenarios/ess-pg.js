@@ -37,8 +37,33 @@ module.exports = {
     const key = makeKeyPair();
     await ctx.deploy([
       ...baselineNodes('base', '/bench/baseline'),
-      { id: 'bench-pg', type: 'concur-store', name: 'bench', backend: 'postgres', connection: 'fields', host: pg.host, port: pg.port, database: pg.database, user: pg.user, tls: 'off', poolSize: 10, tablePrefix: 'bench_', leaseSec: 30, credentials: { password: pg.password } },
-      { id: 'ess-pg', type: 'concur-ess-event-in', z: 'bench-tab', name: 'bench ess pg', path: '/bench/ess-pg', extraKeys: key.publicPem, store: 'bench-pg', ...ONLY_TEST_KEY, wires: [[]] },
+      {
+        id: 'bench-pg',
+        type: 'concur-store',
+        name: 'bench',
+        backend: 'postgres',
+        connection: 'fields',
+        host: pg.host,
+        port: pg.port,
+        database: pg.database,
+        user: pg.user,
+        tls: 'off',
+        poolSize: 10,
+        tablePrefix: 'bench_',
+        leaseSec: 30,
+        credentials: { password: pg.password },
+      },
+      {
+        id: 'ess-pg',
+        type: 'concur-ess-event-in',
+        z: 'bench-tab',
+        name: 'bench ess pg',
+        path: '/bench/ess-pg',
+        extraKeys: key.publicPem,
+        store: 'bench-pg',
+        ...ONLY_TEST_KEY,
+        wires: [[]],
+      },
     ]);
     const rows = [];
     const results = [];
@@ -64,7 +89,9 @@ module.exports = {
     return {
       results,
       rows,
-      notes: ['PostgreSQL (fsync on) runs on the same 2 cores as Node-RED and autocannon: a database on its own host leaves Node-RED more CPU; every request carries a new event id'],
+      notes: [
+        'PostgreSQL (fsync on) runs on the same 2 cores as Node-RED and autocannon: a database on its own host leaves Node-RED more CPU; every request carries a new event id',
+      ],
     };
   },
 };

@@ -21,10 +21,34 @@ const VARIANTS = [
   // Ack latency at a capped offered load (autocannon releases each second's quota in a burst over the 24 connections).
   { key: 'default', label: '1 KB, 1000 req/s offered', bytes: 1024, maxRequests: 5000, overallRate: 1000, target: 'p99 <15 ms', node: ONLY_TEST_KEY },
   // Diagnostics (one round each): where the cost goes. Not the shipped defaults.
-  { key: 'nofsync', label: '1 KB, durability "write" (no fsync)', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: { ...ONLY_TEST_KEY, durability: 'write' } },
+  {
+    key: 'nofsync',
+    label: '1 KB, durability "write" (no fsync)',
+    bytes: 1024,
+    maxRequests: 20000,
+    rounds: 1,
+    target: 'diagnostic',
+    node: { ...ONLY_TEST_KEY, durability: 'write' },
+  },
   { key: 'nosig', label: '1 KB, signature check off', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: { verifySignature: false } },
-  { key: 'allkeys', label: '1 KB, 2 published keys enabled + test key (tried last)', bytes: 1024, maxRequests: 20000, rounds: 1, target: 'diagnostic', node: {} },
-  { key: 'nofsync', label: '50 KB, durability "write" (no fsync)', bytes: 50 * 1024, maxRequests: 6000, rounds: 1, target: 'diagnostic', node: { ...ONLY_TEST_KEY, durability: 'write' } },
+  {
+    key: 'allkeys',
+    label: '1 KB, 2 published keys enabled + test key (tried last)',
+    bytes: 1024,
+    maxRequests: 20000,
+    rounds: 1,
+    target: 'diagnostic',
+    node: {},
+  },
+  {
+    key: 'nofsync',
+    label: '50 KB, durability "write" (no fsync)',
+    bytes: 50 * 1024,
+    maxRequests: 6000,
+    rounds: 1,
+    target: 'diagnostic',
+    node: { ...ONLY_TEST_KEY, durability: 'write' },
+  },
   { key: 'nosig', label: '50 KB, signature check off', bytes: 50 * 1024, maxRequests: 6000, rounds: 1, target: 'diagnostic', node: { verifySignature: false } },
 ];
 
@@ -53,7 +77,17 @@ module.exports = {
       if (deployed === v.key) return;
       await ctx.deploy([
         ...baselineNodes('base', '/bench/baseline'),
-        { id: `ess-${v.key}`, type: 'concur-ess-event-in', z: 'bench-tab', name: `bench ess ${v.key}`, path: `/bench/ess-${v.key}`, extraKeys: key.publicPem, storeName: `bench-${v.key}`, ...v.node, wires: [[]] },
+        {
+          id: `ess-${v.key}`,
+          type: 'concur-ess-event-in',
+          z: 'bench-tab',
+          name: `bench ess ${v.key}`,
+          path: `/bench/ess-${v.key}`,
+          extraKeys: key.publicPem,
+          storeName: `bench-${v.key}`,
+          ...v.node,
+          wires: [[]],
+        },
       ]);
       deployed = v.key;
     };
@@ -80,18 +114,28 @@ module.exports = {
         node: (warm) => ({ url: `${ctx.red.url}/bench/ess-${size.key}`, headers, setupRequest: cycle(fresh(warm)) }),
         log: ctx.log,
       });
-      if (ctx.floorBaseline && !size.overallRate) r.ratioVsBaselineWithoutConcurNodes = Math.round((r.node.reqPerSec / ctx.floorBaseline.reqPerSec) * 1000) / 1000;
+      if (ctx.floorBaseline && !size.overallRate)
+        r.ratioVsBaselineWithoutConcurNodes = Math.round((r.node.reqPerSec / ctx.floorBaseline.reqPerSec) * 1000) / 1000;
       const bodyBytes = last[0].body.length;
       results.push({ size: size.label, bodyBytes, ...r });
       rows.push(...rowsOf(r, { baselineLabel: `baseline (${size.label} signed body)`, nodeLabel: `concur-ess-event-in ${size.label}`, target: size.target }));
-      if (r.node.responses >= size.maxRequests * r.node.rounds && !size.overallRate) notes.push(`${size.label}: node rounds hit the ${size.maxRequests}-request cap before the time limit`);
+      if (r.node.responses >= size.maxRequests * r.node.rounds && !size.overallRate)
+        notes.push(`${size.label}: node rounds hit the ${size.maxRequests}-request cap before the time limit`);
     }
-    notes.push('"diagnostic" rows run one round per side: indicative only on a shared machine (compare them with the noise-floor row); "1000 req/s offered" uses autocannon\'s rate cap, which sends each second\'s quota in a burst, so its latencies show the fsync tail at a modest average rate, not an idle receiver');
-    notes.push('each node request carries a new event id (pool pre-signed with RSA-2048 PSS, max salt, before the round); the test key is the node\'s extra key and the published Concur keys are switched off, except in the "published keys enabled" row, where every request first fails PSS and PKCS#1 against both published keys (5 RSA verifications instead of 1)');
+    notes.push(
+      '"diagnostic" rows run one round per side: indicative only on a shared machine (compare them with the noise-floor row); "1000 req/s offered" uses autocannon\'s rate cap, which sends each second\'s quota in a burst, so its latencies show the fsync tail at a modest average rate, not an idle receiver',
+    );
+    notes.push(
+      'each node request carries a new event id (pool pre-signed with RSA-2048 PSS, max salt, before the round); the test key is the node\'s extra key and the published Concur keys are switched off, except in the "published keys enabled" row, where every request first fails PSS and PKCS#1 against both published keys (5 RSA verifications instead of 1)',
+    );
     if (ctx.floorBaseline) {
       notes.push(
         `ratios against the noise-floor baseline (no concur node deployed, so no message hooks; ${ctx.floorBaseline.reqPerSec} req/s, measured earlier in this run): ` +
-          results.filter((x) => x.ratioVsBaselineWithoutConcurNodes).map((x) => `${x.size} ${x.ratioVsBaselineWithoutConcurNodes}x`).join(', ') + ' (the 50 KB figure compares different body sizes)',
+          results
+            .filter((x) => x.ratioVsBaselineWithoutConcurNodes)
+            .map((x) => `${x.size} ${x.ratioVsBaselineWithoutConcurNodes}x`)
+            .join(', ') +
+          ' (the 50 KB figure compares different body sizes)',
       );
     }
     return { results, rows, notes };

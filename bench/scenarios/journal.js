@@ -47,7 +47,10 @@ module.exports = {
       return {
         results: [r],
         rows: [
-          { variant: `restart: open() until the first accept: ${(r.firstAcceptMs / 1000).toFixed(2)} s (journal ${(r.fileBytes / 1048576).toFixed(0)} MiB)`, target: '< 5 s' },
+          {
+            variant: `restart: open() until the first accept: ${(r.firstAcceptMs / 1000).toFixed(2)} s (journal ${(r.fileBytes / 1048576).toFixed(0)} MiB)`,
+            target: '< 5 s',
+          },
           { variant: `memory: ${r.bytesPerId.toFixed(1)} bytes per dedupe id (heap + external, after GC)`, target: '≤ 48 B/id' },
           { variant: `dedupe lookup of a new id: ${r.lookupUs.toFixed(1)} µs (diagnostic)`, target: '' },
         ],

@@ -71,9 +71,12 @@ module.exports = {
       ],
       notes: [
         ...(ctx.floorBaseline
-          ? [`ratio of the default receiver against the noise-floor baseline (no concur node deployed, 1 KB JSON): ${Math.round((r.node.reqPerSec / ctx.floorBaseline.reqPerSec) * 1000) / 1000}x`]
+          ? [
+              `ratio of the default receiver against the noise-floor baseline (no concur node deployed, 1 KB JSON): ${Math.round((r.node.reqPerSec / ctx.floorBaseline.reqPerSec) * 1000) / 1000}x`,
+            ]
           : []),
-        'default rows: ack mode "on receipt"; the baseline receives the same XML body with the same Authorization header. The "ack after flow completes" row answers only once the change node after the receiver has finished (message hooks)'],
+        'default rows: ack mode "on receipt"; the baseline receives the same XML body with the same Authorization header. The "ack after flow completes" row answers only once the change node after the receiver has finished (message hooks)',
+      ],
     };
   },
 };

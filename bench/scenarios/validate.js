@@ -77,19 +77,50 @@ module.exports = {
     // The payload carries no msg.expenses: the node sees a v4 report without expenses unless the body has them.
     const node = await time(`${ctx.red.url}/bench/validate`);
     const base = await time(`${ctx.red.url}/bench/validate-base`);
-    const p = (a, q) => round(percentile(a.slice().sort((x, y) => x - y), q));
+    const p = (a, q) =>
+      round(
+        percentile(
+          a.slice().sort((x, y) => x - y),
+          q,
+        ),
+      );
     const added = round(p(node.out, 50) - p(base.out, 50));
     return {
       engine: { runs: engine.length, compileMs: round(compileMs), findings },
       rows: [
-        { variant: `engine: validateReport, wall (${engine.length} runs)`, p50ms: p(engine, 50), p99ms: p(engine, 99), ok2xx: engine.length, failed: 0, target: '< 50 ms' },
-        { variant: 'engine: validateReport, CPU time', p50ms: p(engineCpu, 50), p99ms: p(engineCpu, 99), ok2xx: engineCpu.length, failed: 0, target: '< 50 ms' },
-        { variant: 'node: http in → validate → response', p50ms: p(node.out, 50), p99ms: p(node.out, 99), ok2xx: node.out.length, failed: node.failed, ratio: round(p(node.out, 50) / p(base.out, 50)), target: `adds ${added} ms (p50)` },
+        {
+          variant: `engine: validateReport, wall (${engine.length} runs)`,
+          p50ms: p(engine, 50),
+          p99ms: p(engine, 99),
+          ok2xx: engine.length,
+          failed: 0,
+          target: '< 50 ms',
+        },
+        {
+          variant: 'engine: validateReport, CPU time',
+          p50ms: p(engineCpu, 50),
+          p99ms: p(engineCpu, 99),
+          ok2xx: engineCpu.length,
+          failed: 0,
+          target: '< 50 ms',
+        },
+        {
+          variant: 'node: http in → validate → response',
+          p50ms: p(node.out, 50),
+          p99ms: p(node.out, 99),
+          ok2xx: node.out.length,
+          failed: node.failed,
+          ratio: round(p(node.out, 50) / p(base.out, 50)),
+          target: `adds ${added} ms (p50)`,
+        },
         { variant: 'baseline: http in → response (same body)', p50ms: p(base.out, 50), p99ms: p(base.out, 99), ok2xx: base.out.length, failed: base.failed },
       ],
       notes: [
         `rules compiled once in ${round(compileMs)} ms; ${findings} findings per run; the duplicate-expense rule (n² comparisons) is in the set once`,
-        `load average at the end: ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')} on ${require('node:os').cpus().length} cores (wall times stretch with it; CPU time much less)`,
+        `load average at the end: ${require('node:os')
+          .loadavg()
+          .map((x) => x.toFixed(1))
+          .join(' ')} on ${require('node:os').cpus().length} cores (wall times stretch with it; CPU time much less)`,
       ],
     };
   },

@@ -42,19 +42,15 @@ function request(url, { method = 'GET', headers = {}, body, timeoutMs = 15000, a
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? require('node:https') : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(
-      u,
-      { method, headers, agent, timeout: timeoutMs, ...tls },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const buf = Buffer.concat(chunks);
-          resolve({ status: res.statusCode, headers: res.headers, body: buf.toString('utf8'), raw: buf });
-        });
-        res.on('error', reject);
-      },
-    );
+    const req = mod.request(u, { method, headers, agent, timeout: timeoutMs, ...tls }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        resolve({ status: res.statusCode, headers: res.headers, body: buf.toString('utf8'), raw: buf });
+      });
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
     if (body !== undefined) req.write(body);

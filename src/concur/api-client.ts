@@ -239,7 +239,12 @@ export class ConcurApiClient {
           await this.sleep(delayMs);
           continue;
         }
-        throw new ConcurError({ status: 0, code: te.code ?? 'ENETWORK', message: `${method} ${safeUrl(url)} failed: ${te.message}`, correlationId: req.correlationId });
+        throw new ConcurError({
+          status: 0,
+          code: te.code ?? 'ENETWORK',
+          message: `${method} ${safeUrl(url)} failed: ${te.message}`,
+          correlationId: req.correlationId,
+        });
       }
 
       const st = res.status;
@@ -288,7 +293,17 @@ export class ConcurApiClient {
         body: parsed.data,
       });
     }
-    return { status: res.status, headers: res.headers, url: url.toString(), text: parsed.text, data: parsed.data, xmlRoot: parsed.xmlRoot, correlationId, attempts, raw: res.body };
+    return {
+      status: res.status,
+      headers: res.headers,
+      url: url.toString(),
+      text: parsed.text,
+      data: parsed.data,
+      xmlRoot: parsed.xmlRoot,
+      correlationId,
+      attempts,
+      raw: res.body,
+    };
   }
 }
 

@@ -33,7 +33,8 @@ const FORBIDDEN_HEADERS = new Set(['authorization', 'host', 'content-length', 'c
 
 export function normalizeMethod(v: unknown): HttpMethod {
   const m = typeof v === 'string' ? v.trim().toUpperCase() : '';
-  if (!(API_METHODS as readonly string[]).includes(m)) throw invalidInput(`method must be one of ${API_METHODS.join(', ')} (got ${JSON.stringify(v)?.slice(0, 40)})`);
+  if (!(API_METHODS as readonly string[]).includes(m))
+    throw invalidInput(`method must be one of ${API_METHODS.join(', ')} (got ${JSON.stringify(v)?.slice(0, 40)})`);
   return m as HttpMethod;
 }
 
@@ -58,7 +59,8 @@ export function normalizePath(v: unknown): string {
   if (!p.startsWith('/') && !/^https?:\/\//i.test(p)) throw invalidInput(`path "${p.slice(0, 120)}" must start with / or be a full https:// URL`);
   checkPath(p);
   // The token endpoint is concur-config's business: its answers are secrets and must not land in a message.
-  if (/^(?:https?:\/\/[^/]+)?\/oauth2\//i.test(p)) throw invalidInput('the OAuth2 token endpoint cannot be called with this node: the connection (concur-config) handles tokens');
+  if (/^(?:https?:\/\/[^/]+)?\/oauth2\//i.test(p))
+    throw invalidInput('the OAuth2 token endpoint cannot be called with this node: the connection (concur-config) handles tokens');
   return p;
 }
 
@@ -145,7 +147,9 @@ export function nextPageLink(data: unknown): string | undefined {
   for (const k of ['links', 'operations', 'Links']) {
     const list = d[k];
     if (!Array.isArray(list)) continue;
-    const next = list.find((l) => l && typeof l === 'object' && /^next$/i.test(String((l as Record<string, unknown>).rel ?? (l as Record<string, unknown>).Rel ?? '')));
+    const next = list.find(
+      (l) => l && typeof l === 'object' && /^next$/i.test(String((l as Record<string, unknown>).rel ?? (l as Record<string, unknown>).Rel ?? '')),
+    );
     const href = next && ((next as Record<string, unknown>).href ?? (next as Record<string, unknown>).Href);
     if (typeof href === 'string' && href.trim()) return href.trim();
   }
@@ -195,7 +199,12 @@ export async function runGenericRequest(api: ConcurApi, req: ApiRequest, paging:
     if (!nextPage) return { pages, truncated: false };
     if (pages.length >= max) return { pages, truncated: true };
     if (seen.has(nextPage) || nextPage === response.url) {
-      throw new ConcurError({ status: response.status, code: 'PAGING_LOOP', message: `page ${i + 1} links back to a page already read (${nextPage.split('?')[0]})`, correlationId: response.correlationId });
+      throw new ConcurError({
+        status: response.status,
+        code: 'PAGING_LOOP',
+        message: `page ${i + 1} links back to a page already read (${nextPage.split('?')[0]})`,
+        correlationId: response.correlationId,
+      });
     }
     seen.add(nextPage);
     // Later pages are plain GETs of the link Concur gave (query included), through the same host guard.

@@ -20,7 +20,6 @@ export function cleanCorrelationId(v: unknown): string | undefined {
   return /^[A-Za-z0-9._:@-]{1,128}$/.test(s) ? s : undefined;
 }
 
-
 /**
  * Encodes an opaque id for one URL path segment. Existing %XX escapes and the
  * sub-delimiters Concur keys use (`$` etc.) are kept as they are (legacy report

@@ -48,7 +48,10 @@ export function parseList(text: string | undefined): string[] {
 }
 
 export function normalizeSerial(serial: string): string {
-  const s = serial.replace(/[\s:]/g, '').toUpperCase().replace(/^0+(?=.)/, '');
+  const s = serial
+    .replace(/[\s:]/g, '')
+    .toUpperCase()
+    .replace(/^0+(?=.)/, '');
   return s;
 }
 

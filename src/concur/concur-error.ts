@@ -72,7 +72,12 @@ export function describeErrorBody(body: unknown): { message?: string; code?: str
   if (typeof b.errorMessage === 'string') {
     const v = Array.isArray(b.validationErrors) ? b.validationErrors.map((x: any) => x?.message).filter(Boolean) : [];
     // Travel Request v4 names its error in errorCode (e.g. notFound, permissionDenied).
-    const code = Array.isArray(b.validationErrors) && b.validationErrors[0]?.id ? String(b.validationErrors[0].id) : typeof b.errorCode === 'string' && b.errorCode ? b.errorCode : undefined;
+    const code =
+      Array.isArray(b.validationErrors) && b.validationErrors[0]?.id
+        ? String(b.validationErrors[0].id)
+        : typeof b.errorCode === 'string' && b.errorCode
+          ? b.errorCode
+          : undefined;
     return { message: [b.errorMessage, ...v].join('; '), code };
   }
   // SCIM (Identity v4): { schemas, status, scimType?, detail }.

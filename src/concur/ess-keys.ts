@@ -36,8 +36,7 @@ export const CONCUR_PUBLISHED_KEYS: readonly PublishedKey[] = Object.freeze([
     // Not printed as a signature key in the docs yet (UNCONFIRMED), but every earlier
     // signature key equalled the client-certificate key, and the previous certificate
     // expired on 28 Sep 2026, so this is the key most likely in use now.
-    source:
-      'SPKI of src/api-reference/ess/2027.webhook.api.concursolutions.com.pem (serial 0699B29BA7F50FC07A15CFCD0A883A09, valid 2026-09-10..2027-03-27)',
+    source: 'SPKI of src/api-reference/ess/2027.webhook.api.concursolutions.com.pem (serial 0699B29BA7F50FC07A15CFCD0A883A09, valid 2026-09-10..2027-03-27)',
     documentedForSignatures: false,
     pem: `-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsroFFto0qtbbDIBvxrjL

@@ -225,7 +225,8 @@ export class EssReceiver {
       );
     } catch (err) {
       // A memory limit of the store (JournalFullError): nothing was written; ESS retries a 503.
-      if ((err as { code?: unknown }).code === 'ESTORE_FULL') return reject(503, 'capacity', `event store full: ${(err as Error).message}`, this.o.retryAfterSec);
+      if ((err as { code?: unknown }).code === 'ESTORE_FULL')
+        return reject(503, 'capacity', `event store full: ${(err as Error).message}`, this.o.retryAfterSec);
       return reject(503, 'store', `event store unavailable: ${(err as Error).message}`, this.o.retryAfterSec);
     }
     if (r.kind === 'duplicate') return { kind: 'duplicate', status: 200, text: 'duplicate', id };
@@ -260,7 +261,10 @@ function reject(status: number, category: RejectCategory, reason: string, retryA
 }
 
 /** Builds the message fields for a stored event (first emission or redelivery). */
-export function eventMessage(stored: StoredEvent, parsed?: EssEvent): { payload: EssEvent; topic: string | undefined; eventType: string | undefined; concur: ConcurMeta } {
+export function eventMessage(
+  stored: StoredEvent,
+  parsed?: EssEvent,
+): { payload: EssEvent; topic: string | undefined; eventType: string | undefined; concur: ConcurMeta } {
   const payload = parsed ?? (JSON.parse(stored.body.charCodeAt(0) === 0xfeff ? stored.body.slice(1) : stored.body) as EssEvent);
   const m = stored.meta;
   return {

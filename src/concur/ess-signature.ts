@@ -38,7 +38,9 @@ export const MIN_RSA_BITS = 2048;
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
 export function spkiFingerprint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function toVerificationKey(id: string, key: KeyObject): VerificationKey {
@@ -96,9 +98,7 @@ export function loadVerificationKeys(sources: readonly KeySource[]): { keys: Ver
 
 export type SignatureFailure = 'missing' | 'malformed' | 'mismatch' | 'no-keys';
 
-export type SignatureResult =
-  | { ok: true; keyId: string; padding: 'pss' | 'pkcs1' }
-  | { ok: false; reason: SignatureFailure; message: string };
+export type SignatureResult = { ok: true; keyId: string; padding: 'pss' | 'pkcs1' } | { ok: false; reason: SignatureFailure; message: string };
 
 const STD_B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const URL_B64 = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -111,7 +111,9 @@ const MAX_HEADER_CHARS = 8192;
  * sends), base64url, an optional "sha256=" style prefix, and a comma-separated
  * list (during a key rotation a sender may send several).
  */
-export function decodeSignatureHeader(value: string | string[] | undefined): { ok: true; signatures: Buffer[] } | { ok: false; reason: SignatureFailure; message: string } {
+export function decodeSignatureHeader(
+  value: string | string[] | undefined,
+): { ok: true; signatures: Buffer[] } | { ok: false; reason: SignatureFailure; message: string } {
   const raw = Array.isArray(value) ? value.join(',') : value;
   if (raw === undefined || raw.trim() === '') return { ok: false, reason: 'missing', message: 'Concur-Signature header is missing' };
   if (raw.length > MAX_HEADER_CHARS) return { ok: false, reason: 'malformed', message: 'Concur-Signature header is too long' };
@@ -161,12 +163,16 @@ export function verifyEssSignature(
         digest ??= createHash('sha256').update(rawBody).digest();
         const em = openSignature(sig, k.key);
         if (!em) continue;
-        if (padding !== 'pkcs1' && pssMatches(em, digest, k.key.asymmetricKeyDetails?.modulusLength ?? k.sizeBytes * 8)) return { ok: true, keyId: k.id, padding: 'pss' };
+        if (padding !== 'pkcs1' && pssMatches(em, digest, k.key.asymmetricKeyDetails?.modulusLength ?? k.sizeBytes * 8))
+          return { ok: true, keyId: k.id, padding: 'pss' };
         if (padding !== 'pss' && pkcs1Matches(em, digest)) return { ok: true, keyId: k.id, padding: 'pkcs1' };
         continue;
       }
       // rsa-pss keys (no raw operation allowed): Node's verify, which hashes again.
-      if (padding !== 'pkcs1' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig)) {
+      if (
+        padding !== 'pkcs1' &&
+        safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig)
+      ) {
         return { ok: true, keyId: k.id, padding: 'pss' };
       }
       if (padding !== 'pss' && safeVerify(rawBody, { key: k.key, padding: constants.RSA_PKCS1_PADDING }, sig)) {
@@ -177,7 +183,9 @@ export function verifyEssSignature(
   return {
     ok: false,
     reason: 'mismatch',
-    message: sizeMatched ? 'Concur-Signature does not match the body with any configured key' : 'Concur-Signature has the wrong length for every configured key',
+    message: sizeMatched
+      ? 'Concur-Signature does not match the body with any configured key'
+      : 'Concur-Signature has the wrong length for every configured key',
   };
 }
 
@@ -209,7 +217,9 @@ export function pkcs1Matches(em: Buffer, digest: Buffer): boolean {
   if (k < tLen + 11 || em[0] !== 0x00 || em[1] !== 0x01) return false;
   const sep = k - tLen - 1;
   for (let i = 2; i < sep; i++) if (em[i] !== 0xff) return false;
-  return em[sep] === 0x00 && em.subarray(sep + 1, sep + 1 + SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO) && em.subarray(k - digest.length).equals(digest);
+  return (
+    em[sep] === 0x00 && em.subarray(sep + 1, sep + 1 + SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO) && em.subarray(k - digest.length).equals(digest)
+  );
 }
 
 function sha256(...parts: Buffer[]): Buffer {

@@ -197,7 +197,11 @@ export function parseOneSubscription(data: unknown, id: string): EssSubscription
 export function parseTopics(data: unknown): string[] {
   if (data === undefined || data === '') return [];
   if (!Array.isArray(data)) throw badResponse('something that is not a list of topics');
-  return data.map((t) => (typeof t === 'string' ? t : t && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string' ? (t as { name: string }).name : undefined)).filter((t): t is string => Boolean(t));
+  return data
+    .map((t) =>
+      typeof t === 'string' ? t : t && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string' ? (t as { name: string }).name : undefined,
+    )
+    .filter((t): t is string => Boolean(t));
 }
 
 /** The `{ message }` of a save / delete answer (or the text). */
@@ -269,14 +273,22 @@ export async function getSubscription(api: ConcurApi, id: string, correlationId?
   }
 }
 
-export async function putSubscription(api: ConcurApi, sub: EssSubscriptionInput, correlationId?: string): Promise<{ status: number; message?: string; subscription: EssSubscriptionInput }> {
+export async function putSubscription(
+  api: ConcurApi,
+  sub: EssSubscriptionInput,
+  correlationId?: string,
+): Promise<{ status: number; message?: string; subscription: EssSubscriptionInput }> {
   const req = putRequest(sub, correlationId);
   const r = await api.request(req);
   return { status: r.status, message: messageOf(r.data), subscription: req.json as EssSubscriptionInput };
 }
 
 /** Deletes one; `missingOk` turns a 404 into `{ deleted: false }`. */
-export async function deleteSubscription(api: ConcurApi, id: string, opts: { correlationId?: string; missingOk?: boolean } = {}): Promise<{ status: number; deleted: boolean; message?: string }> {
+export async function deleteSubscription(
+  api: ConcurApi,
+  id: string,
+  opts: { correlationId?: string; missingOk?: boolean } = {},
+): Promise<{ status: number; deleted: boolean; message?: string }> {
   try {
     const r = await api.request(deleteRequest(id, opts.correlationId));
     return { status: r.status, deleted: true, message: messageOf(r.data) };
@@ -290,7 +302,10 @@ export async function deleteSubscription(api: ConcurApi, id: string, opts: { cor
  * Creates or updates the subscription `want` (register on deploy): PUT only when
  * nothing with this id exists or its settings differ.
  */
-export async function ensureSubscription(api: ConcurApi, want: EssSubscriptionInput): Promise<{ action: 'created' | 'updated' | 'unchanged'; subscription: EssSubscription | EssSubscriptionInput }> {
+export async function ensureSubscription(
+  api: ConcurApi,
+  want: EssSubscriptionInput,
+): Promise<{ action: 'created' | 'updated' | 'unchanged'; subscription: EssSubscription | EssSubscriptionInput }> {
   const body = subscriptionInput(want);
   const list = await listSubscriptions(api);
   const existing = list.find((s) => s.id === body.id);

@@ -43,17 +43,7 @@
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
-import {
-  type Chunk,
-  type DeadLetter,
-  type StoredEvent,
-  FORMAT_VERSION,
-  NL,
-  acceptedRecord,
-  approxRecordBytes,
-  decodeLine,
-  recordLine,
-} from './journal-codec';
+import { type Chunk, type DeadLetter, type StoredEvent, FORMAT_VERSION, NL, acceptedRecord, approxRecordBytes, decodeLine, recordLine } from './journal-codec';
 import { DedupeSet, type Key, keyOfHex, parseSeenLine, seenLineWriter } from './dedupe-set';
 import { ChunkWriter, type JournalFs, copyFrom, defaultFs, readLines, syncDir, writeTemp, writevAll } from './journal-file';
 

@@ -120,7 +120,8 @@ export function decodeLine(line: string): JournalRecord | 'corrupt' | undefined 
         const bytes = Buffer.from(r.b64, 'base64');
         if (typeof r.len === 'number' && bytes.length !== r.len) return 'corrupt'; // damaged inside a line that still parses
         body = bytes.toString('utf8');
-      } else if (typeof r.b === 'string') body = r.b; // version 1 record
+      } else if (typeof r.b === 'string')
+        body = r.b; // version 1 record
       else return 'corrupt';
       const meta = (r.m && typeof r.m === 'object' ? r.m : { signatureVerified: false }) as AcceptedMeta;
       return { t: 'a', id, at, body, meta, n: typeof r.n === 'number' ? r.n : 1 };

@@ -119,7 +119,11 @@ export function describeKeyText(text: unknown, now: Date = new Date()): KeyTextI
       out.keys.push({ index: 1, kind: 'base64-spki', ...keyFacts(createPublicKey({ key: Buffer.from(compact, 'base64'), format: 'der', type: 'spki' })) });
     } catch {
       // Plain words are valid base64 letters too, so say what was expected rather than the DER error.
-      out.errors.push({ index: 1, code: 'not-pem', message: 'not a PEM key (expected -----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----) and not a base64 public key' });
+      out.errors.push({
+        index: 1,
+        code: 'not-pem',
+        message: 'not a PEM key (expected -----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----) and not a base64 public key',
+      });
     }
     return out;
   }

@@ -17,14 +17,7 @@ import { concurXmlParser as parser, dtdDeclaration, XML_ATTR_PREFIX, XML_TEXT } 
 import type { LegacyNotification } from './notification-fields';
 import { isObject } from './objects';
 
-export type NotificationXmlErrorCode =
-  | 'empty'
-  | 'encoding'
-  | 'doctype'
-  | 'not-xml'
-  | 'wrong-root'
-  | 'missing-element'
-  | 'invalid-element';
+export type NotificationXmlErrorCode = 'empty' | 'encoding' | 'doctype' | 'not-xml' | 'wrong-root' | 'missing-element' | 'invalid-element';
 
 /** A rejected body; `message` is short, safe to show to the sender and in a status badge. */
 export class NotificationXmlError extends Error {
@@ -48,7 +41,6 @@ const REQUIRED = ['EventType', 'ObjectType', 'ObjectURI', 'EventDateTime'] as co
 const ATTR = XML_ATTR_PREFIX;
 const TEXT = XML_TEXT;
 const MAX_REASON = 160;
-
 
 function clip(s: string): string {
   const one = s.replace(/\s+/g, ' ').trim();

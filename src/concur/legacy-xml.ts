@@ -15,7 +15,6 @@ export class LegacyXmlError extends Error {
   }
 }
 
-
 /** Drops xmlns attributes, maps i:nil="true" to null and collapses text-only elements to strings. */
 function simplify(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(simplify);
@@ -48,7 +47,11 @@ export function parseLegacyXml(text: string): { root: string; value: any } {
   try {
     doc = parser.parse(s, true) as Record<string, unknown>;
   } catch (err) {
-    throw new LegacyXmlError(`response is not well-formed XML: ${String((err as Error)?.message ?? err).split('\n')[0].slice(0, 160)}`);
+    throw new LegacyXmlError(
+      `response is not well-formed XML: ${String((err as Error)?.message ?? err)
+        .split('\n')[0]
+        .slice(0, 160)}`,
+    );
   }
   const roots = Object.keys(doc).filter((k) => !k.startsWith('?') && !k.startsWith('#'));
   if (roots.length !== 1) throw new LegacyXmlError('response XML has no single root element');

@@ -85,8 +85,13 @@ export async function listFailedNotifications(api: ConcurApi, opts: { statusValu
   return { ...normalizeNotifications(r.data), correlationId: r.correlationId };
 }
 
-export async function deleteNotification(api: ConcurApi, notificationURI: unknown, correlationId?: string): Promise<{ status: number; notificationURI: string; correlationId?: string }> {
-  if (typeof notificationURI !== 'string' || !notificationURI.trim()) throw invalidInput('msg.notificationURI is required (the NotificationURI of a failed notification)');
+export async function deleteNotification(
+  api: ConcurApi,
+  notificationURI: unknown,
+  correlationId?: string,
+): Promise<{ status: number; notificationURI: string; correlationId?: string }> {
+  if (typeof notificationURI !== 'string' || !notificationURI.trim())
+    throw invalidInput('msg.notificationURI is required (the NotificationURI of a failed notification)');
   const uri = notificationURI.trim();
   // Only ever delete notifications, whatever URL a message carries.
   let path: string;

@@ -200,10 +200,13 @@ export class PgDatabase {
     await this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [k1, k2]);
       if (this.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quote(this.schema)}`);
-      await c.query(`CREATE TABLE IF NOT EXISTS ${t.version} (component text PRIMARY KEY, version integer NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${t.version} (component text PRIMARY KEY, version integer NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+      );
       const r = await c.query<{ version: number }>(`SELECT version FROM ${t.version} WHERE component = 'concur'`);
       const have = r.rows[0]?.version ?? 0;
-      if (have > SCHEMA_VERSION) throw new Error(`the database schema is version ${have}, newer than this node package understands (${SCHEMA_VERSION}): update the package`);
+      if (have > SCHEMA_VERSION)
+        throw new Error(`the database schema is version ${have}, newer than this node package understands (${SCHEMA_VERSION}): update the package`);
       if (have < 1) {
         await c.query(`CREATE TABLE IF NOT EXISTS ${t.events} (
           stream text NOT NULL,

@@ -274,10 +274,10 @@ export class PgEventStore implements EventStore {
         await this.write(id, m);
         this.unmarked.delete(id);
       }
-      await this.db.query(
-        `UPDATE ${this.t} SET claim_owner = NULL, lease_until = NULL WHERE stream = $1 AND claim_owner = $2 AND state = 'pending'`,
-        [this.stream, this.owner],
-      );
+      await this.db.query(`UPDATE ${this.t} SET claim_owner = NULL, lease_until = NULL WHERE stream = $1 AND claim_owner = $2 AND state = 'pending'`, [
+        this.stream,
+        this.owner,
+      ]);
     } catch {
       /* database away: the leases run out and another instance takes the events over */
     } finally {

@@ -93,7 +93,16 @@ export class PgTokenStore implements SharedTokenStore {
        ON CONFLICT (connection) DO UPDATE SET seed = EXCLUDED.seed, refresh_token = EXCLUDED.refresh_token,
          refresh_expires_at = EXCLUDED.refresh_expires_at, geolocation = EXCLUDED.geolocation, access_token = EXCLUDED.access_token,
          access_api_base = EXCLUDED.access_api_base, access_renew_at = EXCLUDED.access_renew_at, updated_at = now()`,
-      [this.o.connection, s.seed, s.refreshToken || null, s.refreshExpiresAt ?? null, s.geolocation ?? null, s.accessToken ?? null, s.accessApiBase ?? null, s.accessRenewAt ?? null],
+      [
+        this.o.connection,
+        s.seed,
+        s.refreshToken || null,
+        s.refreshExpiresAt ?? null,
+        s.geolocation ?? null,
+        s.accessToken ?? null,
+        s.accessApiBase ?? null,
+        s.accessRenewAt ?? null,
+      ],
     );
   }
 

@@ -63,7 +63,11 @@ export function expensesPath(t: V4ReceiptTarget): string {
 }
 
 export function spendDocumentPath(imageId: unknown, companyId: unknown, representation: 'display' | 'compliance' = 'display'): string {
-  const q = new URLSearchParams({ imageId: requiredId(imageId, 'the receipt image id'), companyId: requiredId(companyId, 'the company id (msg.companyId)'), type: representation });
+  const q = new URLSearchParams({
+    imageId: requiredId(imageId, 'the receipt image id'),
+    companyId: requiredId(companyId, 'the company id (msg.companyId)'),
+    type: representation,
+  });
   return `/spend-documents/v4/receipts?${q.toString()}`;
 }
 
@@ -74,11 +78,28 @@ export async function receiptImagesV4(api: ConcurApi, t: V4ReceiptTarget, correl
   const expenses = (Array.isArray(d) ? d : d && typeof d === 'object' ? [d] : []) as Record<string, unknown>[];
   const withImage = expenses.filter((e) => typeof e.receiptImageId === 'string' && e.receiptImageId);
   const max = t.maxImages ?? DEFAULT_MAX_IMAGES;
-  if (withImage.length > max) throw new ConcurError({ status: 0, code: 'TOO_MANY_IMAGES', message: `the report has ${withImage.length} receipt images; at most ${max} are fetched per message`, notSent: true });
+  if (withImage.length > max)
+    throw new ConcurError({
+      status: 0,
+      code: 'TOO_MANY_IMAGES',
+      message: `the report has ${withImage.length} receipt images; at most ${max} are fetched per message`,
+      notSent: true,
+    });
   const out: ReceiptImage[] = [];
   for (const e of withImage) {
-    const r = await api.request({ method: 'GET', url: spendDocumentPath(e.receiptImageId, t.companyId, t.representation), accept: 'image/*, application/pdf, */*', correlationId });
-    out.push({ expenseId: typeof e.expenseId === 'string' ? e.expenseId : null, imageId: String(e.receiptImageId), contentType: contentTypeOf(r), data: r.raw ?? Buffer.alloc(0), source: noQuery(r.url) });
+    const r = await api.request({
+      method: 'GET',
+      url: spendDocumentPath(e.receiptImageId, t.companyId, t.representation),
+      accept: 'image/*, application/pdf, */*',
+      correlationId,
+    });
+    out.push({
+      expenseId: typeof e.expenseId === 'string' ? e.expenseId : null,
+      imageId: String(e.receiptImageId),
+      contentType: contentTypeOf(r),
+      data: r.raw ?? Buffer.alloc(0),
+      source: noQuery(r.url),
+    });
   }
   return out;
 }
@@ -100,9 +121,24 @@ export async function receiptImageV1(api: ConcurApi, t: ImageV1Target, correlati
   const meta = await api.request({ method: 'GET', url: imageV1Path(t), accept: 'application/xml', correlationId });
   const d = (meta.data && typeof meta.data === 'object' ? meta.data : {}) as Record<string, unknown>;
   const link = typeof d.Url === 'string' ? d.Url.trim() : '';
-  if (!link) throw new ConcurError({ status: meta.status, code: 'NO_IMAGE_URL', message: `Image v1 answered ${meta.status} without a Url`, correlationId: meta.correlationId, body: meta.data });
+  if (!link)
+    throw new ConcurError({
+      status: meta.status,
+      code: 'NO_IMAGE_URL',
+      message: `Image v1 answered ${meta.status} without a Url`,
+      correlationId: meta.correlationId,
+      body: meta.data,
+    });
   // The link is pre-signed and short-lived: fetched without the access token.
   const img = await api.request({ method: 'GET', url: link, anonymous: true, accept: 'image/*, application/pdf, */*', correlationId });
   const entry = optionalId(t.entryId, 'the expense entry id');
-  return [{ expenseId: entry ?? null, imageId: typeof d.Id === 'string' ? d.Id : null, contentType: contentTypeOf(img), data: img.raw ?? Buffer.alloc(0), source: noQuery(img.url) }];
+  return [
+    {
+      expenseId: entry ?? null,
+      imageId: typeof d.Id === 'string' ? d.Id : null,
+      contentType: contentTypeOf(img),
+      data: img.raw ?? Buffer.alloc(0),
+      source: noQuery(img.url),
+    },
+  ];
 }

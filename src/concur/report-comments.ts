@@ -53,8 +53,20 @@ export async function readComments(api: ConcurApi, t: CommentTarget, includeAll:
   const path = commentsPath(t) + (includeAll && t.expenseId === undefined ? '?includeAllComments=true' : '');
   const response = await api.request({ method: 'GET', url: path, correlationId });
   const d = response.data as unknown;
-  const list = Array.isArray(d) ? d : d && typeof d === 'object' && Array.isArray((d as Record<string, unknown>).commentDetails) ? ((d as Record<string, unknown>).commentDetails as unknown[]) : d === undefined ? [] : undefined;
-  if (!list) throw new ConcurError({ status: response.status, code: 'BAD_RESPONSE', message: `comments answered ${response.status} without a list`, correlationId: response.correlationId });
+  const list = Array.isArray(d)
+    ? d
+    : d && typeof d === 'object' && Array.isArray((d as Record<string, unknown>).commentDetails)
+      ? ((d as Record<string, unknown>).commentDetails as unknown[])
+      : d === undefined
+        ? []
+        : undefined;
+  if (!list)
+    throw new ConcurError({
+      status: response.status,
+      code: 'BAD_RESPONSE',
+      message: `comments answered ${response.status} without a list`,
+      correlationId: response.correlationId,
+    });
   return { comments: list.filter((c): c is Record<string, unknown> => Boolean(c) && typeof c === 'object'), response };
 }
 

@@ -78,11 +78,13 @@ export function locateReport(input: ReportLocatorInput, opts: ReportLocatorOptio
   }
   const reportId = idValue(input.reportId);
   const userId = idValue(input.userId);
-  if (input.reportId !== undefined && input.reportId !== null && input.reportId !== '' && !reportId) throw invalidInput('msg.reportId must be a non-empty string');
+  if (input.reportId !== undefined && input.reportId !== null && input.reportId !== '' && !reportId)
+    throw invalidInput('msg.reportId must be a non-empty string');
   const context = opts.context ?? 'TRAVELER';
   const template = (opts.urlTemplate ?? '').trim();
   if (template) {
-    if (!reportId && /\{reportId\}/.test(template)) throw invalidInput('no report to fetch: msg.payload.facts.href, msg.payload.objectURI or msg.reportId is required');
+    if (!reportId && /\{reportId\}/.test(template))
+      throw invalidInput('no report to fetch: msg.payload.facts.href, msg.payload.objectURI or msg.reportId is required');
     const url = fillTemplate(template, { reportId, userId, context });
     const v = versionOfUrl(url);
     return { url, source: 'template', version: v, accept: acceptFor(v) };
@@ -91,7 +93,7 @@ export function locateReport(input: ReportLocatorInput, opts: ReportLocatorOptio
   const id = encodePathSegment(reportId, 'msg.reportId');
   switch (opts.version) {
     case 'v4':
-      if (!userId) throw invalidInput('the v4 report API needs msg.userId (the report owner\'s user UUID) with msg.reportId');
+      if (!userId) throw invalidInput("the v4 report API needs msg.userId (the report owner's user UUID) with msg.reportId");
       return {
         url: `/expensereports/v4/users/${encodePathSegment(userId, 'msg.userId')}/context/${context}/reports/${id}`,
         source: 'reportId',
@@ -100,7 +102,12 @@ export function locateReport(input: ReportLocatorInput, opts: ReportLocatorOptio
       };
     case 'v3':
       // v3 filters by the owner's login id; without it Concur uses the token's user.
-      return { url: `/api/v3.0/expense/reports/${id}${userId ? `?user=${encodeURIComponent(userId)}` : ''}`, source: 'reportId', version: 'v3', accept: JSON_ACCEPT };
+      return {
+        url: `/api/v3.0/expense/reports/${id}${userId ? `?user=${encodeURIComponent(userId)}` : ''}`,
+        source: 'reportId',
+        version: 'v3',
+        accept: JSON_ACCEPT,
+      };
     case 'v2.0':
       return { url: `/api/expense/expensereport/v2.0/report/${id}`, source: 'reportId', version: 'v2.0', accept: XML_ACCEPT };
     case 'v1.1':
@@ -130,13 +137,32 @@ export function summarizeReport(report: unknown): ReportSummary {
   if (!report || typeof report !== 'object') return {};
   const r = report as Record<string, unknown>;
   if ('RptKey' in r) {
-    return { reportId: str(r.RptKey), reportKey: str(r.RptKey), userId: str(r.X_UserID ?? r.EmployeeLoginId), workflowActionUrl: str(r.WorkflowActionURL), approvalStatus: str(r.ApprovalStatusName), name: str(r.ReportName) };
+    return {
+      reportId: str(r.RptKey),
+      reportKey: str(r.RptKey),
+      userId: str(r.X_UserID ?? r.EmployeeLoginId),
+      workflowActionUrl: str(r.WorkflowActionURL),
+      approvalStatus: str(r.ApprovalStatusName),
+      name: str(r.ReportName),
+    };
   }
   if ('ReportID' in r) {
-    return { reportId: str(r.ReportID), reportKey: str(r.ReportKey), workflowActionUrl: str(r.WorkflowActionURL), approvalStatus: str(r.ApprovalStatusCode ?? r.ApprovalStatusName), name: str(r.ReportName) };
+    return {
+      reportId: str(r.ReportID),
+      reportKey: str(r.ReportKey),
+      workflowActionUrl: str(r.WorkflowActionURL),
+      approvalStatus: str(r.ApprovalStatusCode ?? r.ApprovalStatusName),
+      name: str(r.ReportName),
+    };
   }
   if ('ID' in r || 'WorkflowActionUrl' in r) {
-    return { reportId: str(r.ID), userId: str(r.OwnerLoginID), workflowActionUrl: str(r.WorkflowActionUrl), approvalStatus: str(r.ApprovalStatusCode ?? r.ApprovalStatusName), name: str(r.Name) };
+    return {
+      reportId: str(r.ID),
+      userId: str(r.OwnerLoginID),
+      workflowActionUrl: str(r.WorkflowActionUrl),
+      approvalStatus: str(r.ApprovalStatusCode ?? r.ApprovalStatusName),
+      name: str(r.Name),
+    };
   }
   return { reportId: str(r.reportId), userId: str(r.userId), approvalStatus: str(r.approvalStatusId ?? r.approvalStatus), name: str(r.name) };
 }
@@ -158,5 +184,10 @@ export async function fetchReport(api: ConcurApi, location: ReportLocation, corr
 }
 
 function invalidInputAnswer(r: ApiResponse) {
-  return new ConcurError({ status: r.status, code: 'BAD_RESPONSE', message: `report request answered ${r.status} without a report body`, correlationId: r.correlationId });
+  return new ConcurError({
+    status: r.status,
+    code: 'BAD_RESPONSE',
+    message: `report request answered ${r.status} without a report body`,
+    correlationId: r.correlationId,
+  });
 }

@@ -81,7 +81,8 @@ export function normalizeExceptions(list: unknown, defaultVisibility: ExceptionV
     let visibility = defaultVisibility;
     if (e.visibility !== undefined && e.visibility !== null && e.visibility !== '') {
       const v = String(e.visibility).trim().toUpperCase();
-      if (!EXCEPTION_VISIBILITIES.includes(v as ExceptionVisibility)) throw invalidInput(`${where}.visibility must be one of ${EXCEPTION_VISIBILITIES.join(', ')}`);
+      if (!EXCEPTION_VISIBILITIES.includes(v as ExceptionVisibility))
+        throw invalidInput(`${where}.visibility must be one of ${EXCEPTION_VISIBILITIES.join(', ')}`);
       visibility = v as ExceptionVisibility;
     }
     return { index: i, exceptionCode: code, level, objectId, expenseId, allocationId, visibility };
@@ -100,7 +101,7 @@ export function v4ExceptionPath(reportId: string, e: NormalizedException): strin
 }
 
 function objectIdOf(e: NormalizedException): string | undefined {
-  return e.level === 'allocation' ? e.allocationId ?? e.objectId : e.level === 'expense' ? e.expenseId ?? e.objectId : undefined;
+  return e.level === 'allocation' ? (e.allocationId ?? e.objectId) : e.level === 'expense' ? (e.expenseId ?? e.objectId) : undefined;
 }
 
 /** v4: one PUT per exception (no batch API); every exception is attempted and reported. */
@@ -166,7 +167,11 @@ export function legacyExceptionResults(list: NormalizedException[], data: unknow
       objectId: objectIdOf(e),
       ok: !failed && !unknown,
       status,
-      ...(failed ? { message: err ?? `status ${st}`, code: 'EXCEPTION_FAILED' } : unknown ? { message: `${failedCount} exception(s) failed; Concur did not say which`, code: 'EXCEPTION_UNKNOWN' } : {}),
+      ...(failed
+        ? { message: err ?? `status ${st}`, code: 'EXCEPTION_FAILED' }
+        : unknown
+          ? { message: `${failedCount} exception(s) failed; Concur did not say which`, code: 'EXCEPTION_UNKNOWN' }
+          : {}),
     };
   });
 }

@@ -269,7 +269,7 @@ function customFields(o: Obj): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o)) {
     if (/^(Custom|OrgUnit)\d+$/.test(k)) {
-      const val = isObj(v) && ('Value' in v || 'Code' in v) ? text(v.Code) ?? text(v.Value) : text(v);
+      const val = isObj(v) && ('Value' in v || 'Code' in v) ? (text(v.Code) ?? text(v.Value)) : text(v);
       if (val !== undefined) out[k.charAt(0).toLowerCase() + k.slice(1)] = val;
     }
   }
@@ -352,12 +352,12 @@ function header(r: Obj, source: ReportSource): ReportHeader {
   const cur = text(r.CurrencyCode) ?? text(r.CrnCode);
   const legacy = source === 'v1.1';
   return {
-    reportId: legacy ? text(r.ReportId) ?? text(r.RptKey) : text(r.ReportID),
+    reportId: legacy ? (text(r.ReportId) ?? text(r.RptKey)) : text(r.ReportID),
     reportKey: legacy ? text(r.RptKey) : text(r.ReportKey),
     name: text(r.ReportName),
     purpose: text(r.Purpose),
     ownerId: undefined,
-    ownerLoginId: legacy ? text(r.X_UserID) ?? text(r.EmployeeLoginId) : text(r.UserLoginID),
+    ownerLoginId: legacy ? (text(r.X_UserID) ?? text(r.EmployeeLoginId)) : text(r.UserLoginID),
     ownerName: text(r.EmployeeName),
     policyId: text(r.PolKey) ?? text(r.PolicyID),
     currency: cur,
@@ -410,7 +410,11 @@ function receiptImage(e: Obj): boolean | undefined {
   return undefined;
 }
 
-function entryOf(e: Obj, source: ReportSource, cur: string | undefined): Omit<EntryView, 'index' | 'allocations' | 'attendees'> & { rawAllocations: Obj[]; rawAttendees: Obj[] } {
+function entryOf(
+  e: Obj,
+  source: ReportSource,
+  cur: string | undefined,
+): Omit<EntryView, 'index' | 'allocations' | 'attendees'> & { rawAllocations: Obj[]; rawAttendees: Obj[] } {
   if (source === 'v4' || 'expenseId' in e) {
     const t = isObj(e.expenseType) ? e.expenseType : {};
     const v = isObj(e.vendor) ? e.vendor : {};
@@ -453,7 +457,7 @@ function entryOf(e: Obj, source: ReportSource, cur: string | undefined): Omit<En
   const personal = bool(e.IsPersonal);
   const allocFlag = text(e.AllocationType) ?? text(e.HasAllocation);
   return {
-    id: source === 'v1.1' ? text(e.RpeKey) : text(e.ExpenseID) ?? text(e.ID) ?? text(e.ReportEntryID) ?? text(e.RpeKey),
+    id: source === 'v1.1' ? text(e.RpeKey) : (text(e.ExpenseID) ?? text(e.ID) ?? text(e.ReportEntryID) ?? text(e.RpeKey)),
     expenseTypeCode: text(e.ExpenseTypeCode) ?? text(e.ExpenseTypeID) ?? text(e.ExpKey),
     expenseTypeName: text(e.ExpenseTypeName) ?? text(e.ExpName),
     spendCategory: text(e.SpendCategoryCode) ?? text(e.SpendCategory),
@@ -475,7 +479,7 @@ function entryOf(e: Obj, source: ReportSource, cur: string | undefined): Omit<En
     hasReceiptImage: receiptImage(e),
     hasMissingReceiptDeclaration: undefined,
     attendeeCount: num(e.AttendeeCount),
-    allocationState: allocFlag ? ALLOCATION_STATES[allocFlag.toUpperCase()] ?? allocFlag : undefined,
+    allocationState: allocFlag ? (ALLOCATION_STATES[allocFlag.toUpperCase()] ?? allocFlag) : undefined,
     custom: customFields(e),
     rawAllocations: [...xmlList(e.AllocationsList, 'Allocations'), ...xmlList(e.AllocationsList, 'Allocation')],
     rawAttendees: [...asList(e.AttendeeDetails).filter(isObj), ...xmlList(e.AttendeesList, 'Attendee')],
@@ -511,7 +515,9 @@ export function toReportView(report: unknown, extras: ReportExtras = {}): Report
   }
   const cur = h.currency;
   const extraAllocs = asList(extras.allocations).filter(isObj);
-  const extraAtts = asList(isObj(extras.attendees) && 'expenseAttendeeList' in extras.attendees ? extras.attendees.expenseAttendeeList : extras.attendees).filter(isObj);
+  const extraAtts = asList(
+    isObj(extras.attendees) && 'expenseAttendeeList' in extras.attendees ? extras.attendees.expenseAttendeeList : extras.attendees,
+  ).filter(isObj);
   const entries: EntryView[] = [];
   const allocations: AllocationView[] = [];
   const attendees: AttendeeView[] = [];

@@ -20,11 +20,12 @@ export interface ReportsToApproveOptions {
 }
 
 export function reportsToApprovePath(o: ReportsToApproveOptions): string {
-  const user = pathSegment(o.userId, 'the approver\'s user id (msg.userId)');
+  const user = pathSegment(o.userId, "the approver's user id (msg.userId)");
   const q = new URLSearchParams();
   const sort = (o.sort ?? '').trim();
   if (sort) {
-    if (!/^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(sort)) throw invalidInput(`sort must be a report field name such as reportDate (got ${JSON.stringify(sort).slice(0, 40)})`);
+    if (!/^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(sort))
+      throw invalidInput(`sort must be a report field name such as reportDate (got ${JSON.stringify(sort).slice(0, 40)})`);
     q.set('sort', sort);
     if (o.order) q.set('order', o.order);
   }
@@ -52,9 +53,18 @@ export async function getReportsToApprove(api: ConcurApi, o: ReportsToApproveOpt
   const response = await api.request({ method: 'GET', url: reportsToApprovePath(o), correlationId });
   // The docs show a bare array; accept a list wrapper too (Items / items / reports).
   const d = response.data as unknown;
-  const list = Array.isArray(d) ? d : d && typeof d === 'object' ? ((d as Record<string, unknown>).Items ?? (d as Record<string, unknown>).items ?? (d as Record<string, unknown>).reports) : undefined;
+  const list = Array.isArray(d)
+    ? d
+    : d && typeof d === 'object'
+      ? ((d as Record<string, unknown>).Items ?? (d as Record<string, unknown>).items ?? (d as Record<string, unknown>).reports)
+      : undefined;
   if (!Array.isArray(list)) {
-    throw new ConcurError({ status: response.status, code: 'BAD_RESPONSE', message: `reportsToApprove answered ${response.status} without a list of reports`, correlationId: response.correlationId });
+    throw new ConcurError({
+      status: response.status,
+      code: 'BAD_RESPONSE',
+      message: `reportsToApprove answered ${response.status} without a list of reports`,
+      correlationId: response.correlationId,
+    });
   }
   const reports = list.filter((r): r is ReportToApprove => Boolean(r) && typeof r === 'object' && typeof (r as Record<string, unknown>).reportId === 'string');
   return { reports, response };

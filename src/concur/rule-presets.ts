@@ -22,17 +22,20 @@ export const RULE_PRESETS: readonly RulePreset[] = [
   {
     id: 'amount-over-limit',
     title: 'Amount over a limit per expense type',
-    description: 'Flags an entry whose amount in the report currency is over the limit set for its expense type. Edit the codes and limits; add a line per type.',
+    description:
+      'Flags an entry whose amount in the report currency is over the limit set for its expense type. Edit the codes and limits; add a line per type.',
     concurFields:
       'entry.expenseTypeCode: v4 expenseType.id, v3 ExpenseTypeCode, v2.0 ExpenseTypeID, v1.1 ExpKey; entry.postedAmount: v4 postedAmount, v3/v2.0/v1.1 PostedAmount (report currency)',
     rule: {
       name: 'Amount over the limit for its expense type',
       scope: 'entry',
-      condition: '(expenseTypeCode = "LODNG" and postedAmount.value > 300)\nor (expenseTypeCode = "AIRFR" and postedAmount.value > 1000)\nor (expenseTypeCode in ["BUSML", "DINNR"] and postedAmount.value > 500)',
+      condition:
+        '(expenseTypeCode = "LODNG" and postedAmount.value > 300)\nor (expenseTypeCode = "AIRFR" and postedAmount.value > 1000)\nor (expenseTypeCode in ["BUSML", "DINNR"] and postedAmount.value > 500)',
       exceptionCode: 'OVRLIMIT',
       level: 'auto',
       visibility: '',
-      message: '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} on {{entry.date}} is over the limit for {{entry.expenseTypeCode}}',
+      message:
+        '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} on {{entry.date}} is over the limit for {{entry.expenseTypeCode}}',
       preset: 'amount-over-limit',
     },
   },
@@ -49,7 +52,8 @@ export const RULE_PRESETS: readonly RulePreset[] = [
       exceptionCode: 'NORCPT',
       level: 'auto',
       visibility: '',
-      message: 'No receipt image for {{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} at {{entry.vendor}} on {{entry.date}}',
+      message:
+        'No receipt image for {{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} at {{entry.vendor}} on {{entry.date}}',
       preset: 'missing-receipt',
     },
   },
@@ -74,8 +78,10 @@ export const RULE_PRESETS: readonly RulePreset[] = [
   {
     id: 'weekend-or-out-of-trip',
     title: 'Weekend or out-of-trip date',
-    description: 'Flags an entry dated on a Saturday or Sunday, or before the report start date / after the report end date (v4 trip dates; the legacy APIs have none, so only the weekend part applies there).',
-    concurFields: 'entry.date / entry.weekday (0 = Sunday, 6 = Saturday): v4 transactionDate, legacy TransactionDate; header.startDate / header.endDate: v4 startDate / endDate',
+    description:
+      'Flags an entry dated on a Saturday or Sunday, or before the report start date / after the report end date (v4 trip dates; the legacy APIs have none, so only the weekend part applies there).',
+    concurFields:
+      'entry.date / entry.weekday (0 = Sunday, 6 = Saturday): v4 transactionDate, legacy TransactionDate; header.startDate / header.endDate: v4 startDate / endDate',
     rule: {
       name: 'Weekend or out-of-trip date',
       scope: 'entry',
@@ -92,7 +98,7 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     title: 'Attendee count vs amount per attendee',
     description: 'Flags a meal or entertainment entry with no attendees, or whose amount per attendee is over the limit.',
     concurFields:
-      'entry.attendeeCount: v4 attendeeCount, v1.1 AttendeeCount, else the sum of the attendee associations\' associatedAttendeeCount (v4 / v3); entry.postedAmount: v4 postedAmount, legacy PostedAmount',
+      "entry.attendeeCount: v4 attendeeCount, v1.1 AttendeeCount, else the sum of the attendee associations' associatedAttendeeCount (v4 / v3); entry.postedAmount: v4 postedAmount, legacy PostedAmount",
     rule: {
       name: 'Amount per attendee over 75',
       scope: 'entry',
@@ -100,14 +106,16 @@ export const RULE_PRESETS: readonly RulePreset[] = [
       exceptionCode: 'POLVIOL',
       level: 'auto',
       visibility: '',
-      message: '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} for {{entry.attendeeCount}} attendee(s) is over 75 per attendee',
+      message:
+        '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} for {{entry.attendeeCount}} attendee(s) is over 75 per attendee',
       preset: 'amount-per-attendee',
     },
   },
   {
     id: 'cost-object-required',
     title: 'Cost object (allocation) required fields',
-    description: 'Flags an allocation without an account code or with a zero percentage. Add your custom cost-object fields (allocation.custom.custom1 …) to the condition.',
+    description:
+      'Flags an allocation without an account code or with a zero percentage. Add your custom cost-object fields (allocation.custom.custom1 …) to the condition.',
     concurFields:
       'allocation.accountCode: v4 accountCode, v3/v1.1 AccountCode1; allocation.percentage: v4 percentage, v3/v1.1 Percentage; allocation.custom: v4 customData[], v3/v1.1 Custom1..Custom20',
     rule: {

@@ -110,7 +110,7 @@ export function parseRefreshExpiry(v: unknown, nowMs: number): number | undefine
 export function credentialSeed(grant: GrantType, clientId: string | undefined, c: TokenCredentials, endpoints: Array<string | undefined> = []): string {
   // The company request token (password) is left out on purpose: it lasts 24 h,
   // the refresh token obtained with it must keep working after it is replaced.
-  const parts = [grant, clientId ?? '', grant === 'refresh_token' ? c.refreshToken ?? '' : grant === 'password' ? c.username ?? '' : ''];
+  const parts = [grant, clientId ?? '', grant === 'refresh_token' ? (c.refreshToken ?? '') : grant === 'password' ? (c.username ?? '') : ''];
   // The endpoints are part of it so that pointing the connection at another
   // Concur (implementation vs production, another simulator) starts over from
   // the configured credentials instead of a refresh token and geolocation that
@@ -227,7 +227,9 @@ export class TokenManager {
   private adoptShared(s: SharedTokenState | undefined): void {
     if (!s || s.seed !== this.seed) return; // no row yet (or other credentials): keep what this instance has
     if (s.geolocation) this.geolocation = s.geolocation;
-    this.refresh = s.refreshToken ? { seed: s.seed, refreshToken: s.refreshToken, refreshExpiresAt: s.refreshExpiresAt, geolocation: s.geolocation, updatedAt: s.updatedAt } : undefined;
+    this.refresh = s.refreshToken
+      ? { seed: s.seed, refreshToken: s.refreshToken, refreshExpiresAt: s.refreshExpiresAt, geolocation: s.geolocation, updatedAt: s.updatedAt }
+      : undefined;
   }
 
   /**
@@ -305,7 +307,11 @@ export class TokenManager {
       }
     }
     if (grantType === 'password') {
-      return this.grant('password', { username: c.username!, password: c.password!, credtype: this.o.credtype ?? 'authtoken' }, this.o.tokenBaseUrl ?? this.o.baseUrl);
+      return this.grant(
+        'password',
+        { username: c.username!, password: c.password!, credtype: this.o.credtype ?? 'authtoken' },
+        this.o.tokenBaseUrl ?? this.o.baseUrl,
+      );
     }
     if (grantType === 'client_credentials') return this.grant('client_credentials', {}, this.o.tokenBaseUrl ?? this.o.baseUrl);
     // refresh_token grant with a rejected stored token: try the configured one once.
@@ -402,7 +408,9 @@ export class TokenManager {
           return this.grant(grant, fields, geo, true);
         }
       }
-      const what = oauth.error ? `${oauth.error}${oauth.code !== undefined ? ` (code ${oauth.code})` : ''}${oauth.error_description ? `: ${oauth.error_description}` : ''}` : `HTTP ${res.status}`;
+      const what = oauth.error
+        ? `${oauth.error}${oauth.code !== undefined ? ` (code ${oauth.code})` : ''}${oauth.error_description ? `: ${oauth.error_description}` : ''}`
+        : `HTTP ${res.status}`;
       throw new ConcurError({
         status: res.status || 0,
         code: oauth.error ?? `HTTP_${res.status}`,

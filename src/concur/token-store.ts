@@ -52,7 +52,9 @@ const DIR_MODE = 0o700;
 
 /** Config node ids are hex, but never trust a file name we did not make. */
 export function tokenFileName(id: string): string {
-  return `${String(id).replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}.json`;
+  return `${String(id)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^\.+/, '_')}.json`;
 }
 
 export class FileTokenStore implements TokenStore {

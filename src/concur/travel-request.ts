@@ -71,13 +71,20 @@ export async function getTravelRequest(api: ConcurApi, requestId: unknown, userI
   return { request: asRequest(response, 'the Request'), response };
 }
 
-export async function travelRequestAction(api: ConcurApi, requestId: unknown, action: unknown, opts: { userId?: unknown; comment?: unknown }, correlationId?: string): Promise<TravelRequestResult> {
+export async function travelRequestAction(
+  api: ConcurApi,
+  requestId: unknown,
+  action: unknown,
+  opts: { userId?: unknown; comment?: unknown },
+  correlationId?: string,
+): Promise<TravelRequestResult> {
   const a = normalizeTravelAction(action);
   if (!a) throw invalidInput(`action must be approve or sendback (got ${JSON.stringify(action)?.slice(0, 40)})`);
   let body: Record<string, unknown> | undefined;
   if (opts.comment !== undefined && opts.comment !== null && opts.comment !== '') {
     if (typeof opts.comment !== 'string') throw invalidInput('comment must be a string');
-    if (opts.comment.length > MAX_TR_COMMENT_LENGTH) throw invalidInput(`comment is ${opts.comment.length} characters; at most ${MAX_TR_COMMENT_LENGTH} are accepted`);
+    if (opts.comment.length > MAX_TR_COMMENT_LENGTH)
+      throw invalidInput(`comment is ${opts.comment.length} characters; at most ${MAX_TR_COMMENT_LENGTH} are accepted`);
     // The docs: a comment "only works with" sendback; it is not sent with approve.
     if (a === 'sendback') body = { comment: opts.comment };
   }

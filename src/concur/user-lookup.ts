@@ -19,7 +19,8 @@ export function lookupPath(by: LookupBy, value: unknown): string {
   if (by === 'id') return `/profile/identity/v4/Users/${pathSegment(value, 'the user id')}`;
   const v = requiredId(value, by === 'loginId' ? 'the login id' : 'the employee id');
   // The SCIM filter quotes the value; a quote or backslash would end it (Concur forbids both in user names).
-  if (/["\\]/.test(v) || /[\u0000-\u001f]/.test(v)) throw invalidInput(`${by === 'loginId' ? 'the login id' : 'the employee id'} must not contain quotes, backslashes or control characters`);
+  if (/["\\]/.test(v) || /[\u0000-\u001f]/.test(v))
+    throw invalidInput(`${by === 'loginId' ? 'the login id' : 'the employee id'} must not contain quotes, backslashes or control characters`);
   const attr = by === 'loginId' ? 'userName' : 'employeeNumber';
   return `/profile/identity/v4/Users?${new URLSearchParams({ filter: `${attr} eq "${v}"` }).toString().replace(/\+/g, '%20')}`;
 }
@@ -154,11 +155,22 @@ async function fetchUser(api: ConcurApi, by: LookupBy, path: string, correlation
   if (by === 'id') user = d && typeof d === 'object' && d.id ? d : undefined;
   else {
     const list = d && Array.isArray(d.Resources) ? d.Resources : [];
-    if (list.length > 1) throw new ConcurError({ status: r.status, code: 'AMBIGUOUS_USER', message: `${list.length} users match that ${by === 'loginId' ? 'login id' : 'employee id'}`, correlationId: r.correlationId });
+    if (list.length > 1)
+      throw new ConcurError({
+        status: r.status,
+        code: 'AMBIGUOUS_USER',
+        message: `${list.length} users match that ${by === 'loginId' ? 'login id' : 'employee id'}`,
+        correlationId: r.correlationId,
+      });
     user = list[0];
   }
   if (!user || typeof user !== 'object' || !user.id) {
-    throw new ConcurError({ status: 404, code: 'USER_NOT_FOUND', message: `no Concur user with that ${by === 'id' ? 'id' : by === 'loginId' ? 'login id' : 'employee id'}`, correlationId: r.correlationId });
+    throw new ConcurError({
+      status: 404,
+      code: 'USER_NOT_FOUND',
+      message: `no Concur user with that ${by === 'id' ? 'id' : by === 'loginId' ? 'login id' : 'employee id'}`,
+      correlationId: r.correlationId,
+    });
   }
   return { user, summary: summarizeUser(user), cached: false, status: r.status, correlationId: r.correlationId };
 }

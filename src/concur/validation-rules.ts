@@ -153,7 +153,8 @@ function jsonataProblem(e: unknown): string {
 export function compileRules(list: unknown): { rules: CompiledRule[]; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const rules: CompiledRule[] = [];
-  if (!Array.isArray(list)) return { rules, problems: [{ index: -1, name: '', field: 'rule', message: 'rules must be an array of { name, scope, condition, exceptionCode, ... }' }] };
+  if (!Array.isArray(list))
+    return { rules, problems: [{ index: -1, name: '', field: 'rule', message: 'rules must be an array of { name, scope, condition, exceptionCode, ... }' }] };
   if (list.length > MAX_RULES) return { rules, problems: [{ index: -1, name: '', field: 'rule', message: `${list.length} rules; at most ${MAX_RULES}` }] };
   list.forEach((raw, index) => {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -172,13 +173,14 @@ export function compileRules(list: unknown): { rules: CompiledRule[]; problems: 
     if (!RULE_SCOPES.includes(scope)) bad('scope', `scope must be one of ${RULE_SCOPES.join(', ')}`);
     const levelIn = (str(r.level) || 'auto') as RuleLevel;
     if (!RULE_LEVELS.includes(levelIn)) bad('level', `level must be one of ${RULE_LEVELS.join(', ')}`);
-    const level = levelIn === 'auto' ? DEFAULT_LEVEL[scope] ?? 'report' : levelIn;
+    const level = levelIn === 'auto' ? (DEFAULT_LEVEL[scope] ?? 'report') : levelIn;
     if (level === 'entry' && scope === 'report') bad('level', 'a report-scope rule has no entry to put an Entry exception on');
     if (level === 'allocation' && scope !== 'allocation') bad('level', 'an Allocation exception needs an allocation-scope rule');
     const code = str(r.exceptionCode);
     if (!CODE_RE.test(code)) bad('exceptionCode', 'the exception code must be 1 to 8 characters without spaces (a code configured in Concur)');
     const vis = str(r.visibility).toUpperCase();
-    if (vis && !(EXCEPTION_VISIBILITIES as readonly string[]).includes(vis)) bad('visibility', `visibility must be one of ${EXCEPTION_VISIBILITIES.join(', ')}`);
+    if (vis && !(EXCEPTION_VISIBILITIES as readonly string[]).includes(vis))
+      bad('visibility', `visibility must be one of ${EXCEPTION_VISIBILITIES.join(', ')}`);
     if (r.message !== undefined && r.message !== null && typeof r.message !== 'string') bad('message', 'the message must be text');
     else if (typeof r.message === 'string' && r.message.length > 1000) bad('message', 'the message is longer than 1000 characters');
     const condition = typeof r.condition === 'string' ? r.condition : '';
@@ -292,11 +294,23 @@ function itemsFor(view: ReportView, extra: Record<string, unknown>): Record<Rule
     entry: view.entries.map((e) => ({ input: e, vars: { ...base, entry: e }, target: { scope: 'entry', index: e.index, entryId: e.id }, entry: e })),
     allocation: view.allocations.map((a) => {
       const entry = a.entryId ? byId.get(a.entryId) : undefined;
-      return { input: a, vars: { ...base, entry, allocation: a }, target: { scope: 'allocation', index: a.index, entryId: a.entryId, allocationId: a.id }, entry, allocation: a };
+      return {
+        input: a,
+        vars: { ...base, entry, allocation: a },
+        target: { scope: 'allocation', index: a.index, entryId: a.entryId, allocationId: a.id },
+        entry,
+        allocation: a,
+      };
     }),
     attendee: view.attendees.map((a) => {
       const entry = a.entryId ? byId.get(a.entryId) : undefined;
-      return { input: a, vars: { ...base, entry, attendee: a }, target: { scope: 'attendee', index: a.index, entryId: a.entryId, attendeeId: a.id }, entry, attendee: a };
+      return {
+        input: a,
+        vars: { ...base, entry, attendee: a },
+        target: { scope: 'attendee', index: a.index, entryId: a.entryId, attendeeId: a.id },
+        entry,
+        attendee: a,
+      };
     }),
   };
 }
@@ -310,7 +324,14 @@ function exceptionFor(f: Finding): ExceptionOut | string {
   }
   if (!t.allocationId) return 'the allocation has no id to post an Allocation exception on';
   // v4 needs both ids (…/expenses/{expenseId}/allocations/{allocationId}/exceptions); v1.1 only the AllocationKey.
-  return { exceptionCode: f.exceptionCode, objectType: 'Allocation', objectId: t.allocationId, ...(t.entryId ? { expenseId: t.entryId } : {}), allocationId: t.allocationId, visibility: f.visibility };
+  return {
+    exceptionCode: f.exceptionCode,
+    objectType: 'Allocation',
+    objectId: t.allocationId,
+    ...(t.entryId ? { expenseId: t.entryId } : {}),
+    allocationId: t.allocationId,
+    visibility: f.visibility,
+  };
 }
 
 function where(t: FindingTarget): string {
@@ -339,7 +360,13 @@ export async function validateReport(rules: CompiledRule[], view: ReportView, op
         if (result === BAIL) result = await rule.expression.evaluate(item.input, item.vars);
       } catch (e) {
         const err = e as { message?: string; code?: string };
-        errors.push({ rule: rule.name, ruleIndex: rule.index, target: item.target, message: `rule "${rule.name}" failed on ${where(item.target)}: ${err.message ?? String(e)}`, code: err.code });
+        errors.push({
+          rule: rule.name,
+          ruleIndex: rule.index,
+          target: item.target,
+          message: `rule "${rule.name}" failed on ${where(item.target)}: ${err.message ?? String(e)}`,
+          code: err.code,
+        });
         break; // the same rule would most likely fail on every item; the other rules go on
       }
       if (result !== true && !truthy(result)) continue;
@@ -381,7 +408,14 @@ export async function validateReport(rules: CompiledRule[], view: ReportView, op
     exceptions,
     errors,
     unpostable,
-    counts: { rules: rules.length, evaluations, fired: new Set(findings.map((f) => f.ruleIndex)).size, entries: view.entries.length, allocations: view.allocations.length, attendees: view.attendees.length },
+    counts: {
+      rules: rules.length,
+      evaluations,
+      fired: new Set(findings.map((f) => f.ruleIndex)).size,
+      entries: view.entries.length,
+      allocations: view.allocations.length,
+      attendees: view.attendees.length,
+    },
     summary: [head, ...lines].join('\n'),
   };
 }

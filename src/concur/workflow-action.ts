@@ -96,7 +96,7 @@ export function v4WorkflowPath(a: ValidWorkflowAction, t: V4Target): string {
   if (endpoint === 'company') return `/expensereports/v4/reports/${rid}/${a.action}`;
   const userId = idValue(t.userId);
   if (!userId) throw invalidInput(`msg.userId is required for ${a.action === 'recall' ? 'recall' : 'the user-token endpoint'} (v4 /users/{userId}/context/…)`);
-  const ctx = a.action === 'recall' ? t.recallContext ?? 'TRAVELER' : 'MANAGER';
+  const ctx = a.action === 'recall' ? (t.recallContext ?? 'TRAVELER') : 'MANAGER';
   return `/expensereports/v4/users/${encodePathSegment(userId, 'msg.userId')}/context/${ctx}/reports/${rid}/${a.action}`;
 }
 
@@ -121,11 +121,22 @@ export async function workflowActionV4(api: ConcurApi, a: ValidWorkflowAction, t
   return { action: a.action, ok: true, status: r.status, correlationId: r.correlationId };
 }
 
-export async function workflowActionLegacy(api: ConcurApi, a: ValidWorkflowAction, workflowActionUrl: unknown, correlationId?: string): Promise<WorkflowActionResult> {
+export async function workflowActionLegacy(
+  api: ConcurApi,
+  a: ValidWorkflowAction,
+  workflowActionUrl: unknown,
+  correlationId?: string,
+): Promise<WorkflowActionResult> {
   if (typeof workflowActionUrl !== 'string' || !workflowActionUrl.trim()) {
-    throw invalidInput('msg.workflowActionUrl (the report\'s WorkflowActionURL) is required for a v1.1 workflow action');
+    throw invalidInput("msg.workflowActionUrl (the report's WorkflowActionURL) is required for a v1.1 workflow action");
   }
-  const r = await api.request({ method: 'POST', url: workflowActionUrl.trim(), xml: buildWorkflowActionXml(LEGACY_ACTION_TEXT[a.action], a.comment), accept: 'application/xml', correlationId });
+  const r = await api.request({
+    method: 'POST',
+    url: workflowActionUrl.trim(),
+    xml: buildWorkflowActionXml(LEGACY_ACTION_TEXT[a.action], a.comment),
+    accept: 'application/xml',
+    correlationId,
+  });
   const d = (r.data && typeof r.data === 'object' ? r.data : {}) as Record<string, unknown>;
   const status = typeof d.Status === 'string' ? d.Status : undefined;
   const message = typeof d.Message === 'string' ? d.Message : undefined;

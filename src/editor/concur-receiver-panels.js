@@ -30,7 +30,11 @@
     var base = type + '/' + encodeURIComponent(id) + '/counters';
     links.append($('<a target="_blank"></a>').attr('href', base).text(t('counters.json')));
     links.append(document.createTextNode(' · '));
-    links.append($('<a target="_blank"></a>').attr('href', base + '?format=prometheus').text(t('counters.prometheus')));
+    links.append(
+      $('<a target="_blank"></a>')
+        .attr('href', base + '?format=prometheus')
+        .text(t('counters.prometheus')),
+    );
     box.empty().append(table, note, links);
     var ROWS = ['received', 'accepted', 'duplicates', 'filtered', 'rejectedTotal', 'failed', 'pending', 'dead', 'lastEventAt'];
     function render(c) {
@@ -38,7 +42,11 @@
       table.empty();
       var h = $('<tr data-counter="health"></tr>');
       h.append($('<td style="padding:1px 8px 1px 0"></td>').text(t('counters.health')));
-      h.append($('<td class="concur-counter-value"></td>').text(t('counters.healthState.' + (c.health || 'unknown')) + (c.status && c.status.text ? ' · ' + c.status.text : '')).css('color', c.health === 'error' ? '#c0392b' : c.health === 'degraded' ? '#b9770e' : ''));
+      h.append(
+        $('<td class="concur-counter-value"></td>')
+          .text(t('counters.healthState.' + (c.health || 'unknown')) + (c.status && c.status.text ? ' · ' + c.status.text : ''))
+          .css('color', c.health === 'error' ? '#c0392b' : c.health === 'degraded' ? '#b9770e' : ''),
+      );
       table.append(h);
       ROWS.forEach(function (k) {
         var v = c[k];
@@ -75,7 +83,12 @@
     }
     load();
     timer = setInterval(load, REFRESH_MS);
-    return { stop: function () { clearInterval(timer); }, refresh: load };
+    return {
+      stop: function () {
+        clearInterval(timer);
+      },
+      refresh: load,
+    };
   }
 
   /**
@@ -86,9 +99,15 @@
     box = $(box);
     var msg = $('<div class="concur-subs-msg" role="status" style="margin:4px 0"></div>');
     var list = $('<div class="concur-subs-list" style="font-size:12px"></div>');
-    var btnRefresh = $('<button type="button" class="red-ui-button concur-subs-refresh"><i class="fa fa-refresh"></i> </button>').append($('<span></span>').text(t('subscription.refresh')));
-    var btnSave = $('<button type="button" class="red-ui-button concur-subs-save"><i class="fa fa-cloud-upload"></i> </button>').append($('<span></span>').text(t('subscription.save')));
-    var btnDelete = $('<button type="button" class="red-ui-button concur-subs-delete"><i class="fa fa-trash"></i> </button>').append($('<span></span>').text(t('subscription.delete')));
+    var btnRefresh = $('<button type="button" class="red-ui-button concur-subs-refresh"><i class="fa fa-refresh"></i> </button>').append(
+      $('<span></span>').text(t('subscription.refresh')),
+    );
+    var btnSave = $('<button type="button" class="red-ui-button concur-subs-save"><i class="fa fa-cloud-upload"></i> </button>').append(
+      $('<span></span>').text(t('subscription.save')),
+    );
+    var btnDelete = $('<button type="button" class="red-ui-button concur-subs-delete"><i class="fa fa-trash"></i> </button>').append(
+      $('<span></span>').text(t('subscription.delete')),
+    );
     var topics = $('<datalist id="concur-subs-topics"></datalist>');
     f.topic.attr('list', 'concur-subs-topics');
     box.empty().append($('<div></div>').append(btnRefresh, ' ', btnSave, ' ', btnDelete), msg, list, topics);
@@ -109,23 +128,40 @@
       return { id: idValue(), topic: f.topic.val().trim(), filter: f.filter.val().trim() || '.*', webHookConfig: { endpoint: f.publicUrl.val().trim() } };
     }
     function ready(needUrl) {
-      if (!server()) { say(t('subscription.selectConnection'), true); return false; }
-      if (needUrl && !f.publicUrl.val().trim()) { say(t('subscription.publicUrlMissing'), true); return false; }
+      if (!server()) {
+        say(t('subscription.selectConnection'), true);
+        return false;
+      }
+      if (needUrl && !f.publicUrl.val().trim()) {
+        say(t('subscription.publicUrlMissing'), true);
+        return false;
+      }
       return true;
     }
     function render(r) {
       list.empty();
       topics.empty();
-      (r.topics || []).forEach(function (tp) { topics.append($('<option></option>').attr('value', tp)); });
+      (r.topics || []).forEach(function (tp) {
+        topics.append($('<option></option>').attr('value', tp));
+      });
       var subs = r.subscriptions || [];
-      var mine = subs.filter(function (s) { return s.matches; });
+      var mine = subs.filter(function (s) {
+        return s.matches;
+      });
       if (!subs.length) list.append($('<div></div>').text(t('subscription.none')));
       subs.forEach(function (s) {
         var row = $('<div class="concur-subs-row" style="padding:3px 4px; border-bottom:1px solid #ddd; cursor:pointer"></div>').attr('data-id', s.id);
-        if (s.matches) row.addClass('concur-subs-mine').css({ 'background': '#eef6ee', 'font-weight': 'bold' });
+        if (s.matches) row.addClass('concur-subs-mine').css({ background: '#eef6ee', 'font-weight': 'bold' });
         row.append($('<div></div>').text(s.id + (s.matches ? ' · ' + t('subscription.thisReceiver') : '')));
         var detail = $('<div style="font-weight:normal; color:#555"></div>');
-        detail.text(t('subscription.row', { topic: s.topic, filter: s.filter || '.*', groups: (s.groups || []).join(', ') || '–', state: t('subscription.state.' + s.state) }));
+        detail.text(
+          t('subscription.row', {
+            topic: s.topic,
+            filter: s.filter || '.*',
+            groups: (s.groups || []).join(', ') || '–',
+            state: t('subscription.state.' + s.state),
+          }),
+        );
         row.append(detail);
         row.append($('<div style="font-weight:normal; font-family:monospace; font-size:11px; word-break:break-all"></div>').text(s.webHookConfig.endpoint));
         row.on('click', function () {
@@ -136,12 +172,28 @@
         list.append(row);
       });
       if (r.topicsError) list.append($('<div style="color:#c0392b"></div>').text(t('subscription.topicsFailed', { error: r.topicsError })));
-      say(mine.length ? t('subscription.found', { id: mine.map(function (s) { return s.id; }).join(', ') }) : t('subscription.notFound'), !mine.length);
+      say(
+        mine.length
+          ? t('subscription.found', {
+              id: mine
+                .map(function (s) {
+                  return s.id;
+                })
+                .join(', '),
+            })
+          : t('subscription.notFound'),
+        !mine.length,
+      );
     }
     function refresh() {
       if (!ready(false)) return;
       say(t('subscription.loading'));
-      $.ajax({ url: 'concur-ess-event-in/subscriptions', data: { config: server(), endpoint: f.publicUrl.val().trim(), quiet: '1' }, dataType: 'json', timeout: 70000 })
+      $.ajax({
+        url: 'concur-ess-event-in/subscriptions',
+        data: { config: server(), endpoint: f.publicUrl.val().trim(), quiet: '1' },
+        dataType: 'json',
+        timeout: 70000,
+      })
         .done(function (r) {
           if (r && r.code === 'NOT_DEPLOYED') {
             list.empty();
@@ -149,7 +201,10 @@
           }
           render(r);
         })
-        .fail(function (xhr) { list.empty(); say(errorText(xhr, t), true); });
+        .fail(function (xhr) {
+          list.empty();
+          say(errorText(xhr, t), true);
+        });
     }
     btnRefresh.on('click', refresh);
     btnSave.on('click', function () {
@@ -157,18 +212,40 @@
       var w = want();
       if (!w.id) return say(t('subscription.idMissing'), true);
       say(t('subscription.saving'));
-      $.ajax({ url: 'concur-ess-event-in/subscriptions', type: 'POST', contentType: 'application/json', data: JSON.stringify({ config: server(), subscription: w }), dataType: 'json', timeout: 70000 })
-        .done(function (r) { say(r.message || t('subscription.saved')); refresh(); })
-        .fail(function (xhr) { say(errorText(xhr, t), true); });
+      $.ajax({
+        url: 'concur-ess-event-in/subscriptions',
+        type: 'POST',
+        contentType: 'application/json',
+        data: JSON.stringify({ config: server(), subscription: w }),
+        dataType: 'json',
+        timeout: 70000,
+      })
+        .done(function (r) {
+          say(r.message || t('subscription.saved'));
+          refresh();
+        })
+        .fail(function (xhr) {
+          say(errorText(xhr, t), true);
+        });
     });
     btnDelete.on('click', function () {
       if (!ready(false)) return;
       var id = idValue();
       if (!id) return say(t('subscription.idMissing'), true);
       say(t('subscription.deleting'));
-      $.ajax({ url: 'concur-ess-event-in/subscriptions/' + encodeURIComponent(id) + '?config=' + encodeURIComponent(server()), type: 'DELETE', dataType: 'json', timeout: 70000 })
-        .done(function (r) { say(r.message || t('subscription.deleted')); refresh(); })
-        .fail(function (xhr) { say(errorText(xhr, t), true); });
+      $.ajax({
+        url: 'concur-ess-event-in/subscriptions/' + encodeURIComponent(id) + '?config=' + encodeURIComponent(server()),
+        type: 'DELETE',
+        dataType: 'json',
+        timeout: 70000,
+      })
+        .done(function (r) {
+          say(r.message || t('subscription.deleted'));
+          refresh();
+        })
+        .fail(function (xhr) {
+          say(errorText(xhr, t), true);
+        });
     });
     if (server()) refresh();
     else say(t('subscription.selectConnection'));

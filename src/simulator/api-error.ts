@@ -72,10 +72,21 @@ export function renderError(family: ApiFamily, err: ApiError, path: string, want
   switch (family) {
     // Identity v4 (SCIM) error: https://developer.concur.com/api-reference/profile/v4.identity.html#schema-error
     case 'scim':
-      return { status: err.status, headers, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(err.status), detail: err.message } };
+      return {
+        status: err.status,
+        headers,
+        body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(err.status), detail: err.message },
+      };
     // Travel Request v4 answers an error code and message (https://developer.concur.com/api-reference/request/v4.response-codes.html).
     case 'travelrequest':
-      return { status: err.status, headers, body: { errorCode: err.extra.validationErrors?.[0]?.id ?? (err.status === 404 ? 'notFound' : REASONS[err.status] ?? 'error'), errorMessage: err.message } };
+      return {
+        status: err.status,
+        headers,
+        body: {
+          errorCode: err.extra.validationErrors?.[0]?.id ?? (err.status === 404 ? 'notFound' : (REASONS[err.status] ?? 'error')),
+          errorMessage: err.message,
+        },
+      };
     // Spend Documents v4: { timestamp, status, message } (https://developer.concur.com/api-reference/spend-documents/get-receipt.html).
     case 'spenddocs':
       return { status: err.status, headers, body: { timestamp: new Date().toISOString(), status: String(err.status), message: err.message } };

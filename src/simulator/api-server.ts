@@ -243,10 +243,25 @@ export class ApiServer {
         entry.fault = f.reason;
         const headers: Record<string, string> = f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {};
         if (f.geolocation && family === 'oauth') {
-          return fail(new ApiError(f.status, f.message ?? 'the user lives in another geolocation (simulated)', { headers, oauthError: 'invalid_request', oauthCode: 16, oauthFields: { geolocation: f.geolocation } }));
+          return fail(
+            new ApiError(f.status, f.message ?? 'the user lives in another geolocation (simulated)', {
+              headers,
+              oauthError: 'invalid_request',
+              oauthCode: 16,
+              oauthFields: { geolocation: f.geolocation },
+            }),
+          );
         }
-        const msg = f.message ?? (f.status === 429 ? 'Too Many Requests' : f.status >= 500 ? 'Service temporarily unavailable (simulated)' : `Simulated failure ${f.status}`);
-        return fail(new ApiError(f.status, msg, { headers, oauthError: family === 'oauth' ? (f.status === 429 ? 'too_many_requests' : 'server_error') : undefined, oauthCode: f.status }));
+        const msg =
+          f.message ??
+          (f.status === 429 ? 'Too Many Requests' : f.status >= 500 ? 'Service temporarily unavailable (simulated)' : `Simulated failure ${f.status}`);
+        return fail(
+          new ApiError(f.status, msg, {
+            headers,
+            oauthError: family === 'oauth' ? (f.status === 429 ? 'too_many_requests' : 'server_error') : undefined,
+            oauthCode: f.status,
+          }),
+        );
       }
     }
 
@@ -272,7 +287,10 @@ export class ApiServer {
     if (route.auth) {
       const check = this.tokens.check(req.headers.authorization, this.faults.settings.expiredTokenStatus);
       if (!check.ok) {
-        const headers: Record<string, string> = check.status === 401 ? { 'WWW-Authenticate': check.expired ? 'Bearer error="invalid_token", error_description="The access token expired"' : 'Bearer' } : {};
+        const headers: Record<string, string> =
+          check.status === 401
+            ? { 'WWW-Authenticate': check.expired ? 'Bearer error="invalid_token", error_description="The access token expired"' : 'Bearer' }
+            : {};
         return fail(new ApiError(check.status, check.message, { headers }));
       }
       ctx.token = check.token;

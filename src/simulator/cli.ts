@@ -29,7 +29,17 @@ export interface Io {
 
 const defaultIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
-const BOOLEANS = new Set(['help', 'force', 'insecure', 'no-deliver', 'test-connection', 'enforce-token-kinds', 'any-exception-code', 'legacy-host', 'fault-token-endpoint']);
+const BOOLEANS = new Set([
+  'help',
+  'force',
+  'insecure',
+  'no-deliver',
+  'test-connection',
+  'enforce-token-kinds',
+  'any-exception-code',
+  'legacy-host',
+  'fault-token-endpoint',
+]);
 
 const HELP: Record<string, string> = {
   main: `concur-sim: a local SAP Concur simulator
@@ -138,7 +148,9 @@ function tlsFrom(flags: ParsedArgs['flags']): ClientTls | undefined {
 
 /** SHA-256 of the public key's SPKI DER, in hex: the same form the ESS receiver's dialog shows. */
 function fingerprint(pair: EssKeyPair): string {
-  return createHash('sha256').update(pair.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(pair.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function needUrl(flags: ParsedArgs['flags'], name: string): string {
@@ -277,7 +289,9 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
   const ev = event as { topic?: string; eventType?: string; facts: { reportId?: string; id?: string } };
   const about = ev.topic === 'public.concur.request' ? `${ev.eventType} for travel request ${ev.facts.id}` : `${eventType} for report ${ev.facts.reportId}`;
   io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : about} to ${to}`);
-  io.out(`  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`);
+  io.out(
+    `  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`,
+  );
   if (tls?.cert) io.out('  mutual TLS: presenting the client certificate');
   io.out(`  retrying like ESS (5xx, 401, 403, 429, network errors) for up to ${str(flags, 'retention') ?? CLI_ESS_RETENTION} (--retention to change)`);
   const controller = new AbortController();
@@ -363,15 +377,15 @@ export async function run(argv: string[], io: Io = defaultIo, signal?: AbortSign
         io.out(HELP.main);
         return cmd === 'help' || help ? 0 : 2;
       case 'api':
-        if (help) return io.out(HELP.api), 0;
+        if (help) return (io.out(HELP.api), 0);
         return await cmdApi(args.flags, io, signal);
       case 'keygen':
-        if (help) return io.out(HELP.keygen), 0;
+        if (help) return (io.out(HELP.keygen), 0);
         return cmdKeygen(args.flags, io);
       case 'send':
         if (sub === 'ess') return help ? (io.out(HELP.ess), 0) : await cmdSendEss(args.flags, io);
         if (sub === 'legacy') return help ? (io.out(HELP.legacy), 0) : await cmdSendLegacy(args.flags, io);
-        if (help) return io.out(`${HELP.ess}\n\n${HELP.legacy}`), 0;
+        if (help) return (io.out(`${HELP.ess}\n\n${HELP.legacy}`), 0);
         throw new UsageError('send needs a kind: "send ess" or "send legacy"');
       default:
         throw new UsageError(`unknown command ${cmd}`);

@@ -30,7 +30,10 @@ function target(ctx: RequestContext, userContext: boolean): Target {
   if (userContext) {
     userId = safeDecode(p[i++]);
     const context = safeDecode(p[i++]).toUpperCase();
-    if (!CONTEXTS.includes(context)) throw new ApiError(400, `contextType must be one of ${CONTEXTS.join(', ')}`, { validationErrors: [{ source: 'contextType', message: `invalid context ${context}` }] });
+    if (!CONTEXTS.includes(context))
+      throw new ApiError(400, `contextType must be one of ${CONTEXTS.join(', ')}`, {
+        validationErrors: [{ source: 'contextType', message: `invalid context ${context}` }],
+      });
     const u = ctx.sim.state.user(userId);
     if (!u) throw new ApiError(404, `user ${userId} was not found`);
     userId = u.userId;
@@ -83,11 +86,23 @@ function add(ctx: RequestContext, userContext: boolean): Reply {
   const t = target(ctx, userContext);
   const body = jsonBody(ctx);
   const comment = body.comment;
-  if (typeof comment !== 'string' || !comment.trim()) throw new ApiError(400, 'comment is required', { validationErrors: [{ id: 'comment', source: 'comment', message: 'comment must be a non-empty string' }] });
-  if (comment.length > MAX_COMMENT_LENGTH) throw new ApiError(400, `comment exceeds ${MAX_COMMENT_LENGTH} characters`, { validationErrors: [{ id: 'comment', source: 'comment', message: 'comment too long' }] });
+  if (typeof comment !== 'string' || !comment.trim())
+    throw new ApiError(400, 'comment is required', { validationErrors: [{ id: 'comment', source: 'comment', message: 'comment must be a non-empty string' }] });
+  if (comment.length > MAX_COMMENT_LENGTH)
+    throw new ApiError(400, `comment exceeds ${MAX_COMMENT_LENGTH} characters`, {
+      validationErrors: [{ id: 'comment', source: 'comment', message: 'comment too long' }],
+    });
   const tk = ctx.token;
-  const author = t.userId ?? (tk?.kind === 'user' ? tk.userId ?? null : null);
-  t.report.comments.push({ at: new Date().toISOString(), action: 'Comment', comment, by: author ? `user:${author}` : tk ? `${tk.kind}:${tk.sub}` : 'system', authorUserId: author, forUserId: author, expenseId: t.expenseId });
+  const author = t.userId ?? (tk?.kind === 'user' ? (tk.userId ?? null) : null);
+  t.report.comments.push({
+    at: new Date().toISOString(),
+    action: 'Comment',
+    comment,
+    by: author ? `user:${author}` : tk ? `${tk.kind}:${tk.sub}` : 'system',
+    authorUserId: author,
+    forUserId: author,
+    expenseId: t.expenseId,
+  });
   if (t.report.comments.length > 100) t.report.comments.shift();
   ctx.sim.state.touch(t.report);
   const base = ctx.sim.baseUrl();

@@ -122,7 +122,12 @@ export const REQUEST_TOPIC = 'public.concur.request';
  * documented facts (booleans as strings, as in the samples):
  * https://developer.concur.com/event-topics/request/v4.request-events.html
  */
-export function travelRequestEvent(t: import('./model').TravelRequest, companyId: string, apiBase: string, over: { id?: string; correlationId?: string } = {}): EssEnvelope & { groups: null; scopes: string } {
+export function travelRequestEvent(
+  t: import('./model').TravelRequest,
+  companyId: string,
+  apiBase: string,
+  over: { id?: string; correlationId?: string } = {},
+): EssEnvelope & { groups: null; scopes: string } {
   const pendingExternal = t.status === 'SUBMITTED' && t.stepCode === 'EXTERNAL_VALIDATION';
   const pending = t.status === 'SUBMITTED';
   const role = pendingExternal ? 'ExternalValidation' : 'RequestManager';

@@ -146,7 +146,15 @@ export async function sendEss(o: EssSendOptions): Promise<EssSendResult> {
   const timeoutMs = o.timeoutMs ?? 60000;
   const deadline = Date.now() + retention;
   const attempts: EssAttempt[] = [];
-  const result = (outcome: EssSendResult['outcome'], status?: number): EssSendResult => ({ delivered: outcome === 'delivered', outcome, status, attempts, body, signature, correlationId: correlationId as string });
+  const result = (outcome: EssSendResult['outcome'], status?: number): EssSendResult => ({
+    delivered: outcome === 'delivered',
+    outcome,
+    status,
+    attempts,
+    body,
+    signature,
+    correlationId: correlationId as string,
+  });
 
   for (let n = 1; n <= maxAttempts; n++) {
     if (o.signal?.aborted) return result('aborted');

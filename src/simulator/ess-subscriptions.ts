@@ -33,7 +33,8 @@ function scopesOf(ctx: RequestContext): string[] | undefined {
 /** "The Application needs to contain the scope events.topic.read in order to access the ESS API." */
 function requireEssScope(ctx: RequestContext): void {
   const scopes = scopesOf(ctx);
-  if (scopes && !scopes.includes('events.topic.read')) throw new ApiError(403, 'the token lacks scope events.topic.read (needed for the Event Subscription Service API)');
+  if (scopes && !scopes.includes('events.topic.read'))
+    throw new ApiError(403, 'the token lacks scope events.topic.read (needed for the Event Subscription Service API)');
 }
 
 function topicAllowed(ctx: RequestContext, topic: string): boolean {

@@ -62,7 +62,14 @@ export class EventDelivery {
 
   private onChange(change: StatusChange): void {
     const env = envelopeForChange(change, this.state.companyId, this.apiBase());
-    const entry: EventLogEntry = { id: env.id, eventType: env.eventType, reportId: change.report.reportId, currentApprovalStatus: env.facts.currentApprovalStatus, stepCode: env.facts.stepCode, deliveries: [] };
+    const entry: EventLogEntry = {
+      id: env.id,
+      eventType: env.eventType,
+      reportId: change.report.reportId,
+      currentApprovalStatus: env.facts.currentApprovalStatus,
+      stepCode: env.facts.stepCode,
+      deliveries: [],
+    };
     this.log.push(entry);
     if (this.log.length > EVENT_LOG_MAX) this.log.splice(0, this.log.length - EVENT_LOG_MAX);
     if (!this.deliveryEnabled || env.topic !== EXPENSE_TOPIC) return;
@@ -93,7 +100,13 @@ export class EventDelivery {
       entry.deliveries.push({ subscriptionId: sub.id, endpoint: sub.webHookConfig.endpoint, outcome: `error: ${(e as Error).message}`, attempts: 0 });
       return;
     }
-    entry.deliveries.push({ subscriptionId: sub.id, endpoint: sub.webHookConfig.endpoint, outcome: result.outcome, status: result.status, attempts: result.attempts.length });
+    entry.deliveries.push({
+      subscriptionId: sub.id,
+      endpoint: sub.webHookConfig.endpoint,
+      outcome: result.outcome,
+      status: result.status,
+      attempts: result.attempts.length,
+    });
   }
 
   /** Resolves when every delivery in flight has finished (bounded by their retention). */

@@ -97,7 +97,17 @@ function fullDetailsXml(ctx: RequestContext, r: Report): string {
       ['ItemizationsList', []],
       [
         'AllocationsList',
-        e.allocations.map((a): XmlNode => ['Allocations', [['AllocationKey', a.allocationKey], ['Percentage', `${amt8(a.percentage)}%`], ['AccountCode1', a.accountCode], ['AccountCode2', '']]]),
+        e.allocations.map(
+          (a): XmlNode => [
+            'Allocations',
+            [
+              ['AllocationKey', a.allocationKey],
+              ['Percentage', `${amt8(a.percentage)}%`],
+              ['AccountCode1', a.accountCode],
+              ['AccountCode2', ''],
+            ],
+          ],
+        ),
       ],
     ],
   ]);
@@ -224,8 +234,20 @@ function postExceptions(ctx: RequestContext): Reply {
     const ex = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
     const index = textOf(ex.Index) ?? String(i + 1);
     const fail = (message: string) => {
-      errors.push(['error', [['Index', index], ['message', message]]]);
-      infos.push(['ExceptionInfo', [['Index', index], ['Status', 'FAILURE']]]);
+      errors.push([
+        'error',
+        [
+          ['Index', index],
+          ['message', message],
+        ],
+      ]);
+      infos.push([
+        'ExceptionInfo',
+        [
+          ['Index', index],
+          ['Status', 'FAILURE'],
+        ],
+      ]);
     };
     const objectType = (textOf(ex.ObjectType) ?? '').trim();
     const objectId = (textOf(ex.ObjectId) ?? '').trim();
@@ -264,7 +286,13 @@ function postExceptions(ctx: RequestContext): Reply {
     if (at >= 0) list[at] = rec;
     else list.push(rec);
     ok++;
-    infos.push(['ExceptionInfo', [['Index', index], ['Status', 'SUCCESS']]]);
+    infos.push([
+      'ExceptionInfo',
+      [
+        ['Index', index],
+        ['Status', 'SUCCESS'],
+      ],
+    ]);
   });
   if (ok) ctx.sim.state.touch(report);
   const body = renderDocument('exception-result', { xmlns: NS_2011 }, [

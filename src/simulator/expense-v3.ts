@@ -62,8 +62,14 @@ function getOne(ctx: RequestContext): Reply {
 }
 
 function list(ctx: RequestContext): Reply {
-  const codes = (ctx.query.get('approvalStatusCode') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
-  const pay = (ctx.query.get('paymentStatusCode') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const codes = (ctx.query.get('approvalStatusCode') ?? '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  const pay = (ctx.query.get('paymentStatusCode') ?? '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   const limitRaw = ctx.query.get('limit');
   const limit = limitRaw === null ? 25 : Number(limitRaw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ApiError(400, 'limit must be an integer from 1 to 100');
@@ -73,7 +79,10 @@ function list(ctx: RequestContext): Reply {
     .filter((r) => !codes.length || codes.includes(r.approvalStatus))
     .filter((r) => !pay.length || pay.includes(r.paymentStatus));
   const page = all.slice(offset, offset + limit);
-  const next = offset + limit < all.length ? `${ctx.sim.baseUrl()}/api/v3.0/expense/reports?${new URLSearchParams({ ...Object.fromEntries(ctx.query), offset: String(offset + limit) })}` : null;
+  const next =
+    offset + limit < all.length
+      ? `${ctx.sim.baseUrl()}/api/v3.0/expense/reports?${new URLSearchParams({ ...Object.fromEntries(ctx.query), offset: String(offset + limit) })}`
+      : null;
   return { status: 200, body: { Items: page.map((r) => v3ReportJson(ctx, r)), NextPage: next } };
 }
 

@@ -98,7 +98,9 @@ function userContextReport(ctx: RequestContext): { report: Report; userId: strin
   const userId = safeDecode(rawUser);
   const context = safeDecode(rawCtx).toUpperCase();
   if (!CONTEXTS.includes(context)) {
-    throw new ApiError(400, `context must be one of ${CONTEXTS.join(', ')}`, { validationErrors: [{ source: 'contextType', message: `invalid context ${rawCtx}` }] });
+    throw new ApiError(400, `context must be one of ${CONTEXTS.join(', ')}`, {
+      validationErrors: [{ source: 'contextType', message: `invalid context ${rawCtx}` }],
+    });
   }
   const user = ctx.sim.state.user(userId);
   if (!user) throw new ApiError(404, `user ${userId} was not found`);
@@ -191,7 +193,9 @@ function putException(ctx: RequestContext): Reply {
   if (errors.length) throw new ApiError(400, 'validation failed', { validationErrors: errors });
   const configured = ctx.sim.state.exceptionCodes[(code as string).toUpperCase()];
   if (!configured && !ctx.sim.state.anyExceptionCode) {
-    throw new ApiError(400, `exception code ${code} is not configured for this company`, { validationErrors: [{ id: 'exceptionCode', source: 'exceptionCode', message: `unknown exception code ${code}` }] });
+    throw new ApiError(400, `exception code ${code} is not configured for this company`, {
+      validationErrors: [{ id: 'exceptionCode', source: 'exceptionCode', message: `unknown exception code ${code}` }],
+    });
   }
   const rec: ReportException = {
     exceptionCode: (code as string).toUpperCase(),
@@ -257,16 +261,27 @@ function reportsToApprove(ctx: RequestContext): Reply {
   if (t && t.kind === 'user' && t.userId?.toLowerCase() !== user.userId.toLowerCase()) throw new ApiError(403, 'a user token may only act for its own user');
   const rawDelegate = ctx.query.get('includeDelegateApprovals');
   if (rawDelegate !== null && !/^(true|false)$/i.test(rawDelegate)) {
-    throw new ApiError(400, 'includeDelegateApprovals must be true or false', { validationErrors: [{ source: 'includeDelegateApprovals', message: `invalid boolean ${rawDelegate}` }] });
+    throw new ApiError(400, 'includeDelegateApprovals must be true or false', {
+      validationErrors: [{ source: 'includeDelegateApprovals', message: `invalid boolean ${rawDelegate}` }],
+    });
   }
   const approvers = new Set([user.userId.toLowerCase()]);
   if (rawDelegate?.toLowerCase() === 'true') for (const d of user.delegateFor ?? []) approvers.add(d.toLowerCase());
   let list = [...ctx.sim.state.reports.values()].filter((r) => approvers.has(r.currentStep?.assignedUserId?.toLowerCase() ?? ''));
   const sort = ctx.query.get('sort');
   if (sort) {
-    const allowed: Record<string, (r: Report) => string | number> = { reportDate: (r) => r.reportDate, submitDate: (r) => r.submitDate ?? '', name: (r) => r.name, reportId: (r) => r.reportId, claimedAmount: (r) => reportTotal(r) };
+    const allowed: Record<string, (r: Report) => string | number> = {
+      reportDate: (r) => r.reportDate,
+      submitDate: (r) => r.submitDate ?? '',
+      name: (r) => r.name,
+      reportId: (r) => r.reportId,
+      claimedAmount: (r) => reportTotal(r),
+    };
     const key = allowed[sort];
-    if (!key) throw new ApiError(400, `cannot sort by ${sort}`, { validationErrors: [{ source: 'sort', message: `sort must be one of ${Object.keys(allowed).join(', ')}` }] });
+    if (!key)
+      throw new ApiError(400, `cannot sort by ${sort}`, {
+        validationErrors: [{ source: 'sort', message: `sort must be one of ${Object.keys(allowed).join(', ')}` }],
+      });
     const order = (ctx.query.get('order') ?? 'asc').toLowerCase();
     if (order !== 'asc' && order !== 'desc') throw new ApiError(400, 'order must be asc or desc');
     list = [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (order === 'desc' ? -1 : 1));
@@ -293,7 +308,14 @@ function reportsToApprove(ctx: RequestContext): Reply {
         totalApprovedAmount: money(approvedTotal(r), r.currencyCode),
         hasExceptions: r.exceptions.length > 0,
         reportType: r.reportType,
-        links: [{ rel: 'self', href: `${base}/expensereports/v4/users/${r.currentStep?.assignedUserId ?? user.userId}/context/MANAGER/reports/${r.reportId}`, method: 'GET', isTemplated: false }],
+        links: [
+          {
+            rel: 'self',
+            href: `${base}/expensereports/v4/users/${r.currentStep?.assignedUserId ?? user.userId}/context/MANAGER/reports/${r.reportId}`,
+            method: 'GET',
+            isTemplated: false,
+          },
+        ],
       };
     }),
   };
@@ -359,11 +381,13 @@ export function expenseV4Routes(): Route[] {
       handler: (ctx) => {
         const { report, userId, context } = userContextReport(ctx);
         const action = parseAction(ctx.params[3]);
-        if (action === 'recall' && context !== 'TRAVELER' && context !== 'PROXY') throw new ApiError(400, 'recall is only available in the TRAVELER or PROXY context');
+        if (action === 'recall' && context !== 'TRAVELER' && context !== 'PROXY')
+          throw new ApiError(400, 'recall is only available in the TRAVELER or PROXY context');
         if (action !== 'recall') {
           if (context !== 'MANAGER') throw new ApiError(400, `${action} is only available in the MANAGER context`);
           const assigned = report.currentStep?.assignedUserId;
-          if (assigned && assigned.toLowerCase() !== userId.toLowerCase()) throw new ApiError(403, `user ${userId} is not the approver of report ${report.reportId}`);
+          if (assigned && assigned.toLowerCase() !== userId.toLowerCase())
+            throw new ApiError(403, `user ${userId} is not the approver of report ${report.reportId}`);
         }
         return runAction(ctx, report, action, userId);
       },

@@ -123,11 +123,13 @@ function failRule(r: unknown, i: number): FailRule {
   if (o.pathPrefix !== undefined) rule.pathPrefix = String(o.pathPrefix);
   if (o.method !== undefined) rule.method = String(o.method).toUpperCase();
   if (o.message !== undefined) {
-    if (typeof o.message !== 'string' || !o.message || o.message.length > 2000) throw new RangeError(`failNext[${i}].message must be a non-empty string of at most 2000 characters`);
+    if (typeof o.message !== 'string' || !o.message || o.message.length > 2000)
+      throw new RangeError(`failNext[${i}].message must be a non-empty string of at most 2000 characters`);
     rule.message = o.message;
   }
   if (o.geolocation !== undefined) {
-    if (typeof o.geolocation !== 'string' || !/^https?:\/\/[^/\s]+\/?$/i.test(o.geolocation)) throw new RangeError(`failNext[${i}].geolocation must be a base URL such as https://us2.api.concursolutions.com`);
+    if (typeof o.geolocation !== 'string' || !/^https?:\/\/[^/\s]+\/?$/i.test(o.geolocation))
+      throw new RangeError(`failNext[${i}].geolocation must be a base URL such as https://us2.api.concursolutions.com`);
     rule.geolocation = o.geolocation.replace(/\/+$/, '');
   }
   return rule;
@@ -174,7 +176,10 @@ export function validateFaults(input: Record<string, unknown>): Partial<FaultSet
         out.notificationListFormat = v as NotificationListFormat;
         break;
       case 'failNext': {
-        if (!Array.isArray(v)) throw new RangeError('failNext must be an array of { count, status, retryAfter?, pathPrefix?, method?, drop?, expireTokens?, message?, geolocation? }');
+        if (!Array.isArray(v))
+          throw new RangeError(
+            'failNext must be an array of { count, status, retryAfter?, pathPrefix?, method?, drop?, expireTokens?, message?, geolocation? }',
+          );
         out.failNext = v.map((r, i) => failRule(r, i));
         break;
       }
@@ -217,7 +222,11 @@ export class FaultController {
       const rule = s.failNext[i];
       rule.count--;
       if (rule.count <= 0) s.failNext.splice(i, 1);
-      const f: InjectedFault = { status: rule.status, retryAfter: rule.retryAfter ?? (rule.status === 429 ? s.retryAfterSeconds : undefined), reason: 'failNext rule' };
+      const f: InjectedFault = {
+        status: rule.status,
+        retryAfter: rule.retryAfter ?? (rule.status === 429 ? s.retryAfterSeconds : undefined),
+        reason: 'failNext rule',
+      };
       if (rule.drop) f.drop = true;
       if (rule.expireTokens) f.expireTokens = true;
       if (rule.message) f.message = rule.message;
@@ -229,7 +238,8 @@ export class FaultController {
     const r429 = this.random();
     const r5xx = this.random();
     if (s.rate429 > 0 && r429 < s.rate429) return this.count({ status: 429, retryAfter: s.retryAfterSeconds, reason: 'rate429' });
-    if (s.rate5xx > 0 && r5xx < s.rate5xx) return this.count({ status: s.status5xx, retryAfter: s.status5xx === 503 ? s.retryAfterSeconds : undefined, reason: 'rate5xx' });
+    if (s.rate5xx > 0 && r5xx < s.rate5xx)
+      return this.count({ status: s.status5xx, retryAfter: s.status5xx === 503 ? s.retryAfterSeconds : undefined, reason: 'rate5xx' });
     return undefined;
   }
 

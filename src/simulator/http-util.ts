@@ -72,5 +72,8 @@ export function wantsJson(req: IncomingMessage): boolean {
 }
 
 export function contentTypeOf(req: IncomingMessage): string {
-  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  return String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
 }

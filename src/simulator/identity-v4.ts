@@ -25,11 +25,24 @@ export function identityUserJson(ctx: RequestContext, u: SimUser): Record<string
     externalId: u.employeeId ? `ext-${u.employeeId}` : null,
     preferredLanguage: 'en-US',
     timezone: 'Europe/Berlin',
-    meta: { resourceType: 'User', created: '2024-01-02T09:00:00.000Z', lastModified: '2026-01-05T09:00:00.000Z', version: 3, location: `${base}/profile/identity/v4/Users/${u.userId}` },
+    meta: {
+      resourceType: 'User',
+      created: '2024-01-02T09:00:00.000Z',
+      lastModified: '2026-01-05T09:00:00.000Z',
+      version: 3,
+      location: `${base}/profile/identity/v4/Users/${u.userId}`,
+    },
     [ENTERPRISE]: {
       companyId: ctx.sim.state.companyId,
       employeeNumber: u.employeeId ?? null,
-      manager: manager ? { value: manager.userId, displayName: `${manager.firstName} ${manager.lastName}`, employeeNumber: manager.employeeId ?? null, $ref: `${base}/profile/identity/v4/Users/${manager.userId}` } : null,
+      manager: manager
+        ? {
+            value: manager.userId,
+            displayName: `${manager.firstName} ${manager.lastName}`,
+            employeeNumber: manager.employeeId ?? null,
+            $ref: `${base}/profile/identity/v4/Users/${manager.userId}`,
+          }
+        : null,
       costCenter: null,
       startDate: '2024-01-02T00:00:00.000',
       terminationDate: null,
@@ -52,7 +65,10 @@ function list(ctx: RequestContext): Reply {
     if (!m) throw new ApiError(400, `unsupported filter ${filter.slice(0, 80)}: supported are userName, employeeNumber and externalId with eq "value"`);
     const attr = m[1].toLowerCase();
     const v = m[2].toLowerCase();
-    users = users.filter((u) => (attr === 'username' ? u.loginId : attr === 'employeenumber' ? u.employeeId ?? '' : u.employeeId ? `ext-${u.employeeId}` : '').toLowerCase() === v);
+    users = users.filter(
+      (u) =>
+        (attr === 'username' ? u.loginId : attr === 'employeenumber' ? (u.employeeId ?? '') : u.employeeId ? `ext-${u.employeeId}` : '').toLowerCase() === v,
+    );
   }
   const count = Number(ctx.query.get('count') ?? 10);
   const start = Number(ctx.query.get('startIndex') ?? 1);
@@ -61,7 +77,13 @@ function list(ctx: RequestContext): Reply {
   const page = users.slice(start - 1, start - 1 + count);
   return {
     status: 200,
-    body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: users.length, startIndex: start, itemsPerPage: page.length, Resources: page.map((u) => identityUserJson(ctx, u)) },
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: users.length,
+      startIndex: start,
+      itemsPerPage: page.length,
+      Resources: page.map((u) => identityUserJson(ctx, u)),
+    },
   };
 }
 

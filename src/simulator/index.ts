@@ -103,7 +103,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return keys;
   };
   await api.listen();
-  const delivery = new EventDelivery(api.state, () => api.url, essKeys, api.eventLog as unknown as EventLogEntry[], opts.delivery, opts.log, opts.deliverEvents !== false);
+  const delivery = new EventDelivery(
+    api.state,
+    () => api.url,
+    essKeys,
+    api.eventLog as unknown as EventLogEntry[],
+    opts.delivery,
+    opts.log,
+    opts.deliverEvents !== false,
+  );
 
   const buildEssEvent = (reportId = DEFAULT_REPORT_ID, eventType: ExpenseEventType = 'statusChanged'): EssEnvelope => {
     if (!EXPENSE_EVENT_TYPES.includes(eventType)) throw new Error(`eventType must be one of ${EXPENSE_EVENT_TYPES.join(', ')}`);
@@ -156,7 +164,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!reportKey) throw new Error(`report ${o.reportId} is not in the simulator`);
       const step = o.step ?? DEFAULT_LEGACY_STEP;
       const eventType = o.eventType ?? `${WORKFLOW_STEP_PREFIX}${step}`;
-      const result = await sendLegacy({ to: o.to, user: o.user, password: o.password, eventType, objectUri: reportFullDetailsUrl(o.objectUriBase ?? api.url, reportKey), timeoutMs: o.timeoutMs, tls: o.tls, log: o.log });
+      const result = await sendLegacy({
+        to: o.to,
+        user: o.user,
+        password: o.password,
+        eventType,
+        objectUri: reportFullDetailsUrl(o.objectUriBase ?? api.url, reportKey),
+        timeoutMs: o.timeoutMs,
+        tls: o.tls,
+        log: o.log,
+      });
       if (!result.ok && o.recordFailure !== false) {
         api.state.addFailedNotification({ eventType, objectType: 'EXPRPT', reportKey, eventDateTime: new Date().toISOString().slice(0, 19), context: null });
       }

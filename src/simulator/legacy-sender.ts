@@ -71,7 +71,12 @@ export async function sendLegacy(o: LegacySendOptions): Promise<LegacySendResult
   try {
     const res = await httpRequest(o.to, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/xml', 'Content-Length': body.length, Authorization: basicAuth(o.user, o.password), 'User-Agent': 'concur-sim-callout/1.0' },
+      headers: {
+        'Content-Type': 'application/xml',
+        'Content-Length': body.length,
+        Authorization: basicAuth(o.user, o.password),
+        'User-Agent': 'concur-sim-callout/1.0',
+      },
       body,
       timeoutMs: o.timeoutMs ?? 60000,
       tls: o.tls,
@@ -88,12 +93,24 @@ export async function sendLegacy(o: LegacySendOptions): Promise<LegacySendResult
 }
 
 /** Concur's "Test Connection": GET {host}/system/v1.0/testconnection with the same Basic credentials. */
-export async function testConnection(o: { to: string; user: string; password: string; timeoutMs?: number; tls?: ClientTls; log?: (l: string) => void }): Promise<LegacySendResult> {
+export async function testConnection(o: {
+  to: string;
+  user: string;
+  password: string;
+  timeoutMs?: number;
+  tls?: ClientTls;
+  log?: (l: string) => void;
+}): Promise<LegacySendResult> {
   const log = o.log ?? (() => undefined);
   checkCredentials(o.user, o.password, log);
   const url = new URL('/system/v1.0/testconnection', new URL(o.to).origin).toString();
   try {
-    const res = await httpRequest(url, { method: 'GET', headers: { Authorization: basicAuth(o.user, o.password) }, timeoutMs: o.timeoutMs ?? 30000, tls: o.tls });
+    const res = await httpRequest(url, {
+      method: 'GET',
+      headers: { Authorization: basicAuth(o.user, o.password) },
+      timeoutMs: o.timeoutMs ?? 30000,
+      tls: o.tls,
+    });
     log(`test connection ${url} -> ${res.status}`);
     return { ok: res.status === 200, status: res.status, body: res.body, sent: '' };
   } catch (e) {

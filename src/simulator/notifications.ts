@@ -38,7 +38,8 @@ function list(ctx: RequestContext): Reply {
   if (!status || status.toLowerCase() !== 'failed') throw new ApiError(400, 'status is required and the only supported value is failed');
   const format = ctx.sim.faults.settings.notificationListFormat;
   const accept = String(ctx.headers.accept ?? '').toLowerCase();
-  if (format === 'xml-406' && ctx.wantsJson && !accept.includes('xml')) throw new ApiError(406, 'Not Acceptable: this resource is served as application/xml only');
+  if (format === 'xml-406' && ctx.wantsJson && !accept.includes('xml'))
+    throw new ApiError(406, 'Not Acceptable: this resource is served as application/xml only');
   const items = ctx.sim.state.notifications.map((n) => asJson(ctx, n));
   if (ctx.wantsJson && format === 'negotiate') return { status: 200, body: items };
   // Element order is the documented one; asJson keeps it.
@@ -56,6 +57,12 @@ function remove(ctx: RequestContext): Reply {
 export function notificationRoutes(): Route[] {
   return [
     { method: 'GET', pattern: /^\/api\/platform\/notifications\/v1\.0\/notification\/?$/i, family: 'notification', auth: ['company', 'user'], handler: list },
-    { method: 'DELETE', pattern: /^\/api\/platform\/notifications\/v1\.0\/notification\/([^/]+)$/i, family: 'notification', auth: ['company', 'user'], handler: remove },
+    {
+      method: 'DELETE',
+      pattern: /^\/api\/platform\/notifications\/v1\.0\/notification\/([^/]+)$/i,
+      family: 'notification',
+      auth: ['company', 'user'],
+      handler: remove,
+    },
   ];
 }

@@ -79,7 +79,16 @@ export function describeTokenRequest(body: Buffer): TokenRequestFacts {
 
 const SCOPES: Record<TokenKind, string[]> = {
   app: ['events.topic.read', 'expense.report.read', 'app-helper.read'],
-  company: ['expense.report.read', 'expense.report.readwrite', 'expense.report.workflowstatus.write', 'events.topic.read', 'EXPRPT', 'NOTIF', 'user.read', 'company.read'],
+  company: [
+    'expense.report.read',
+    'expense.report.readwrite',
+    'expense.report.workflowstatus.write',
+    'events.topic.read',
+    'EXPRPT',
+    'NOTIF',
+    'user.read',
+    'company.read',
+  ],
   user: ['expense.report.read', 'expense.report.readwrite', 'expense.report.workflowstatus.write', 'EXPRPT', 'openid'],
 };
 
@@ -133,7 +142,10 @@ export class TokenService {
 
   /** Handles POST /oauth2/v0/token. */
   token(body: Buffer, headers: IncomingHttpHeaders): Reply {
-    const ct = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const ct = String(headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (ct !== 'application/x-www-form-urlencoded') {
       throw oauthError(400, 'invalid_request', 2, `Content-Type must be application/x-www-form-urlencoded (got ${ct || 'none'})`);
     }
@@ -164,7 +176,12 @@ export class TokenService {
       case null:
         throw oauthError(400, 'invalid_request', 2, 'grant_type is required');
       default:
-        throw oauthError(400, 'unsupported_grant_type', 3, `grant_type ${grant} is not supported by the simulator (use client_credentials, password or refresh_token)`);
+        throw oauthError(
+          400,
+          'unsupported_grant_type',
+          3,
+          `grant_type ${grant} is not supported by the simulator (use client_credentials, password or refresh_token)`,
+        );
     }
   }
 

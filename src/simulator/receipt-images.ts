@@ -62,7 +62,12 @@ export function receiptPng(seed: string): Buffer {
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(hgt, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A minimal one-page PDF naming the report (Image v1 report images are PDFs). */
@@ -92,7 +97,11 @@ function representation(ctx: RequestContext, imageId: string): Reply {
   if (type !== 'display' && type !== 'compliance') throw new ApiError(400, 'type must be display or compliance');
   const hit = findImage(ctx, imageId);
   if (!hit) throw new ApiError(404, `receipt image ${imageId} was not found`);
-  return { status: 200, headers: { 'Content-Type': 'image/png', 'Content-Disposition': `inline; filename="${imageId}.png"` }, body: receiptPng(`${imageId}:${type}`) };
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'image/png', 'Content-Disposition': `inline; filename="${imageId}.png"` },
+    body: receiptPng(`${imageId}:${type}`),
+  };
 }
 
 function metadata(ctx: RequestContext, imageId: string): Reply {
@@ -103,9 +112,27 @@ function metadata(ctx: RequestContext, imageId: string): Reply {
   return {
     status: 200,
     body: {
-      metadata: { userId: hit.report.ownerUserId, imageId, id, companyId: ctx.sim.state.companyId, dateTimeReceived: `${hit.expense.transactionDate}T12:00:00.000Z`, origin: 'mobile', status: 'processed' },
-      receiptData: { transactionDateTime: `${hit.expense.transactionDate}T12:00:00`, amount: { total: String(hit.expense.transactionAmount), currency: hit.expense.transactionCurrency }, vendor: { name: hit.expense.vendor, city: hit.expense.city, country: hit.expense.country } },
-      documents: ['display', 'compliance'].map((t) => ({ representation: t, type: 'image/png', name: `${imageId}.png`, renderable: true, href: `${base}/spend-documents/v4/receipts/${id}/representations?type=${t}` })),
+      metadata: {
+        userId: hit.report.ownerUserId,
+        imageId,
+        id,
+        companyId: ctx.sim.state.companyId,
+        dateTimeReceived: `${hit.expense.transactionDate}T12:00:00.000Z`,
+        origin: 'mobile',
+        status: 'processed',
+      },
+      receiptData: {
+        transactionDateTime: `${hit.expense.transactionDate}T12:00:00`,
+        amount: { total: String(hit.expense.transactionAmount), currency: hit.expense.transactionCurrency },
+        vendor: { name: hit.expense.vendor, city: hit.expense.city, country: hit.expense.country },
+      },
+      documents: ['display', 'compliance'].map((t) => ({
+        representation: t,
+        type: 'image/png',
+        name: `${imageId}.png`,
+        renderable: true,
+        href: `${base}/spend-documents/v4/receipts/${id}/representations?type=${t}`,
+      })),
     },
   };
 }
@@ -150,15 +177,30 @@ function imageV1(ctx: RequestContext, id: string, body: Buffer, type: string): R
   if (store.size > 500) store.delete(store.keys().next().value as string);
   // The docs: special characters in Url are XML-encoded (& → &amp;); renderDocument escapes them.
   const url = `${ctx.sim.baseUrl()}/imaging/file/${token}?id=${encodeURIComponent(id)}&e=sim`;
-  const xml = renderDocument('Image', { xmlns: IMAGE_NS, 'xmlns:i': 'http://www.w3.org/2001/XMLSchema-instance' }, [['Id', id], ['Url', url]]);
+  const xml = renderDocument('Image', { xmlns: IMAGE_NS, 'xmlns:i': 'http://www.w3.org/2001/XMLSchema-instance' }, [
+    ['Id', id],
+    ['Url', url],
+  ]);
   return { status: 200, headers: { 'Content-Type': 'application/xml; charset=utf-8' }, body: xml };
 }
 
 export function receiptImageRoutes(): Route[] {
   return [
     { method: 'GET', pattern: /^\/spend-documents\/v4\/receipts\/?$/, family: 'spenddocs', auth: true, handler: byQuery },
-    { method: 'GET', pattern: /^\/spend-documents\/v4\/receipts\/([^/]+)$/, family: 'spenddocs', auth: true, handler: (ctx) => metadata(ctx, imageIdOfReceipt(ctx, safeDecode(ctx.params[0]))) },
-    { method: 'GET', pattern: /^\/spend-documents\/v4\/receipts\/([^/]+)\/representations$/, family: 'spenddocs', auth: true, handler: (ctx) => representation(ctx, imageIdOfReceipt(ctx, safeDecode(ctx.params[0]))) },
+    {
+      method: 'GET',
+      pattern: /^\/spend-documents\/v4\/receipts\/([^/]+)$/,
+      family: 'spenddocs',
+      auth: true,
+      handler: (ctx) => metadata(ctx, imageIdOfReceipt(ctx, safeDecode(ctx.params[0]))),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/spend-documents\/v4\/receipts\/([^/]+)\/representations$/,
+      family: 'spenddocs',
+      auth: true,
+      handler: (ctx) => representation(ctx, imageIdOfReceipt(ctx, safeDecode(ctx.params[0]))),
+    },
     {
       method: 'GET',
       pattern: /^\/api\/image\/v1\.0\/report\/([^/]+)$/i,

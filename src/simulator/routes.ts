@@ -53,7 +53,10 @@ export function jsonBody(ctx: RequestContext, opts: { allowEmpty?: boolean } = {
     if (opts.allowEmpty) return {};
     throw new ApiError(400, 'request body is empty; a JSON object was expected');
   }
-  const ct = String(ctx.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const ct = String(ctx.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
   if (ct && !ct.endsWith('json')) throw new ApiError(415, `Content-Type must be application/json (got ${ct})`);
   let v: unknown;
   try {

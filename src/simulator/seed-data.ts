@@ -21,10 +21,46 @@ export const DEFAULT_LEGACY_PASSWORD = 'concur-sim-connector-password';
 
 // Managers: Sam approves Jane and Chris, Pat approves Sam and is Sam's approval delegate.
 export const USERS: SimUser[] = [
-  { userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', loginId: 'jane.doe@globex.example', firstName: 'Jane', lastName: 'Doe', password: 'jane-pass-1234', employeeId: 'E1001', email: 'jane.doe@globex.example', managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' },
-  { userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60', loginId: 'sam.lee@globex.example', firstName: 'Sam', lastName: 'Lee', password: 'sam-pass-1234', employeeId: 'E1002', email: 'sam.lee@globex.example', managerUserId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4' },
-  { userId: '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21', loginId: 'chris.miller@globex.example', firstName: 'Chris', lastName: 'Miller', password: 'chris-pass-1234', employeeId: 'E1003', email: 'chris.miller@globex.example', managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60' },
-  { userId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4', loginId: 'ap.processor@globex.example', firstName: 'Pat', lastName: 'Processor', password: 'pat-pass-1234', employeeId: 'E1004', email: 'ap.processor@globex.example', delegateFor: ['7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60'] },
+  {
+    userId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10',
+    loginId: 'jane.doe@globex.example',
+    firstName: 'Jane',
+    lastName: 'Doe',
+    password: 'jane-pass-1234',
+    employeeId: 'E1001',
+    email: 'jane.doe@globex.example',
+    managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60',
+  },
+  {
+    userId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60',
+    loginId: 'sam.lee@globex.example',
+    firstName: 'Sam',
+    lastName: 'Lee',
+    password: 'sam-pass-1234',
+    employeeId: 'E1002',
+    email: 'sam.lee@globex.example',
+    managerUserId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4',
+  },
+  {
+    userId: '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21',
+    loginId: 'chris.miller@globex.example',
+    firstName: 'Chris',
+    lastName: 'Miller',
+    password: 'chris-pass-1234',
+    employeeId: 'E1003',
+    email: 'chris.miller@globex.example',
+    managerUserId: '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60',
+  },
+  {
+    userId: '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4',
+    loginId: 'ap.processor@globex.example',
+    firstName: 'Pat',
+    lastName: 'Processor',
+    password: 'pat-pass-1234',
+    employeeId: 'E1004',
+    email: 'ap.processor@globex.example',
+    delegateFor: ['7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60'],
+  },
 ];
 
 const [JANE, SAM, CHRIS, PAT] = USERS;
@@ -51,7 +87,18 @@ function managerStep(assignee: SimUser): StepDef {
 // Pre-extract external validation: the last approval step before extract.
 const EXTVAL_STEP: StepDef = { stepCode: 'EXTVAL', roleCode: 'EXTERNAL_VALIDATION', approvalStatus: 'A_EXTV', assignedUserId: null };
 
-type ExpenseSeed = Omit<Expense, 'postedAmount' | 'approvedAmount' | 'transactionCurrency' | 'allocations' | 'spendCategory' | 'paymentTypeName' | 'countrySubdivision' | 'attendeeCount' | 'isPersonal'> &
+type ExpenseSeed = Omit<
+  Expense,
+  | 'postedAmount'
+  | 'approvedAmount'
+  | 'transactionCurrency'
+  | 'allocations'
+  | 'spendCategory'
+  | 'paymentTypeName'
+  | 'countrySubdivision'
+  | 'attendeeCount'
+  | 'isPersonal'
+> &
   Partial<Pick<Expense, 'allocations' | 'countrySubdivision' | 'attendeeCount' | 'isPersonal'>>;
 
 const SPEND: Record<string, string> = {
@@ -82,7 +129,11 @@ function expense(currency: string, e: ExpenseSeed): Expense {
   };
 }
 
-interface ReportSeed extends Omit<Report, 'currentStep' | 'lastWorkflowActionKey' | 'retiredWorkflowActionKeys' | 'exceptions' | 'comments' | 'lastModifiedDate' | 'isSentBack' | 'everSentBack'> {
+interface ReportSeed
+  extends Omit<
+    Report,
+    'currentStep' | 'lastWorkflowActionKey' | 'retiredWorkflowActionKeys' | 'exceptions' | 'comments' | 'lastModifiedDate' | 'isSentBack' | 'everSentBack'
+  > {
   /** 1-based index of the current step in `workflow`, or 0 for none. */
   atStep: number;
   stepInstanceId: string;
@@ -111,9 +162,56 @@ export const REPORT_SEEDS: ReportSeed[] = [
     stepInstanceId: 'a7d3c1e9-0b4f-4a62-9e85-31f0c2d4b6a8',
     workflowActionKey: 'nKo9$pt8GHpERQVpk$pS2EL6EDHRwi9r$paQS1Uq',
     expenses: [
-      expense('EUR', { expenseId: '8E2D6A0F4C1B49E7A3D5C9B1F0E2A4C6', rpeKey: 'nfUEGTNhWxbXkeT26XlVm9Gdqvbi8hlDa', entryId: '1001', expenseTypeCode: 'LODNG', expenseTypeName: 'Hotel', transactionDate: '2026-11-02', transactionAmount: 389.0, vendor: 'Hotel Adlon', city: 'Berlin', country: 'DE', businessPurpose: 'Two nights for client review', paymentTypeCode: 'IBCP', receiptRequired: true, hasReceiptImage: true, allocations: [{ allocationId: 'AL-1001-1', allocationKey: 'ngYn5SB4OUXwHnBjh8$pBIT8oPxe9G$shCi', percentage: 100, accountCode: '6410-TRAVEL' }] }),
-      expense('EUR', { expenseId: '1B7F3C9E5A2D40B8C6E4F2A0D8B6C4E2', rpeKey: 'nfUEGTNhWxbQmRXziCxZr2FNJmJWOcx0G', entryId: '1002', expenseTypeCode: 'TAXI', expenseTypeName: 'Taxi', transactionDate: '2026-11-02', transactionAmount: 42.5, vendor: 'Berlin Taxi', city: 'Berlin', country: 'DE', businessPurpose: 'Airport to hotel', paymentTypeCode: 'CASH', receiptRequired: false, hasReceiptImage: true }),
-      expense('EUR', { expenseId: '5D9B1E7C3A4F42D6B8E0C2A4F6D8B0E2', rpeKey: 'nfUEGTNhWxb9s$sLq0aPd7Ke3Uy4Rm1Tz', entryId: '1003', expenseTypeCode: 'DINNR', expenseTypeName: 'Dinner', transactionDate: '2026-11-03', transactionAmount: 68.0, vendor: 'Restaurant Tim Raue', city: 'Berlin', country: 'DE', businessPurpose: 'Dinner with Initech CFO', paymentTypeCode: 'IBCP', receiptRequired: true, hasReceiptImage: true, attendeeCount: 2 }),
+      expense('EUR', {
+        expenseId: '8E2D6A0F4C1B49E7A3D5C9B1F0E2A4C6',
+        rpeKey: 'nfUEGTNhWxbXkeT26XlVm9Gdqvbi8hlDa',
+        entryId: '1001',
+        expenseTypeCode: 'LODNG',
+        expenseTypeName: 'Hotel',
+        transactionDate: '2026-11-02',
+        transactionAmount: 389.0,
+        vendor: 'Hotel Adlon',
+        city: 'Berlin',
+        country: 'DE',
+        businessPurpose: 'Two nights for client review',
+        paymentTypeCode: 'IBCP',
+        receiptRequired: true,
+        hasReceiptImage: true,
+        allocations: [{ allocationId: 'AL-1001-1', allocationKey: 'ngYn5SB4OUXwHnBjh8$pBIT8oPxe9G$shCi', percentage: 100, accountCode: '6410-TRAVEL' }],
+      }),
+      expense('EUR', {
+        expenseId: '1B7F3C9E5A2D40B8C6E4F2A0D8B6C4E2',
+        rpeKey: 'nfUEGTNhWxbQmRXziCxZr2FNJmJWOcx0G',
+        entryId: '1002',
+        expenseTypeCode: 'TAXI',
+        expenseTypeName: 'Taxi',
+        transactionDate: '2026-11-02',
+        transactionAmount: 42.5,
+        vendor: 'Berlin Taxi',
+        city: 'Berlin',
+        country: 'DE',
+        businessPurpose: 'Airport to hotel',
+        paymentTypeCode: 'CASH',
+        receiptRequired: false,
+        hasReceiptImage: true,
+      }),
+      expense('EUR', {
+        expenseId: '5D9B1E7C3A4F42D6B8E0C2A4F6D8B0E2',
+        rpeKey: 'nfUEGTNhWxb9s$sLq0aPd7Ke3Uy4Rm1Tz',
+        entryId: '1003',
+        expenseTypeCode: 'DINNR',
+        expenseTypeName: 'Dinner',
+        transactionDate: '2026-11-03',
+        transactionAmount: 68.0,
+        vendor: 'Restaurant Tim Raue',
+        city: 'Berlin',
+        country: 'DE',
+        businessPurpose: 'Dinner with Initech CFO',
+        paymentTypeCode: 'IBCP',
+        receiptRequired: true,
+        hasReceiptImage: true,
+        attendeeCount: 2,
+      }),
     ],
   },
   {
@@ -138,9 +236,62 @@ export const REPORT_SEEDS: ReportSeed[] = [
     // A bare `%` as in the Concur docs' WorkflowActionURL example: clients must not percent-decode keys.
     workflowActionKey: 'Ko9%t8GHpERQVpk$pS2EL6EDHRwi9r$paQS1UqyL6a454QitqQ',
     expenses: [
-      expense('USD', { expenseId: 'C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', rpeKey: 'nxQ2rT7vY1bN$s4kL8pW3mZ6cH9dF0gJ5', entryId: '2001', expenseTypeCode: 'BUSML', expenseTypeName: 'Business Meal (attendees)', transactionDate: '2026-10-18', transactionAmount: 612.0, vendor: 'The Capital Grille', city: 'Chicago', countrySubdivision: 'US-IL', country: 'US', businessPurpose: 'Team dinner', paymentTypeCode: 'IBCP', receiptRequired: true, hasReceiptImage: false, attendeeCount: 8, allocations: [{ allocationId: 'AL-2001-1', allocationKey: 'ngYn5SB4OUQfJtTrUBq94qWUuDk8g6fo$s', percentage: 50, accountCode: '6420-MEALS' }, { allocationId: 'AL-2001-2', allocationKey: 'ngYn5SB4OUX$pWN0Y6bkzFZZhdQ2PJ$pc6b', percentage: 50, accountCode: '6421-TEAM' }] }),
-      expense('USD', { expenseId: 'E8C6A4F2D0B84E6C2A0F8D6B4E2C0A8F', rpeKey: 'nxQ2rT7vY1bP8mK3$pW5nD1sG7hJ2kL4', entryId: '2002', expenseTypeCode: 'AIRFR', expenseTypeName: 'Airfare', transactionDate: '2026-10-17', transactionAmount: 455.2, vendor: 'United Airlines', city: 'Chicago', countrySubdivision: 'US-IL', country: 'US', businessPurpose: 'Flight SFO-ORD', paymentTypeCode: 'CBCP', receiptRequired: true, hasReceiptImage: true }),
-      expense('USD', { expenseId: 'A0E8C6B4D2F04A8E6C4B2D0F8E6A4C2B', rpeKey: 'nxQ2rT7vY1bZ9cV4$sB6nM2qW8eR3tY5', entryId: '2003', expenseTypeCode: 'MISCL', expenseTypeName: 'Miscellaneous', transactionDate: '2026-10-19', transactionAmount: 35.0, vendor: 'Walgreens', city: 'Chicago', countrySubdivision: 'US-IL', country: 'US', businessPurpose: '', paymentTypeCode: 'CASH', receiptRequired: false, hasReceiptImage: false }),
+      expense('USD', {
+        expenseId: 'C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B',
+        rpeKey: 'nxQ2rT7vY1bN$s4kL8pW3mZ6cH9dF0gJ5',
+        entryId: '2001',
+        expenseTypeCode: 'BUSML',
+        expenseTypeName: 'Business Meal (attendees)',
+        transactionDate: '2026-10-18',
+        transactionAmount: 612.0,
+        vendor: 'The Capital Grille',
+        city: 'Chicago',
+        countrySubdivision: 'US-IL',
+        country: 'US',
+        businessPurpose: 'Team dinner',
+        paymentTypeCode: 'IBCP',
+        receiptRequired: true,
+        hasReceiptImage: false,
+        attendeeCount: 8,
+        allocations: [
+          { allocationId: 'AL-2001-1', allocationKey: 'ngYn5SB4OUQfJtTrUBq94qWUuDk8g6fo$s', percentage: 50, accountCode: '6420-MEALS' },
+          { allocationId: 'AL-2001-2', allocationKey: 'ngYn5SB4OUX$pWN0Y6bkzFZZhdQ2PJ$pc6b', percentage: 50, accountCode: '6421-TEAM' },
+        ],
+      }),
+      expense('USD', {
+        expenseId: 'E8C6A4F2D0B84E6C2A0F8D6B4E2C0A8F',
+        rpeKey: 'nxQ2rT7vY1bP8mK3$pW5nD1sG7hJ2kL4',
+        entryId: '2002',
+        expenseTypeCode: 'AIRFR',
+        expenseTypeName: 'Airfare',
+        transactionDate: '2026-10-17',
+        transactionAmount: 455.2,
+        vendor: 'United Airlines',
+        city: 'Chicago',
+        countrySubdivision: 'US-IL',
+        country: 'US',
+        businessPurpose: 'Flight SFO-ORD',
+        paymentTypeCode: 'CBCP',
+        receiptRequired: true,
+        hasReceiptImage: true,
+      }),
+      expense('USD', {
+        expenseId: 'A0E8C6B4D2F04A8E6C4B2D0F8E6A4C2B',
+        rpeKey: 'nxQ2rT7vY1bZ9cV4$sB6nM2qW8eR3tY5',
+        entryId: '2003',
+        expenseTypeCode: 'MISCL',
+        expenseTypeName: 'Miscellaneous',
+        transactionDate: '2026-10-19',
+        transactionAmount: 35.0,
+        vendor: 'Walgreens',
+        city: 'Chicago',
+        countrySubdivision: 'US-IL',
+        country: 'US',
+        businessPurpose: '',
+        paymentTypeCode: 'CASH',
+        receiptRequired: false,
+        hasReceiptImage: false,
+      }),
     ],
   },
   {
@@ -164,8 +315,40 @@ export const REPORT_SEEDS: ReportSeed[] = [
     stepInstanceId: 'c9b8a7f6-e5d4-4c3b-a291-807f6e5d4c3b',
     workflowActionKey: 'nM3n$sB5vC7xZ9aS1dF3gH5jK7lP9oI2uY',
     expenses: [
-      expense('USD', { expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A', rpeKey: 'nzA1sX2dC3fV4gB5$ph6nJ7mK8lL9pO0', entryId: '3001', expenseTypeCode: 'REGFE', expenseTypeName: 'Conference Registration', transactionDate: '2026-11-03', transactionAmount: 1150.0, vendor: 'Linux Foundation', city: 'Chicago', countrySubdivision: 'US-IL', country: 'US', businessPurpose: 'Conference ticket', paymentTypeCode: 'IBCP', receiptRequired: true, hasReceiptImage: true }),
-      expense('USD', { expenseId: 'B2C4D6E8F0A24B6C8D0E2F4A6B8C0D2E', rpeKey: 'nzA1sX2dC3fV4gB5$sq7wE8rT9yU0iO1', entryId: '3002', expenseTypeCode: 'LODNG', expenseTypeName: 'Hotel', transactionDate: '2026-11-06', transactionAmount: 780.0, vendor: 'Hyatt Regency', city: 'Chicago', countrySubdivision: 'US-IL', country: 'US', businessPurpose: 'Three nights during conference', paymentTypeCode: 'IBCP', receiptRequired: true, hasReceiptImage: true }),
+      expense('USD', {
+        expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A',
+        rpeKey: 'nzA1sX2dC3fV4gB5$ph6nJ7mK8lL9pO0',
+        entryId: '3001',
+        expenseTypeCode: 'REGFE',
+        expenseTypeName: 'Conference Registration',
+        transactionDate: '2026-11-03',
+        transactionAmount: 1150.0,
+        vendor: 'Linux Foundation',
+        city: 'Chicago',
+        countrySubdivision: 'US-IL',
+        country: 'US',
+        businessPurpose: 'Conference ticket',
+        paymentTypeCode: 'IBCP',
+        receiptRequired: true,
+        hasReceiptImage: true,
+      }),
+      expense('USD', {
+        expenseId: 'B2C4D6E8F0A24B6C8D0E2F4A6B8C0D2E',
+        rpeKey: 'nzA1sX2dC3fV4gB5$sq7wE8rT9yU0iO1',
+        entryId: '3002',
+        expenseTypeCode: 'LODNG',
+        expenseTypeName: 'Hotel',
+        transactionDate: '2026-11-06',
+        transactionAmount: 780.0,
+        vendor: 'Hyatt Regency',
+        city: 'Chicago',
+        countrySubdivision: 'US-IL',
+        country: 'US',
+        businessPurpose: 'Three nights during conference',
+        paymentTypeCode: 'IBCP',
+        receiptRequired: true,
+        hasReceiptImage: true,
+      }),
     ],
   },
   {
@@ -189,7 +372,23 @@ export const REPORT_SEEDS: ReportSeed[] = [
     stepInstanceId: '',
     workflowActionKey: 'nB1n$pM3qW5eR7tY9uI1oP3aS5dF7gH9j',
     expenses: [
-      expense('USD', { expenseId: 'D4E6F8A0B2C44D6E8F0A2B4C6D8E0F2A', rpeKey: 'nyH1jK2lZ3xC4vB5$pn6mQ7wE8rT9yU0', entryId: '4001', expenseTypeCode: 'OFCSP', expenseTypeName: 'Office Supplies', transactionDate: '2026-09-28', transactionAmount: 129.99, vendor: 'Staples', city: 'Seattle', countrySubdivision: 'US-WA', country: 'US', businessPurpose: 'Monitor arm and cables', paymentTypeCode: 'CASH', receiptRequired: true, hasReceiptImage: true }),
+      expense('USD', {
+        expenseId: 'D4E6F8A0B2C44D6E8F0A2B4C6D8E0F2A',
+        rpeKey: 'nyH1jK2lZ3xC4vB5$pn6mQ7wE8rT9yU0',
+        entryId: '4001',
+        expenseTypeCode: 'OFCSP',
+        expenseTypeName: 'Office Supplies',
+        transactionDate: '2026-09-28',
+        transactionAmount: 129.99,
+        vendor: 'Staples',
+        city: 'Seattle',
+        countrySubdivision: 'US-WA',
+        country: 'US',
+        businessPurpose: 'Monitor arm and cables',
+        paymentTypeCode: 'CASH',
+        receiptRequired: true,
+        hasReceiptImage: true,
+      }),
     ],
   },
   {
@@ -213,28 +412,122 @@ export const REPORT_SEEDS: ReportSeed[] = [
     stepInstanceId: '',
     workflowActionKey: 'nP0o$sI9uY8tR7eW6qA5sD4fG3hJ2kL1z',
     expenses: [
-      expense('GBP', { expenseId: 'A9B8C7D6E5F44A3B2C1D0E9F8A7B6C5D', rpeKey: 'nwE2rT3yU4iO5pA6$ss7dF8gH9jK0lZ1', entryId: '5001', expenseTypeCode: 'TRAIN', expenseTypeName: 'Train', transactionDate: '2026-11-14', transactionAmount: 86.4, vendor: 'LNER', city: 'London', country: 'GB', businessPurpose: 'Return ticket to training venue', paymentTypeCode: 'CASH', receiptRequired: false, hasReceiptImage: true }),
+      expense('GBP', {
+        expenseId: 'A9B8C7D6E5F44A3B2C1D0E9F8A7B6C5D',
+        rpeKey: 'nwE2rT3yU4iO5pA6$ss7dF8gH9jK0lZ1',
+        entryId: '5001',
+        expenseTypeCode: 'TRAIN',
+        expenseTypeName: 'Train',
+        transactionDate: '2026-11-14',
+        transactionAmount: 86.4,
+        vendor: 'LNER',
+        city: 'London',
+        country: 'GB',
+        businessPurpose: 'Return ticket to training venue',
+        paymentTypeCode: 'CASH',
+        receiptRequired: false,
+        hasReceiptImage: true,
+      }),
     ],
   },
 ];
 
 /** Failed legacy notifications waiting in the Notification v1.0 queue at start. */
 export const FAILED_NOTIFICATION_SEEDS = [
-  { id: 'nOB1KNTDSWUcJPMV6dPDjNc$scu6EDbt9s', reportId: 'CB899F7D9F73420A8D8B', eventDateTime: '2026-11-06T16:03:12', step: 'EXTERNAL VALIDATION - PRE-EXTRACT' },
-  { id: 'nOB1KNTDSWUdR4mQ2sVxYb7$p0aLk9Ji3h', reportId: '4D2E8A61B0C94F7FA311', eventDateTime: '2026-10-25T08:15:55', step: 'EXTERNAL VALIDATION - PRE-EXTRACT' },
+  {
+    id: 'nOB1KNTDSWUcJPMV6dPDjNc$scu6EDbt9s',
+    reportId: 'CB899F7D9F73420A8D8B',
+    eventDateTime: '2026-11-06T16:03:12',
+    step: 'EXTERNAL VALIDATION - PRE-EXTRACT',
+  },
+  {
+    id: 'nOB1KNTDSWUdR4mQ2sVxYb7$p0aLk9Ji3h',
+    reportId: '4D2E8A61B0C94F7FA311',
+    eventDateTime: '2026-10-25T08:15:55',
+    step: 'EXTERNAL VALIDATION - PRE-EXTRACT',
+  },
 ];
 
 /** Comments on the seeded reports (Comments v4): a report-header and an expense comment by the owner. */
 export const COMMENT_SEEDS: Array<{ reportId: string; at: string; comment: string; authorUserId: string; expenseId: string | null }> = [
-  { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:02Z', comment: 'Conference ticket and hotel for KubeCon; receipts attached.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: null },
-  { reportId: '9F1C3B7E22D84A6B9C05', at: '2026-11-13T10:44:40Z', comment: 'Early-bird price.', authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10', expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A' },
+  {
+    reportId: '9F1C3B7E22D84A6B9C05',
+    at: '2026-11-13T10:44:02Z',
+    comment: 'Conference ticket and hotel for KubeCon; receipts attached.',
+    authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10',
+    expenseId: null,
+  },
+  {
+    reportId: '9F1C3B7E22D84A6B9C05',
+    at: '2026-11-13T10:44:40Z',
+    comment: 'Early-bird price.',
+    authorUserId: 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10',
+    expenseId: 'F1D3B5A7C9E14F3D5B7A9C1E3F5D7B9A',
+  },
 ];
 
 /** Travel Requests (Request v4): one waiting for Sam, one at external validation, one approved. */
 export const TRAVEL_REQUEST_SEEDS: TravelRequest[] = [
-  { id: '224AF3CDCC2A5244A37C72FA5770C6F2', requestId: '333T', name: 'Client meeting in Berlin - JULY', businessPurpose: 'Client meeting for project KIWI', ownerUserId: JANE.userId, status: 'SUBMITTED', approverUserId: SAM.userId, stepCode: 'MANAGER', startDate: '2026-12-07', endDate: '2026-12-09', city: 'Berlin, GERMANY', countryCode: 'DE', total: 494.56, currency: 'EUR', everSentBack: false, comments: [], lastModified: '2026-11-20T09:38:02.000Z', creationDate: '2026-11-20T09:17:25.000Z' },
-  { id: '053A479B3C9DD847B02A203C657AE26B', requestId: '3F2K', name: 'Training in Lyon', businessPurpose: 'Trip to Lyon for company training', ownerUserId: CHRIS.userId, status: 'SUBMITTED', approverUserId: null, stepCode: 'EXTERNAL_VALIDATION', startDate: '2027-01-11', endDate: '2027-01-13', city: 'Lyon, FRANCE', countryCode: 'FR', total: 1210.0, currency: 'EUR', everSentBack: false, comments: [], lastModified: '2026-11-21T10:00:00.000Z', creationDate: '2026-11-21T09:00:00.000Z' },
-  { id: '8C1D2E3F4A5B4C6D8E9F0A1B2C3D4E5F', requestId: '3A7Q', name: 'Sales kick-off', businessPurpose: 'Annual sales kick-off', ownerUserId: SAM.userId, status: 'APPROVED', approverUserId: null, stepCode: null, startDate: '2026-12-01', endDate: '2026-12-03', city: 'London, UNITED KINGDOM', countryCode: 'GB', total: 880.0, currency: 'GBP', everSentBack: false, comments: [], lastModified: '2026-11-10T08:00:00.000Z', creationDate: '2026-11-02T08:00:00.000Z' },
+  {
+    id: '224AF3CDCC2A5244A37C72FA5770C6F2',
+    requestId: '333T',
+    name: 'Client meeting in Berlin - JULY',
+    businessPurpose: 'Client meeting for project KIWI',
+    ownerUserId: JANE.userId,
+    status: 'SUBMITTED',
+    approverUserId: SAM.userId,
+    stepCode: 'MANAGER',
+    startDate: '2026-12-07',
+    endDate: '2026-12-09',
+    city: 'Berlin, GERMANY',
+    countryCode: 'DE',
+    total: 494.56,
+    currency: 'EUR',
+    everSentBack: false,
+    comments: [],
+    lastModified: '2026-11-20T09:38:02.000Z',
+    creationDate: '2026-11-20T09:17:25.000Z',
+  },
+  {
+    id: '053A479B3C9DD847B02A203C657AE26B',
+    requestId: '3F2K',
+    name: 'Training in Lyon',
+    businessPurpose: 'Trip to Lyon for company training',
+    ownerUserId: CHRIS.userId,
+    status: 'SUBMITTED',
+    approverUserId: null,
+    stepCode: 'EXTERNAL_VALIDATION',
+    startDate: '2027-01-11',
+    endDate: '2027-01-13',
+    city: 'Lyon, FRANCE',
+    countryCode: 'FR',
+    total: 1210.0,
+    currency: 'EUR',
+    everSentBack: false,
+    comments: [],
+    lastModified: '2026-11-21T10:00:00.000Z',
+    creationDate: '2026-11-21T09:00:00.000Z',
+  },
+  {
+    id: '8C1D2E3F4A5B4C6D8E9F0A1B2C3D4E5F',
+    requestId: '3A7Q',
+    name: 'Sales kick-off',
+    businessPurpose: 'Annual sales kick-off',
+    ownerUserId: SAM.userId,
+    status: 'APPROVED',
+    approverUserId: null,
+    stepCode: null,
+    startDate: '2026-12-01',
+    endDate: '2026-12-03',
+    city: 'London, UNITED KINGDOM',
+    countryCode: 'GB',
+    total: 880.0,
+    currency: 'GBP',
+    everSentBack: false,
+    comments: [],
+    lastModified: '2026-11-10T08:00:00.000Z',
+    creationDate: '2026-11-02T08:00:00.000Z',
+  },
 ];
 
 export const DEFAULT_TOPICS = ['public.concur.expense.report', 'public.concur.request', 'public.test'];

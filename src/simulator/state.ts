@@ -85,7 +85,17 @@ export class SimState {
       this.reports.set(report.reportId, report);
     }
     for (const c of COMMENT_SEEDS) {
-      this.reports.get(c.reportId)?.comments.push({ at: c.at, action: 'Comment', comment: c.comment, by: `user:${c.authorUserId}`, authorUserId: c.authorUserId, forUserId: c.authorUserId, expenseId: c.expenseId });
+      this.reports
+        .get(c.reportId)
+        ?.comments.push({
+          at: c.at,
+          action: 'Comment',
+          comment: c.comment,
+          by: `user:${c.authorUserId}`,
+          authorUserId: c.authorUserId,
+          forUserId: c.authorUserId,
+          expenseId: c.expenseId,
+        });
     }
     this.notifications = FAILED_NOTIFICATION_SEEDS.map((n) => ({
       id: n.id,
@@ -181,12 +191,25 @@ export class SimState {
         approvalStatus: r.approvalStatus,
         paymentStatus: r.paymentStatus,
         currentStep: r.currentStep && { stepCode: r.currentStep.stepCode, sequence: r.currentStep.sequence, stepInstanceId: r.currentStep.stepInstanceId },
-        exceptions: r.exceptions.map((e) => ({ exceptionCode: e.exceptionCode, level: e.level, expenseId: e.expenseId, allocationId: e.allocationId, source: e.source })),
+        exceptions: r.exceptions.map((e) => ({
+          exceptionCode: e.exceptionCode,
+          level: e.level,
+          expenseId: e.expenseId,
+          allocationId: e.allocationId,
+          source: e.source,
+        })),
         comments: r.comments,
       })),
       notifications: this.notifications.map((n) => ({ id: n.id, eventType: n.eventType, reportKey: n.reportKey })),
       subscriptions: [...this.subscriptions.values()],
-      travelRequests: [...this.travelRequests.values()].map((t) => ({ id: t.id, requestId: t.requestId, status: t.status, stepCode: t.stepCode, approverUserId: t.approverUserId, comments: t.comments })),
+      travelRequests: [...this.travelRequests.values()].map((t) => ({
+        id: t.id,
+        requestId: t.requestId,
+        status: t.status,
+        stepCode: t.stepCode,
+        approverUserId: t.approverUserId,
+        comments: t.comments,
+      })),
     };
   }
 }

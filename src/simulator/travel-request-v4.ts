@@ -73,20 +73,22 @@ function actor(ctx: RequestContext): string | null {
     return u.userId;
   }
   const tk = ctx.token;
-  return tk?.kind === 'user' ? tk.userId ?? null : null;
+  return tk?.kind === 'user' ? (tk.userId ?? null) : null;
 }
 
 function action(ctx: RequestContext): Reply {
   const t = find(ctx);
   const a = safeDecode(ctx.params[1]).toLowerCase();
-  if (!['approve', 'sendback', 'submit', 'recall', 'cancel', 'close', 'reopen'].includes(a)) throw err(400, 'badParam', `the request has bad parameter(s) ${a}`);
+  if (!['approve', 'sendback', 'submit', 'recall', 'cancel', 'close', 'reopen'].includes(a))
+    throw err(400, 'badParam', `the request has bad parameter(s) ${a}`);
   if (a !== 'approve' && a !== 'sendback') throw err(400, 'unsupportedParam', `the simulator supports approve and sendback only (got ${a})`);
   if (t.status !== 'SUBMITTED') throw err(403, 'permissionDenied', `permission denied: the Request is ${t.status}, not pending approval`);
   const who = actor(ctx);
   if (t.stepCode !== 'EXTERNAL_VALIDATION') {
     if (!who) throw err(400, 'missingRequiredParam', 'the request is missing required parameter(s) userId');
     if (who === t.ownerUserId) throw err(403, 'permissionDenied', 'permission denied: a user cannot approve their own Request');
-    if (t.approverUserId && who.toLowerCase() !== t.approverUserId.toLowerCase()) throw err(403, 'permissionDenied', 'permission denied: the user is not the approver of this Request');
+    if (t.approverUserId && who.toLowerCase() !== t.approverUserId.toLowerCase())
+      throw err(403, 'permissionDenied', 'permission denied: the user is not the approver of this Request');
   }
   let comment: string | undefined;
   const text = ctx.body.toString('utf8');
@@ -116,7 +118,13 @@ function action(ctx: RequestContext): Reply {
 
 export function travelRequestRoutes(): Route[] {
   return [
-    { method: 'GET', pattern: /^\/travelrequest\/v4\/requests\/([^/]+)$/, family: 'travelrequest', auth: true, handler: (ctx) => ({ status: 200, body: travelRequestJson(ctx, find(ctx)) }) },
+    {
+      method: 'GET',
+      pattern: /^\/travelrequest\/v4\/requests\/([^/]+)$/,
+      family: 'travelrequest',
+      auth: true,
+      handler: (ctx) => ({ status: 200, body: travelRequestJson(ctx, find(ctx)) }),
+    },
     { method: 'POST', pattern: /^\/travelrequest\/v4\/requests\/([^/]+)\/([^/]+)$/, family: 'travelrequest', auth: true, handler: action },
   ];
 }

@@ -50,20 +50,33 @@ export function checkExpectedStep(report: Report, exp: ExpectedStep): void {
   if (exp.expectedStepCode !== undefined && exp.expectedStepCode !== null) {
     if (typeof exp.expectedStepCode !== 'string') throw new WorkflowError('validation', 'expectedStepCode must be a string', 'expectedStepCode');
     if (!step || step.stepCode.toUpperCase() !== exp.expectedStepCode.toUpperCase()) {
-      throw new WorkflowError('conflict', `report ${report.reportId} is not at step ${exp.expectedStepCode} (current step: ${step ? step.stepCode : 'none'})`, 'expectedStepCode');
+      throw new WorkflowError(
+        'conflict',
+        `report ${report.reportId} is not at step ${exp.expectedStepCode} (current step: ${step ? step.stepCode : 'none'})`,
+        'expectedStepCode',
+      );
     }
   }
   if (exp.expectedStepSequence !== undefined && exp.expectedStepSequence !== null) {
     const n = typeof exp.expectedStepSequence === 'string' ? Number(exp.expectedStepSequence) : exp.expectedStepSequence;
     if (typeof n !== 'number' || !Number.isInteger(n)) throw new WorkflowError('validation', 'expectedStepSequence must be an integer', 'expectedStepSequence');
     if (!step || step.sequence !== n) {
-      throw new WorkflowError('conflict', `report ${report.reportId} is not at step sequence ${n} (current: ${step ? step.sequence : 'none'})`, 'expectedStepSequence');
+      throw new WorkflowError(
+        'conflict',
+        `report ${report.reportId} is not at step sequence ${n} (current: ${step ? step.sequence : 'none'})`,
+        'expectedStepSequence',
+      );
     }
   }
   if (exp.expectedWorkflowStepInstanceId !== undefined && exp.expectedWorkflowStepInstanceId !== null) {
-    if (typeof exp.expectedWorkflowStepInstanceId !== 'string') throw new WorkflowError('validation', 'expectedWorkflowStepInstanceId must be a string', 'expectedWorkflowStepInstanceId');
+    if (typeof exp.expectedWorkflowStepInstanceId !== 'string')
+      throw new WorkflowError('validation', 'expectedWorkflowStepInstanceId must be a string', 'expectedWorkflowStepInstanceId');
     if (!step || step.stepInstanceId.toLowerCase() !== exp.expectedWorkflowStepInstanceId.toLowerCase()) {
-      throw new WorkflowError('conflict', `report ${report.reportId} is not at workflow step instance ${exp.expectedWorkflowStepInstanceId}`, 'expectedWorkflowStepInstanceId');
+      throw new WorkflowError(
+        'conflict',
+        `report ${report.reportId} is not at workflow step instance ${exp.expectedWorkflowStepInstanceId}`,
+        'expectedWorkflowStepInstanceId',
+      );
     }
   }
 }
@@ -107,7 +120,14 @@ export function approve(state: SimState, report: Report, input: ApproveInput, ac
   report.isSentBack = false;
   record(report, 'Approve', comment, actor);
   state.touch(report);
-  state.publishStatusChange({ report, previousApprovalStatus: prevA, previousPaymentStatus: prevP, stepCode: next ? next.stepCode : null, userId: actor.userId, actingUserId: actor.userId });
+  state.publishStatusChange({
+    report,
+    previousApprovalStatus: prevA,
+    previousPaymentStatus: prevP,
+    stepCode: next ? next.stepCode : null,
+    userId: actor.userId,
+    actingUserId: actor.userId,
+  });
 }
 
 export function sendBack(state: SimState, report: Report, input: ExpectedStep & { comment?: unknown }, actor: Actor): void {
@@ -121,7 +141,14 @@ export function sendBack(state: SimState, report: Report, input: ExpectedStep & 
   report.everSentBack = true;
   record(report, 'Send Back to Employee', comment, actor);
   state.touch(report);
-  state.publishStatusChange({ report, previousApprovalStatus: prevA, previousPaymentStatus: report.paymentStatus, stepCode: 'SENDBACK', userId: actor.userId, actingUserId: actor.userId });
+  state.publishStatusChange({
+    report,
+    previousApprovalStatus: prevA,
+    previousPaymentStatus: report.paymentStatus,
+    stepCode: 'SENDBACK',
+    userId: actor.userId,
+    actingUserId: actor.userId,
+  });
 }
 
 export function recall(state: SimState, report: Report, input: { comment?: unknown }, actor: Actor): void {
@@ -132,7 +159,14 @@ export function recall(state: SimState, report: Report, input: { comment?: unkno
   report.approvalStatus = 'A_RESU';
   record(report, 'Recall to Employee', comment, actor);
   state.touch(report);
-  state.publishStatusChange({ report, previousApprovalStatus: prevA, previousPaymentStatus: report.paymentStatus, stepCode: 'RECALL', userId: report.ownerUserId, actingUserId: actor.userId });
+  state.publishStatusChange({
+    report,
+    previousApprovalStatus: prevA,
+    previousPaymentStatus: report.paymentStatus,
+    stepCode: 'RECALL',
+    userId: report.ownerUserId,
+    actingUserId: actor.userId,
+  });
 }
 
 /**
@@ -144,7 +178,12 @@ export function moveToStep(state: SimState, report: Report, stepCode: string | u
   let seq = 1;
   if (stepCode) {
     seq = report.workflow.findIndex((s) => s.stepCode.toUpperCase() === stepCode.toUpperCase()) + 1;
-    if (seq < 1) throw new WorkflowError('validation', `report ${report.reportId} has no step ${stepCode} (steps: ${report.workflow.map((s) => s.stepCode).join(', ')})`, 'stepCode');
+    if (seq < 1)
+      throw new WorkflowError(
+        'validation',
+        `report ${report.reportId} has no step ${stepCode} (steps: ${report.workflow.map((s) => s.stepCode).join(', ')})`,
+        'stepCode',
+      );
   } else if (report.currentStep) {
     throw new WorkflowError('conflict', `report ${report.reportId} is already submitted (step ${report.currentStep.stepCode})`);
   }
@@ -156,5 +195,12 @@ export function moveToStep(state: SimState, report: Report, stepCode: string | u
   state.touch(report);
   // ESS reports stepCode null for a plain submit into the first (manager) step.
   const esStep = !stepCode && step && step.stepCode === 'MANAGER' ? null : (step?.stepCode ?? null);
-  state.publishStatusChange({ report, previousApprovalStatus: prevA, previousPaymentStatus: report.paymentStatus, stepCode: esStep, userId: stepCode ? null : report.ownerUserId, actingUserId: null });
+  state.publishStatusChange({
+    report,
+    previousApprovalStatus: prevA,
+    previousPaymentStatus: report.paymentStatus,
+    stepCode: esStep,
+    userId: stepCode ? null : report.ownerUserId,
+    actingUserId: null,
+  });
 }

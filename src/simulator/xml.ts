@@ -17,7 +17,11 @@ export function renderNodes(nodes: XmlNode[], indent = '  ', depth = 1, nilAttr 
   const pad = indent.repeat(depth);
   let out = '';
   for (const [name, value, attrs] of nodes) {
-    const a = attrs ? Object.entries(attrs).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('') : '';
+    const a = attrs
+      ? Object.entries(attrs)
+          .map(([k, v]) => ` ${k}="${escapeXml(v)}"`)
+          .join('')
+      : '';
     if (value === null || value === undefined) {
       out += `${pad}<${name}${a}${nilAttr && value === null ? ' i:nil="true"' : ''}/>\n`;
     } else if (Array.isArray(value)) {
@@ -32,7 +36,9 @@ export function renderNodes(nodes: XmlNode[], indent = '  ', depth = 1, nilAttr 
 
 /** Renders a document with a root element; `attrs` carries the xmlns declarations. */
 export function renderDocument(root: string, attrs: Record<string, string>, children: XmlNode[], opts: { nil?: boolean; declaration?: boolean } = {}): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${escapeXml(v)}"`)
+    .join('');
   const decl = opts.declaration === false ? '' : '<?xml version="1.0" encoding="UTF-8"?>\n';
   return `${decl}<${root}${a}>\n${renderNodes(children, '  ', 1, !!opts.nil)}</${root}>\n`;
 }

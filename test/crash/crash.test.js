@@ -67,7 +67,12 @@ function post(url, ev, agent) {
   return new Promise((resolve) => {
     const req = http.request(
       url,
-      { method: 'POST', agent, timeout: 10000, headers: { 'content-type': 'application/json', 'concur-signature': ev.signature, 'content-length': ev.body.length } },
+      {
+        method: 'POST',
+        agent,
+        timeout: 10000,
+        headers: { 'content-type': 'application/json', 'concur-signature': ev.signature, 'content-length': ev.body.length },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));
@@ -211,10 +216,12 @@ describe('crash test: ESS receiver under SIGKILL', function () {
         counts.add(e.n);
         if (epochs.has(e.epoch)) sameEpoch.push(`${id} in epoch ${e.epoch} (emissions epoch/deliveryCount: ${list.map((x) => `${x.epoch}/${x.n}`).join(' ')})`);
         epochs.add(e.epoch);
-        for (const k of kills) if (k.epoch < e.epoch && k.doneInJournal.has(id)) afterDone.push(`${id} done before kill of epoch ${k.epoch}, emitted in epoch ${e.epoch}`);
+        for (const k of kills)
+          if (k.epoch < e.epoch && k.doneInJournal.has(id)) afterDone.push(`${id} done before kill of epoch ${k.epoch}, emitted in epoch ${e.epoch}`);
       }
       const ordered = [...list].sort((a, b) => a.epoch - b.epoch);
-      for (let i = 1; i < ordered.length; i++) if (ordered[i].n <= ordered[i - 1].n) notIncreasing.push(`${id}: ${ordered.map((e) => `${e.epoch}/${e.n}`).join(' ')}`);
+      for (let i = 1; i < ordered.length; i++)
+        if (ordered[i].n <= ordered[i - 1].n) notIncreasing.push(`${id}: ${ordered.map((e) => `${e.epoch}/${e.n}`).join(' ')}`);
       crashReemissions += list.length - 1;
     }
     const notAcked = [...byId.keys()].filter((id) => !acked.has(id));
@@ -236,7 +243,10 @@ describe('crash test: ESS receiver under SIGKILL', function () {
     assert.equal(afterFinal.length, 0, `re-emitted after a graceful restart: ${JSON.stringify(afterFinal.slice(0, 5))}`);
     assert.equal(acked.size, N);
     // Rule 4 has teeth only if done records were on disk when the process died.
-    assert.ok(kills.every((k) => k.doneInJournal.size > 0), `done records at each kill: ${kills.map((k) => k.doneInJournal.size)}`);
+    assert.ok(
+      kills.every((k) => k.doneInJournal.size > 0),
+      `done records at each kill: ${kills.map((k) => k.doneInJournal.size)}`,
+    );
     // The process that ran last never logged an uncaught error.
     assert.doesNotMatch(oldLogs.join('') + red.log(), /uncaught|unhandled/i);
   });

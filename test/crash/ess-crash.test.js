@@ -40,7 +40,26 @@ describe('concur-ess-event-in: SIGKILL after acknowledgement (real Node-RED)', f
       { id: TAB, type: 'tab', label: 'ess' },
       essNode({ extraKeys: key.publicPem, wires: [['slow']] }),
       // Keeps acknowledged events inside the flow for a while, so the kill catches some mid-flow.
-      { id: 'slow', type: 'delay', z: TAB, pauseType: 'delay', timeout: '400', timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, wires: [['ev-fn']], x: 300, y: 100 },
+      {
+        id: 'slow',
+        type: 'delay',
+        z: TAB,
+        pauseType: 'delay',
+        timeout: '400',
+        timeoutUnits: 'milliseconds',
+        rate: '1',
+        nbRateUnits: '1',
+        rateUnits: 'second',
+        randomFirst: '1',
+        randomLast: '5',
+        randomUnits: 'seconds',
+        drop: false,
+        allowrate: false,
+        outputs: 1,
+        wires: [['ev-fn']],
+        x: 300,
+        y: 100,
+      },
       ...forwarder({ id: 'ev', z: TAB, url: collector.url, pathName: '/event', fields: EVENT_FIELDS }),
     ]);
 

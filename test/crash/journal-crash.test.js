@@ -69,7 +69,9 @@ describe('event journal: SIGKILL during compactions', function () {
       const j = await EventJournal.open({ file });
       const st = j.getStats();
       const missing = allAcked.filter((id) => j.lookup(id) === undefined);
-      report.push(`kill ${k + 1}: ${r.acked.length} acked, ≥${r.compactions} compactions before the kill, torn tail ${st.tornTailBytes} B, corrupt ${st.corruptLines}, pending ${st.pending}, missing ${missing.length}`);
+      report.push(
+        `kill ${k + 1}: ${r.acked.length} acked, ≥${r.compactions} compactions before the kill, torn tail ${st.tornTailBytes} B, corrupt ${st.corruptLines}, pending ${st.pending}, missing ${missing.length}`,
+      );
       await j.close();
       assert.deepEqual(missing.slice(0, 5), [], `acked ids missing after kill ${k + 1}`);
       assert.equal(st.corruptLines, 0, `corrupt lines after kill ${k + 1}`);

@@ -75,23 +75,144 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
     const c = sim.credentials;
     return [
       { id: TAB, type: 'tab', label: 'ess' },
-      { id: 'pgstore', type: 'concur-store', name: 'shared', backend: 'postgres', connection: 'fields', host: pg.host, port: pg.port, database: pg.database, user: pg.user, tls: 'off', ca: '', poolSize: 8, schema: '', tablePrefix: PREFIX, leaseSec: LEASE_SEC, credentials: { password: pg.password } },
+      {
+        id: 'pgstore',
+        type: 'concur-store',
+        name: 'shared',
+        backend: 'postgres',
+        connection: 'fields',
+        host: pg.host,
+        port: pg.port,
+        database: pg.database,
+        user: pg.user,
+        tls: 'off',
+        ca: '',
+        poolSize: 8,
+        schema: '',
+        tablePrefix: PREFIX,
+        leaseSec: LEASE_SEC,
+        credentials: { password: pg.password },
+      },
       essNode({ store: 'pgstore', extraKeys: key.publicPem, wires: [['slow']] }),
       // Acknowledged events stay in the flow for a moment, so a kill catches some mid-flow.
-      { id: 'slow', type: 'delay', z: TAB, pauseType: 'delay', timeout: '150', timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, wires: [['fwd']], x: 300, y: 100 },
-      { id: 'fwd', type: 'function', z: TAB, func: "msg.payload = { concur: msg.concur, instance: env.get('CONCUR_INSTANCE') };\nmsg.headers = { 'content-type': 'application/json' };\nreturn msg;", outputs: 1, wires: [['fwd-req']], x: 450, y: 100 },
-      { id: 'fwd-req', type: 'http request', z: TAB, method: 'POST', ret: 'txt', url: `${collector.url}/event`, tls: '', persist: false, wires: [[]], x: 600, y: 100 },
+      {
+        id: 'slow',
+        type: 'delay',
+        z: TAB,
+        pauseType: 'delay',
+        timeout: '150',
+        timeoutUnits: 'milliseconds',
+        rate: '1',
+        nbRateUnits: '1',
+        rateUnits: 'second',
+        randomFirst: '1',
+        randomLast: '5',
+        randomUnits: 'seconds',
+        drop: false,
+        allowrate: false,
+        outputs: 1,
+        wires: [['fwd']],
+        x: 300,
+        y: 100,
+      },
+      {
+        id: 'fwd',
+        type: 'function',
+        z: TAB,
+        func: "msg.payload = { concur: msg.concur, instance: env.get('CONCUR_INSTANCE') };\nmsg.headers = { 'content-type': 'application/json' };\nreturn msg;",
+        outputs: 1,
+        wires: [['fwd-req']],
+        x: 450,
+        y: 100,
+      },
+      {
+        id: 'fwd-req',
+        type: 'http request',
+        z: TAB,
+        method: 'POST',
+        ret: 'txt',
+        url: `${collector.url}/event`,
+        tls: '',
+        persist: false,
+        wires: [[]],
+        x: 600,
+        y: 100,
+      },
       { id: 'st', type: 'status', z: TAB, scope: ['ess'], wires: [['st-fn']], x: 150, y: 200 },
-      { id: 'st-fn', type: 'function', z: TAB, func: "msg.payload = { status: msg.status, instance: env.get('CONCUR_INSTANCE'), at: Date.now() };\nmsg.headers = { 'content-type': 'application/json' };\nreturn msg;", outputs: 1, wires: [['st-req']], x: 300, y: 200 },
-      { id: 'st-req', type: 'http request', z: TAB, method: 'POST', ret: 'txt', url: `${collector.url}/status`, tls: '', persist: false, wires: [[]], x: 450, y: 200 },
+      {
+        id: 'st-fn',
+        type: 'function',
+        z: TAB,
+        func: "msg.payload = { status: msg.status, instance: env.get('CONCUR_INSTANCE'), at: Date.now() };\nmsg.headers = { 'content-type': 'application/json' };\nreturn msg;",
+        outputs: 1,
+        wires: [['st-req']],
+        x: 300,
+        y: 200,
+      },
+      {
+        id: 'st-req',
+        type: 'http request',
+        z: TAB,
+        method: 'POST',
+        ret: 'txt',
+        url: `${collector.url}/status`,
+        tls: '',
+        persist: false,
+        wires: [[]],
+        x: 450,
+        y: 200,
+      },
       // Tokens: one connection shared through the store; an API call per HTTP request.
-      { id: 'cfg', type: 'concur-config', name: 'sim', geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'refresh_token', followGeolocation: true, timeout: 10, retries: 0, retryDelay: 5, retryMaxDelay: 20, expirySkew: 1, store: 'pgstore', credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: firstRefresh } },
+      {
+        id: 'cfg',
+        type: 'concur-config',
+        name: 'sim',
+        geolocation: 'custom',
+        baseUrl: sim.url,
+        tokenEndpoint: 'api',
+        grantType: 'refresh_token',
+        followGeolocation: true,
+        timeout: 10,
+        retries: 0,
+        retryDelay: 5,
+        retryMaxDelay: 20,
+        expirySkew: 1,
+        store: 'pgstore',
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: firstRefresh },
+      },
       { id: 'api-in', type: 'http in', z: TAB, url: '/api', method: 'post', upload: false, swaggerDoc: '', wires: [['api-prep']], x: 150, y: 300 },
-      { id: 'api-prep', type: 'function', z: TAB, func: `msg.reportId = '${R1}';\nmsg.userId = '${JANE}';\nreturn msg;`, outputs: 1, wires: [['api-get']], x: 300, y: 300 },
+      {
+        id: 'api-prep',
+        type: 'function',
+        z: TAB,
+        func: `msg.reportId = '${R1}';\nmsg.userId = '${JANE}';\nreturn msg;`,
+        outputs: 1,
+        wires: [['api-get']],
+        x: 300,
+        y: 300,
+      },
       { id: 'api-get', type: 'concur-get-report-details', z: TAB, server: 'cfg', version: 'v4', context: 'TRAVELER', wires: [['api-ok']], x: 450, y: 300 },
-      { id: 'api-ok', type: 'function', z: TAB, func: "msg.payload = 'ok';\nmsg.statusCode = 200;\nreturn msg;", outputs: 1, wires: [['api-res']], x: 600, y: 300 },
+      {
+        id: 'api-ok',
+        type: 'function',
+        z: TAB,
+        func: "msg.payload = 'ok';\nmsg.statusCode = 200;\nreturn msg;",
+        outputs: 1,
+        wires: [['api-res']],
+        x: 600,
+        y: 300,
+      },
       { id: 'api-catch', type: 'catch', z: TAB, scope: ['api-get'], uncaught: false, wires: [['api-err']], x: 450, y: 360 },
-      { id: 'api-err', type: 'function', z: TAB, func: "msg.payload = String(msg.error && msg.error.message);\nmsg.statusCode = 502;\nreturn msg;", outputs: 1, wires: [['api-res']], x: 600, y: 360 },
+      {
+        id: 'api-err',
+        type: 'function',
+        z: TAB,
+        func: 'msg.payload = String(msg.error && msg.error.message);\nmsg.statusCode = 502;\nreturn msg;',
+        outputs: 1,
+        wires: [['api-res']],
+        x: 600,
+        y: 360,
+      },
       { id: 'api-res', type: 'http response', z: TAB, statusCode: '', headers: {}, wires: [], x: 750, y: 300 },
     ];
   }
@@ -178,7 +299,10 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
     assert.equal(sent, events.length, 'all deliveries made within the time bound');
     const bad = [...statuses].filter(([, s]) => s.some((x) => x !== 200));
     assert.deepEqual(bad.slice(0, 5), [], `${bad.length} deliveries not answered 200`);
-    assert.ok(dupAnswers.every((b) => b === 'duplicate'), 'of two deliveries of one id, one is answered "duplicate"');
+    assert.ok(
+      dupAnswers.every((b) => b === 'duplicate'),
+      'of two deliveries of one id, one is answered "duplicate"',
+    );
     const ids = events.map((e) => e.id);
     const missing = await waitEmitted(ids, 30000);
     assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged events not emitted`);
@@ -195,7 +319,15 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
     assert.deepEqual(rows, [{ state: 'done', n: ids.length }], 'every event done, none pending or dead');
     // the dead-letter route answers on both instances from the shared table
     for (const inst of ['A', 'B']) {
-      const r = await new Promise((resolve, reject) => http.get(`${red[inst].url}/concur-ess-event-in/ess/dead-letters`, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve({ status: res.statusCode, body: b })); }).on('error', reject));
+      const r = await new Promise((resolve, reject) =>
+        http
+          .get(`${red[inst].url}/concur-ess-event-in/ess/dead-letters`, (res) => {
+            let b = '';
+            res.on('data', (c) => (b += c));
+            res.on('end', () => resolve({ status: res.statusCode, body: b }));
+          })
+          .on('error', reject),
+      );
       assert.equal(r.status, 200);
       assert.deepEqual(JSON.parse(r.body), []);
     }
@@ -231,11 +363,18 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
     const refused = events.filter((e) => answers.get(e.id).status !== 200);
     assert.ok(refused.length > 0, 'the outage was seen');
     assert.ok(acked.length > 20, `${acked.length} acknowledged`);
-    assert.ok(statuses.every((s) => s === 200 || s === 503), `only 200 or 503: ${[...new Set(statuses)].join(',')}`);
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 503),
+      `only 200 or 503: ${[...new Set(statuses)].join(',')}`,
+    );
     for (const e of refused) assert.match(String(answers.get(e.id).headers['retry-after']), /^\d+$/);
     // every 2xx was committed: the row exists now that the database is back
     const stored = new Set((await sql(`SELECT id FROM "${PREFIX}ess_events" WHERE id = ANY($1)`, [acked])).map((r) => r.id));
-    assert.deepEqual(acked.filter((id) => !stored.has(id)), [], 'an acknowledged event is not in the table');
+    assert.deepEqual(
+      acked.filter((id) => !stored.has(id)),
+      [],
+      'an acknowledged event is not in the table',
+    );
     // ESS retries what got no 2xx
     for (const e of refused) {
       let r;
@@ -257,7 +396,10 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
     }
     // the status badge said so and recovered by itself
     const st = collector.received.filter((m) => m.path === '/status' && m.body.at >= t0).map((m) => m.body);
-    assert.ok(st.some((s) => s.status.fill === 'red' && /store/.test(s.status.text)), `red store status seen: ${JSON.stringify(st.slice(-3))}`);
+    assert.ok(
+      st.some((s) => s.status.fill === 'red' && /store/.test(s.status.text)),
+      `red store status seen: ${JSON.stringify(st.slice(-3))}`,
+    );
     const until = Date.now() + 5000;
     for (const inst of ['A', 'B']) {
       for (;;) {
@@ -297,14 +439,20 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
     assert.deepEqual(failures.slice(0, 3), [], `${failures.length} of ${results.length} API calls failed`);
     assert.ok(results.length > 100, `${results.length} API calls`);
     const reqs = [...seen].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-    assert.deepEqual(reqs.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.oauthError}`), [], 'zero invalid_grant');
+    assert.deepEqual(
+      reqs.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.oauthError}`),
+      [],
+      'zero invalid_grant',
+    );
     // renewing 1 s before a 3 s expiry: a request every 2 s at most, from whichever instance
     assert.ok(reqs.length >= 2 && reqs.length <= 5, `${reqs.length} token requests in 7 s`);
     const at = reqs.map((r) => Date.parse(r.at));
     for (let i = 1; i < at.length; i++) assert.ok(at[i] - at[i - 1] >= 1500, `token requests ${i - 1} and ${i} only ${at[i] - at[i - 1]} ms apart`);
     const presented = reqs.map((r) => r.refreshTokenSha256);
     assert.equal(new Set(presented).size, presented.length, 'no refresh token presented twice');
-    const row = await sql(`SELECT refresh_token IS NOT NULL AS has_refresh, access_token IS NOT NULL AS has_access FROM "${PREFIX}oauth_tokens" WHERE connection = 'cfg'`);
+    const row = await sql(
+      `SELECT refresh_token IS NOT NULL AS has_refresh, access_token IS NOT NULL AS has_access FROM "${PREFIX}oauth_tokens" WHERE connection = 'cfg'`,
+    );
     assert.deepEqual(row, [{ has_refresh: true, has_access: true }]);
   });
 

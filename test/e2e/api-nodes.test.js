@@ -63,7 +63,17 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     const ok = collectorNodes({ idPrefix: 'ok', z: Z, url: collector.url, pathName: '/ok', fields: OK_FIELDS });
     const err = collectorNodes({ idPrefix: 'err', z: Z, url: collector.url, pathName: '/err', fields: ERR_FIELDS });
     const st = collectorNodes({ idPrefix: 'st', z: Z, url: collector.url, pathName: '/status', fields: ['status'] });
-    const cfgCommon = { geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', followGeolocation: true, timeout: 10, retries: 3, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60 };
+    const cfgCommon = {
+      geolocation: 'custom',
+      baseUrl: sim.url,
+      tokenEndpoint: 'api',
+      followGeolocation: true,
+      timeout: 10,
+      retries: 3,
+      retryDelay: 5,
+      retryMaxDelay: 20,
+      expirySkew: 60,
+    };
     const c = sim.credentials;
     const node = (id, type, extra, next = ok.inputId) => ({ id, type, z: Z, server: 'cfg', wires: [[next]], ...extra });
     return [
@@ -92,7 +102,11 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
       ...trigger('get-v20', 'get-v20'),
       node('get-v20', 'concur-get-report-details', { version: 'v2.0' }),
       ...trigger('get-tpl', 'get-tpl'),
-      node('get-tpl', 'concur-get-report-details', { version: 'v4', context: 'MANAGER', urlTemplate: '/expensereports/v4/users/{userId}/context/{context}/reports/{reportId}' }),
+      node('get-tpl', 'concur-get-report-details', {
+        version: 'v4',
+        context: 'MANAGER',
+        urlTemplate: '/expensereports/v4/users/{userId}/context/{context}/reports/{reportId}',
+      }),
       ...trigger('get-co', 'get-co'),
       { ...node('get-co', 'concur-get-report-details', { version: 'v4' }), server: 'cfg2' },
       ...trigger('exc-v4', 'exc-v4'),
@@ -162,7 +176,13 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
   after(() => teardown({ red, collector, sim }));
 
   it('ESS event: fetches the v4 report from facts.href, keeps the event, forwards the correlation id', async () => {
-    const event = { id: 'ev-1', correlationId: 'corr-ess-1', eventType: 'statusChanged', topic: 'public.concur.expense.report', facts: { reportId: R1, href: v4Href() } };
+    const event = {
+      id: 'ev-1',
+      correlationId: 'corr-ess-1',
+      eventType: 'statusChanged',
+      topic: 'public.concur.expense.report',
+      facts: { reportId: R1, href: v4Href() },
+    };
     const m = await expectOk('get-v4', { payload: event });
     assert.equal(m.payload.reportId, R1);
     assert.equal(m.payload.name, 'Client visit Berlin');
@@ -180,7 +200,11 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
 
   it('legacy notification: objectURI on www.concursolutions.com is fetched from the geolocation as v1.1 XML', async () => {
     const r = report();
-    const payload = { eventType: 'x', objectType: 'EXPRPT', objectURI: `https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/${r.reportKey}` };
+    const payload = {
+      eventType: 'x',
+      objectType: 'EXPRPT',
+      objectURI: `https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/${r.reportKey}`,
+    };
     const m = await expectOk('get-v4', { payload });
     assert.equal(m.payload.RptKey, r.reportKey);
     assert.equal(m.payload.Entries.ExpenseEntry[0].RpeKey, r.expenses[0].rpeKey);
@@ -218,8 +242,14 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
       if (badges.some((b) => b.fill === 'red')) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.ok(badges.some((b) => b.fill === 'blue' && /calling Concur/.test(b.text)), JSON.stringify(badges));
-    assert.ok(badges.some((b) => b.fill === 'green' && b.shape === 'dot' && new RegExp(`v3 ${R1} · \\d+ ok`).test(b.text)), JSON.stringify(badges));
+    assert.ok(
+      badges.some((b) => b.fill === 'blue' && /calling Concur/.test(b.text)),
+      JSON.stringify(badges),
+    );
+    assert.ok(
+      badges.some((b) => b.fill === 'green' && b.shape === 'dot' && new RegExp(`v3 ${R1} · \\d+ ok`).test(b.text)),
+      JSON.stringify(badges),
+    );
     const red1 = badges.find((b) => b.fill === 'red');
     assert.equal(red1.shape, 'ring');
     assert.match(red1.text, /^404 HTTP_404: \d+ ok, 1 failed$/);
@@ -261,7 +291,10 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     const m = await expectOk('get-v4', { payload: { facts: { href: v4Href() } } });
     assert.equal(m.payload.reportId, R1);
     const gets = requestsTo(sim, R1_GET).slice(n);
-    assert.deepEqual(gets.map((g) => g.status), [429, 200]);
+    assert.deepEqual(
+      gets.map((g) => g.status),
+      [429, 200],
+    );
     const gap = Date.parse(gets[1].at) - Date.parse(gets[0].at);
     assert.ok(gap >= 950, `waited for Retry-After (gap ${gap} ms)`);
   });
@@ -271,18 +304,36 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     failNext(sim, { method: 'GET', pathPrefix: prefix, status: 503, count: 2 });
     const n = requestsTo(sim, R1_GET).length;
     await expectOk('get-v4', { payload: { facts: { href: v4Href() } } });
-    assert.deepEqual(requestsTo(sim, R1_GET).slice(n).map((g) => g.status), [503, 503, 200]);
+    assert.deepEqual(
+      requestsTo(sim, R1_GET)
+        .slice(n)
+        .map((g) => g.status),
+      [503, 503, 200],
+    );
     failNext(sim, { method: 'GET', pathPrefix: prefix, status: 502, count: 4 });
     const e = await expectErr('get-v4', { payload: { facts: { href: v4Href() } } });
     assert.equal(e.concurError.status, 502);
-    assert.deepEqual(requestsTo(sim, R1_GET).slice(n + 3).map((g) => g.status), [502, 502, 502, 502], 'retries 3 → 4 attempts, then gave up');
+    assert.deepEqual(
+      requestsTo(sim, R1_GET)
+        .slice(n + 3)
+        .map((g) => g.status),
+      [502, 502, 502, 502],
+      'retries 3 → 4 attempts, then gave up',
+    );
   });
 
   it('401 then a fresh token, and token expiry in the middle of a flow', async () => {
     const t0 = sim.tokenRequests().length;
     failNext(sim, { method: 'GET', pathPrefix: new URL(v4Href()).pathname, status: 401 });
     await expectOk('get-v4', { payload: { facts: { href: v4Href() } } });
-    assert.deepEqual(sim.tokenRequests().slice(t0).map((t) => [t.grantType, t.status]), [['refresh_token', 200]], 'one refresh');
+    assert.deepEqual(
+      sim
+        .tokenRequests()
+        .slice(t0)
+        .map((t) => [t.grantType, t.status]),
+      [['refresh_token', 200]],
+      'one refresh',
+    );
     // ESS event → report → exceptions (token dies here) → approve.
     failNext(sim, { method: 'PUT', pathPrefix: `/expensereports/v4/reports/${R1}/exceptions`, expireTokens: true });
     const m = await expectOk('chain', { payload: { correlationId: 'corr-chain', facts: { href: v4Href() } } });
@@ -290,7 +341,10 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     assert.equal(m.payload.status, 204);
     assert.equal(sim.tokenRequests().length - t0, 2);
     const r = report();
-    assert.deepEqual(r.exceptions.map((x) => [x.exceptionCode, x.level, x.expenseId, x.allocationId, x.exceptionVisibility]), [['POLVIOL', 'REPORT', null, null, 'ALL']]);
+    assert.deepEqual(
+      r.exceptions.map((x) => [x.exceptionCode, x.level, x.expenseId, x.allocationId, x.exceptionVisibility]),
+      [['POLVIOL', 'REPORT', null, null, 'ALL']],
+    );
     assert.equal(r.approvalStatus, 'A_APPR', 'approved at its last step');
     assert.deepEqual([r.comments.at(-1).action, r.comments.at(-1).comment], ['Approve', 'validated']);
     const chainCalls = sim.requests.filter((x) => x.correlationId === 'corr-chain').map((x) => `${x.method} ${x.status}`);
@@ -309,7 +363,10 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
       sim.setFaults({ tokenLatencyMs: 0 });
     }
     const reqs = sim.tokenRequests().slice(t0);
-    assert.deepEqual(reqs.map((r) => [r.grantType, r.credtype, r.username, r.status]), [['password', 'authtoken', sim.credentials.companyId, 200]]);
+    assert.deepEqual(
+      reqs.map((r) => [r.grantType, r.credtype, r.username, r.status]),
+      [['password', 'authtoken', sim.credentials.companyId, 200]],
+    );
   });
 
   it('posts v4 exceptions at report, expense and allocation level, one PUT each', async () => {
@@ -326,39 +383,88 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
         ],
       },
     });
-    assert.deepEqual(m.payload.map((r) => [r.index, r.exceptionCode, r.objectType, r.ok, r.status]), [
-      [0, 'MISSREQ', 'Report', true, 200],
-      [1, 'NORCPT', 'Entry', true, 200],
-      [2, 'OVRLIMIT', 'Allocation', true, 200],
-    ]);
+    assert.deepEqual(
+      m.payload.map((r) => [r.index, r.exceptionCode, r.objectType, r.ok, r.status]),
+      [
+        [0, 'MISSREQ', 'Report', true, 200],
+        [1, 'NORCPT', 'Entry', true, 200],
+        [2, 'OVRLIMIT', 'Allocation', true, 200],
+      ],
+    );
     assert.deepEqual(
       report().exceptions.map((e) => [e.exceptionCode, e.level, e.expenseId, e.allocationId, e.exceptionVisibility, e.source]),
-      [['MISSREQ', 'REPORT', null, null, 'ALL', 'v4'], ['NORCPT', 'EXPENSE', e1, null, 'PROCESSOR', 'v4'], ['OVRLIMIT', 'ALLOCATION', e1, a1, 'ALL', 'v4']],
+      [
+        ['MISSREQ', 'REPORT', null, null, 'ALL', 'v4'],
+        ['NORCPT', 'EXPENSE', e1, null, 'PROCESSOR', 'v4'],
+        ['OVRLIMIT', 'ALLOCATION', e1, a1, 'ALL', 'v4'],
+      ],
     );
-    assert.deepEqual(apiRequests(sim).slice(n).map((r) => `${r.method} ${r.status}`), ['PUT 200', 'PUT 200', 'PUT 200'], 'one PUT each');
+    assert.deepEqual(
+      apiRequests(sim)
+        .slice(n)
+        .map((r) => `${r.method} ${r.status}`),
+      ['PUT 200', 'PUT 200', 'PUT 200'],
+      'one PUT each',
+    );
   });
 
   it('v4 exceptions: a rejected code reaches the Catch node with every result (partial failure)', async () => {
     const e = await expectErr('exc-v4', { msg: { reportId: R1, exceptions: [{ exceptionCode: 'NODATE' }, { exceptionCode: 'BADCODE' }] } });
     assert.equal(e.concurError.code, 'EXCEPTIONS_PARTIAL');
     assert.equal(e.concurError.status, 400);
-    assert.deepEqual(e.payload.map((r) => r.ok), [true, false]);
+    assert.deepEqual(
+      e.payload.map((r) => r.ok),
+      [true, false],
+    );
     assert.match(e.payload[1].message, /BADCODE is not configured/);
-    assert.deepEqual(report().exceptions.map((x) => x.exceptionCode), ['NODATE'], 'the good one was kept');
+    assert.deepEqual(
+      report().exceptions.map((x) => x.exceptionCode),
+      ['NODATE'],
+      'the good one was kept',
+    );
   });
 
   it('posts v1.1 exceptions as one XML document (configured list) and maps per-index failures', async () => {
     const r = report();
     const n = apiRequests(sim).length;
     const m = await expectOk('exc-v11', { msg: { reportKey: r.reportKey } });
-    assert.deepEqual(m.payload.map((x) => [x.exceptionCode, x.ok]), [['APPRVTO', true]]);
-    assert.deepEqual(report().exceptions.map((x) => [x.exceptionCode, x.level, x.expenseId, x.source]), [['APPRVTO', 'REPORT', null, 'v1.1']]);
-    const e = await expectErr('exc-v11', { msg: { reportKey: r.reportKey, exceptions: [{ exceptionCode: 'NODATE', objectType: 'Entry', objectId: r.expenses[0].rpeKey }, { exceptionCode: 'BADCODE' }] } });
+    assert.deepEqual(
+      m.payload.map((x) => [x.exceptionCode, x.ok]),
+      [['APPRVTO', true]],
+    );
+    assert.deepEqual(
+      report().exceptions.map((x) => [x.exceptionCode, x.level, x.expenseId, x.source]),
+      [['APPRVTO', 'REPORT', null, 'v1.1']],
+    );
+    const e = await expectErr('exc-v11', {
+      msg: {
+        reportKey: r.reportKey,
+        exceptions: [{ exceptionCode: 'NODATE', objectType: 'Entry', objectId: r.expenses[0].rpeKey }, { exceptionCode: 'BADCODE' }],
+      },
+    });
     assert.equal(e.concurError.code, 'EXCEPTIONS_PARTIAL');
-    assert.deepEqual(e.payload.map((x) => [x.exceptionCode, x.ok, x.message]), [['NODATE', true, undefined], ['BADCODE', false, 'ExceptionCode BADCODE is not configured for this company']]);
-    assert.deepEqual(report().exceptions.map((x) => [x.exceptionCode, x.level, x.expenseId]), [['APPRVTO', 'REPORT', null], ['NODATE', 'EXPENSE', r.expenses[0].expenseId]]);
-    const posts = apiRequests(sim).slice(n).map((x) => `${x.method} ${x.path}`);
-    assert.deepEqual(posts, [1, 2].map(() => `POST /api/expense/expensereport/v1.1/report/${r.reportKey}/Exceptions`), 'one POST per message');
+    assert.deepEqual(
+      e.payload.map((x) => [x.exceptionCode, x.ok, x.message]),
+      [
+        ['NODATE', true, undefined],
+        ['BADCODE', false, 'ExceptionCode BADCODE is not configured for this company'],
+      ],
+    );
+    assert.deepEqual(
+      report().exceptions.map((x) => [x.exceptionCode, x.level, x.expenseId]),
+      [
+        ['APPRVTO', 'REPORT', null],
+        ['NODATE', 'EXPENSE', r.expenses[0].expenseId],
+      ],
+    );
+    const posts = apiRequests(sim)
+      .slice(n)
+      .map((x) => `${x.method} ${x.path}`);
+    assert.deepEqual(
+      posts,
+      [1, 2].map(() => `POST /api/expense/expensereport/v1.1/report/${r.reportKey}/Exceptions`),
+      'one POST per message',
+    );
   });
 
   it('v4 workflow: send back with comment and expected-step fields, recall via the user endpoint', async () => {
@@ -396,7 +502,13 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     const key = report().currentStep.workflowActionKey;
     const url = `https://www.concursolutions.com/api/expense/expensereport/v1.1/report/${key}/workflowaction`;
     const m = await expectOk('wf-v11', { msg: { workflowActionUrl: url } });
-    assert.deepEqual(m.payload, { action: 'approve', ok: true, status: 200, message: `Approve succeeded for report ${R1}`, correlationId: m.payload.correlationId });
+    assert.deepEqual(m.payload, {
+      action: 'approve',
+      ok: true,
+      status: 200,
+      message: `Approve succeeded for report ${R1}`,
+      correlationId: m.payload.correlationId,
+    });
     assert.equal(sim.requests.at(-1).path, `/api/expense/expensereport/v1.1/report/${key}/workflowaction`, 'host rewritten to the geolocation, key unchanged');
     assert.equal(report().approvalStatus, 'A_APPR');
     assert.deepEqual([report().comments.at(-1).action, report().comments.at(-1).comment], ['Approve', 'ok by robot']);
@@ -409,7 +521,8 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
   });
 
   it('"Test connection" admin route: success or the OAuth error, never a token', async () => {
-    const post = (id, body) => request(`${red.url}/concur-config/${id}/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (id, body) =>
+      request(`${red.url}/concur-config/${id}/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const base = { geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'refresh_token' };
     const c = sim.credentials;
     // Unchanged secrets come back from the editor as __PWRD__: the deployed values are used.
@@ -423,7 +536,14 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     for (const t of sim.issuedTokens()) assert.ok(!r.body.includes(t), 'no token in the answer');
     r = await post('cfg', { ...base, credentials: { clientId: c.clientId, clientSecret: 'wrong-secret', refreshToken: '__PWRD__' } });
     assert.equal(r.status, 502);
-    assert.deepEqual(JSON.parse(r.body), { ok: false, status: 401, message: 'token request (refresh_token) refused: invalid_client (code 4): client authentication failed', error: 'invalid_client', error_description: 'client authentication failed', code: 4 });
+    assert.deepEqual(JSON.parse(r.body), {
+      ok: false,
+      status: 401,
+      message: 'token request (refresh_token) refused: invalid_client (code 4): client authentication failed',
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+      code: 4,
+    });
     r = await post('new-node', { ...base, credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: 'not-a-valid-one' } });
     assert.equal(JSON.parse(r.body).code, 108);
     r = await post('new-node', { ...base, geolocation: 'custom', baseUrl: 'ftp://x', credentials: {} });
@@ -453,7 +573,11 @@ describe('API nodes in a real Node-RED against the Concur simulator', function (
     assert.equal(m.payload.reportId, R1);
     const refresh = sim.tokenRequests().slice(t0);
     assert.equal(refresh.length, 1);
-    assert.deepEqual([refresh[0].grantType, refresh[0].refreshTokenSha256, refresh[0].status], ['refresh_token', fingerprint(stored.refreshToken), 200], 'used the stored (rotated) refresh token');
+    assert.deepEqual(
+      [refresh[0].grantType, refresh[0].refreshTokenSha256, refresh[0].status],
+      ['refresh_token', fingerprint(stored.refreshToken), 200],
+      'used the stored (rotated) refresh token',
+    );
     const now = JSON.parse(fs.readFileSync(file, 'utf8'));
     assert.notEqual(now.refreshToken, stored.refreshToken, 'and saved the next one');
   });

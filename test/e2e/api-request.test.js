@@ -25,16 +25,86 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
     sim = h.sim;
     await h.deploy(
       [
-        { name: 'get', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', query: 'query', queryType: 'msg', body: 'payload', bodyType: 'msg', paging: 'none' },
+        {
+          name: 'get',
+          type: 'concur-api-request',
+          method: 'GET',
+          path: R1_PATH,
+          pathType: 'str',
+          query: 'query',
+          queryType: 'msg',
+          body: 'payload',
+          bodyType: 'msg',
+          paging: 'none',
+        },
         // Path and method from the message (dialog path empty), old-style flow without *Type properties.
         { name: 'frommsg', type: 'concur-api-request', method: 'msg' },
-        { name: 'jsonata', type: 'concur-api-request', method: 'GET', path: '"/expensereports/v4/users/" & userId & "/context/TRAVELER/reports/" & reportId', pathType: 'jsonata', query: '{"includeX":"1"}', queryType: 'json' },
+        {
+          name: 'jsonata',
+          type: 'concur-api-request',
+          method: 'GET',
+          path: '"/expensereports/v4/users/" & userId & "/context/TRAVELER/reports/" & reportId',
+          pathType: 'jsonata',
+          query: '{"includeX":"1"}',
+          queryType: 'json',
+        },
         { name: 'flowpath', type: 'concur-api-request', method: 'GET', path: 'reportPath', pathType: 'flow' },
-        { name: 'merge', type: 'concur-api-request', method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: 'query', queryType: 'msg', paging: 'merge', maxPages: 10, server: 'cfg2' },
-        { name: 'each', type: 'concur-api-request', method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: 'query', queryType: 'msg', paging: 'each', maxPages: 2, server: 'cfg2' },
-        { name: 'put', type: 'concur-api-request', method: 'PUT', path: `/expensereports/v4/reports/${R1}/exceptions`, pathType: 'str', body: 'payload', bodyType: 'msg', server: 'cfg2' },
-        { name: 'xml', type: 'concur-api-request', method: 'POST', path: 'path', pathType: 'msg', body: 'payload', bodyType: 'msg', bodyFormat: 'xml', accept: 'application/xml', server: 'cfg2' },
-        { name: 'patch', type: 'concur-api-request', method: 'PATCH', path: `/expensereports/v4/reports/${R1}/approve`, pathType: 'str', body: '{"comment":"ok"}', bodyType: 'json', server: 'cfg2' },
+        {
+          name: 'merge',
+          type: 'concur-api-request',
+          method: 'GET',
+          path: '/api/v3.0/expense/reports',
+          pathType: 'str',
+          query: 'query',
+          queryType: 'msg',
+          paging: 'merge',
+          maxPages: 10,
+          server: 'cfg2',
+        },
+        {
+          name: 'each',
+          type: 'concur-api-request',
+          method: 'GET',
+          path: '/api/v3.0/expense/reports',
+          pathType: 'str',
+          query: 'query',
+          queryType: 'msg',
+          paging: 'each',
+          maxPages: 2,
+          server: 'cfg2',
+        },
+        {
+          name: 'put',
+          type: 'concur-api-request',
+          method: 'PUT',
+          path: `/expensereports/v4/reports/${R1}/exceptions`,
+          pathType: 'str',
+          body: 'payload',
+          bodyType: 'msg',
+          server: 'cfg2',
+        },
+        {
+          name: 'xml',
+          type: 'concur-api-request',
+          method: 'POST',
+          path: 'path',
+          pathType: 'msg',
+          body: 'payload',
+          bodyType: 'msg',
+          bodyFormat: 'xml',
+          accept: 'application/xml',
+          server: 'cfg2',
+        },
+        {
+          name: 'patch',
+          type: 'concur-api-request',
+          method: 'PATCH',
+          path: `/expensereports/v4/reports/${R1}/approve`,
+          pathType: 'str',
+          body: '{"comment":"ok"}',
+          bodyType: 'json',
+          server: 'cfg2',
+        },
         { name: 'buf', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', output: 'buffer' },
         { name: 'hdr', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', headers: '{"Accept-Language":"de-DE"}', headersType: 'json' },
         { name: 'hdrmsg', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', headers: 'extra', headersType: 'msg' },
@@ -87,7 +157,15 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
     assert.equal(requestsTo(sim, new RegExp(`${R1}$`)).at(-1).query, 'includeX=1');
     const e = await h.expectErr('flowpath', {});
     assert.equal(e.concurError.code, 'INVALID_INPUT', 'flow.reportPath not set yet: no path');
-    await h.red.deploy(h.flows([{ name: 'flowpath', type: 'concur-api-request', method: 'GET', path: 'reportPath', pathType: 'flow' }], [{ id: 'setflow', type: 'inject', props: [], repeat: '', once: true, onceDelay: 0.1, wires: [['setflow2']] }, { id: 'setflow2', type: 'change', rules: [{ t: 'set', p: 'reportPath', pt: 'flow', to: R1_PATH, tot: 'str' }], wires: [] }]));
+    await h.red.deploy(
+      h.flows(
+        [{ name: 'flowpath', type: 'concur-api-request', method: 'GET', path: 'reportPath', pathType: 'flow' }],
+        [
+          { id: 'setflow', type: 'inject', props: [], repeat: '', once: true, onceDelay: 0.1, wires: [['setflow2']] },
+          { id: 'setflow2', type: 'change', rules: [{ t: 'set', p: 'reportPath', pt: 'flow', to: R1_PATH, tot: 'str' }], wires: [] },
+        ],
+      ),
+    );
     await new Promise((r) => setTimeout(r, 400));
     m = await h.expectOk('flowpath', {});
     assert.equal(m.payload.reportId, R1);
@@ -115,8 +193,30 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
   it('paging: merged array over every NextPage, one message per page, and the page limit', async () => {
     await h.red.deploy(
       h.flows([
-        { name: 'merge', type: 'concur-api-request', method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: 'query', queryType: 'msg', paging: 'merge', maxPages: 10, server: 'cfg2' },
-        { name: 'each', type: 'concur-api-request', method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: 'query', queryType: 'msg', paging: 'each', maxPages: 2, server: 'cfg2' },
+        {
+          name: 'merge',
+          type: 'concur-api-request',
+          method: 'GET',
+          path: '/api/v3.0/expense/reports',
+          pathType: 'str',
+          query: 'query',
+          queryType: 'msg',
+          paging: 'merge',
+          maxPages: 10,
+          server: 'cfg2',
+        },
+        {
+          name: 'each',
+          type: 'concur-api-request',
+          method: 'GET',
+          path: '/api/v3.0/expense/reports',
+          pathType: 'str',
+          query: 'query',
+          queryType: 'msg',
+          paging: 'each',
+          maxPages: 2,
+          server: 'cfg2',
+        },
       ]),
     );
     const n = requestsTo(sim, /\/api\/v3\.0\/expense\/reports$/).length;
@@ -126,24 +226,65 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
     assert.equal(m.concur.request.pages, Math.ceil(all.length / 2));
     assert.equal(m.concur.request.truncated, false);
     const calls = requestsTo(sim, /\/api\/v3\.0\/expense\/reports$/).slice(n);
-    assert.deepEqual(calls.map((c) => new URLSearchParams(c.query).get('offset') || '0'), ['0', '2', '4']);
+    assert.deepEqual(
+      calls.map((c) => new URLSearchParams(c.query).get('offset') || '0'),
+      ['0', '2', '4'],
+    );
     const pages = await h.expectOk('each', { msg: { query: { user: 'ALL', limit: 2 } } }, 2);
-    assert.deepEqual(pages.map((p) => p.concur.request.page), [1, 2]);
-    assert.deepEqual(pages.map((p) => p.payload.Items.length), [2, 2]);
+    assert.deepEqual(
+      pages.map((p) => p.concur.request.page),
+      [1, 2],
+    );
+    assert.deepEqual(
+      pages.map((p) => p.payload.Items.length),
+      [2, 2],
+    );
     assert.ok(pages[1].concur.request.nextPage, 'page 2 still had a next page: the limit stopped it');
   });
 
   it('PUT with a JSON body, POST with an XML body (Accept: application/xml), PATCH body from a JSON value', async () => {
     await h.red.deploy(
       h.flows([
-        { name: 'put', type: 'concur-api-request', method: 'PUT', path: `/expensereports/v4/reports/${R1}/exceptions`, pathType: 'str', body: 'payload', bodyType: 'msg', server: 'cfg2' },
-        { name: 'xml', type: 'concur-api-request', method: 'POST', path: 'path', pathType: 'msg', body: 'payload', bodyType: 'msg', bodyFormat: 'xml', accept: 'application/xml', server: 'cfg2' },
-        { name: 'patch', type: 'concur-api-request', method: 'PATCH', path: `/expensereports/v4/reports/${R1}/approve`, pathType: 'str', body: '{"comment":"ok by api node"}', bodyType: 'json', server: 'cfg2' },
+        {
+          name: 'put',
+          type: 'concur-api-request',
+          method: 'PUT',
+          path: `/expensereports/v4/reports/${R1}/exceptions`,
+          pathType: 'str',
+          body: 'payload',
+          bodyType: 'msg',
+          server: 'cfg2',
+        },
+        {
+          name: 'xml',
+          type: 'concur-api-request',
+          method: 'POST',
+          path: 'path',
+          pathType: 'msg',
+          body: 'payload',
+          bodyType: 'msg',
+          bodyFormat: 'xml',
+          accept: 'application/xml',
+          server: 'cfg2',
+        },
+        {
+          name: 'patch',
+          type: 'concur-api-request',
+          method: 'PATCH',
+          path: `/expensereports/v4/reports/${R1}/approve`,
+          pathType: 'str',
+          body: '{"comment":"ok by api node"}',
+          bodyType: 'json',
+          server: 'cfg2',
+        },
       ]),
     );
     let m = await h.expectOk('put', { payload: { exceptionCode: 'NODATE', exceptionVisibility: 'ALL' } });
     assert.equal(m.statusCode, 200);
-    assert.deepEqual(sim.state.reportById(R1).exceptions.map((x) => [x.exceptionCode, x.source]), [['NODATE', 'v4']]);
+    assert.deepEqual(
+      sim.state.reportById(R1).exceptions.map((x) => [x.exceptionCode, x.source]),
+      [['NODATE', 'v4']],
+    );
     const key = sim.state.reportById(R1).reportKey;
     const xml = `<Exceptions xmlns="http://www.concursolutions.com/api/expense/expensereport/2011/03"><Exception><Index>1</Index><ObjectType>Report</ObjectType><ObjectId/><ExceptionCode>APPRVTO</ExceptionCode></Exception></Exceptions>`;
     m = await h.expectOk('xml', { msg: { path: `/api/expense/expensereport/v1.1/report/${key}/Exceptions` }, payload: xml });
@@ -160,7 +301,16 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
     await h.red.deploy(
       h.flows([
         { name: 'get', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str' },
-        { name: 'patch', type: 'concur-api-request', method: 'PATCH', path: `/expensereports/v4/reports/${R1}/approve`, pathType: 'str', body: '{}', bodyType: 'json', server: 'cfg2' },
+        {
+          name: 'patch',
+          type: 'concur-api-request',
+          method: 'PATCH',
+          path: `/expensereports/v4/reports/${R1}/approve`,
+          pathType: 'str',
+          body: '{}',
+          bodyType: 'json',
+          server: 'cfg2',
+        },
       ]),
     );
     failNext(sim, { method: 'GET', pathPrefix: R1_PATH, status: 429, retryAfter: 1 });
@@ -168,7 +318,12 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
     await h.expectOk('get', {});
     failNext(sim, { method: 'GET', pathPrefix: R1_PATH, status: 503, count: 2 });
     await h.expectOk('get', {});
-    assert.deepEqual(requestsTo(sim, new RegExp(`${R1}$`)).slice(n).map((r) => r.status), [429, 200, 503, 503, 200]);
+    assert.deepEqual(
+      requestsTo(sim, new RegExp(`${R1}$`))
+        .slice(n)
+        .map((r) => r.status),
+      [429, 200, 503, 503, 200],
+    );
     failNext(sim, { method: 'PATCH', pathPrefix: `/expensereports/v4/reports/${R1}/approve`, status: 503 });
     const p = requestsTo(sim, /approve$/).length;
     const e = await h.expectErr('patch', {});
@@ -176,11 +331,22 @@ describe('concur-api-request in a real Node-RED against the Concur simulator', f
     assert.equal(requestsTo(sim, /approve$/).length - p, 1, 'not repeated');
     failNext(sim, { method: 'PATCH', pathPrefix: `/expensereports/v4/reports/${R1}/approve`, status: 429, retryAfter: 0 });
     await h.expectOk('patch', {});
-    assert.deepEqual(requestsTo(sim, /approve$/).slice(p + 1).map((r) => r.status), [429, 204], '429 means not processed: retried for PATCH too');
+    assert.deepEqual(
+      requestsTo(sim, /approve$/)
+        .slice(p + 1)
+        .map((r) => r.status),
+      [429, 204],
+      '429 means not processed: retried for PATCH too',
+    );
   });
 
   it('HTTP errors reach the Catch node with status, code and correlation id; Buffer output', async () => {
-    await h.red.deploy(h.flows([{ name: 'get', type: 'concur-api-request', method: 'GET', path: '/expensereports/v4/users/nobody/context/TRAVELER/reports/NOPE', pathType: 'str' }, { name: 'buf', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', output: 'buffer' }]));
+    await h.red.deploy(
+      h.flows([
+        { name: 'get', type: 'concur-api-request', method: 'GET', path: '/expensereports/v4/users/nobody/context/TRAVELER/reports/NOPE', pathType: 'str' },
+        { name: 'buf', type: 'concur-api-request', method: 'GET', path: R1_PATH, pathType: 'str', output: 'buffer' },
+      ]),
+    );
     const e = await h.expectErr('get', { msg: { correlationId: 'corr-404' } });
     assert.deepEqual([e.concurError.status, e.concurError.code, e.concurError.correlationId], [404, 'HTTP_404', 'corr-404']);
     const m = await h.expectOk('buf', {});

@@ -55,11 +55,29 @@ const SCENARIOS = {
   // switch (no rule matches): the message ends at the switch
   'switch-drop': (p, z, to) => [`${p}-sw`, [switchNode(`${p}-sw`, z, 'null', [to])]],
   // switch → function that throws: a failure after a done-less node
-  'switch-throw': (p, z) => [`${p}-sw`, [switchNode(`${p}-sw`, z, 'nnull', [`${p}-boom`]), fnNode(`${p}-boom`, z, 'throw new Error("thrown after the switch");', [])]],
+  'switch-throw': (p, z) => [
+    `${p}-sw`,
+    [switchNode(`${p}-sw`, z, 'nnull', [`${p}-boom`]), fnNode(`${p}-boom`, z, 'throw new Error("thrown after the switch");', [])],
+  ],
   // change node (calls done)
   change: (p, z, to) => [
     `${p}-ch`,
-    [{ id: `${p}-ch`, type: 'change', z, name: '', rules: [{ t: 'set', p: 'changed', pt: 'msg', to: 'yes', tot: 'str' }], action: '', property: '', from: '', to: '', reg: false, wires: [[to]], ...at(300, 200) }],
+    [
+      {
+        id: `${p}-ch`,
+        type: 'change',
+        z,
+        name: '',
+        rules: [{ t: 'set', p: 'changed', pt: 'msg', to: 'yes', tot: 'str' }],
+        action: '',
+        property: '',
+        from: '',
+        to: '',
+        reg: false,
+        wires: [[to]],
+        ...at(300, 200),
+      },
+    ],
   ],
   // link out → link in → switch → collector (a hand-over without a send, then a done-less node)
   link: (p, z, to) => [
@@ -99,7 +117,23 @@ const SCENARIOS = {
   // rbe (filter) node: also a one-argument handler; the first value passes
   rbe: (p, z, to) => [
     `${p}-rbe`,
-    [{ id: `${p}-rbe`, type: 'rbe', z, name: '', func: 'rbe', gap: '', start: '', inout: 'out', septopics: true, property: 'payload', topi: 'topic', wires: [[to]], ...at(300, 500) }],
+    [
+      {
+        id: `${p}-rbe`,
+        type: 'rbe',
+        z,
+        name: '',
+        func: 'rbe',
+        gap: '',
+        start: '',
+        inout: 'out',
+        septopics: true,
+        property: 'payload',
+        topi: 'topic',
+        wires: [[to]],
+        ...at(300, 500),
+      },
+    ],
   ],
 };
 const NAMES = Object.keys(SCENARIOS);
@@ -146,7 +180,8 @@ describe('flow completion through core nodes (real Node-RED, both receivers)', f
   beforeEach(() => collector.clear());
 
   const got = (p) => collector.received.filter((m) => m.path === `/got/${p}`).map((m) => m.body);
-  const postLegacy = (name) => request(`${red.url}/legacy/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: AUTH }, body: XML });
+  const postLegacy = (name) =>
+    request(`${red.url}/legacy/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: AUTH }, body: XML });
   async function postEss(name, ev = essEvent()) {
     const d = signedDelivery(ev, { privateKey: key.privateKey });
     const r = await request(`${red.url}/ess/${name}`, { method: 'POST', headers: d.headers, body: d.body });
@@ -200,7 +235,10 @@ describe('flow completion through core nodes (real Node-RED, both receivers)', f
 
     it('a burst of concurrent callouts through one switch (its queue gets busy) all answer 200', async () => {
       const answers = await Promise.all(Array.from({ length: 12 }, () => postLegacy('switch-match')));
-      assert.deepEqual(answers.map((r) => r.status), Array(12).fill(200));
+      assert.deepEqual(
+        answers.map((r) => r.status),
+        Array(12).fill(200),
+      );
       assert.equal(got('legacy-switch-match').length, 12);
     });
   });
@@ -230,7 +268,10 @@ describe('flow completion through core nodes (real Node-RED, both receivers)', f
       const ev = await postEss('switch-throw');
       assert.equal(await essOutcome('ess-switch-throw', ev.id), 'failed: thrown after the switch');
       const dl = JSON.parse((await request(`${red.url}/concur-ess-event-in/ess-switch-throw/dead-letters`)).body);
-      assert.ok(dl.some((d) => d.id === ev.id), 'listed as a dead letter');
+      assert.ok(
+        dl.some((d) => d.id === ev.id),
+        'listed as a dead letter',
+      );
       finished.push(['ess-switch-throw', ev.id]);
     });
 
@@ -253,7 +294,9 @@ describe('flow completion through core nodes (real Node-RED, both receivers)', f
       assert.doesNotMatch(red.logs.slice(red.logStart).join(''), /re-emitting/);
       // Their journals agree: none of them is pending (last record accepted/re-delivered); a compaction turns done into "seen".
       for (const [nodeId, id] of finished) {
-        const last = journalRecords(nodeId).filter((r) => r.id === id).pop();
+        const last = journalRecords(nodeId)
+          .filter((r) => r.id === id)
+          .pop();
         assert.ok(last && ['d', 'f', 's'].includes(last.t), `${nodeId} ${id}: ${JSON.stringify(last)}`);
       }
     });

@@ -33,27 +33,90 @@ describe('concur-store (real Node-RED, real PostgreSQL)', function () {
     if (pg) await pg.destroy();
   });
 
-  const storeNode = (over = {}) => ({ id: 'pgstore', type: 'concur-store', name: 'db', backend: 'postgres', connection: 'fields', host: pg.host, port: pg.port, database: pg.database, user: pg.user, tls: 'off', ca: '', poolSize: 4, schema: 'concur_node_test', tablePrefix: 'n_', leaseSec: 3, credentials: { password: pg.password }, ...over });
+  const storeNode = (over = {}) => ({
+    id: 'pgstore',
+    type: 'concur-store',
+    name: 'db',
+    backend: 'postgres',
+    connection: 'fields',
+    host: pg.host,
+    port: pg.port,
+    database: pg.database,
+    user: pg.user,
+    tls: 'off',
+    ca: '',
+    poolSize: 4,
+    schema: 'concur_node_test',
+    tablePrefix: 'n_',
+    leaseSec: 3,
+    credentials: { password: pg.password },
+    ...over,
+  });
   const flows = (over = {}) => [
     { id: TAB, type: 'tab', label: 'ess' },
     storeNode(over),
     essNode({ store: 'pgstore', extraKeys: key.publicPem, completionTimeout: 60, wires: [['fail']] }),
     // Events whose facts.fail is set fail in the flow (done(err)): dead letters.
-    { id: 'fail', type: 'function', z: TAB, func: "if (msg.payload.facts && msg.payload.facts.fail) throw new Error('rule failed');\nreturn msg;", outputs: 1, wires: [['st-fn']], x: 300, y: 100 },
+    {
+      id: 'fail',
+      type: 'function',
+      z: TAB,
+      func: "if (msg.payload.facts && msg.payload.facts.fail) throw new Error('rule failed');\nreturn msg;",
+      outputs: 1,
+      wires: [['st-fn']],
+      x: 300,
+      y: 100,
+    },
     { id: 'st', type: 'status', z: TAB, scope: ['ess'], wires: [['st-fn']], x: 150, y: 200 },
-    { id: 'st-fn', type: 'function', z: TAB, func: "msg.payload = { status: msg.status, concur: msg.concur };\nmsg.headers = { 'content-type': 'application/json' };\nreturn msg;", outputs: 1, wires: [['st-req']], x: 300, y: 200 },
-    { id: 'st-req', type: 'http request', z: TAB, method: 'POST', ret: 'txt', url: `${collector.url}/out`, tls: '', persist: false, wires: [[]], x: 450, y: 200 },
+    {
+      id: 'st-fn',
+      type: 'function',
+      z: TAB,
+      func: "msg.payload = { status: msg.status, concur: msg.concur };\nmsg.headers = { 'content-type': 'application/json' };\nreturn msg;",
+      outputs: 1,
+      wires: [['st-req']],
+      x: 300,
+      y: 200,
+    },
+    {
+      id: 'st-req',
+      type: 'http request',
+      z: TAB,
+      method: 'POST',
+      ret: 'txt',
+      url: `${collector.url}/out`,
+      tls: '',
+      persist: false,
+      wires: [[]],
+      x: 450,
+      y: 200,
+    },
   ];
   const post = (ev) => {
     const d = signedDelivery(ev, { privateKey: key.privateKey });
     return request(`${red.url}/concur/ess`, { method: 'POST', headers: d.headers, body: d.body, timeoutMs: 20000 });
   };
-  const test = (body) => request(`${red.url}/concur-store/pgstore/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const lastStatus = () => collector.received.filter((m) => m.path === '/out' && m.body.status).map((m) => m.body.status).pop();
+  const test = (body) =>
+    request(`${red.url}/concur-store/pgstore/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const lastStatus = () =>
+    collector.received
+      .filter((m) => m.path === '/out' && m.body.status)
+      .map((m) => m.body.status)
+      .pop();
 
   it('Test connection reports the server and schema version, or the error, and never a password', async () => {
     await red.deploy(flows());
-    const fields = { backend: 'postgres', connection: 'fields', host: pg.host, port: String(pg.port), database: pg.database, user: pg.user, tls: 'off', schema: 'concur_node_test', tablePrefix: 'n_' };
+    const fields = {
+      backend: 'postgres',
+      connection: 'fields',
+      host: pg.host,
+      port: String(pg.port),
+      database: pg.database,
+      user: pg.user,
+      tls: 'off',
+      schema: 'concur_node_test',
+      tablePrefix: 'n_',
+    };
     // untouched password field: the deployed credential is used
     let r;
     let j;

@@ -19,7 +19,12 @@ const CONFIGS = [
   { id: 'pw-missing', grantType: 'password', credtype: 'authtoken', credentials: { clientId: 'id', clientSecret: 'secret', username: 'company-uuid' } },
   { id: 'cc-missing', grantType: 'client_credentials', credentials: { clientId: 'id' } },
   { id: 'rt-ok', grantType: 'refresh_token', credentials: { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt' } },
-  { id: 'pw-ok', grantType: 'password', credtype: 'authtoken', credentials: { clientId: 'id', clientSecret: 'secret', username: 'company-uuid', password: 'request-token' } },
+  {
+    id: 'pw-ok',
+    grantType: 'password',
+    credtype: 'authtoken',
+    credentials: { clientId: 'id', clientSecret: 'secret', username: 'company-uuid', password: 'request-token' },
+  },
   { id: 'cc-ok', grantType: 'client_credentials', credentials: { clientId: 'id', clientSecret: 'secret' } },
 ];
 const TYPES = ['concur-get-report-details', 'concur-post-exceptions', 'concur-workflow-action', 'concur-notifications'];
@@ -35,7 +40,8 @@ describe('API nodes show an unconfigured connection at deploy (real Node-RED)', 
     for (const c of CONFIGS) flows.push({ type: 'concur-config', name: `conn ${c.id}`, ...base, ...c });
     let i = 0;
     for (const c of CONFIGS) {
-      for (const type of TYPES) flows.push({ id: `${type}-${c.id}`, type, z: Z, server: c.id, x: 150 + (i % 4) * 200, y: 40 + Math.floor(i++ / 4) * 40, wires: [[]] });
+      for (const type of TYPES)
+        flows.push({ id: `${type}-${c.id}`, type, z: Z, server: c.id, x: 150 + (i % 4) * 200, y: 40 + Math.floor(i++ / 4) * 40, wires: [[]] });
     }
     flows.push({ id: 'no-server', type: 'concur-get-report-details', z: Z, server: '', x: 150, y: 400, wires: [[]] });
     await red.deploy(flows);
@@ -51,7 +57,12 @@ describe('API nodes show an unconfigured connection at deploy (real Node-RED)', 
     it(`${c.grantType} grant ${missing ? 'missing a credential: yellow ring "connection not configured"' : 'fully configured: green dot'}`, async () => {
       for (const type of TYPES) {
         const s = await watch.waitFor(`${type}-${c.id}`, (b) => b.fill !== undefined);
-        if (missing) assert.deepEqual({ fill: s.fill, shape: s.shape, text: s.text }, { fill: 'yellow', shape: 'ring', text: 'connection not configured' }, `${type} on ${c.id}`);
+        if (missing)
+          assert.deepEqual(
+            { fill: s.fill, shape: s.shape, text: s.text },
+            { fill: 'yellow', shape: 'ring', text: 'connection not configured' },
+            `${type} on ${c.id}`,
+          );
         else assert.deepEqual({ fill: s.fill, shape: s.shape, text: s.text }, { fill: 'green', shape: 'dot', text: '0 ok' }, `${type} on ${c.id}`);
       }
     });

@@ -40,8 +40,33 @@ describe('concur-ess-event-in: an event routed through a core switch node is com
     const c = collectorNodes({ idPrefix: 'col', z: 'tab', url: collector.url, fields: ['payload'] });
     await red.deploy([
       { id: 'tab', type: 'tab', label: 'switch' },
-      { id: 'ess', type: 'concur-ess-event-in', z: 'tab', path: '/concur/ess', extraKeys: sim.essKeys().publicPem, keyConcur202609: false, keyConcur202510: false, completionTimeout: 2, x: 100, y: 100, wires: [['sw']] },
-      { id: 'sw', type: 'switch', z: 'tab', property: 'payload.eventType', propertyType: 'msg', rules: [{ t: 'eq', v: 'statusChanged', vt: 'str' }], checkall: 'true', repair: false, outputs: 1, x: 300, y: 100, wires: [[c.inputId]] },
+      {
+        id: 'ess',
+        type: 'concur-ess-event-in',
+        z: 'tab',
+        path: '/concur/ess',
+        extraKeys: sim.essKeys().publicPem,
+        keyConcur202609: false,
+        keyConcur202510: false,
+        completionTimeout: 2,
+        x: 100,
+        y: 100,
+        wires: [['sw']],
+      },
+      {
+        id: 'sw',
+        type: 'switch',
+        z: 'tab',
+        property: 'payload.eventType',
+        propertyType: 'msg',
+        rules: [{ t: 'eq', v: 'statusChanged', vt: 'str' }],
+        checkall: 'true',
+        repair: false,
+        outputs: 1,
+        x: 300,
+        y: 100,
+        wires: [[c.inputId]],
+      },
       ...c.nodes,
     ]);
     const sent = await sim.sendEss({ to: `${red.url}/concur/ess`, reportId: 'CB899F7D9F73420A8D8B', maxAttempts: 1 });
@@ -50,7 +75,10 @@ describe('concur-ess-event-in: an event routed through a core switch node is com
     // Past the 2 s completion timeout: the journal says how the event ended.
     await new Promise((r) => setTimeout(r, 3500));
     const journal = fs.readFileSync(path.join(red.opts.userDir, 'concur-ess', 'ess.journal'), 'utf8');
-    const records = journal.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const records = journal
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const [accepted] = records.filter((r) => r.t === 'a');
     const outcome = records.filter((r) => r.id === accepted.id && (r.t === 'd' || r.t === 'f')).map((r) => (r.t === 'f' ? `failed: ${r.r}` : 'done'));
     assert.deepEqual(outcome, ['done'], 'the event routed through a switch is marked done');

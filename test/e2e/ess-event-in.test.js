@@ -51,7 +51,14 @@ describe('concur-ess-event-in (real Node-RED)', function () {
       { id: TAB, type: 'tab', label: 'ess' },
       essNode({ extraKeys: good.publicPem, rejectOutput: true, outputs: 2, wires: [['ev-fn'], ['rej-fn']] }),
       essNode({ id: 'ess400', path: '/concur/ess400', extraKeys: good.publicPem, signatureFailureStatus: '400', wires: [['ev-fn']] }),
-      essNode({ id: 'essFilter', path: '/concur/ess-filter', extraKeys: good.publicPem, topicFilter: 'concur\\.expense\\.report$', eventTypeFilter: '^statusChanged$', wires: [['ev-fn']] }),
+      essNode({
+        id: 'essFilter',
+        path: '/concur/ess-filter',
+        extraKeys: good.publicPem,
+        topicFilter: 'concur\\.expense\\.report$',
+        eventTypeFilter: '^statusChanged$',
+        wires: [['ev-fn']],
+      }),
       essNode({ id: 'essOpen', path: '/concur/ess-open', verifySignature: false, wires: [['ev-fn']] }),
       essNode({ id: 'essFail', path: '/concur/ess-fail', extraKeys: good.publicPem, wires: [['boom']] }),
       { id: 'boom', type: 'function', z: TAB, name: 'boom', func: 'throw new Error("flow failed on purpose")', outputs: 1, wires: [[]], x: 400, y: 400 },
@@ -118,7 +125,11 @@ describe('concur-ess-event-in (real Node-RED)', function () {
       ['short base64', { 'Concur-Signature': 'AAAA' }, okBody, /not a base64/],
     ];
     for (const [name, h, body, re] of cases) {
-      const r = await request(url(), { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer super-secret-token', ...h }, body });
+      const r = await request(url(), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer super-secret-token', ...h },
+        body,
+      });
       assert.equal(r.status, 401, `${name}: ${r.body}`);
       assert.match(r.body, re, name);
     }
@@ -155,7 +166,10 @@ describe('concur-ess-event-in (real Node-RED)', function () {
       assert.match(r.body, re);
     }
     await collector.waitFor(3, 10000, '/rejected');
-    assert.deepEqual(rejected().map((p) => p.category), ['envelope', 'envelope', 'envelope']);
+    assert.deepEqual(
+      rejected().map((p) => p.category),
+      ['envelope', 'envelope', 'envelope'],
+    );
     assert.equal(events().length, 0);
   });
 
@@ -172,7 +186,10 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     const ev = essEvent();
     const d = signedDelivery(ev, { privateKey: good.privateKey });
     const rs = await Promise.all([post(d), post(d), post(d)]);
-    assert.deepEqual(rs.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      [200, 200, 200],
+    );
     assert.deepEqual(rs.map((r) => r.body).sort(), ['accepted', 'duplicate', 'duplicate']);
     const again = await post(signedDelivery(ev, { privateKey: good.privateKey, padding: 'pkcs1' }));
     assert.equal(again.status, 200);
@@ -194,7 +211,10 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     }
     await collector.waitFor(1, 10000, '/event');
     const got = (await collector.settle(300)).filter((m) => m.path === '/event');
-    assert.deepEqual(got.map((m) => m.body.concur.id), [pass.id]);
+    assert.deepEqual(
+      got.map((m) => m.body.concur.id),
+      [pass.id],
+    );
   });
 
   it('with verification off: accepts unsigned events, marks them unverified and shows a warning status', async () => {
@@ -223,7 +243,11 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     const journal = path.join(red.opts.userDir, 'concur-ess', 'essFail.journal');
     const until = Date.now() + 10000;
     while (!fs.readFileSync(journal, 'utf8').includes('"t":"f"') && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
-    const lines = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const f = lines.find((l) => l.t === 'f' && l.id === ev.id);
     assert.ok(f, 'failed record written');
     assert.match(f.r, /flow failed on purpose/);
@@ -257,8 +281,16 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     const dl = await post(signedDelivery(failedEvent, { privateKey: good.privateKey }), '/concur/ess-fail');
     assert.equal(dl.body, 'duplicate');
     const journal = fs.readFileSync(path.join(red.opts.userDir, 'concur-ess', 'essFail.journal'), 'utf8');
-    const recs = journal.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.id === failedEvent.id);
-    assert.deepEqual(recs.map((l) => l.t), ['a', 'f'], 'dead letter kept with its body');
+    const recs = journal
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.id === failedEvent.id);
+    assert.deepEqual(
+      recs.map((l) => l.t),
+      ['a', 'f'],
+      'dead letter kept with its body',
+    );
   });
 
   it('removes its route on redeploy: two redeploys leave one route answering once; removing the node gives 404', async () => {
@@ -286,7 +318,10 @@ describe('concur-ess-event-in (real Node-RED)', function () {
     assert.equal(r.status, 503);
     await collector.waitFor(1, 10000, '/status2');
     const s = collector.received.filter((m) => m.path === '/status2').map((m) => m.body.status);
-    assert.ok(s.some((x) => x.fill === 'red' && /key "user"/.test(x.text)), JSON.stringify(s));
+    assert.ok(
+      s.some((x) => x.fill === 'red' && /key "user"/.test(x.text)),
+      JSON.stringify(s),
+    );
     await red.deploy(flows());
   });
 });

@@ -38,12 +38,43 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
     await red.deploy([
       { id: TAB, type: 'tab', label: 'ess' },
       essNode({ extraKeys: key.publicPem, clientCertMode: 'tls', rejectOutput: true, outputs: 2, wires: [['ev-fn'], ['rej-fn']] }),
-      essNode({ id: 'essSerial', path: '/concur/ess-serial', extraKeys: key.publicPem, clientCertMode: 'tls', allowedSerials: '0DB77DE3CEE04514936B0ABA6C95B53B', wires: [['ev-fn']] }),
+      essNode({
+        id: 'essSerial',
+        path: '/concur/ess-serial',
+        extraKeys: key.publicPem,
+        clientCertMode: 'tls',
+        allowedSerials: '0DB77DE3CEE04514936B0ABA6C95B53B',
+        wires: [['ev-fn']],
+      }),
       // The test client connects over loopback, so here the "proxy" is loopback.
-      essNode({ id: 'essHeader', path: '/concur/ess-proxy', extraKeys: key.publicPem, clientCertMode: 'header', clientCertHeader: 'X-Forwarded-Client-Cert', headerCertIssuers: pki.caPem, trustedProxies: 'loopback', wires: [['ev-fn']] }),
+      essNode({
+        id: 'essHeader',
+        path: '/concur/ess-proxy',
+        extraKeys: key.publicPem,
+        clientCertMode: 'header',
+        clientCertHeader: 'X-Forwarded-Client-Cert',
+        headerCertIssuers: pki.caPem,
+        trustedProxies: 'loopback',
+        wires: [['ev-fn']],
+      }),
       // Forgery set-up of issue 12.1: header mode, the certificate key accepted, no issuers.
-      essNode({ id: 'essHeaderKey', path: '/concur/ess-proxy-key', extraKeys: key.publicPem, clientCertMode: 'header', acceptClientCertKey: true, trustedProxies: 'loopback', wires: [['ev-fn']] }),
-      essNode({ id: 'essHeaderFar', path: '/concur/ess-proxy-far', extraKeys: key.publicPem, clientCertMode: 'header', trustedProxies: '192.0.2.10, 2001:db8::/32', wires: [['ev-fn']] }),
+      essNode({
+        id: 'essHeaderKey',
+        path: '/concur/ess-proxy-key',
+        extraKeys: key.publicPem,
+        clientCertMode: 'header',
+        acceptClientCertKey: true,
+        trustedProxies: 'loopback',
+        wires: [['ev-fn']],
+      }),
+      essNode({
+        id: 'essHeaderFar',
+        path: '/concur/ess-proxy-far',
+        extraKeys: key.publicPem,
+        clientCertMode: 'header',
+        trustedProxies: '192.0.2.10, 2001:db8::/32',
+        wires: [['ev-fn']],
+      }),
       essNode({ id: 'essHeaderNone', path: '/concur/ess-proxy-none', extraKeys: key.publicPem, clientCertMode: 'header', wires: [['ev-fn']] }),
       // No configured keys at all: only the client certificate's own key may sign (ESS signs with its certificate key).
       essNode({ id: 'essCertKey', path: '/concur/ess-certkey', clientCertMode: 'tls', acceptClientCertKey: true, wires: [['ev-fn']] }),
@@ -89,13 +120,22 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
       assert.match(r.body, re, name);
     }
     await collector.waitFor(3, 10000, '/rejected');
-    assert.deepEqual(collector.received.filter((m) => m.path === '/rejected').map((m) => m.body.payload.category), ['certificate', 'certificate', 'certificate']);
+    assert.deepEqual(
+      collector.received.filter((m) => m.path === '/rejected').map((m) => m.body.payload.category),
+      ['certificate', 'certificate', 'certificate'],
+    );
     assert.equal(collector.received.filter((m) => m.path === '/event').length, 0);
   });
 
   it('checks the certificate before the signature: a good certificate with a bad signature is 401, a bad certificate with a good signature is 403', async () => {
     const ev = essEvent();
-    const bad = await request(`${red.url}/concur/ess`, { method: 'POST', headers: { 'Concur-Signature': sign('other', key.privateKey) }, body: JSON.stringify(ev), ca: pki.caPem, ...clientTls(pki.clients.good) });
+    const bad = await request(`${red.url}/concur/ess`, {
+      method: 'POST',
+      headers: { 'Concur-Signature': sign('other', key.privateKey) },
+      body: JSON.stringify(ev),
+      ca: pki.caPem,
+      ...clientTls(pki.clients.good),
+    });
     assert.equal(bad.status, 401);
     assert.equal((await post('/concur/ess', ev, clientTls(pki.clients.wrongCn))).status, 403);
   });
@@ -126,7 +166,13 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
     const f = await post('/concur/ess-proxy-key', essEvent(), {}, hdr, forged.privateKey);
     assert.equal(f.status, 401, f.body);
     // SAP's real certificate is public: pasting it in the header passes the certificate check, but the signature must still be Concur's.
-    const pasted = await post('/concur/ess-proxy-key', essEvent(), {}, { 'X-Forwarded-Client-Cert': encodeURIComponent(pki.clients.good.cert) }, forged.privateKey);
+    const pasted = await post(
+      '/concur/ess-proxy-key',
+      essEvent(),
+      {},
+      { 'X-Forwarded-Client-Cert': encodeURIComponent(pki.clients.good.cert) },
+      forged.privateKey,
+    );
     assert.equal(pasted.status, 401, pasted.body);
     const good = { 'X-Forwarded-Client-Cert': encodeURIComponent(pki.clients.good.cert) };
     const far = await post('/concur/ess-proxy-far', essEvent(), {}, good);
@@ -137,7 +183,20 @@ describe('concur-ess-event-in: client certificates (real Node-RED over TLS)', fu
     const ev = essEvent();
     const d = signedDelivery(ev, { privateKey: key.privateKey });
     // Two header lines through a real HTTP request (rawHeaders keeps them apart).
-    const twice = await request(`${red.url}/concur/ess-proxy`, { method: 'POST', headers: ['Host', new URL(red.url).host, ...Object.entries(d.headers).flat(), 'X-Forwarded-Client-Cert', encodeURIComponent(pki.clients.good.cert), 'X-Forwarded-Client-Cert', encodeURIComponent(pki.clients.good.cert)], body: d.body, ca: pki.caPem });
+    const twice = await request(`${red.url}/concur/ess-proxy`, {
+      method: 'POST',
+      headers: [
+        'Host',
+        new URL(red.url).host,
+        ...Object.entries(d.headers).flat(),
+        'X-Forwarded-Client-Cert',
+        encodeURIComponent(pki.clients.good.cert),
+        'X-Forwarded-Client-Cert',
+        encodeURIComponent(pki.clients.good.cert),
+      ],
+      body: d.body,
+      ca: pki.caPem,
+    });
     assert.equal(twice.status, 403, twice.body);
     assert.match(twice.body, /repeated/);
     await new Promise((r) => setTimeout(r, 300));

@@ -109,7 +109,26 @@ describe('concur-ess-event-in: store memory limits and a store that cannot open 
         [
           essNode({ id: 'essPend', storeName: 'pend', pendingMemoryMiB: 0.01, extraKeys: key.publicPem, wires: [['hold']] }),
           // Holds each event 1.5 s, so it stays pending.
-          { id: 'hold', type: 'delay', z: TAB, pauseType: 'delay', timeout: '1500', timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, wires: [['ev-fn']], x: 300, y: 100 },
+          {
+            id: 'hold',
+            type: 'delay',
+            z: TAB,
+            pauseType: 'delay',
+            timeout: '1500',
+            timeoutUnits: 'milliseconds',
+            rate: '1',
+            nbRateUnits: '1',
+            rateUnits: 'second',
+            randomFirst: '1',
+            randomLast: '5',
+            randomUnits: 'seconds',
+            drop: false,
+            allowrate: false,
+            outputs: 1,
+            wires: [['ev-fn']],
+            x: 300,
+            y: 100,
+          },
         ],
         ['essPend'],
       ),
@@ -160,7 +179,9 @@ describe('concur-ess-event-in: store memory limits and a store that cannot open 
     fs.renameSync(path.join(userDir, 'concur-ess'), path.join(userDir, 'concur-ess.moved'));
     fs.writeFileSync(path.join(userDir, 'concur-ess'), 'not a directory');
     try {
-      await red.deploy(flows([essNode({ id: 'essGone', path: '/concur/ess-gone', storeName: 'gone', extraKeys: key.publicPem, wires: [['ev-fn']] })], ['essGone']));
+      await red.deploy(
+        flows([essNode({ id: 'essGone', path: '/concur/ess-gone', storeName: 'gone', extraKeys: key.publicPem, wires: [['ev-fn']] })], ['essGone']),
+      );
       await waitForStatus((s) => s.fill === 'red' && /retry in/.test(s.text));
       const t0 = Date.now();
       await red.deploy(flows([], []));

@@ -58,7 +58,23 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
   const webhook = () => `${red.url}/concur/ess`;
   function config(over = {}) {
     const c = sim.credentials;
-    return { id: 'cfg-app', type: 'concur-config', name: 'app', geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'client_credentials', followGeolocation: true, timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60, credentials: { clientId: c.clientId, clientSecret: c.clientSecret }, ...over };
+    return {
+      id: 'cfg-app',
+      type: 'concur-config',
+      name: 'app',
+      geolocation: 'custom',
+      baseUrl: sim.url,
+      tokenEndpoint: 'api',
+      grantType: 'client_credentials',
+      followGeolocation: true,
+      timeout: 10,
+      retries: 1,
+      retryDelay: 5,
+      retryMaxDelay: 20,
+      expirySkew: 60,
+      credentials: { clientId: c.clientId, clientSecret: c.clientSecret },
+      ...over,
+    };
   }
   function flows({ cfg = config(), ess = {}, withReceiver = true } = {}) {
     const st = collectorNodes({ idPrefix: 'st', z: TAB, url: collector.url, pathName: '/status', fields: ['status'] });
@@ -94,15 +110,25 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
   it('registers on deploy, receives the events Concur sends to it, updates only on change', async () => {
     await red.deploy(flows());
     const sub = await waitUntil(() => sim.state.subscriptions.get(SUB_ID), 'the subscription');
-    assert.deepEqual([sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId], ['public.concur.expense.report', 'statusChanged', webhook(), sim.credentials.clientId]);
+    assert.deepEqual(
+      [sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId],
+      ['public.concur.expense.report', 'statusChanged', webhook(), sim.credentials.clientId],
+    );
     assert.equal(puts(), 1);
 
     // The simulator (as ESS) now delivers a state change to the receiver.
-    const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stepCode: 'EXTVAL' }) });
+    const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ stepCode: 'EXTVAL' }),
+    });
     assert.equal(moved.status, 200, moved.body);
     await sim.deliveriesIdle();
     const event = sim.events.filter((e) => e.reportId === R_DRAFT).pop();
-    assert.deepEqual(event.deliveries.map((d) => [d.subscriptionId, d.status]), [[SUB_ID, 200]]);
+    assert.deepEqual(
+      event.deliveries.map((d) => [d.subscriptionId, d.status]),
+      [[SUB_ID, 200]],
+    );
     assert.equal((await counters()).accepted, 1);
 
     // Same settings again: nothing to PUT. Changed filter: PUT once more.
@@ -115,7 +141,12 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
   });
 
   it('a failing registration shows a yellow ring and the receiver keeps answering', async () => {
-    await red.deploy(flows({ cfg: config({ credentials: { clientId: sim.credentials.clientId, clientSecret: 'wrong-secret-123' } }), ess: { subscriptionId: 'nr-e2e.failing' } }));
+    await red.deploy(
+      flows({
+        cfg: config({ credentials: { clientId: sim.credentials.clientId, clientSecret: 'wrong-secret-123' } }),
+        ess: { subscriptionId: 'nr-e2e.failing' },
+      }),
+    );
     const st = await waitUntil(
       () => collector.received.map((m) => m.body.status).find((s) => s.source && s.source.id === 'essS' && /subscription/.test(s.text || '')),
       'the subscription status',
@@ -168,10 +199,17 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
     try {
       await red.deploy(flows({ ess: { subscriptionId: 'nr-e2e.full' } }));
       await red.deploy(flows({ withReceiver: false })); // registration still in flight: the connection closes under it
-      await waitUntil(() => /ESS subscription "nr-e2e\.full" (deleted|was already gone) \(node removed; sent once the flows had restarted\)/.test(red.log()), 'the deferred DELETE', 20000);
+      await waitUntil(
+        () => /ESS subscription "nr-e2e\.full" (deleted|was already gone) \(node removed; sent once the flows had restarted\)/.test(red.log()),
+        'the deferred DELETE',
+        20000,
+      );
       await sim.deliveriesIdle();
       assert.ok(!sim.state.subscriptions.has('nr-e2e.full'), 'no subscription left behind');
-      assert.ok(sim.requests.some((r) => r.method === 'DELETE' && r.path === '/events/v4/subscriptions/nr-e2e.full'), 'the DELETE reached Concur');
+      assert.ok(
+        sim.requests.some((r) => r.method === 'DELETE' && r.path === '/events/v4/subscriptions/nr-e2e.full'),
+        'the DELETE reached Concur',
+      );
     } finally {
       sim.setFaults({ latencyMs: 0 });
     }
@@ -187,20 +225,49 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
         ...flows({ withReceiver: false }),
         { id: 'in', type: 'http in', z: TAB, url: '/subs', method: 'post', upload: false, swaggerDoc: '', wires: [['res', 'prep']], x: 100, y: 500 },
         { id: 'res', type: 'http response', z: TAB, statusCode: '200', headers: {}, wires: [], x: 300, y: 540 },
-        { id: 'prep', type: 'function', z: TAB, func: 'const b = msg.payload; Object.assign(msg, b.msg || {}); msg.payload = b.payload; msg.tag = b.tag; return msg;', outputs: 1, wires: [['subs']], x: 300, y: 500 },
-        { id: 'subs', type: 'concur-ess-subscriptions', z: TAB, name: '', server: 'cfg-app', operation: 'msg', subscriptionId: '', topic: 'public.concur.expense.report', filter: '.*', endpoint: webhook(), wires: [[okC.inputId]], x: 500, y: 500 },
+        {
+          id: 'prep',
+          type: 'function',
+          z: TAB,
+          func: 'const b = msg.payload; Object.assign(msg, b.msg || {}); msg.payload = b.payload; msg.tag = b.tag; return msg;',
+          outputs: 1,
+          wires: [['subs']],
+          x: 300,
+          y: 500,
+        },
+        {
+          id: 'subs',
+          type: 'concur-ess-subscriptions',
+          z: TAB,
+          name: '',
+          server: 'cfg-app',
+          operation: 'msg',
+          subscriptionId: '',
+          topic: 'public.concur.expense.report',
+          filter: '.*',
+          endpoint: webhook(),
+          wires: [[okC.inputId]],
+          x: 500,
+          y: 500,
+        },
         { id: 'catch', type: 'catch', z: TAB, scope: ['subs'], uncaught: false, wires: [[errC.inputId]], x: 500, y: 560 },
         ...okC.nodes,
         ...errC.nodes,
       ];
     }
-    const send = (tag, msg, payload) => request(`${red.url}/subs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag, msg, payload }) });
+    const send = (tag, msg, payload) =>
+      request(`${red.url}/subs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag, msg, payload }) });
 
-    it('runs list / get / put / delete / topics from msg.operation, with node defaults and the API nodes\' error shape', async () => {
+    it("runs list / get / put / delete / topics from msg.operation, with node defaults and the API nodes' error shape", async () => {
       await red.deploy(nodeFlows());
       await send('put', { operation: 'put', subscriptionId: 'from-node' }, { filter: 'statusChanged' });
       await collector.waitFor(1, 10000, '/ok');
-      assert.deepEqual(ok()[0].payload.subscription, { id: 'from-node', filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: webhook() } });
+      assert.deepEqual(ok()[0].payload.subscription, {
+        id: 'from-node',
+        filter: 'statusChanged',
+        topic: 'public.concur.expense.report',
+        webHookConfig: { endpoint: webhook() },
+      });
       assert.equal(sim.state.subscriptions.get('from-node').filter, 'statusChanged');
       await send('get', { operation: 'get' }, { id: 'from-node' });
       await send('missing', { operation: 'get', subscriptionId: 'not-there' });
@@ -215,8 +282,14 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
       await sim.setFaults({ failNext: [{ count: 1, status: 503, pathPrefix: '/events/v4/subscriptions' }] });
       await send('list', { operation: 'list' });
       await collector.waitFor(5, 10000, '/ok');
-      assert.deepEqual(ok()[4].payload.map((x) => x.id), ['from-node']);
-      assert.ok(sim.requests.some((r) => r.status === 503 && r.path === '/events/v4/subscriptions'), 'the 503 was served, then retried');
+      assert.deepEqual(
+        ok()[4].payload.map((x) => x.id),
+        ['from-node'],
+      );
+      assert.ok(
+        sim.requests.some((r) => r.status === 503 && r.path === '/events/v4/subscriptions'),
+        'the 503 was served, then retried',
+      );
 
       await send('bad', { operation: 'put', subscriptionId: 'Not Valid' });
       await send('nope', { operation: 'rename' });
@@ -232,14 +305,22 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
 
   describe('admin routes for the dialog panel', () => {
     const admin = (method, p, body) =>
-      request(`${red.url}${p}`, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined }).then((r) => ({ ...r, json: JSON.parse(r.body) }));
+      request(`${red.url}${p}`, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined }).then(
+        (r) => ({ ...r, json: JSON.parse(r.body) }),
+      );
 
-    it('lists, saves and deletes through the deployed connection, and marks the receiver\'s own', async () => {
+    it("lists, saves and deletes through the deployed connection, and marks the receiver's own", async () => {
       await red.deploy(flows({ withReceiver: false }));
-      const saved = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'panel-made', topic: 'public.concur.expense.report', filter: '.*', webHookConfig: { endpoint: webhook() } } });
+      const saved = await admin('POST', '/concur-ess-event-in/subscriptions', {
+        config: 'cfg-app',
+        subscription: { id: 'panel-made', topic: 'public.concur.expense.report', filter: '.*', webHookConfig: { endpoint: webhook() } },
+      });
       assert.equal(saved.status, 200, saved.body);
       assert.equal(saved.json.message, "Subscription 'panel-made' saved successfully");
-      await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'someone-else', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://elsewhere.example.com/hook' } } });
+      await admin('POST', '/concur-ess-event-in/subscriptions', {
+        config: 'cfg-app',
+        subscription: { id: 'someone-else', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://elsewhere.example.com/hook' } },
+      });
       const list = await admin('GET', `/concur-ess-event-in/subscriptions?config=cfg-app&endpoint=${encodeURIComponent(webhook() + '/')}`);
       assert.equal(list.status, 200, list.body);
       const byId = Object.fromEntries(list.json.subscriptions.map((s) => [s.id, s]));
@@ -261,10 +342,16 @@ describe('ESS subscriptions in a real Node-RED against the simulator', function 
       assert.match(nd.json.error, /deploy the connection first/);
       const quiet = await admin('GET', '/concur-ess-event-in/subscriptions?config=not-deployed&quiet=1');
       assert.deepEqual([quiet.status, quiet.json.code], [200, 'NOT_DEPLOYED']);
-      const bad = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'Bad Id', topic: 't', webHookConfig: { endpoint: webhook() } } });
+      const bad = await admin('POST', '/concur-ess-event-in/subscriptions', {
+        config: 'cfg-app',
+        subscription: { id: 'Bad Id', topic: 't', webHookConfig: { endpoint: webhook() } },
+      });
       assert.equal(bad.status, 400);
       assert.match(bad.json.error, /lowercase/);
-      const forbidden = await admin('POST', '/concur-ess-event-in/subscriptions', { config: 'cfg-app', subscription: { id: 'x1', topic: 'public.secret', webHookConfig: { endpoint: webhook() } } });
+      const forbidden = await admin('POST', '/concur-ess-event-in/subscriptions', {
+        config: 'cfg-app',
+        subscription: { id: 'x1', topic: 'public.secret', webHookConfig: { endpoint: webhook() } },
+      });
       assert.equal(forbidden.status, 502);
       assert.equal(forbidden.json.status, 403);
       assert.match(forbidden.json.error, /no access to topic public\.secret/);

@@ -34,7 +34,31 @@ const LEGACY = { user: 'concur-connector', password: 'Example-Password-42' };
 const SUBSCRIPTION_ID = 'node-red-expense-report-status';
 
 const PACKAGE_TYPES = Object.keys(require(path.join(REPO, 'package.json'))['node-red'].nodes);
-const CORE_TYPES = new Set(['tab', 'comment', 'inject', 'debug', 'function', 'change', 'switch', 'catch', 'status', 'complete', 'link in', 'link out', 'link call', 'http request', 'http in', 'http response', 'json', 'xml', 'delay', 'rbe', 'split', 'join', 'template']);
+const CORE_TYPES = new Set([
+  'tab',
+  'comment',
+  'inject',
+  'debug',
+  'function',
+  'change',
+  'switch',
+  'catch',
+  'status',
+  'complete',
+  'link in',
+  'link out',
+  'link call',
+  'http request',
+  'http in',
+  'http response',
+  'json',
+  'xml',
+  'delay',
+  'rbe',
+  'split',
+  'join',
+  'template',
+]);
 const TAP_FIELDS = ['payload', 'reportId', 'reportKey', 'notificationURI', 'concurError', 'error', 'comment', 'exceptions', 'violations', 'headers'];
 
 async function waitUntil(cond, what, timeoutMs = 20000) {
@@ -125,7 +149,15 @@ describe('examples: every importable flow runs against the simulator in a real N
     const files = exampleFiles();
 
     it('there is an example for each required scenario and every non-config node type', () => {
-      for (const f of ['01 ESS approval flow.json', '02 Legacy external validation flow.json', '03 Replay failed legacy notifications.json', '04 ESS subscription setup.json', '05 Get report details.json', '06 Post exceptions.json', '07 Workflow action.json']) {
+      for (const f of [
+        '01 ESS approval flow.json',
+        '02 Legacy external validation flow.json',
+        '03 Replay failed legacy notifications.json',
+        '04 ESS subscription setup.json',
+        '05 Get report details.json',
+        '06 Post exceptions.json',
+        '07 Workflow action.json',
+      ]) {
         assert.ok(files.includes(f), `missing example ${f}`);
       }
       const used = new Set(files.flatMap((f) => loadExample(f).map((n) => n.type)));
@@ -139,17 +171,28 @@ describe('examples: every importable flow runs against the simulator in a real N
         assert.equal(tabs.length, 1, `${f}: one tab`);
         const ids = new Set(flows.map((n) => n.id));
         assert.equal(ids.size, flows.length, `${f}: node ids are unique`);
-        assert.ok(flows.some((n) => n.type === 'comment' && n.z === tabs[0].id && n.info && n.info.length > 100), `${f}: a comment node explains the flow`);
+        assert.ok(
+          flows.some((n) => n.type === 'comment' && n.z === tabs[0].id && n.info && n.info.length > 100),
+          `${f}: a comment node explains the flow`,
+        );
         for (const n of flows) {
           assert.ok(CORE_TYPES.has(n.type) || PACKAGE_TYPES.includes(n.type), `${f}: unknown node type ${n.type}`);
           if (n.type === 'tab' || n.type === 'concur-config' || n.type === 'concur-store') continue; // config nodes live on no tab
           assert.equal(n.z, tabs[0].id, `${f}: ${n.id} is on the tab`);
           assert.ok(Number.isFinite(n.x) && Number.isFinite(n.y), `${f}: ${n.id} has a position`);
           for (const port of n.wires || []) for (const to of port) assert.ok(ids.has(to), `${f}: ${n.id} is wired to missing node ${to}`);
-          if (n.server !== undefined) assert.ok(flows.some((c) => c.id === n.server && c.type === 'concur-config'), `${f}: ${n.id} uses a connection in the same file`);
+          if (n.server !== undefined)
+            assert.ok(
+              flows.some((c) => c.id === n.server && c.type === 'concur-config'),
+              `${f}: ${n.id} uses a connection in the same file`,
+            );
         }
         // Every Concur call ends somewhere visible: a Catch node on each tab that calls Concur.
-        if (flows.some((n) => n.server)) assert.ok(flows.some((n) => n.type === 'catch'), `${f}: has a Catch node`);
+        if (flows.some((n) => n.server))
+          assert.ok(
+            flows.some((n) => n.type === 'catch'),
+            `${f}: has a Catch node`,
+          );
       }
     });
 
@@ -178,7 +221,11 @@ describe('examples: every importable flow runs against the simulator in a real N
 
     it('connectToSimulator only fills in the connection, receiver keys and credentials', () => {
       const before = loadExample('01 ESS approval flow.json');
-      const after = connectToSimulator(before, { simUrl: 'http://127.0.0.1:9', credentials: { clientId: 'a', clientSecret: 'b', companyId: 'c', companyRequestToken: 'd' }, essPublicKeyPem: 'PEM\n' });
+      const after = connectToSimulator(before, {
+        simUrl: 'http://127.0.0.1:9',
+        credentials: { clientId: 'a', clientSecret: 'b', companyId: 'c', companyRequestToken: 'd' },
+        essPublicKeyPem: 'PEM\n',
+      });
       const cfg = after.find((n) => n.type === 'concur-config');
       assert.deepEqual([cfg.geolocation, cfg.baseUrl, cfg.grantType, cfg.credtype], ['custom', 'http://127.0.0.1:9', 'password', 'authtoken']);
       assert.deepEqual(cfg.credentials, { clientId: 'a', clientSecret: 'b', username: 'c', password: 'd' });
@@ -196,7 +243,13 @@ describe('examples: every importable flow runs against the simulator in a real N
         DEMO_EXAMPLES.map((f) => loadExample(f).find((n) => n.type === 'tab').label),
       );
       // One company connection shared by the examples, plus the subscription tab's app connection (client credentials).
-      assert.deepEqual(flows.filter((n) => n.type === 'concur-config').map((n) => n.grantType).sort(), ['client_credentials', 'password']);
+      assert.deepEqual(
+        flows
+          .filter((n) => n.type === 'concur-config')
+          .map((n) => n.grantType)
+          .sort(),
+        ['client_credentials', 'password'],
+      );
     });
 
     it('replaceDemoNodes swaps only the demo tabs, their nodes and the demo connection (CONCUR_DEMO_RESET)', () => {
@@ -219,18 +272,34 @@ describe('examples: every importable flow runs against the simulator in a real N
       assert.equal(new Set(ids).size, ids.length, 'no duplicates');
       assert.equal(out.length, demo.length + 3);
       // An older demo connection that one of the user's nodes uses is kept.
-      const used = replaceDemoNodes([...deployed, { id: 'n2', type: 'concur-notifications', z: 'my-tab', server: 'concur-example-connection', x: 1, y: 1, wires: [[]] }], demo);
+      const used = replaceDemoNodes(
+        [...deployed, { id: 'n2', type: 'concur-notifications', z: 'my-tab', server: 'concur-example-connection', x: 1, y: 1, wires: [[]] }],
+        demo,
+      );
       assert.ok(used.some((n) => n.id === 'concur-example-connection'));
       // A user's node (on the user's tab) whose id a demo node also has: refused, nothing silently dropped.
       const clashId = demo.find((n) => n.type === 'comment').id;
-      assert.throws(() => replaceDemoNodes([{ id: 'my-tab', type: 'tab' }, { id: clashId, type: 'comment', z: 'my-tab' }], demo), /used by one of your own nodes and by the demo/);
+      assert.throws(
+        () =>
+          replaceDemoNodes(
+            [
+              { id: 'my-tab', type: 'tab' },
+              { id: clashId, type: 'comment', z: 'my-tab' },
+            ],
+            demo,
+          ),
+        /used by one of your own nodes and by the demo/,
+      );
     });
 
     it('Node-RED lists every example under Import > Examples for this package', async () => {
       const modules = JSON.parse((await request(`${red.url}/library/examples/flows/`)).body);
       assert.ok(modules.includes(PACKAGE_NAME), modules.join(', '));
       const listed = JSON.parse((await request(`${red.url}/library/examples/flows/${PACKAGE_NAME}`)).body);
-      assert.deepEqual(listed.map((e) => `${e.fn}.json`), files);
+      assert.deepEqual(
+        listed.map((e) => `${e.fn}.json`),
+        files,
+      );
     });
 
     it('every example has a driver in this test', () => {
@@ -276,7 +345,12 @@ describe('examples: every importable flow runs against the simulator in a real N
       // Every accepted event is marked done once the flow has finished with it, so none is
       // re-emitted after a restart (a core switch node in the path would keep them open).
       const journal = path.join(red.opts.userDir, 'concur-ess', 'ess-approval.in.journal');
-      const records = () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const records = () =>
+        fs
+          .readFileSync(journal, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
       const open = () => {
         const r = records();
         const done = new Set(r.filter((x) => x.t === 'd').map((x) => x.id));
@@ -325,7 +399,11 @@ describe('examples: every importable flow runs against the simulator in a real N
       for (const m of deleted) assert.match(m.notificationURI, /\/api\/platform\/notifications\/v1\.0\/notification\//);
 
       // A notification whose processing fails stays on Concur for the next run.
-      const r = await request(`${sim.url}/_sim/notifications`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reportId: R_PAID }) });
+      const r = await request(`${sim.url}/_sim/notifications`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ reportId: R_PAID }),
+      });
       assert.equal(r.status, 201);
       await inject('legacy-replay.now');
       await waitUntil(() => tapped('legacy-replay.errors').length === 1, 'the processing error');
@@ -340,10 +418,18 @@ describe('examples: every importable flow runs against the simulator in a real N
       await waitUntil(() => answers().length === 1, 'the subscribe answer');
       const sub = sim.state.subscriptions.get(SUBSCRIPTION_ID);
       assert.ok(sub, 'subscription saved');
-      assert.deepEqual([sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId], ['public.concur.expense.report', 'statusChanged', `${red.url}/concur/ess`, sim.credentials.clientId]);
+      assert.deepEqual(
+        [sub.topic, sub.filter, sub.webHookConfig.endpoint, sub.applicationId],
+        ['public.concur.expense.report', 'statusChanged', `${red.url}/concur/ess`, sim.credentials.clientId],
+      );
       assert.deepEqual(answers()[0].payload, {
         message: `Subscription '${SUBSCRIPTION_ID}' saved successfully`,
-        subscription: { id: SUBSCRIPTION_ID, filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: `${red.url}/concur/ess` } },
+        subscription: {
+          id: SUBSCRIPTION_ID,
+          filter: 'statusChanged',
+          topic: 'public.concur.expense.report',
+          webHookConfig: { endpoint: `${red.url}/concur/ess` },
+        },
       });
       // The subscription API takes an app token: the example's own client-credentials connection got one.
       assert.ok(sim.requests.some((r) => r.method === 'PUT' && /\/events\/v4\/subscriptions\/webhook$/.test(r.path) && r.status === 200));
@@ -353,16 +439,26 @@ describe('examples: every importable flow runs against the simulator in a real N
       await inject('ess-subscription.topics');
       await waitUntil(() => answers().length === 3, 'the topics answer');
       const [, list, topics] = answers();
-      assert.deepEqual(list.payload.map((s) => [s.id, s.companyIds]), [[SUBSCRIPTION_ID, [sim.credentials.companyId]]]);
+      assert.deepEqual(
+        list.payload.map((s) => [s.id, s.companyIds]),
+        [[SUBSCRIPTION_ID, [sim.credentials.companyId]]],
+      );
       assert.ok(topics.payload.includes('public.concur.expense.report'));
 
       // The subscription is live: a state change is delivered to the webhook URL it names
       // (no receiver is deployed with this example, so that delivery ends as rejected with 404).
-      const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stepCode: 'EXTVAL' }) });
+      const moved = await request(`${sim.url}/_sim/reports/${R_DRAFT}/submit`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ stepCode: 'EXTVAL' }),
+      });
       assert.equal(moved.status, 200, moved.body);
       await sim.deliveriesIdle();
       const event = sim.events.filter((e) => e.reportId === R_DRAFT).pop();
-      assert.deepEqual(event.deliveries.map((d) => [d.subscriptionId, d.endpoint, d.status]), [[SUBSCRIPTION_ID, `${red.url}/concur/ess`, 404]]);
+      assert.deepEqual(
+        event.deliveries.map((d) => [d.subscriptionId, d.endpoint, d.status]),
+        [[SUBSCRIPTION_ID, `${red.url}/concur/ess`, 404]],
+      );
 
       await inject('ess-subscription.unsubscribe');
       await waitUntil(() => answers().length === 4, 'the unsubscribe answer');
@@ -377,7 +473,10 @@ describe('examples: every importable flow runs against the simulator in a real N
       // A wrong secret ends at the Catch node with the OAuth error, and the secret is not in it.
       await red.deploy(
         tapDebugNodes(
-          connectToSimulator(loadExample('04 ESS subscription setup.json'), { ...simulatorOptions(), credentials: { ...sim.credentials, clientSecret: 'wrong-secret-123' } }),
+          connectToSimulator(loadExample('04 ESS subscription setup.json'), {
+            ...simulatorOptions(),
+            credentials: { ...sim.credentials, clientSecret: 'wrong-secret-123' },
+          }),
         ),
       );
       collector.clear();
@@ -398,7 +497,12 @@ describe('examples: every importable flow runs against the simulator in a real N
       const [v11] = tapped('get-report.v11-out');
       assert.deepEqual([v11.payload.ReportId, v11.reportKey, v11.payload.ApprovalStatusCode], [R_PEND, 'nQ7w$pE3rT9yU1iO5pA2sD8fG4hJ6kL0z', 'A_PEND']);
       const [exp] = tapped('get-report.exp-out');
-      assert.deepEqual(exp.payload.map((e) => e.expenseId).sort(), report(R_BAD).expenses.map((e) => e.expenseId).sort());
+      assert.deepEqual(
+        exp.payload.map((e) => e.expenseId).sort(),
+        report(R_BAD)
+          .expenses.map((e) => e.expenseId)
+          .sort(),
+      );
       assert.deepEqual(tapped('get-report.errors'), []);
       const paths = sim.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
       assert.ok(paths.includes(`GET /expensereports/v4/users/${report(R_BAD).ownerUserId}/context/TRAVELER/reports/${R_BAD}/expenses 200`), paths.join('\n'));
@@ -448,15 +552,22 @@ describe('examples: every importable flow runs against the simulator in a real N
 
     '09 Reports to approve.json': async () => {
       // The inbox inject runs once at start; the delegate one is clicked.
-      await waitUntil(() => tapped('to-approve.report-out').length === 1, 'the report from Sam\'s inbox');
+      await waitUntil(() => tapped('to-approve.report-out').length === 1, "the report from Sam's inbox");
       const [item] = tapped('to-approve.inbox-out');
       assert.deepEqual([item.payload.reportId, item.reportId], [R_PEND, R_PEND]);
       const [rep] = tapped('to-approve.report-out');
       assert.deepEqual([rep.payload.reportId, rep.payload.approvalStatusId], [R_PEND, 'A_PEND']);
-      assert.ok(sim.requests.some((r) => r.path === `/expensereports/v4/users/${report(R_PEND).currentStep.assignedUserId}/context/MANAGER/reports/${R_PEND}` && r.status === 200));
+      assert.ok(
+        sim.requests.some(
+          (r) => r.path === `/expensereports/v4/users/${report(R_PEND).currentStep.assignedUserId}/context/MANAGER/reports/${R_PEND}` && r.status === 200,
+        ),
+      );
       await inject('to-approve.delegate-in');
       const [inbox] = await waitUntil(() => tapped('to-approve.delegate-out').length === 1 && tapped('to-approve.delegate-out'), 'the delegate inbox');
-      assert.deepEqual(inbox.payload.map((r) => r.reportId), [R_PEND]);
+      assert.deepEqual(
+        inbox.payload.map((r) => r.reportId),
+        [R_PEND],
+      );
       assert.deepEqual(tapped('to-approve.errors'), []);
     },
 
@@ -467,7 +578,10 @@ describe('examples: every importable flow runs against the simulator in a real N
       const [user] = tapped('user-lookup.login-out');
       const sam = sim.state.userByLogin('sam.lee@globex.example');
       assert.deepEqual([user.payload.userId, user.payload.displayName], [sam.userId, 'Sam Lee']);
-      assert.deepEqual(tapped('user-lookup.inbox-out')[0].payload.map((r) => r.reportId), [R_PEND]);
+      assert.deepEqual(
+        tapped('user-lookup.inbox-out')[0].payload.map((r) => r.reportId),
+        [R_PEND],
+      );
       const [emp] = tapped('user-lookup.emp-out');
       assert.deepEqual([emp.payload.loginId, emp.payload.manager.displayName], ['jane.doe@globex.example', 'Sam Lee']);
       // Cached: a second click sends nothing to Concur.
@@ -482,7 +596,10 @@ describe('examples: every importable flow runs against the simulator in a real N
       await inject('comments.read-in');
       await inject('comments.add-in');
       await waitUntil(() => tapped('comments.read-out').length === 1 && tapped('comments.add-out').length === 1, 'the comments and the added one');
-      assert.deepEqual(tapped('comments.read-out')[0].payload.map((c) => c.comment), report(R_PEND).comments.map((c) => c.comment));
+      assert.deepEqual(
+        tapped('comments.read-out')[0].payload.map((c) => c.comment),
+        report(R_PEND).comments.map((c) => c.comment),
+      );
       assert.equal(tapped('comments.add-out')[0].payload.status, 201);
       assert.equal(lastComment(R_GOOD).comment, 'Receipts checked by the validation flow.');
       assert.deepEqual(tapped('comments.errors'), []);
@@ -493,7 +610,12 @@ describe('examples: every importable flow runs against the simulator in a real N
       await inject('receipts.pdf-in');
       await waitUntil(() => tapped('receipts.v4-out').length === 3 && tapped('receipts.pdf-out').length === 1, 'three checked receipts and the PDF');
       const checked = tapped('receipts.v4-out').map((m) => m.payload);
-      assert.deepEqual(checked.map((c) => c.expenseId).sort(), report(R_GOOD).expenses.map((e) => e.expenseId).sort());
+      assert.deepEqual(
+        checked.map((c) => c.expenseId).sort(),
+        report(R_GOOD)
+          .expenses.map((e) => e.expenseId)
+          .sort(),
+      );
       for (const c of checked) assert.deepEqual([c.contentType, c.looksLikePng], ['image/png', true]);
       const [pdf] = tapped('receipts.pdf-out');
       assert.match(Buffer.from(pdf.payload.data).toString('latin1'), /^%PDF/);

@@ -45,7 +45,10 @@ describe('Flow Library scorecard (node-red-dev validate, offline)', function () 
             console.log(await get('https://registry.npmjs.org/node-red'));
             console.log(await get('https://example.com/leak'));
           })();`;
-        const child = spawn(process.execPath, ['-r', sc.STUB, '-e', script], { env: { ...process.env, SCORECARD_STUB_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['-r', sc.STUB, '-e', script], {
+          env: { ...process.env, SCORECARD_STUB_URL: server.url },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (d) => (out += d));
         const timer = setTimeout(() => child.kill('SIGKILL'), 20000);

@@ -26,7 +26,14 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
     return [
       { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
       { id: `res-${name}`, type: 'http response', z: Z, statusCode: '200', headers: {}, wires: [] },
-      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nreturn msg;', outputs: 1, wires: [[firstNodeId]] },
+      {
+        id: `prep-${name}`,
+        type: 'function',
+        z: Z,
+        func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nreturn msg;',
+        outputs: 1,
+        wires: [[firstNodeId]],
+      },
     ];
   }
 
@@ -103,17 +110,26 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
       assert.equal(e.concurError.code, 'INVALID_INPUT', JSON.stringify(e));
       assert.match(e.concurError.message, /expense id .* dot segment/);
     }
-    const sent = apiRequests(sim).slice(before).map((r) => `${r.method} ${r.path}`);
+    const sent = apiRequests(sim)
+      .slice(before)
+      .map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(sent, [], 'no API request was sent');
     assert.equal(sim.state.reportById(R1).approvalStatus, 'A_EXTV', 'nothing approved');
   });
 
-  const testConn = (id, body) => request(`${red.url}/concur-config/${id}/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const testConn = (id, body) =>
+    request(`${red.url}/concur-config/${id}/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
   it('preset geolocation: the http://127.0.0.1 geolocation the token endpoint names is not followed (Test connection shows the preset)', async () => {
     const c = sim.credentials;
     // Token from a custom endpoint (the simulator), API base a preset: the simulator names itself (http, not Concur) as geolocation.
-    const r = await testConn('geo-node', { geolocation: 'us2', tokenEndpoint: 'custom', tokenUrl: sim.url, grantType: 'client_credentials', credentials: { clientId: c.clientId, clientSecret: c.clientSecret } });
+    const r = await testConn('geo-node', {
+      geolocation: 'us2',
+      tokenEndpoint: 'custom',
+      tokenUrl: sim.url,
+      grantType: 'client_credentials',
+      credentials: { clientId: c.clientId, clientSecret: c.clientSecret },
+    });
     assert.equal(r.status, 200, r.body);
     const b = JSON.parse(r.body);
     assert.equal(b.apiBase, 'https://us2.api.concursolutions.com');
@@ -134,7 +150,16 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
     await fire('get', { tag: 'after-429', msg: { reportId: R1 } });
     const got = await collector.waitFor(1, 20000);
     assert.equal(got[0].path, '/ok', JSON.stringify(got[0].body));
-    assert.deepEqual(sim.tokenRequests().slice(n).map((r) => [r.grantType, r.status]), [['refresh_token', 429], ['refresh_token', 200]]);
+    assert.deepEqual(
+      sim
+        .tokenRequests()
+        .slice(n)
+        .map((r) => [r.grantType, r.status]),
+      [
+        ['refresh_token', 429],
+        ['refresh_token', 200],
+      ],
+    );
     const after = JSON.parse(fs.readFileSync(file, 'utf8')).refreshToken;
     assert.ok(after && after !== before && after !== REFRESH, 'the newly rotated token is stored');
   });
@@ -180,7 +205,11 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
 
     it('typed secrets may be tested anywhere on https or loopback; unchanged settings still use the stored ones', async () => {
       seen.length = 0;
-      const r = await testConn('cfg', { ...base(), baseUrl: trapUrl(), credentials: { clientId: 'id', clientSecret: 'typed-secret', refreshToken: 'typed-refresh' } });
+      const r = await testConn('cfg', {
+        ...base(),
+        baseUrl: trapUrl(),
+        credentials: { clientId: 'id', clientSecret: 'typed-secret', refreshToken: 'typed-refresh' },
+      });
       assert.equal(r.status, 502, r.body);
       assert.equal(seen.length, 1);
       assert.ok(!seen[0].includes(sim.credentials.clientSecret), 'the stored secret was not sent');
@@ -192,7 +221,13 @@ describe('hardening: API nodes in a real Node-RED against the simulator', functi
       // 0.0.0.0 is not a loopback address by name, but a connection to it stays on this machine (the test sends nothing off-host).
       for (const body of [
         { ...base(), baseUrl: 'http://0.0.0.0:9', credentials: { clientId: 'id', clientSecret: 'typed', refreshToken: 'typed' } },
-        { ...base(), geolocation: 'us2', tokenEndpoint: 'custom', tokenUrl: 'http://0.0.0.0:9/', credentials: { clientId: 'id', clientSecret: 'typed', refreshToken: 'typed' } },
+        {
+          ...base(),
+          geolocation: 'us2',
+          tokenEndpoint: 'custom',
+          tokenUrl: 'http://0.0.0.0:9/',
+          credentials: { clientId: 'id', clientSecret: 'typed', refreshToken: 'typed' },
+        },
       ]) {
         const r = await testConn('new-node', body);
         assert.equal(r.status, 400, r.body);

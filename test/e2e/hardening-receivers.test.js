@@ -76,7 +76,11 @@ describe('hardening: receivers in a real Node-RED', function () {
     });
 
     it('a callout to /CONCUR/v1.0/Notify/ is parsed and emitted', async () => {
-      const r = await request(`${red.url}/CONCUR/v1.0/Notify/`, { method: 'POST', headers: { Authorization: BASIC, 'Content-Type': 'application/xml' }, body: notification() });
+      const r = await request(`${red.url}/CONCUR/v1.0/Notify/`, {
+        method: 'POST',
+        headers: { Authorization: BASIC, 'Content-Type': 'application/xml' },
+        body: notification(),
+      });
       assert.equal(r.status, 200, r.body);
       const got = await collector.waitFor(1, 10000, '/event');
       assert.equal(got[0].body.payload.reportKey, 'nKey$1');
@@ -85,7 +89,13 @@ describe('hardening: receivers in a real Node-RED', function () {
 
   describe('item 3: bodies are refused on their headers, bounded in time and in bytes', () => {
     it('ESS without Concur-Signature: 401 before the body is read (1 KiB of a declared 1 MiB sent)', async () => {
-      const r = await slowPost(red.url, { path: '/concur/ess-big', headers: { 'Content-Type': 'application/json' }, length: 1 << 20, sendBytes: 1024, deadlineMs: 5000 });
+      const r = await slowPost(red.url, {
+        path: '/concur/ess-big',
+        headers: { 'Content-Type': 'application/json' },
+        length: 1 << 20,
+        sendBytes: 1024,
+        deadlineMs: 5000,
+      });
       assert.equal(r.status, 401, JSON.stringify(r));
       assert.equal(r.bodySentWhenAnswered, 1024);
       assert.match(r.body, /Concur-Signature header is missing/);
@@ -113,7 +123,13 @@ describe('hardening: receivers in a real Node-RED', function () {
       const t0 = Date.now();
       const [ess, legacy] = await Promise.all([
         slowPost(red.url, { path: '/concur/ess', headers: d.headers, length: Buffer.byteLength(ev), sendBytes: 10, deadlineMs: 15000 }),
-        slowPost(red.url, { path: '/concur/v1.0/notify', headers: { Authorization: BASIC, 'Content-Type': 'application/xml' }, length: 5000, sendBytes: 100, deadlineMs: 15000 }),
+        slowPost(red.url, {
+          path: '/concur/v1.0/notify',
+          headers: { Authorization: BASIC, 'Content-Type': 'application/xml' },
+          length: 5000,
+          sendBytes: 100,
+          deadlineMs: 15000,
+        }),
       ]);
       const took = Date.now() - t0;
       for (const r of [ess, legacy]) {
@@ -155,7 +171,15 @@ describe('hardening: receivers in a real Node-RED', function () {
       ];
       const t0 = Date.now();
       const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => slowPost(red.url, { ...kinds[process.env.ONLY ? Number(process.env.ONLY) : i % kinds.length], length: 1 << 20, chunk: 64 * 1024, intervalMs: 100, deadlineMs: 20000 })),
+        Array.from({ length: 200 }, (_, i) =>
+          slowPost(red.url, {
+            ...kinds[process.env.ONLY ? Number(process.env.ONLY) : i % kinds.length],
+            length: 1 << 20,
+            chunk: 64 * 1024,
+            intervalMs: 100,
+            deadlineMs: 20000,
+          }),
+        ),
       );
       clearInterval(sampler);
       peak = Math.max(peak, rssKb(pid));
@@ -165,7 +189,9 @@ describe('hardening: receivers in a real Node-RED', function () {
         const k = `${i % kinds.length === 3 ? 'junk-signed' : 'unauthenticated'} ${r.status}`;
         byStatus[k] = (byStatus[k] || 0) + 1;
       });
-      process.stdout.write(`      200 slow 1 MiB clients in ${Date.now() - t0} ms: answers ${JSON.stringify(byStatus)}; VmRSS ${Math.round(before / 1024)} MB -> peak ${Math.round(peak / 1024)} MB (+${growthMb.toFixed(1)} MB)\n`);
+      process.stdout.write(
+        `      200 slow 1 MiB clients in ${Date.now() - t0} ms: answers ${JSON.stringify(byStatus)}; VmRSS ${Math.round(before / 1024)} MB -> peak ${Math.round(peak / 1024)} MB (+${growthMb.toFixed(1)} MB)\n`,
+      );
       assert.ok(growthMb < 64, `RSS grew by ${growthMb.toFixed(1)} MB`);
       assert.equal(byStatus['unauthenticated 401'], 150, JSON.stringify(byStatus));
       // Junk signatures are read (within the budget) and then fail verification, or are turned away busy.
@@ -181,7 +207,10 @@ describe('hardening: receivers in a real Node-RED', function () {
       const stale = signedDelivery(essEvent({ timeStamp: hoursAgo(73) }), { privateKey: key.privateKey });
       let r = await request(`${red.url}/concur/ess`, { method: 'POST', headers: stale.headers, body: stale.body });
       assert.equal(r.status, 400, r.body);
-      assert.match(r.body, /is 73\.0 h old, older than 72\.17 h \(the dedupe window, at least ESS's 72 h retry period, plus clock-skew allowance\): refused as a possible replay/);
+      assert.match(
+        r.body,
+        /is 73\.0 h old, older than 72\.17 h \(the dedupe window, at least ESS's 72 h retry period, plus clock-skew allowance\): refused as a possible replay/,
+      );
       const fresh = essEvent({ timeStamp: hoursAgo(1) });
       const d = signedDelivery(fresh, { privateKey: key.privateKey });
       r = await request(`${red.url}/concur/ess`, { method: 'POST', headers: d.headers, body: d.body });
@@ -217,11 +246,21 @@ describe('hardening: receivers in a real Node-RED', function () {
       const from = red.log().length;
       const wrong = `Basic ${Buffer.from(`${USER}:not-the-password-000`).toString('base64')}`;
       for (let i = 0; i < 300; i += 30) {
-        const batch = Array.from({ length: 30 }, () => request(`${red.url}/concur/v1.0/notify`, { method: 'POST', headers: { Authorization: wrong, 'Content-Type': 'application/xml' }, body: notification() }));
+        const batch = Array.from({ length: 30 }, () =>
+          request(`${red.url}/concur/v1.0/notify`, {
+            method: 'POST',
+            headers: { Authorization: wrong, 'Content-Type': 'application/xml' },
+            body: notification(),
+          }),
+        );
         for (const r of await Promise.all(batch)) assert.equal(r.status, 401);
       }
       await new Promise((r) => setTimeout(r, 300));
-      const warnings = red.log().slice(from).match(/rejected a callout request: 401/g) || [];
+      const warnings =
+        red
+          .log()
+          .slice(from)
+          .match(/rejected a callout request: 401/g) || [];
       // 0 when an earlier test's 401 warning is less than 10 s old.
       assert.ok(warnings.length <= 2, `${warnings.length} warnings for 300 rejections`);
       const all = red.log().match(/rejected a callout request: 401/g) || [];
@@ -241,7 +280,13 @@ describe('hardening (item 12): the dead-letter admin route needs write permissio
   before(async () => {
     // adminAuth also guards the deploy API: the flow is written before the start.
     const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-red-'));
-    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify([{ id: TAB, type: 'tab', label: 'dl' }, essNode({ id: 'essDl', path: '/concur/ess-dl', storeName: 'dl', extraKeys: testKeyPair('hardening').publicPem })]));
+    fs.writeFileSync(
+      path.join(userDir, 'flows.json'),
+      JSON.stringify([
+        { id: TAB, type: 'tab', label: 'dl' },
+        essNode({ id: 'essDl', path: '/concur/ess-dl', storeName: 'dl', extraKeys: testKeyPair('hardening').publicPem }),
+      ]),
+    );
     red = await startRed({
       userDir,
       readyPath: '/auth/login',
@@ -289,7 +334,17 @@ describe('hardening (item 3): with httpNodeAuth { user, pass }, a request withou
     await red.deploy([
       { id: TAB, type: 'tab', label: 'node-auth' },
       essNode({ id: 'essNa', path: '/concur/ess', maxBodyKiB: 8192, verifySignature: false, storeName: 'na', wires: [[]] }),
-      { id: 'legacyNa', type: 'concur-legacy-notify-in', z: TAB, path: '/concur/v1.0/notify', maxBodyKiB: 8192, x: 100, y: 300, credentials: { username: USER, password: PASS }, wires: [[]] },
+      {
+        id: 'legacyNa',
+        type: 'concur-legacy-notify-in',
+        z: TAB,
+        path: '/concur/v1.0/notify',
+        maxBodyKiB: 8192,
+        x: 100,
+        y: 300,
+        credentials: { username: USER, password: PASS },
+        wires: [[]],
+      },
     ]);
   });
   after(() => teardown({ red }));

@@ -73,7 +73,11 @@ describe('harness: real Node-RED runtime', function () {
 
   it('answers 413 past the byte limit without passing the body on', async () => {
     collector.clear();
-    const r = await request(`${red.url}/raw`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(100) }) });
+    const r = await request(`${red.url}/raw`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ x: 'y'.repeat(100) }),
+    });
     assert.equal(r.status, 413);
     assert.equal((await collector.settle(300)).length, 0);
   });

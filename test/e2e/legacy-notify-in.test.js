@@ -79,7 +79,13 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
   after(() => teardown({ red, collector }));
 
   function baseFlows({ legacy = {}, extra = [], statusOf = ['legacy'] } = {}) {
-    const msgs = collectorNodes({ idPrefix: 'col', z: TAB, url: collector.url, pathName: '/msg', fields: ['payload', 'topic', 'concur', 'credentials', 'req', 'headers'] });
+    const msgs = collectorNodes({
+      idPrefix: 'col',
+      z: TAB,
+      url: collector.url,
+      pathName: '/msg',
+      fields: ['payload', 'topic', 'concur', 'credentials', 'req', 'headers'],
+    });
     const statuses = collectorNodes({ idPrefix: 'stcol', z: TAB, url: collector.url, pathName: '/status', fields: ['status'] });
     return [
       { id: TAB, type: 'tab', label: 'legacy notify' },
@@ -115,11 +121,15 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
   /** POST a body in chunks without Content-Length (chunked transfer encoding). */
   function postChunked(path, chunk, count) {
     return new Promise((resolve, reject) => {
-      const req = http.request(`${red.url}${path}`, { method: 'POST', agent: false, timeout: 15000, headers: { 'Content-Type': 'application/xml', Authorization: AUTH } }, (res) => {
-        const parts = [];
-        res.on('data', (c) => parts.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
-      });
+      const req = http.request(
+        `${red.url}${path}`,
+        { method: 'POST', agent: false, timeout: 15000, headers: { 'Content-Type': 'application/xml', Authorization: AUTH } },
+        (res) => {
+          const parts = [];
+          res.on('data', (c) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('chunked request timed out')));
       // The server may answer 413 and close while we are still writing; that is the point.
       // @ts-expect-error ClientRequest.res: set once a response arrived (not in @types/node)
@@ -165,11 +175,7 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       for (const v of variants) assert.equal((await post(v)).status, 200, v);
       const got = await collector.waitFor(3, 10000, '/msg');
       for (const m of got) assert.deepEqual(m.body.payload, EXPECTED_PAYLOAD);
-      assert.deepEqual(
-        got.map((m) => m.body.concur.rawBody).sort(),
-        [...variants].sort(),
-        'each message carries its own raw body',
-      );
+      assert.deepEqual(got.map((m) => m.body.concur.rawBody).sort(), [...variants].sort(), 'each message carries its own raw body');
     });
 
     it('passes a travel request through with topic TRAVELREQ and no reportKey', async () => {
@@ -233,7 +239,11 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
             `<?xml version="1.0"?><!DOCTYPE Notification SYSTEM "${trapUrl}.dtd" [<!ENTITY x SYSTEM "${trapUrl}">]><Notification><EventType>&x;</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>u</ObjectURI><EventDateTime>d</EventDateTime></Notification>`,
             /DOCTYPE declarations are not allowed/,
           ],
-          ['bad UTF-8', Buffer.concat([Buffer.from('<Notification><EventType>'), Buffer.from([0xc3, 0x28]), Buffer.from('</EventType></Notification>')]), /not valid utf-8/i],
+          [
+            'bad UTF-8',
+            Buffer.concat([Buffer.from('<Notification><EventType>'), Buffer.from([0xc3, 0x28]), Buffer.from('</EventType></Notification>')]),
+            /not valid utf-8/i,
+          ],
         ];
         for (const [label, body, re] of cases) {
           const r = await post(body);
@@ -251,7 +261,11 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
 
     it('405 with Allow: POST for other methods on the notification path', async () => {
       for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
-        const r = await request(`${red.url}${NOTIFY}`, { method, headers: { Authorization: AUTH, 'Content-Type': 'application/xml' }, body: method === 'GET' || method === 'DELETE' ? undefined : DOC_XML });
+        const r = await request(`${red.url}${NOTIFY}`, {
+          method,
+          headers: { Authorization: AUTH, 'Content-Type': 'application/xml' },
+          body: method === 'GET' || method === 'DELETE' ? undefined : DOC_XML,
+        });
         assert.equal(r.status, 405, method);
         assert.equal(r.headers.allow, 'POST', method);
       }
@@ -400,7 +414,13 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
     it('adds its message hooks only while a request waits for the flow (one shared set), and removes them on redeploy', async () => {
       await red.deploy(baseFlows({ legacy: null }));
       const from = red.log().length;
-      const added = () => [...red.log().slice(from).matchAll(/Adding hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g)].map((m) => `${m[1]}.${m[2]}`);
+      const added = () =>
+        [
+          ...red
+            .log()
+            .slice(from)
+            .matchAll(/Adding hook '(\w+)\.(concurFlowCompletion-[\w-]+)'/g),
+        ].map((m) => `${m[1]}.${m[2]}`);
       for (let i = 0; i < 2; i++) {
         await red.deploy(baseFlows({ legacy: { ackMode: 'complete', ackTimeout: 5 }, extra: [{ id: `cm${i}`, type: 'comment', z: TAB, name: `rev ${i}` }] }));
         assert.equal(added().length, 4 * i, 'deploying alone adds no hook (other flows pay nothing while nobody waits)');
@@ -448,7 +468,10 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       await collector.waitFor(2, 10000, '/msg');
 
       // Remove the first: testconnection stays for the second only.
-      await red.deploy([{ id: TAB, type: 'tab', label: 'legacy notify' }, { ...second, wires: [[]] }]);
+      await red.deploy([
+        { id: TAB, type: 'tab', label: 'legacy notify' },
+        { ...second, wires: [[]] },
+      ]);
       assert.equal(await tc(U2, P2), 200);
       assert.equal(await tc(USER, PASS), 401);
       await red.deploy([{ id: TAB, type: 'tab', label: 'legacy notify' }]);
@@ -459,7 +482,10 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       const dup = legacyNode({ id: 'legacy-dup', credentials: { username: 'duplicate-user', password: 'duplicate-pass' } });
       await red.deploy(baseFlows({ extra: [dup], statusOf: ['legacy', 'legacy-dup'] }));
       await waitStatus(/path \/concur\/v1\.0\/notify used by another node/);
-      assert.match(red.log(), /\[concur-legacy-notify-in:legacy-dup\] cannot listen on \/concur\/v1\.0\/notify: every method \/concur\/v1\.0\/notify is already served by node legacy\b/);
+      assert.match(
+        red.log(),
+        /\[concur-legacy-notify-in:legacy-dup\] cannot listen on \/concur\/v1\.0\/notify: every method \/concur\/v1\.0\/notify is already served by node legacy\b/,
+      );
       assert.equal((await post(DOC_XML)).status, 200);
       await collector.waitFor(1, 10000, '/msg');
       await collector.settle(300);
@@ -470,7 +496,11 @@ describe('concur-legacy-notify-in (real Node-RED)', function () {
       // A fresh node id: Node-RED keeps a node's stored credentials when a deploy leaves them out.
       await red.deploy(baseFlows({ legacy: null, statusOf: ['legacy-nocreds'], extra: [legacyNode({ id: 'legacy-nocreds', credentials: {} })] }));
       await waitStatus(/credentials not set/);
-      const r = await request(`${red.url}${NOTIFY}`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: basic('', '') }, body: DOC_XML });
+      const r = await request(`${red.url}${NOTIFY}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml', Authorization: basic('', '') },
+        body: DOC_XML,
+      });
       assert.equal(r.status, 401);
       assert.equal((await request(`${red.url}${TESTCONN}`, { headers: { Authorization: basic('', '') } })).status, 401);
       await assertNothingEmitted();
@@ -559,12 +589,13 @@ describe('concur-legacy-notify-in behind Node-RED httpNodeAuth (real Node-RED)',
   });
   after(() => teardown({ red }));
 
-  const flows = (creds) => [
-    { id: TAB, type: 'tab', label: 'legacy notify' },
-    legacyNode({ credentials: creds, wires: [[]] }),
-  ];
+  const flows = (creds) => [{ id: TAB, type: 'tab', label: 'legacy notify' }, legacyNode({ credentials: creds, wires: [[]] })];
   const call = (path, auth, method = 'POST') =>
-    request(`${red.url}${path}`, { method, headers: { 'Content-Type': 'application/xml', ...(auth ? { Authorization: auth } : {}) }, body: method === 'POST' ? DOC_XML : undefined });
+    request(`${red.url}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/xml', ...(auth ? { Authorization: auth } : {}) },
+      body: method === 'POST' ? DOC_XML : undefined,
+    });
 
   it('works when httpNodeAuth and the node use the same credentials', async () => {
     await red.deploy(flows({ username: USER, password: PASS }));

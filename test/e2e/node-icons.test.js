@@ -16,12 +16,15 @@ const pkg = require(path.join(REPO, 'package.json'));
 const types = Object.keys(pkg['node-red'].nodes);
 
 describe('palette icons (src/nodes/<type>/icons/<type>.svg)', () => {
-  it('lives next to the node files, where Node-RED looks for a module\'s icons', () => {
+  it("lives next to the node files, where Node-RED looks for a module's icons", () => {
     for (const [type, js] of Object.entries(pkg['node-red'].nodes)) {
       assert.equal(js, `dist/nodes/${type}/${type}.js`, `${type}: one folder per node type in dist/`);
       assert.ok(fs.statSync(path.join(REPO, 'dist', 'nodes', type, 'icons', `${type}.svg`)).isFile(), `${type}: the build copied the icon`);
     }
-    assert.ok(pkg.files.some((f) => /^dist\/?$/.test(f)), 'dist/ (with each node\'s icons/) is in the published files');
+    assert.ok(
+      pkg.files.some((f) => /^dist\/?$/.test(f)),
+      "dist/ (with each node's icons/) is in the published files",
+    );
   });
 
   for (const type of types) {

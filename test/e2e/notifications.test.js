@@ -29,12 +29,25 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
   let sim;
 
   function flows() {
-    const ok = collectorNodes({ idPrefix: 'ok', z: Z, url: collector.url, pathName: '/ok', fields: ['tag', 'payload', 'topic', 'notificationURI', 'concur', 'skipped', 'reportKey'] });
+    const ok = collectorNodes({
+      idPrefix: 'ok',
+      z: Z,
+      url: collector.url,
+      pathName: '/ok',
+      fields: ['tag', 'payload', 'topic', 'notificationURI', 'concur', 'skipped', 'reportKey'],
+    });
     const err = collectorNodes({ idPrefix: 'err', z: Z, url: collector.url, pathName: '/err', fields: ['tag', 'concurError', 'notificationURI'] });
     const trig = (name, next) => [
       { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
       { id: `res-${name}`, type: 'http response', z: Z, statusCode: '200', headers: {}, wires: [] },
-      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nreturn msg;', outputs: 1, wires: [[next]] },
+      {
+        id: `prep-${name}`,
+        type: 'function',
+        z: Z,
+        func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nreturn msg;',
+        outputs: 1,
+        wires: [[next]],
+      },
     ];
     const nodes = [
       { id: Z, type: 'tab', label: 'notifications' },
@@ -50,9 +63,27 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
         credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret },
       },
       ...trig('list', 'list'),
-      { id: 'list', type: 'concur-notifications', z: Z, server: 'cfg', operation: 'list-failed', statusValue: 'failed', emitEach: false, wires: [[ok.inputId]] },
+      {
+        id: 'list',
+        type: 'concur-notifications',
+        z: Z,
+        server: 'cfg',
+        operation: 'list-failed',
+        statusValue: 'failed',
+        emitEach: false,
+        wires: [[ok.inputId]],
+      },
       ...trig('list-upper', 'list-upper'),
-      { id: 'list-upper', type: 'concur-notifications', z: Z, server: 'cfg', operation: 'list-failed', statusValue: 'FAILED', emitEach: false, wires: [[ok.inputId]] },
+      {
+        id: 'list-upper',
+        type: 'concur-notifications',
+        z: Z,
+        server: 'cfg',
+        operation: 'list-failed',
+        statusValue: 'FAILED',
+        emitEach: false,
+        wires: [[ok.inputId]],
+      },
       ...trig('each', 'each'),
       { id: 'each', type: 'concur-notifications', z: Z, server: 'cfg', operation: 'list-failed', statusValue: 'failed', emitEach: true, wires: [[ok.inputId]] },
       // Replay: each failed notification → fetch the report it names → delete it.
@@ -71,7 +102,11 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
 
   async function fire(name, body) {
     collector.clear();
-    const r = await request(`${red.url}/t/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag: name, ...body }) });
+    const r = await request(`${red.url}/t/${name}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tag: name, ...body }),
+    });
     assert.equal(r.status, 200, r.body);
   }
 
@@ -108,7 +143,14 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
       ObjectURI: `${WWW}/api/expense/expensereport/v1.1/reportfulldetails/${reportKey}`,
     };
   }
-  const expected = (n) => ({ eventType: n.EventType, objectType: n.ObjectType, objectURI: n.ObjectURI, eventDateTime: n.EventDateTime, context: n.Context, notificationURI: n.NotificationURI });
+  const expected = (n) => ({
+    eventType: n.EventType,
+    objectType: n.ObjectType,
+    objectURI: n.ObjectURI,
+    eventDateTime: n.EventDateTime,
+    context: n.Context,
+    notificationURI: n.NotificationURI,
+  });
 
   for (const format of ['json', 'xml', 'xml-only']) {
     it(`list-failed → one array (${format === 'xml-only' ? '406 on JSON, then XML' : format} answer)`, async () => {
@@ -120,14 +162,17 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
       const [m] = await collector.waitFor(1, 10000, '/ok');
       assert.deepEqual(m.body.payload, [expected(a), expected(b)]);
       const gets = requestsTo(sim, /notification$/).slice(n);
-      assert.deepEqual(gets.map((g) => g.status), format === 'xml-only' ? [406, 200] : [200]);
+      assert.deepEqual(
+        gets.map((g) => g.status),
+        format === 'xml-only' ? [406, 200] : [200],
+      );
       assert.equal(gets[0].query, 'status=failed');
       assert.match(gets[0].accept, /^application\/json/);
       if (format === 'xml-only') assert.equal(gets[1].accept, 'application/xml');
     });
   }
 
-  it('the status value is configurable (the docs\' example uses FAILED) and an empty list is []', async () => {
+  it("the status value is configurable (the docs' example uses FAILED) and an empty list is []", async () => {
     await fire('list-upper');
     const [m] = await collector.waitFor(1, 10000, '/ok');
     assert.deepEqual(m.body.payload, []);
@@ -151,8 +196,17 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
     await fire('each');
     const got = await collector.waitFor(2, 10000, '/ok');
     assert.equal((await collector.settle(200)).length, 2);
-    for (const [m, n] of [[got[0], a], [got[1], b]]) {
-      const shape = notificationFields({ eventType: n.EventType, objectType: n.ObjectType, objectURI: n.ObjectURI, eventDateTime: n.EventDateTime, context: n.Context });
+    for (const [m, n] of [
+      [got[0], a],
+      [got[1], b],
+    ]) {
+      const shape = notificationFields({
+        eventType: n.EventType,
+        objectType: n.ObjectType,
+        objectURI: n.ObjectURI,
+        eventDateTime: n.EventDateTime,
+        context: n.Context,
+      });
       assert.deepEqual(m.body.payload, JSON.parse(JSON.stringify(shape)));
       assert.equal(m.body.topic, 'EXPRPT');
       assert.equal(m.body.notificationURI, n.NotificationURI);
@@ -168,14 +222,28 @@ describe('concur-notifications in a real Node-RED against the Concur simulator',
     const n = sim.requests.length;
     await fire('replay');
     const got = await collector.waitFor(2, 10000, '/ok');
-    assert.deepEqual(got.map((m) => m.body.payload.deleted), [true, true]);
-    assert.deepEqual(got.map((m) => m.body.reportKey), [keyOf(R1), keyOf(R1)]);
+    assert.deepEqual(
+      got.map((m) => m.body.payload.deleted),
+      [true, true],
+    );
+    assert.deepEqual(
+      got.map((m) => m.body.reportKey),
+      [keyOf(R1), keyOf(R1)],
+    );
     assert.equal(sim.state.notifications.length, 0, 'both deleted at the simulator');
     const calls = sim.requests.slice(n).filter((r) => !r.path.startsWith('/oauth2/'));
     const fetched = calls.filter((r) => r.method === 'GET' && r.path.includes('/reportfulldetails/'));
-    assert.deepEqual(fetched.map((r) => [r.path, r.status]), [1, 2].map(() => [`/api/expense/expensereport/v1.1/reportfulldetails/${keyOf(R1)}`, 200]), 'ObjectURI fetched from the geolocation');
+    assert.deepEqual(
+      fetched.map((r) => [r.path, r.status]),
+      [1, 2].map(() => [`/api/expense/expensereport/v1.1/reportfulldetails/${keyOf(R1)}`, 200]),
+      'ObjectURI fetched from the geolocation',
+    );
     const dels = calls.filter((r) => r.method === 'DELETE').map((r) => r.path);
-    assert.deepEqual(dels, ['/api/platform/notifications/v1.0/notification/N1', '/api/platform/notifications/v1.0/notification/N2'], 'www.concursolutions.com rewritten to the geolocation');
+    assert.deepEqual(
+      dels,
+      ['/api/platform/notifications/v1.0/notification/N1', '/api/platform/notifications/v1.0/notification/N2'],
+      'www.concursolutions.com rewritten to the geolocation',
+    );
   });
 
   it('delete: bad or missing notificationURI → Catch node error, nothing sent; Concur errors are reported', async () => {

@@ -52,7 +52,9 @@ const built = (f) => f.startsWith('dist/') || f.startsWith('resources/');
 function packList() {
   // --ignore-scripts: list the dist/ this test run built (pretest) instead of rebuilding it under other tests.
   const out = execFileSync(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
-  return JSON.parse(out)[0].files.map((f) => f.path).sort();
+  return JSON.parse(out)[0]
+    .files.map((f) => f.path)
+    .sort();
 }
 
 describe('published package (npm pack)', function () {

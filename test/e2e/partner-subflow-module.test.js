@@ -30,7 +30,13 @@ const EXP_NO_PURPOSE = 'A0E8C6B4D2F04A8E6C4B2D0F8E6A4C2B';
 const REFRESH = 'configured-refresh-token-ORIGINAL';
 
 function npm(args, cwd, timeout = 180000) {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
 }
 
 describe('partner subflow module: packed, installed next to ours in a fresh Node-RED, run against the simulator', function () {
@@ -51,7 +57,15 @@ describe('partner subflow module: packed, installed next to ours in a fresh Node
     fs.mkdirSync(userDir);
     fs.writeFileSync(
       path.join(userDir, 'package.json'),
-      JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [PACKAGE_NAME]: `file:${path.join(packs, ours)}`, [PARTNER.name]: `file:${path.join(packs, theirs)}` } }, null, 2),
+      JSON.stringify(
+        {
+          name: 'node-red-project',
+          private: true,
+          dependencies: { [PACKAGE_NAME]: `file:${path.join(packs, ours)}`, [PARTNER.name]: `file:${path.join(packs, theirs)}` },
+        },
+        null,
+        2,
+      ),
     );
     npm(['install', '--prefer-offline', '--ignore-scripts', '--no-package-lock', '--omit=dev'], userDir);
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', PARTNER.name, 'subflow.json')), 'the partner module is installed');
@@ -80,7 +94,14 @@ describe('partner subflow module: packed, installed next to ours in a fresh Node
 
   it('runs the v1.1 report of a callout through the partner node and posts its exceptions; subflow properties reach the rules', async () => {
     const c = sim.credentials;
-    const out = (name) => collectorNodes({ idPrefix: name, z: Z, url: collector.url, pathName: `/${name}`, fields: ['tag', 'payload', 'exceptions', 'validation', 'comment', 'error'] });
+    const out = (name) =>
+      collectorNodes({
+        idPrefix: name,
+        z: Z,
+        url: collector.url,
+        pathName: `/${name}`,
+        fields: ['tag', 'payload', 'exceptions', 'validation', 'comment', 'error'],
+      });
     const passed = out('passed');
     const posted = out('posted');
     const flagged = out('flagged');
@@ -96,24 +117,47 @@ describe('partner subflow module: packed, installed next to ours in a fresh Node
     ];
     const flows = [
       { id: Z, type: 'tab', label: 'partner' },
-      { id: 'cfg', type: 'concur-config', geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'refresh_token', timeout: 10, retries: 1, credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH } },
+      {
+        id: 'cfg',
+        type: 'concur-config',
+        geolocation: 'custom',
+        baseUrl: sim.url,
+        tokenEndpoint: 'api',
+        grantType: 'refresh_token',
+        timeout: 10,
+        retries: 1,
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH },
+      },
       ...chain('default', { RECEIPT_LIMIT: 75, HOTEL_LIMIT: 300 }),
       ...chain('lenient', { RECEIPT_LIMIT: 1000, HOTEL_LIMIT: 300 }),
       { id: 'catch', type: 'catch', z: Z, scope: null, uncaught: false, wires: [[err.inputId]] },
-      ...passed.nodes, ...posted.nodes, ...flagged.nodes, ...err.nodes,
+      ...passed.nodes,
+      ...posted.nodes,
+      ...flagged.nodes,
+      ...err.nodes,
     ].map((n, i) => (n.z && n.x === undefined ? { x: 100 + (i % 5) * 150, y: 40 + Math.floor(i / 5) * 40, ...n } : n));
     await red.deploy(flows);
     const report = sim.state.reportById(R2);
     const objectURI = `${sim.url}/api/expense/expensereport/v1.1/reportfulldetails/${report.reportKey}`;
-    const exceptionsNow = () => sim.state.reportById(R2).exceptions.filter((x) => x.source === 'v1.1').map((x) => `${x.exceptionCode}@${x.expenseId}`).sort();
+    const exceptionsNow = () =>
+      sim.state
+        .reportById(R2)
+        .exceptions.filter((x) => x.source === 'v1.1')
+        .map((x) => `${x.exceptionCode}@${x.expenseId}`)
+        .sort();
 
     const fire = async (name) => {
       collector.clear();
       const r = await request(`${red.url}/t/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ objectURI }) });
       assert.equal(r.status, 200);
-      await collector.waitFor(1, 30000, '/posted').catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(collector.received)}\n${red.log().split('\n').slice(-40).join('\n')}`); });
+      await collector.waitFor(1, 30000, '/posted').catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(collector.received)}\n${red.log().split('\n').slice(-40).join('\n')}`);
+      });
       const all = await collector.settle(300);
-      assert.deepEqual(all.filter((m) => m.path === '/err').map((m) => m.body.error), []);
+      assert.deepEqual(
+        all.filter((m) => m.path === '/err').map((m) => m.body.error),
+        [],
+      );
       return all;
     };
 
@@ -125,6 +169,9 @@ describe('partner subflow module: packed, installed next to ours in a fresh Node
     sim.state.reset();
     got = await fire('lenient'); // receipts only over 1000: the dinner passes that rule
     assert.deepEqual(exceptionsNow(), [`MISSREQ@${EXP_NO_PURPOSE}`]);
-    assert.deepEqual(got.find((m) => m.path === '/flagged').body.exceptions.map((x) => x.exceptionCode), ['MISSREQ']);
+    assert.deepEqual(
+      got.find((m) => m.path === '/flagged').body.exceptions.map((x) => x.exceptionCode),
+      ['MISSREQ'],
+    );
   });
 });

@@ -23,7 +23,17 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
   let pg;
   const open = [];
   const db = (extra = {}) => {
-    const d = new PgDatabase({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, poolSize: 4, statementTimeoutMs: 3000, connectTimeoutMs: 2000, ...extra });
+    const d = new PgDatabase({
+      host: pg.host,
+      port: pg.port,
+      user: pg.user,
+      password: pg.password,
+      database: pg.database,
+      poolSize: 4,
+      statementTimeoutMs: 3000,
+      connectTimeoutMs: 2000,
+      ...extra,
+    });
     open.push(d);
     return d;
   };
@@ -57,7 +67,10 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     await Promise.all([a.ready(), b.ready()]);
     const v = await sql(`SELECT version FROM concur_test."${prefix}schema_version" WHERE component = 'concur'`);
     assert.deepEqual(v, [{ version: SCHEMA_VERSION }]);
-    const cols = await sql(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'concur_test' AND table_name = $1 ORDER BY ordinal_position`, [`${prefix}ess_events`]);
+    const cols = await sql(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'concur_test' AND table_name = $1 ORDER BY ordinal_position`,
+      [`${prefix}ess_events`],
+    );
     assert.deepEqual(
       cols.map((c) => c.column_name),
       ['stream', 'id', 'body', 'received_at', 'state', 'delivery_count', 'claim_owner', 'lease_until', 'last_error', 'finished_at', 'meta'],
@@ -126,10 +139,17 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     const b = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', leaseMs: 900 });
     await a.accept(ev('live'), { maxPending: 10 }); // a real in-flight event: A's heartbeat keeps renewing
     // what an INSERT by A looks like when the connection broke before the answer came back
-    await sql(`INSERT INTO "${prefix}ess_events" (stream, id, body, received_at, state, claim_owner, lease_until, meta) VALUES ('s', 'orphan', $1, now(), 'pending', $2, now() + interval '900 milliseconds', '{"signatureVerified":true}')`, [Buffer.from('{"id":"orphan"}'), a.owner]);
+    await sql(
+      `INSERT INTO "${prefix}ess_events" (stream, id, body, received_at, state, claim_owner, lease_until, meta) VALUES ('s', 'orphan', $1, now(), 'pending', $2, now() + interval '900 milliseconds', '{"signatureVerified":true}')`,
+      [Buffer.from('{"id":"orphan"}'), a.owner],
+    );
     await sleep(1600);
     const got = await b.claimPending(10);
-    assert.deepEqual(got.map((e) => [e.id, e.deliveryCount]), [['orphan', 2]], 'the orphan is taken over; the live event stays with A');
+    assert.deepEqual(
+      got.map((e) => [e.id, e.deliveryCount]),
+      [['orphan', 2]],
+      'the orphan is taken over; the live event stays with A',
+    );
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -205,7 +225,9 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
   it('two instances expiring at the same time share the work without errors', async () => {
     const a = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', dedupeWindowMs: 100, expiryBatch: 50 });
     const b = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's', dedupeWindowMs: 100, expiryBatch: 50 });
-    await sql(`INSERT INTO "${prefix}ess_events" (stream, id, received_at, state) SELECT 's', 'z' || g, now() - interval '1 hour', 'done' FROM generate_series(1, 1200) g`);
+    await sql(
+      `INSERT INTO "${prefix}ess_events" (stream, id, received_at, state) SELECT 's', 'z' || g, now() - interval '1 hour', 'done' FROM generate_series(1, 1200) g`,
+    );
     const [x, y] = await Promise.all([a.expire(), b.expire()]);
     assert.equal(x + y, 1200);
     assert.deepEqual(await a.counts(), { pending: 0, done: 0, dead: 0 });
@@ -216,7 +238,11 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     const d = db({ tablePrefix: prefix, connectTimeoutMs: 1000 });
     const store = await PgEventStore.open(d, { stream: 's' });
     const receiver = new EssReceiver({ store, verifySignature: false, keys: [], retryAfterSec: 9 });
-    const deliver = (id) => receiver.handle({ rawBody: Buffer.from(JSON.stringify({ id, topic: 'concur.expense.report', eventType: 'SubmitStatusChanged', timestamp: '2026-01-01T00:00:00Z' })), headers: {} });
+    const deliver = (id) =>
+      receiver.handle({
+        rawBody: Buffer.from(JSON.stringify({ id, topic: 'concur.expense.report', eventType: 'SubmitStatusChanged', timestamp: '2026-01-01T00:00:00Z' })),
+        headers: {},
+      });
     assert.equal((await deliver('u1')).status, 200);
     await store.markDone('u1');
     await pg.stop();
@@ -238,7 +264,10 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     assert.equal(store.health().ok, true);
     assert.equal((await deliver('u1')).kind, 'duplicate');
     const rows = await sql(`SELECT id FROM "${prefix}ess_events" ORDER BY id`);
-    assert.deepEqual(rows.map((x) => x.id), ['u1', 'u2']);
+    assert.deepEqual(
+      rows.map((x) => x.id),
+      ['u1', 'u2'],
+    );
     await store.close();
   });
 

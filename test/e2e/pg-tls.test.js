@@ -28,7 +28,16 @@ describe('PostgreSQL store over TLS (real PostgreSQL)', function () {
     if (other) other.cleanup();
   });
   const db = (o) => {
-    const d = new PgDatabase({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, poolSize: 1, connectTimeoutMs: 3000, ...o });
+    const d = new PgDatabase({
+      host: pg.host,
+      port: pg.port,
+      user: pg.user,
+      password: pg.password,
+      database: pg.database,
+      poolSize: 1,
+      connectTimeoutMs: 3000,
+      ...o,
+    });
     open.push(d);
     return d;
   };

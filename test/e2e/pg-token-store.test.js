@@ -38,7 +38,15 @@ describe('shared OAuth tokens in PostgreSQL (real PostgreSQL + simulator)', func
     const connection = `conn-${++n}`;
     const out = [];
     for (let i = 0; i < count; i++) {
-      const db = new PgDatabase({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, poolSize: 3, connectTimeoutMs: 1000 });
+      const db = new PgDatabase({
+        host: pg.host,
+        port: pg.port,
+        user: pg.user,
+        password: pg.password,
+        database: pg.database,
+        poolSize: 3,
+        connectTimeoutMs: 1000,
+      });
       dbs.push(db);
       out.push(
         new TokenManager({
@@ -78,7 +86,11 @@ describe('shared OAuth tokens in PostgreSQL (real PostgreSQL + simulator)', func
     const errors = await load(managers, 7000);
     const reqs = sim.tokenRequests().slice(t0);
     assert.deepEqual(errors, []);
-    assert.deepEqual(reqs.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.oauthError}`), [], 'zero invalid_grant');
+    assert.deepEqual(
+      reqs.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.oauthError}`),
+      [],
+      'zero invalid_grant',
+    );
     assert.ok(reqs.every((r) => r.grantType === 'refresh_token'));
     // renew 1 s before a 3 s expiry: one request per 2 s, whichever instance makes it
     assert.ok(reqs.length >= 3 && reqs.length <= 5, `${reqs.length} token requests in 7 s`);
@@ -99,7 +111,10 @@ describe('shared OAuth tokens in PostgreSQL (real PostgreSQL + simulator)', func
     const t0 = sim.tokenRequests().length;
     await load(managers, 2600);
     const reqs = sim.tokenRequests().slice(t0);
-    assert.ok(reqs.some((r) => r.oauthError === 'invalid_grant'), `expected invalid_grant among ${reqs.map((r) => r.status).join(',')}`);
+    assert.ok(
+      reqs.some((r) => r.oauthError === 'invalid_grant'),
+      `expected invalid_grant among ${reqs.map((r) => r.status).join(',')}`,
+    );
   });
 
   it('a 401 on one instance makes exactly one new token request; the others adopt the new token', async () => {
@@ -133,6 +148,9 @@ describe('shared OAuth tokens in PostgreSQL (real PostgreSQL + simulator)', func
     assert.ok(t.accessToken);
     assert.equal((await managers[0].getToken()).accessToken, t.accessToken);
     const reqs = sim.tokenRequests().slice(t0);
-    assert.deepEqual(reqs.map((r) => r.status), [200]);
+    assert.deepEqual(
+      reqs.map((r) => r.status),
+      [200],
+    );
   });
 });

@@ -69,8 +69,13 @@ describe('concur-receipt-images in a real Node-RED against the simulator', funct
     assert.equal(m.payload[0].expenseId, 'E8C6A4F2D0B84E6C2A0F8D6B4E2C0A8F');
     assert.deepEqual([...bytes(m.payload[0].data).subarray(0, 4)], PNG);
     const e = sim.state.reportById(R1).expenses[2].expenseId;
-    m = await h.expectOk('array', { msg: { reportId: R1, userId: JANE, expenseId: e, concur: { event: { facts: { companyId: sim.credentials.companyId } } } } });
-    assert.deepEqual(m.payload.map((x) => x.expenseId), [e]);
+    m = await h.expectOk('array', {
+      msg: { reportId: R1, userId: JANE, expenseId: e, concur: { event: { facts: { companyId: sim.credentials.companyId } } } },
+    });
+    assert.deepEqual(
+      m.payload.map((x) => x.expenseId),
+      [e],
+    );
     assert.equal(requestsTo(sim, /\/expenses\//).at(-1).path, `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R1}/expenses/${e}`);
   });
 
@@ -82,7 +87,7 @@ describe('concur-receipt-images in a real Node-RED against the simulator', funct
     const link = requestsTo(sim, /^\/imaging\/file\//).at(-1);
     assert.equal(link.status, 200);
     assert.equal(link.tokenKind, undefined, 'no Authorization on the pre-signed link');
-    assert.ok(!JSON.stringify(m.receipt).includes('?'), 'the link\'s query is not passed on');
+    assert.ok(!JSON.stringify(m.receipt).includes('?'), "the link's query is not passed on");
     const key = sim.state.reportById(R1).expenses[0].rpeKey;
     m = await h.expectOk('v1', { msg: { reportId: R1, expenseId: key } });
     assert.equal(m.contentType, 'image/png');
@@ -93,7 +98,12 @@ describe('concur-receipt-images in a real Node-RED against the simulator', funct
     failNext(sim, { method: 'GET', pathPrefix: '/spend-documents/v4/receipts', status: 503 });
     const n = requestsTo(sim, /^\/spend-documents\//).length;
     await h.expectOk('array', { msg: { reportId: R2, userId: CHRIS, companyId: sim.credentials.companyId } });
-    assert.deepEqual(requestsTo(sim, /^\/spend-documents\//).slice(n).map((r) => r.status), [503, 200]);
+    assert.deepEqual(
+      requestsTo(sim, /^\/spend-documents\//)
+        .slice(n)
+        .map((r) => r.status),
+      [503, 200],
+    );
     let e = await h.expectErr('array', { msg: { reportId: R2, userId: CHRIS, companyId: 'other-company' } });
     assert.deepEqual([e.concurError.status, e.concurError.code], [404, 'HTTP_404']);
     const before = apiRequests(sim).length;
@@ -120,11 +130,31 @@ describe('concur-receipt-images: per-image messages keep the input _msgid (flow 
       h.flows(
         [],
         [
-          { id: 'leg', type: 'concur-legacy-notify-in', path: '/t/legacy', ackMode: 'complete', ackTimeout: 20, credentials: { username: LEGACY.user, password: LEGACY.password }, wires: [['leg-fn']] },
-          { id: 'leg-fn', type: 'function', func: `msg.reportId = '${R1}'; msg.userId = '${JANE}'; msg.companyId = '${'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31'}'; msg.tag = 'legacy'; return msg;`, outputs: 1, wires: [['leg-img']] },
+          {
+            id: 'leg',
+            type: 'concur-legacy-notify-in',
+            path: '/t/legacy',
+            ackMode: 'complete',
+            ackTimeout: 20,
+            credentials: { username: LEGACY.user, password: LEGACY.password },
+            wires: [['leg-fn']],
+          },
+          {
+            id: 'leg-fn',
+            type: 'function',
+            func: `msg.reportId = '${R1}'; msg.userId = '${JANE}'; msg.companyId = '${'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31'}'; msg.tag = 'legacy'; return msg;`,
+            outputs: 1,
+            wires: [['leg-img']],
+          },
           { id: 'leg-img', type: 'concur-receipt-images', server: 'cfg2', api: 'spenddocs', output: 'each', wires: [['leg-slow']] },
           // Image n leaves after (n + 1) × 250 ms: the last one 500 ms after the first.
-          { id: 'leg-slow', type: 'function', func: 'setTimeout(() => { node.send(msg); node.done(); }, 250 * (msg.parts.index + 1));\nreturn null;', outputs: 1, wires: [['$ok']] },
+          {
+            id: 'leg-slow',
+            type: 'function',
+            func: 'setTimeout(() => { node.send(msg); node.done(); }, 250 * (msg.parts.index + 1));\nreturn null;',
+            outputs: 1,
+            wires: [['$ok']],
+          },
         ],
       ),
     );

@@ -75,7 +75,21 @@ describe('receiver counters', function () {
         essNode({ id: 'essF', z: 'tab-c', path: '/c/ess-fail', extraKeys: key.publicPem, wires: [['boom']], y: 200 }),
         { id: 'sink', type: 'function', z: 'tab-c', func: 'return null;', outputs: 1, wires: [[]], x: 400, y: 100 },
         { id: 'boom', type: 'function', z: 'tab-c', func: 'throw new Error("fails on purpose")', outputs: 1, wires: [[]], x: 400, y: 200 },
-        { id: 'legC', type: 'concur-legacy-notify-in', z: 'tab-c', name: '', path: '/c/notify', ackMode: 'complete', ackTimeout: 5, maxBodyKiB: 1, testConnection: false, credentials: { username: USER, password: PASS }, wires: [['sink']], x: 100, y: 300 },
+        {
+          id: 'legC',
+          type: 'concur-legacy-notify-in',
+          z: 'tab-c',
+          name: '',
+          path: '/c/notify',
+          ackMode: 'complete',
+          ackTimeout: 5,
+          maxBodyKiB: 1,
+          testConnection: false,
+          credentials: { username: USER, password: PASS },
+          wires: [['sink']],
+          x: 100,
+          y: 300,
+        },
       ]);
     });
     after(() => teardown({ red }));
@@ -102,8 +116,28 @@ describe('receiver counters', function () {
       assert.match(r.headers['content-type'], /application\/json/);
       const c = JSON.parse(r.body);
       assert.deepEqual(
-        { received: c.received, accepted: c.accepted, duplicates: c.duplicates, filtered: c.filtered, rejected: c.rejected, rejectedTotal: c.rejectedTotal, pending: c.pending, dead: c.dead, nodeType: c.nodeType },
-        { received: 6, accepted: 1, duplicates: 1, filtered: 1, rejected: { envelope: 1, method: 1, signature: 1 }, rejectedTotal: 3, pending: 0, dead: 0, nodeType: 'concur-ess-event-in' },
+        {
+          received: c.received,
+          accepted: c.accepted,
+          duplicates: c.duplicates,
+          filtered: c.filtered,
+          rejected: c.rejected,
+          rejectedTotal: c.rejectedTotal,
+          pending: c.pending,
+          dead: c.dead,
+          nodeType: c.nodeType,
+        },
+        {
+          received: 6,
+          accepted: 1,
+          duplicates: 1,
+          filtered: 1,
+          rejected: { envelope: 1, method: 1, signature: 1 },
+          rejectedTotal: 3,
+          pending: 0,
+          dead: 0,
+          nodeType: 'concur-ess-event-in',
+        },
       );
       assert.ok(Date.parse(c.lastEventAt) >= t0 - 1000 && Date.parse(c.lastEventAt) <= Date.now());
 
@@ -137,7 +171,7 @@ describe('receiver counters', function () {
       assert.match(p.body, /^concur_receiver_accepted_total\{node_id="essC",node_type="concur-ess-event-in"\} 1$/m);
       assert.equal((await counters('concur-ess-event-in', 'nope')).status, 404);
       const quiet = await request(`${red.url}/concur-ess-event-in/nope/counters?quiet=1`);
-      assert.deepEqual([quiet.status, JSON.parse(quiet.body)], [200, { running: false }], 'the dialog\'s quiet probe of an undeployed node');
+      assert.deepEqual([quiet.status, JSON.parse(quiet.body)], [200, { running: false }], "the dialog's quiet probe of an undeployed node");
     });
 
     it('legacy: received, accepted, rejected by reason, failed, pending', async () => {

@@ -25,7 +25,15 @@ describe('concur-report-comments in a real Node-RED against the simulator', func
     { name: 'readall', type: 'concur-report-comments', operation: 'read', endpoint: 'company', includeAll: true, server: 'cfg2' },
     { name: 'readuser', type: 'concur-report-comments', operation: 'read', endpoint: 'user', context: 'MANAGER', userId: 'approver', userIdType: 'msg' },
     { name: 'add', type: 'concur-report-comments', operation: 'add', endpoint: 'company', server: 'cfg2' },
-    { name: 'adduser', type: 'concur-report-comments', operation: 'add', endpoint: 'user', context: 'TRAVELER', comment: '"Note from " & who', commentType: 'jsonata' },
+    {
+      name: 'adduser',
+      type: 'concur-report-comments',
+      operation: 'add',
+      endpoint: 'user',
+      context: 'TRAVELER',
+      comment: '"Note from " & who',
+      commentType: 'jsonata',
+    },
   ];
 
   before(async () => {
@@ -39,16 +47,22 @@ describe('concur-report-comments in a real Node-RED against the simulator', func
   });
   after(() => h && h.stop());
 
-  it('reads report-header comments, one expense\'s comments, and all levels (documented fields)', async () => {
+  it("reads report-header comments, one expense's comments, and all levels (documented fields)", async () => {
     let m = await h.expectOk('read', { msg: { reportId: R3, correlationId: 'corr-c1' } });
-    assert.deepEqual(m.payload.map((c) => [c.comment, c.expenseId]), [['Conference ticket and hotel for KubeCon; receipts attached.', null]]);
+    assert.deepEqual(
+      m.payload.map((c) => [c.comment, c.expenseId]),
+      [['Conference ticket and hotel for KubeCon; receipts attached.', null]],
+    );
     const c = m.payload[0];
     assert.deepEqual([c.author.employeeUuid, c.author.employeeId, c.createdForEmployeeId, c.isAuditorComment, c.isLatest], [JANE, 'E1001', JANE, false, true]);
     assert.match(c.creationDate, /^2026-11-13T/);
     assert.equal(requestsTo(sim, /\/comments$/).at(-1).path, `/expensereports/v4/reports/${R3}/comments`);
     assert.equal(requestsTo(sim, /\/comments$/).at(-1).correlationId, 'corr-c1');
     m = await h.expectOk('read', { msg: { reportId: R3, expenseId: E31 } });
-    assert.deepEqual(m.payload.map((x) => x.comment), ['Early-bird price.']);
+    assert.deepEqual(
+      m.payload.map((x) => x.comment),
+      ['Early-bird price.'],
+    );
     m = await h.expectOk('readall', { msg: { reportId: R3 } });
     assert.equal(m.payload.length, 2);
     assert.equal(requestsTo(sim, /\/comments$/).at(-1).query, 'includeAllComments=true');
@@ -70,7 +84,10 @@ describe('concur-report-comments in a real Node-RED against the simulator', func
       ['Taxi receipt ok.', sim.state.reportById(R1).expenses[1].expenseId, null],
       ['Note from Jane', null, JANE],
     ]);
-    const posts = apiRequests(sim).filter((r) => r.method === 'POST').slice(-3).map((r) => `${r.path} ${r.status}`);
+    const posts = apiRequests(sim)
+      .filter((r) => r.method === 'POST')
+      .slice(-3)
+      .map((r) => `${r.path} ${r.status}`);
     assert.deepEqual(posts, [
       `/expensereports/v4/reports/${R1}/comments 201`,
       `/expensereports/v4/reports/${R1}/expenses/${sim.state.reportById(R1).expenses[1].expenseId}/comments 201`,
@@ -89,7 +106,10 @@ describe('concur-report-comments in a real Node-RED against the simulator', func
     assert.equal(sim.state.reportById(R1).comments.length, 0);
     failNext(sim, { method: 'POST', pathPrefix: `/expensereports/v4/reports/${R1}/comments`, status: 429, retryAfter: 0 });
     await h.expectOk('add', { msg: { reportId: R1, comment: 'after 429' } });
-    assert.deepEqual(sim.state.reportById(R1).comments.map((c) => c.comment), ['after 429']);
+    assert.deepEqual(
+      sim.state.reportById(R1).comments.map((c) => c.comment),
+      ['after 429'],
+    );
   });
 
   it('bad input is refused before sending; 404 for an unknown report reaches the Catch node', async () => {

@@ -33,7 +33,16 @@ describe('concur-reports-to-approve in a real Node-RED against the simulator', f
       ],
       [
         { id: 'cu-get', type: 'concur-get-report-details', server: 'cfg', version: 'v4', context: 'MANAGER', wires: [['cu-wf']] },
-        { id: 'cu-wf', type: 'concur-workflow-action', server: 'cfg', version: 'v4', action: 'approve', endpoint: 'user', comment: 'caught up', wires: [['$ok']] },
+        {
+          id: 'cu-wf',
+          type: 'concur-workflow-action',
+          server: 'cfg',
+          version: 'v4',
+          action: 'approve',
+          endpoint: 'user',
+          comment: 'caught up',
+          wires: [['$ok']],
+        },
       ],
     );
     f.find((n) => n.type === 'tab').env = [{ name: 'APPROVER', value: SAM, type: 'str' }];
@@ -50,7 +59,10 @@ describe('concur-reports-to-approve in a real Node-RED against the simulator', f
     assert.equal(m.reportId, R3);
     assert.equal(m.userId, SAM);
     assert.equal(m.reportOwnerId, JANE);
-    assert.deepEqual([m.payload.reportId, m.payload.name, m.payload.approver.employeeUuid, m.payload.employee.employeeId], [R3, 'Conference Chicago', SAM, 'E1001']);
+    assert.deepEqual(
+      [m.payload.reportId, m.payload.name, m.payload.approver.employeeUuid, m.payload.employee.employeeId],
+      [R3, 'Conference Chicago', SAM, 'E1001'],
+    );
     assert.deepEqual([m.parts.index, m.parts.count], [0, 1]);
     assert.deepEqual([m.concur.reportsToApprove.count, m.concur.reportsToApprove.approver], [1, SAM]);
     const call = requestsTo(sim, INBOX).at(-1);
@@ -62,12 +74,19 @@ describe('concur-reports-to-approve in a real Node-RED against the simulator', f
 
   it('one array, sorted; an approver with nothing to approve; delegate approvals', async () => {
     let m = await h.expectOk('array', { msg: { userId: SAM } });
-    assert.deepEqual(m.payload.map((r) => r.reportId), [R3]);
+    assert.deepEqual(
+      m.payload.map((r) => r.reportId),
+      [R3],
+    );
     assert.equal(requestsTo(sim, INBOX).at(-1).query, 'sort=reportDate&order=desc');
     m = await h.expectOk('array', { msg: { userId: JANE } });
     assert.deepEqual(m.payload, []);
     m = await h.expectOk('delegate', {});
-    assert.deepEqual(m.payload.map((r) => r.reportId), [R3], 'Pat sees Sam\'s report as a delegate');
+    assert.deepEqual(
+      m.payload.map((r) => r.reportId),
+      [R3],
+      "Pat sees Sam's report as a delegate",
+    );
     assert.equal(requestsTo(sim, INBOX).at(-1).query, 'includeDelegateApprovals=true');
     // Nothing to approve and one message per report: nothing is sent.
     h.collector.clear();
@@ -80,7 +99,9 @@ describe('concur-reports-to-approve in a real Node-RED against the simulator', f
     assert.deepEqual([m.payload.action, m.payload.status], ['approve', 204]);
     assert.equal(sim.state.reportById(R3).approvalStatus, 'A_EXTV', 'the manager step is done');
     assert.equal(sim.state.reportById(R3).comments.at(-1).comment, 'caught up');
-    const calls = apiRequests(sim).slice(-3).map((r) => `${r.method} ${r.path}`);
+    const calls = apiRequests(sim)
+      .slice(-3)
+      .map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(calls, [
       `GET /expensereports/v4/users/${SAM}/context/MANAGER/reportsToApprove`,
       `GET /expensereports/v4/users/${SAM}/context/MANAGER/reports/${R3}`,
@@ -93,7 +114,12 @@ describe('concur-reports-to-approve in a real Node-RED against the simulator', f
     failNext(sim, { method: 'GET', pathPrefix: `/expensereports/v4/users/${SAM}/context/MANAGER/reportsToApprove`, status: 503, count: 2 });
     const n = requestsTo(sim, INBOX).length;
     await h.expectOk('array', { msg: { userId: SAM } });
-    assert.deepEqual(requestsTo(sim, INBOX).slice(n).map((r) => r.status), [429, 503, 503, 200]);
+    assert.deepEqual(
+      requestsTo(sim, INBOX)
+        .slice(n)
+        .map((r) => r.status),
+      [429, 503, 503, 200],
+    );
     let e = await h.expectErr('array', { msg: { userId: 'no-such-user' } });
     assert.deepEqual([e.concurError.status, e.concurError.code], [404, 'HTTP_404']);
     const before = apiRequests(sim).length;

@@ -46,7 +46,10 @@ describe('registerRoute: one owner per path and method', () => {
     const app = express();
     app.post('/core', (req, res) => res.end('core'));
     const RED = { httpNode: app };
-    assert.throws(() => registerRoute(RED, { methods: ['POST'], path: '/core', allMethods: true, owner: { id: 'mine' } }, noop, onError), /every method \/core is already served by another route|POST \/core is already served by another route/);
+    assert.throws(
+      () => registerRoute(RED, { methods: ['POST'], path: '/core', allMethods: true, owner: { id: 'mine' } }, noop, onError),
+      /every method \/core is already served by another route|POST \/core is already served by another route/,
+    );
     const ours = registerRoute(RED, { methods: ['GET'], path: '/core' }, noop, onError); // GET is free
     // The refused registration left nothing behind: the core route still answers.
     const server = http.createServer(app);
@@ -67,7 +70,8 @@ describe('receivers on a path another node already serves (real Node-RED)', func
   const USER = 'concur-connector-user';
   const PASS = 'Pa55word:for-concur!';
   const AUTH = 'Basic ' + Buffer.from(`${USER}:${PASS}`).toString('base64');
-  const XML = '<Notification><EventType>Report Entered Expense Report Workflow Step - EXTERNAL VALIDATION - SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/K1</ObjectURI><EventDateTime>2012-05-01</EventDateTime></Notification>';
+  const XML =
+    '<Notification><EventType>Report Entered Expense Report Workflow Step - EXTERNAL VALIDATION - SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/K1</ObjectURI><EventDateTime>2012-05-01</EventDateTime></Notification>';
   const key = testKeyPair('routes');
   let red;
   let collector;
@@ -158,7 +162,19 @@ describe('receivers on a path another node already serves (real Node-RED)', func
   it('a core http in node on the path first: the receiver is refused instead of never being called', async () => {
     await red.deploy(
       flows([
-        { id: 'core-in', type: 'http in', z: TAB, name: '', url: '/shared/core', method: 'post', upload: false, swaggerDoc: '', wires: [['core-out']], x: 100, y: 500 },
+        {
+          id: 'core-in',
+          type: 'http in',
+          z: TAB,
+          name: '',
+          url: '/shared/core',
+          method: 'post',
+          upload: false,
+          swaggerDoc: '',
+          wires: [['core-out']],
+          x: 100,
+          y: 500,
+        },
         { id: 'core-out', type: 'http response', z: TAB, name: '', statusCode: '202', headers: {}, wires: [], x: 300, y: 500 },
         ess('essE', '/shared/core'),
       ]),

@@ -49,7 +49,14 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
   const authValues = [];
 
   before(async () => {
-    sim = await startSimulator({ port: 0, deliverEvents: false, clientSecret: S.clientSecret, refreshTokens: [S.refreshToken], companyRequestToken: S.requestToken, recordIssuedTokens: true });
+    sim = await startSimulator({
+      port: 0,
+      deliverEvents: false,
+      clientSecret: S.clientSecret,
+      refreshTokens: [S.refreshToken],
+      companyRequestToken: S.requestToken,
+      recordIssuedTokens: true,
+    });
     red = await startRed({ logLevel: 'trace', settings: { debugMaxLength: 1000000 } });
   });
   after(() => teardown({ red, sim }));
@@ -57,20 +64,68 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
   function flows(key) {
     const cfgCommon = { geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20 };
     const clientId = sim.credentials.clientId;
-    const debugAll = { id: 'dbg', type: 'debug', z: Z, name: 'everything', active: true, tosidebar: true, console: true, tostatus: false, complete: 'true', targetType: 'full', wires: [] };
+    const debugAll = {
+      id: 'dbg',
+      type: 'debug',
+      z: Z,
+      name: 'everything',
+      active: true,
+      tosidebar: true,
+      console: true,
+      tostatus: false,
+      complete: 'true',
+      targetType: 'full',
+      wires: [],
+    };
     const trigger = (name, next) => [
       { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
       { id: `res-${name}`, type: 'http response', z: Z, statusCode: '200', headers: {}, wires: [] },
-      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nreturn msg;', outputs: 1, wires: [[next]] },
+      {
+        id: `prep-${name}`,
+        type: 'function',
+        z: Z,
+        func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nreturn msg;',
+        outputs: 1,
+        wires: [[next]],
+      },
     ];
     const api = (id, type, server, extra) => ({ id, type, z: Z, server, wires: [['dbg']], ...extra });
     return [
       { id: Z, type: 'tab', label: 'secrets' },
       // Connections: good refresh grant, good company grant, wrong client secret, bad refresh token.
-      { id: 'cfg-ok', type: 'concur-config', name: 'ok', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId, clientSecret: S.clientSecret, refreshToken: S.refreshToken } },
-      { id: 'cfg-co', type: 'concur-config', name: 'company', ...cfgCommon, grantType: 'password', credtype: 'authtoken', credentials: { clientId, clientSecret: S.clientSecret, username: sim.credentials.companyId, password: S.requestToken } },
-      { id: 'cfg-badsecret', type: 'concur-config', name: 'bad secret', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId, clientSecret: S.wrongClientSecret, refreshToken: S.refreshToken } },
-      { id: 'cfg-badrefresh', type: 'concur-config', name: 'bad refresh', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId, clientSecret: S.clientSecret, refreshToken: S.badRefreshToken } },
+      {
+        id: 'cfg-ok',
+        type: 'concur-config',
+        name: 'ok',
+        ...cfgCommon,
+        grantType: 'refresh_token',
+        credentials: { clientId, clientSecret: S.clientSecret, refreshToken: S.refreshToken },
+      },
+      {
+        id: 'cfg-co',
+        type: 'concur-config',
+        name: 'company',
+        ...cfgCommon,
+        grantType: 'password',
+        credtype: 'authtoken',
+        credentials: { clientId, clientSecret: S.clientSecret, username: sim.credentials.companyId, password: S.requestToken },
+      },
+      {
+        id: 'cfg-badsecret',
+        type: 'concur-config',
+        name: 'bad secret',
+        ...cfgCommon,
+        grantType: 'refresh_token',
+        credentials: { clientId, clientSecret: S.wrongClientSecret, refreshToken: S.refreshToken },
+      },
+      {
+        id: 'cfg-badrefresh',
+        type: 'concur-config',
+        name: 'bad refresh',
+        ...cfgCommon,
+        grantType: 'refresh_token',
+        credentials: { clientId, clientSecret: S.clientSecret, refreshToken: S.badRefreshToken },
+      },
       ...trigger('get', 'get'),
       api('get', 'concur-get-report-details', 'cfg-ok', { version: 'v4' }),
       ...trigger('get-co', 'get-co'),
@@ -108,12 +163,47 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       ...trigger('gen', 'gen'),
       api('gen', 'concur-api-request', 'cfg-ok', { method: 'msg', output: 'parsed' }),
       ...trigger('gen-co', 'gen-co'),
-      api('gen-co', 'concur-api-request', 'cfg-co', { method: 'GET', path: '/api/v3.0/expense/reports', pathType: 'str', query: '{"user":"ALL","limit":2}', queryType: 'json', paging: 'each', maxPages: 5 }),
+      api('gen-co', 'concur-api-request', 'cfg-co', {
+        method: 'GET',
+        path: '/api/v3.0/expense/reports',
+        pathType: 'str',
+        query: '{"user":"ALL","limit":2}',
+        queryType: 'json',
+        paging: 'each',
+        maxPages: 5,
+      }),
       // Receivers.
-      { id: 'legacy', type: 'concur-legacy-notify-in', z: Z, path: '/secrets/legacy', credentials: { username: LEGACY_USER, password: S.legacyPassword }, wires: [['dbg']] },
-      { id: 'ess', type: 'concur-ess-event-in', z: Z, path: '/secrets/ess', extraKeys: key.publicPem, storeName: 'secrets', rejectOutput: true, wires: [['dbg'], ['dbg']] },
+      {
+        id: 'legacy',
+        type: 'concur-legacy-notify-in',
+        z: Z,
+        path: '/secrets/legacy',
+        credentials: { username: LEGACY_USER, password: S.legacyPassword },
+        wires: [['dbg']],
+      },
+      {
+        id: 'ess',
+        type: 'concur-ess-event-in',
+        z: Z,
+        path: '/secrets/ess',
+        extraKeys: key.publicPem,
+        storeName: 'secrets',
+        rejectOutput: true,
+        wires: [['dbg'], ['dbg']],
+      },
       // Registers its subscription on deploy through the connection with the wrong secret (fails, logs, yellow status).
-      { id: 'ess-reg', type: 'concur-ess-event-in', z: Z, path: '/secrets/ess-reg', extraKeys: key.publicPem, storeName: 'secrets-reg', server: 'cfg-badsecret', publicUrl: 'https://nodered.example.com/secrets/ess-reg', registerOnDeploy: true, wires: [['dbg']] },
+      {
+        id: 'ess-reg',
+        type: 'concur-ess-event-in',
+        z: Z,
+        path: '/secrets/ess-reg',
+        extraKeys: key.publicPem,
+        storeName: 'secrets-reg',
+        server: 'cfg-badsecret',
+        publicUrl: 'https://nodered.example.com/secrets/ess-reg',
+        registerOnDeploy: true,
+        wires: [['dbg']],
+      },
       // Every caught error and every status change goes to the console too.
       { id: 'catch-all', type: 'catch', z: Z, scope: null, uncaught: false, wires: [['dbg']] },
       { id: 'status-all', type: 'status', z: Z, scope: null, wires: [['dbg']] },
@@ -157,7 +247,9 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     await fire('exc', { msg: { reportId: R1, exceptions: [{ exceptionCode: 'POLVIOL' }] } });
     await fire('exc11', { msg: { reportKey: sim.state.reportById(R1).reportKey } });
     await fire('wf', { msg: { reportId: R1 } });
-    await fire('wf11', { msg: { workflowActionUrl: `${sim.url}/api/expense/expensereport/v1.1/report/${sim.state.reportById(R3).currentStep.workflowActionKey}/WorkFlowAction` } });
+    await fire('wf11', {
+      msg: { workflowActionUrl: `${sim.url}/api/expense/expensereport/v1.1/report/${sim.state.reportById(R3).currentStep.workflowActionKey}/WorkFlowAction` },
+    });
     await fire('notif', {}); // the simulator's seeded failed notifications
     await fire('subs', { msg: { operation: 'put', subscriptionId: 'secret-hygiene' }, payload: { endpoint: 'https://nodered.example.com/secrets/ess' } });
     await fire('subs', { msg: { operation: 'list' } });
@@ -189,18 +281,36 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       await call(`${red.url}/concur-config/${id}/test`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'refresh_token', credentials: { clientId: sim.credentials.clientId, clientSecret: secret, refreshToken: '__PWRD__' } }),
+        body: JSON.stringify({
+          geolocation: 'custom',
+          baseUrl: sim.url,
+          tokenEndpoint: 'api',
+          grantType: 'refresh_token',
+          credentials: { clientId: sim.credentials.clientId, clientSecret: secret, refreshToken: '__PWRD__' },
+        }),
       });
     }
 
     // ---- legacy receiver: good, wrong password, no credentials, a stranger's bearer token, testconnection.
     const legacyUrl = `${red.url}/secrets/legacy`;
-    const ok = await call(legacyUrl, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: basic(LEGACY_USER, S.legacyPassword) }, body: xml });
+    const ok = await call(legacyUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', authorization: basic(LEGACY_USER, S.legacyPassword) },
+      body: xml,
+    });
     assert.equal(ok.status, 200, ok.body);
-    const wrong = await call(legacyUrl, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: basic(LEGACY_USER, S.wrongLegacyPassword) }, body: xml });
+    const wrong = await call(legacyUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', authorization: basic(LEGACY_USER, S.wrongLegacyPassword) },
+      body: xml,
+    });
     assert.equal(wrong.status, 401);
     authValues.push(`Bearer ${S.strangerBearer}`);
-    assert.equal((await call(legacyUrl, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: `Bearer ${S.strangerBearer}` }, body: xml })).status, 401);
+    assert.equal(
+      (await call(legacyUrl, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: `Bearer ${S.strangerBearer}` }, body: xml }))
+        .status,
+      401,
+    );
     assert.equal((await call(`${red.url}/system/v1.0/testconnection`, { headers: { authorization: basic(LEGACY_USER, S.legacyPassword) } })).status, 200);
     assert.equal((await call(`${red.url}/system/v1.0/testconnection`, { headers: { authorization: basic(LEGACY_USER, S.wrongLegacyPassword) } })).status, 401);
 
@@ -208,10 +318,19 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     const essUrl = `${red.url}/secrets/ess`;
     const essId = crypto.randomUUID();
     const body = Buffer.from(essEvent(essId));
-    assert.equal((await call(essUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'concur-signature': signBody(body, key.privateKey) }, body })).status, 200);
+    assert.equal(
+      (await call(essUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'concur-signature': signBody(body, key.privateKey) }, body }))
+        .status,
+      200,
+    );
     const bad = await call(essUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'concur-signature': signBody(Buffer.from('other'), key.privateKey), authorization: `Bearer ${S.strangerBearer}`, cookie: `session=${S.strangerBearer}` },
+      headers: {
+        'content-type': 'application/json',
+        'concur-signature': signBody(Buffer.from('other'), key.privateKey),
+        authorization: `Bearer ${S.strangerBearer}`,
+        cookie: `session=${S.strangerBearer}`,
+      },
       body: Buffer.from(essEvent(crypto.randomUUID())),
     });
     assert.equal(bad.status, 401);
@@ -223,8 +342,14 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
     const issued = sim.issuedTokens();
     assert.ok(issued.length >= 4, `the simulator issued tokens (${issued.length})`);
     const grants = sim.tokenRequests();
-    assert.ok(grants.some((t) => t.refreshTokenSha256 === fingerprint(S.badRefreshToken) && t.oauthCode === 108), 'the bad refresh token was tried');
-    assert.ok(grants.some((t) => t.status === 401 && t.oauthError === 'invalid_client'), 'the wrong client secret was tried');
+    assert.ok(
+      grants.some((t) => t.refreshTokenSha256 === fingerprint(S.badRefreshToken) && t.oauthCode === 108),
+      'the bad refresh token was tried',
+    );
+    assert.ok(
+      grants.some((t) => t.status === 401 && t.oauthError === 'invalid_client'),
+      'the wrong client secret was tried',
+    );
     // Every API node reached the simulator and got its answer (so their outputs were printed).
     const answered = (method, re) => sim.requests.some((r) => r.method === method && re.test(r.path) && r.status >= 200 && r.status < 300);
     assert.ok(answered('PUT', /\/exceptions$/), 'v4 exceptions posted');
@@ -260,12 +385,19 @@ describe('secret hygiene: no secret in logs, debug output, answers or exported f
       ...issued.map((t, i) => [`issued token #${i}`, t]),
       ...authValues.map((v, i) => [`Authorization value #${i}`, v]),
     ];
-    const haystacks = { 'Node-RED log (incl. debug console output)': log, 'HTTP answers': answers.join('\n'), 'GET /flows': exported.body, 'flows.json': flowsOnDisk };
+    const haystacks = {
+      'Node-RED log (incl. debug console output)': log,
+      'HTTP answers': answers.join('\n'),
+      'GET /flows': exported.body,
+      'flows.json': flowsOnDisk,
+    };
     const leaks = [];
     for (const [where, text] of Object.entries(haystacks)) {
       for (const [what, secret] of needles) if (text.includes(secret)) leaks.push(`${what} in ${where}`);
     }
-    process.stdout.write(`      checked ${needles.length} secret values (${issued.length} issued tokens) in ${Object.keys(haystacks).length} outputs (${Math.round(log.length / 1024)} KB of log, ${debugCount()} debug lines)\n`);
+    process.stdout.write(
+      `      checked ${needles.length} secret values (${issued.length} issued tokens) in ${Object.keys(haystacks).length} outputs (${Math.round(log.length / 1024)} KB of log, ${debugCount()} debug lines)\n`,
+    );
     assert.deepEqual(leaks, [], leaks.join('\n'));
     // The exported flow still names the credential fields (as has_password flags), without values.
     const exportedNodes = JSON.parse(exported.body);

@@ -52,7 +52,18 @@ describe('completion hooks: one shared set per runtime, none while nobody waits 
     }
     const lfwd = forwarder({ id: 'legacy-out', z: TAB, url: collector.url, pathName: '/got/legacy', fields: ['payload'] });
     nodes.push(
-      { id: 'legacy', type: 'concur-legacy-notify-in', z: TAB, name: '', path: '/legacy/hooks', ackMode: 'complete', ackTimeout: 10, maxBodyKiB: 1024, credentials: { username: USER, password: PASS }, wires: [[lfwd[0].id]] },
+      {
+        id: 'legacy',
+        type: 'concur-legacy-notify-in',
+        z: TAB,
+        name: '',
+        path: '/legacy/hooks',
+        ackMode: 'complete',
+        ackTimeout: 10,
+        maxBodyKiB: 1024,
+        credentials: { username: USER, password: PASS },
+        wires: [[lfwd[0].id]],
+      },
       ...lfwd,
       // The probe: what the hooks registry looks like right now.
       { id: 'probe-in', type: 'http in', z: TAB, name: '', url: '/probe', method: 'get', upload: false, swaggerDoc: '', wires: [['probe-fn']] },
@@ -88,9 +99,14 @@ describe('completion hooks: one shared set per runtime, none while nobody waits 
         sends.push(request(`${red.url}/ess/${name}`, { method: 'POST', headers: d.headers, body: d.body }));
       }
     }
-    for (let i = 0; i < 3; i++) sends.push(request(`${red.url}/legacy/hooks`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/xml' }, body: XML }));
+    for (let i = 0; i < 3; i++)
+      sends.push(request(`${red.url}/legacy/hooks`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/xml' }, body: XML }));
     const answers = await Promise.all(sends);
-    assert.deepEqual(answers.map((r) => r.status), Array(9).fill(200), answers.map((r) => r.body).join(' | '));
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      Array(9).fill(200),
+      answers.map((r) => r.body).join(' | '),
+    );
     await collector.waitFor(9, 10000);
     const p = await probe();
     const added = concurHookLog(p.log).filter((e) => e.startsWith('+'));

@@ -52,8 +52,28 @@ describe('concur-sim send against the package receivers in a real Node-RED', fun
       // The simulator's key added: delivered.
       { id: 'ess-sim', type: 'concur-ess-event-in', z: Z, path: '/cli/ess', extraKeys: pubPem, x: 200, y: 100, wires: [[]] },
       // The simulator's default connector credentials (README, "Concur simulator").
-      { id: 'legacy-default', type: 'concur-legacy-notify-in', z: Z, path: '/cli/notify', ackMode: 'receipt', x: 200, y: 160, wires: [[]], credentials: { username: 'concur-sim-connector', password: 'concur-sim-connector-password' } },
-      { id: 'legacy-other', type: 'concur-legacy-notify-in', z: Z, path: '/cli/notify-other', ackMode: 'receipt', x: 200, y: 220, wires: [[]], credentials: { username: 'someone-else-user', password: 'someone-else-password' } },
+      {
+        id: 'legacy-default',
+        type: 'concur-legacy-notify-in',
+        z: Z,
+        path: '/cli/notify',
+        ackMode: 'receipt',
+        x: 200,
+        y: 160,
+        wires: [[]],
+        credentials: { username: 'concur-sim-connector', password: 'concur-sim-connector-password' },
+      },
+      {
+        id: 'legacy-other',
+        type: 'concur-legacy-notify-in',
+        z: Z,
+        path: '/cli/notify-other',
+        ackMode: 'receipt',
+        x: 200,
+        y: 220,
+        wires: [[]],
+        credentials: { username: 'someone-else-user', password: 'someone-else-password' },
+      },
     ]);
   });
   after(async () => {
@@ -61,7 +81,7 @@ describe('concur-sim send against the package receivers in a real Node-RED', fun
     if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
   });
 
-  it('send ess prints the receiver\'s reason for a 401 with each retry, and delivers once the key is known', async () => {
+  it("send ess prints the receiver's reason for a 401 with each retry, and delivers once the key is known", async () => {
     const r = await runCli(['send', 'ess', '--to', `${red.url}/cli/ess-strict`, '--key-dir', keyDir, '--initial-delay', '20ms', '--max-attempts', '2']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const lines = r.stdout.split('\n').filter((l) => /ESS attempt/.test(l));

@@ -154,14 +154,38 @@ describe('concur-sim CLI', function () {
   });
 
   it('api serves the fake Concur API with the given flags and stops cleanly on SIGTERM', async () => {
-    const api = await startApi(['--port', '0', '--token-ttl', '120', '--expires-in', 'number', '--rate-429', '1', '--retry-after', '5', '--key-dir', path.join(dir, 'api-keys')]);
+    const api = await startApi([
+      '--port',
+      '0',
+      '--token-ttl',
+      '120',
+      '--expires-in',
+      'number',
+      '--rate-429',
+      '1',
+      '--retry-after',
+      '5',
+      '--key-dir',
+      path.join(dir, 'api-keys'),
+    ]);
     try {
       // The simulator's own credentials are printed in full (they only open this local fake tenant).
       for (const until = Date.now() + 10000; !api.output().includes('Press Ctrl+C') && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
-      for (const v of ['sim-client-0f3b9a2e', 'sim-client-secret-7d41c8', 'sim-company-request-token-2f9c41', 'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31', 'concur-sim-connector', 'concur-sim-connector-password']) {
+      for (const v of [
+        'sim-client-0f3b9a2e',
+        'sim-client-secret-7d41c8',
+        'sim-company-request-token-2f9c41',
+        'b5a4d2f0-8c1e-4f3a-9d6b-2e7c1a0f9b31',
+        'concur-sim-connector',
+        'concur-sim-connector-password',
+      ]) {
         assert.ok(api.output().includes(v), `banner prints ${v}:\n${api.output()}`);
       }
-      const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sim-client-0f3b9a2e', client_secret: 'sim-client-secret-7d41c8' }).toString();
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'sim-client-0f3b9a2e',
+        client_secret: 'sim-client-secret-7d41c8',
+      }).toString();
       const t = await request(`${api.url}/oauth2/v0/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
       assert.equal(t.status, 200, t.body);
       assert.equal(JSON.parse(t.body).expires_in, 120);
@@ -195,13 +219,32 @@ describe('concur-sim CLI', function () {
     const pub = crypto.createPublicKey(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem')));
     const rx = await startReceiver([503, 200]);
     try {
-      const r = await runCli(['send', 'ess', '--to', `${rx.url}/concur/ess`, '--event', 'statusChanged', '--report', '4D2E8A61B0C94F7FA311', '--padding', 'pkcs1', '--key-dir', keys, '--initial-delay', '50ms', '--api', 'http://127.0.0.1:8090']);
+      const r = await runCli([
+        'send',
+        'ess',
+        '--to',
+        `${rx.url}/concur/ess`,
+        '--event',
+        'statusChanged',
+        '--report',
+        '4D2E8A61B0C94F7FA311',
+        '--padding',
+        'pkcs1',
+        '--key-dir',
+        keys,
+        '--initial-delay',
+        '50ms',
+        '--api',
+        'http://127.0.0.1:8090',
+      ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /attempt 1 -> 503; retrying in 50ms/);
       assert.match(r.stdout, /attempt 2 -> 200 delivered/);
       assert.match(r.stdout, /result: delivered after 2 attempt/);
       const req = rx.seen[1];
-      assert.ok(crypto.verify('sha256', req.body, { key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, Buffer.from(req.headers['concur-signature'], 'base64')));
+      assert.ok(
+        crypto.verify('sha256', req.body, { key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, Buffer.from(req.headers['concur-signature'], 'base64')),
+      );
       const env = JSON.parse(req.body);
       assert.equal(env.facts.reportId, '4D2E8A61B0C94F7FA311');
       assert.ok(env.facts.href.startsWith('http://127.0.0.1:8090/expensereports/v4/users/'));
@@ -215,11 +258,25 @@ describe('concur-sim CLI', function () {
     await runCli(['keygen', '--out', keys]);
     const rx = await startReceiver([200]);
     try {
-      const r = await runCli(['send', 'ess', '--to', `${rx.url}/concur/ess`, '--request', '053A479B3C9DD847B02A203C657AE26B', '--key-dir', keys, '--api', 'http://127.0.0.1:8090']);
+      const r = await runCli([
+        'send',
+        'ess',
+        '--to',
+        `${rx.url}/concur/ess`,
+        '--request',
+        '053A479B3C9DD847B02A203C657AE26B',
+        '--key-dir',
+        keys,
+        '--api',
+        'http://127.0.0.1:8090',
+      ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /statusChange\.PENDING\.ExternalValidation for travel request 053A479B3C9DD847B02A203C657AE26B/);
       const env = JSON.parse(rx.seen[0].body);
-      assert.deepEqual([env.topic, env.eventType, env.facts.id, env.facts.requestId, env.facts.currentApprovalStatus, env.facts.isTest], ['public.concur.request', 'statusChange.PENDING.ExternalValidation', '053A479B3C9DD847B02A203C657AE26B', '3F2K', 'Q_EXTV', 'false']);
+      assert.deepEqual(
+        [env.topic, env.eventType, env.facts.id, env.facts.requestId, env.facts.currentApprovalStatus, env.facts.isTest],
+        ['public.concur.request', 'statusChange.PENDING.ExternalValidation', '053A479B3C9DD847B02A203C657AE26B', '3F2K', 'Q_EXTV', 'false'],
+      );
       assert.equal(env.facts.href, 'http://127.0.0.1:8090/travelrequest/v4/requests/053A479B3C9DD847B02A203C657AE26B');
       const bad = await runCli(['send', 'ess', '--to', `${rx.url}/concur/ess`, '--request', 'NOPE', '--key-dir', keys]);
       assert.equal(bad.code, 2, bad.stdout + bad.stderr);
@@ -250,11 +307,30 @@ describe('concur-sim CLI', function () {
   it('send legacy posts the Notification with Basic auth, optionally tests the connection, and never prints the password', async () => {
     const rx = await startReceiver([200]);
     try {
-      const r = await runCli(['send', 'legacy', '--to', `${rx.url}/concur/v1.0/notify`, '--user', 'concur-connector', '--password', 'Very-Secret-123', '--report', 'CB899F7D9F73420A8D8B', '--test-connection', '--legacy-host']);
+      const r = await runCli([
+        'send',
+        'legacy',
+        '--to',
+        `${rx.url}/concur/v1.0/notify`,
+        '--user',
+        'concur-connector',
+        '--password',
+        'Very-Secret-123',
+        '--report',
+        'CB899F7D9F73420A8D8B',
+        '--test-connection',
+        '--legacy-host',
+      ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.deepEqual(rx.seen.map((s) => `${s.method} ${s.url}`), ['GET /system/v1.0/testconnection', 'POST /concur/v1.0/notify']);
+      assert.deepEqual(
+        rx.seen.map((s) => `${s.method} ${s.url}`),
+        ['GET /system/v1.0/testconnection', 'POST /concur/v1.0/notify'],
+      );
       for (const s of rx.seen) assert.equal(Buffer.from(s.headers.authorization.split(' ')[1], 'base64').toString(), 'concur-connector:Very-Secret-123');
-      assert.match(rx.seen[1].body.toString(), /<ObjectURI>https:\/\/www\.concursolutions\.com\/api\/expense\/expensereport\/v1\.1\/reportfulldetails\/n6ujbuLd1Arwe45lT7As3ThJYJf2dAsrrEW<\/ObjectURI>/);
+      assert.match(
+        rx.seen[1].body.toString(),
+        /<ObjectURI>https:\/\/www\.concursolutions\.com\/api\/expense\/expensereport\/v1\.1\/reportfulldetails\/n6ujbuLd1Arwe45lT7As3ThJYJf2dAsrrEW<\/ObjectURI>/,
+      );
       assert.ok(!(r.stdout + r.stderr).includes('Very-Secret-123'));
     } finally {
       await rx.close();
@@ -270,7 +346,7 @@ describe('concur-sim CLI', function () {
     }
   });
 
-  it('send ess prints the receiver\'s reason for a 401 / 403 and, by default, gives up after 2 minutes (--retention changes it)', async () => {
+  it("send ess prints the receiver's reason for a 401 / 403 and, by default, gives up after 2 minutes (--retention changes it)", async () => {
     const keys = path.join(dir, 'ess-keys3');
     const answers = [
       [401, 'signature does not verify with any configured key'],
@@ -302,7 +378,9 @@ describe('concur-sim CLI', function () {
       assert.equal(expired.code, 1);
       assert.match(expired.stdout, /retention of 120s reached, event expired/);
       assert.ok(Date.now() - t0 < 15000);
-      const waiting = await runCli(['send', 'ess', '--to', url, '--key-dir', keys, '--initial-delay', '3m', '--max-delay', '3m', '--retention', '10m'], { timeoutMs: 3000 });
+      const waiting = await runCli(['send', 'ess', '--to', url, '--key-dir', keys, '--initial-delay', '3m', '--max-delay', '3m', '--retention', '10m'], {
+        timeoutMs: 3000,
+      });
       assert.equal(waiting.signal, 'SIGKILL', waiting.stdout);
       assert.match(waiting.stdout, /for up to 10m/);
       assert.match(waiting.stdout, /retrying in 180s/);
@@ -315,16 +393,19 @@ describe('concur-sim CLI', function () {
     const keys = path.join(dir, 'ess-keys4');
     const k = await runCli(['keygen', '--out', keys]);
     const pub = crypto.createPublicKey(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem')));
-    const hex = crypto.createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+    const hex = crypto
+      .createHash('sha256')
+      .update(pub.export({ type: 'spki', format: 'der' }))
+      .digest('hex');
     const { describeKeyText } = require('../../dist/concur/key-info');
-    assert.equal(describeKeyText(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem'), 'utf8')).keys[0].fingerprint, hex, 'the dialog\'s form');
+    assert.equal(describeKeyText(fs.readFileSync(path.join(keys, 'ess-signing-key.pub.pem'), 'utf8')).keys[0].fingerprint, hex, "the dialog's form");
     assert.match(k.stdout, new RegExp(`public key SHA-256: ${hex}\n`));
     const port = await freePort();
     const s = await runCli(['send', 'ess', '--to', `http://127.0.0.1:${port}/`, '--key-dir', keys, '--max-attempts', '1']);
     assert.match(s.stdout, new RegExp(`public key SHA-256 ${hex}\n`));
   });
 
-  it('send legacy uses the simulator\'s default connector credentials when none are given', async () => {
+  it("send legacy uses the simulator's default connector credentials when none are given", async () => {
     const rx = await startReceiver([200]);
     try {
       const r = await runCli(['send', 'legacy', '--to', `${rx.url}/concur/v1.0/notify`]);

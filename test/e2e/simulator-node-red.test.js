@@ -26,7 +26,24 @@ function fn(id, func, wires) {
   return { id, type: 'function', z: 'tab', name: id, func, outputs: 1, wires: [wires], ...at() };
 }
 function httpReq(id, ret, wires) {
-  return { id, type: 'http request', z: 'tab', name: id, method: 'use', ret, paytoqs: 'ignore', url: '', tls: '', persist: false, proxy: '', authType: '', senderr: false, headers: [], wires: [wires], ...at() };
+  return {
+    id,
+    type: 'http request',
+    z: 'tab',
+    name: id,
+    method: 'use',
+    ret,
+    paytoqs: 'ignore',
+    url: '',
+    tls: '',
+    persist: false,
+    proxy: '',
+    authType: '',
+    senderr: false,
+    headers: [],
+    wires: [wires],
+    ...at(),
+  };
 }
 function httpIn(id, url, wires) {
   return { id, type: 'http in', z: 'tab', name: id, url, method: 'post', upload: false, swaggerDoc: '', wires: [wires], ...at() };
@@ -92,7 +109,11 @@ return msg;`,
       ...ess.nodes,
       // Legacy callout receiver.
       httpIn('legacyIn', '/concur/v1.0/notify', ['legacyFn']),
-      fn('legacyFn', `const a = msg.req.headers.authorization || ''; msg.basicUser = Buffer.from(a.replace(/^Basic /, ''), 'base64').toString().split(':')[0]; return msg;`, ['legacyRes', legacy.inputId]),
+      fn(
+        'legacyFn',
+        `const a = msg.req.headers.authorization || ''; msg.basicUser = Buffer.from(a.replace(/^Basic /, ''), 'base64').toString().split(':')[0]; return msg;`,
+        ['legacyRes', legacy.inputId],
+      ),
       httpRes('legacyRes'),
       ...legacy.nodes,
     ]);
@@ -104,13 +125,24 @@ return msg;`,
 
   it('a flow approves a report on the simulator, and the simulator delivers the signed statusChanged event back into Node-RED', async () => {
     const app = (await appToken(sim)).access_token;
-    const sub = await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { id: 'node-red-e2e', filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: `${red.url}/concur/ess` } } });
+    const sub = await call(sim, 'PUT', '/events/v4/subscriptions/webhook', {
+      token: app,
+      json: { id: 'node-red-e2e', filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: `${red.url}/concur/ess` } },
+    });
     assert.equal(sub.status, 200);
     const c = sim.credentials;
     const r = await request(`${red.url}/approve`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ simUrl: sim.url, clientId: c.clientId, clientSecret: c.clientSecret, companyId: c.companyId, requestToken: c.companyRequestToken, reportId: R1, ownerId: sim.state.reportById(R1).ownerUserId }),
+      body: JSON.stringify({
+        simUrl: sim.url,
+        clientId: c.clientId,
+        clientSecret: c.clientSecret,
+        companyId: c.companyId,
+        requestToken: c.companyRequestToken,
+        reportId: R1,
+        ownerId: sim.state.reportById(R1).ownerUserId,
+      }),
     });
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(JSON.parse(r.body), { actionStatus: 204, before: 'A_EXTV' });
@@ -120,14 +152,24 @@ return msg;`,
     assert.deepEqual([env.eventType, env.facts.reportId, env.facts.currentApprovalStatus], ['statusChanged', R1, 'A_APPR']);
     assert.equal(msg.body.corr, env.correlationId);
     // The simulator signs JSON.stringify(envelope); re-serialising the parsed payload gives the same bytes.
-    const ok = crypto.verify('sha256', Buffer.from(JSON.stringify(env)), { key: sim.essKeys().publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_AUTO }, Buffer.from(msg.body.sig, 'base64'));
+    const ok = crypto.verify(
+      'sha256',
+      Buffer.from(JSON.stringify(env)),
+      { key: sim.essKeys().publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_AUTO },
+      Buffer.from(msg.body.sig, 'base64'),
+    );
     assert.ok(ok, 'signature verifies with the simulator public key');
     await sim.deliveriesIdle();
     assert.equal(sim.events.find((e) => e.id === env.id).deliveries[0].outcome, 'delivered');
   });
 
   it('a legacy callout from the simulator reaches a Node-RED flow with Basic auth', async () => {
-    const res = await sim.sendLegacy({ to: `${red.url}/concur/v1.0/notify`, user: 'concur-connector', password: 'Demo-Password-1', reportId: '4D2E8A61B0C94F7FA311' });
+    const res = await sim.sendLegacy({
+      to: `${red.url}/concur/v1.0/notify`,
+      user: 'concur-connector',
+      password: 'Demo-Password-1',
+      reportId: '4D2E8A61B0C94F7FA311',
+    });
     assert.equal(res.status, 200);
     const [msg] = await collector.waitFor(1, 15000, '/legacy');
     assert.equal(msg.body.basicUser, 'concur-connector');

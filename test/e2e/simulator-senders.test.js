@@ -32,7 +32,13 @@ async function startReceiver(statuses = [200], { headers = {}, tls } = {}) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const peer = req.socket.getPeerCertificate ? req.socket.getPeerCertificate() : undefined;
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks), peerCN: peer && peer.subject ? peer.subject.CN : undefined });
+      seen.push({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        peerCN: peer && peer.subject ? peer.subject.CN : undefined,
+      });
       const status = statuses[Math.min(seen.length - 1, statuses.length - 1)];
       res.writeHead(status, headers);
       res.end(status === 200 ? 'ok' : `status ${status}`);
@@ -58,7 +64,10 @@ async function startReceiver(statuses = [200], { headers = {}, tls } = {}) {
 }
 
 function verifies(publicKey, body, sigB64, padding, saltLength) {
-  const key = padding === 'pss' ? { key: publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength } : { key: publicKey, padding: crypto.constants.RSA_PKCS1_PADDING };
+  const key =
+    padding === 'pss'
+      ? { key: publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength }
+      : { key: publicKey, padding: crypto.constants.RSA_PKCS1_PADDING };
   return crypto.verify('sha256', body, key, Buffer.from(sigB64, 'base64'));
 }
 
@@ -132,7 +141,10 @@ describe('simulator as Concur: event senders', function () {
         assert.equal(env.eventType, 'statusChanged');
         assert.match(env.timeStamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         assert.equal(env.facts.companyId, sim.credentials.companyId);
-        assert.deepEqual([env.facts.reportId, env.facts.currentApprovalStatus, env.facts.previousApprovalStatus, env.facts.stepCode], ['CB899F7D9F73420A8D8B', 'A_EXTV', 'A_PEND', 'EXTVAL']);
+        assert.deepEqual(
+          [env.facts.reportId, env.facts.currentApprovalStatus, env.facts.previousApprovalStatus, env.facts.stepCode],
+          ['CB899F7D9F73420A8D8B', 'A_EXTV', 'A_PEND', 'EXTVAL'],
+        );
         assert.equal(env.facts.startingStep.stepInstances[0].id, sim.state.reportById('CB899F7D9F73420A8D8B').currentStep.stepInstanceId);
         // facts.href points back at the simulator and fetches the report.
         const t = (await companyToken(sim)).access_token;
@@ -147,8 +159,14 @@ describe('simulator as Concur: event senders', function () {
       const lines = [];
       const res = await sim.sendEss({ to: rx.url, initialDelayMs: 20, log: (l) => lines.push(l) });
       assert.equal(res.outcome, 'delivered');
-      assert.deepEqual(res.attempts.map((a) => a.status), [503, 503, 200]);
-      assert.deepEqual(res.attempts.map((a) => a.nextDelayMs), [20, 40, undefined]);
+      assert.deepEqual(
+        res.attempts.map((a) => a.status),
+        [503, 503, 200],
+      );
+      assert.deepEqual(
+        res.attempts.map((a) => a.nextDelayMs),
+        [20, 40, undefined],
+      );
       assert.equal(rx.seen.length, 3);
       assert.ok(rx.seen.every((s) => s.body.equals(rx.seen[0].body) && s.headers['concur-signature'] === rx.seen[0].headers['concur-signature']));
       assert.equal(lines.length, 3, 'one line per attempt');
@@ -170,7 +188,10 @@ describe('simulator as Concur: event senders', function () {
       const rx = await receiver([401, 403, 429, 200], { headers: { 'Retry-After': '1' } });
       const res = await sim.sendEss({ to: rx.url, initialDelayMs: 10 });
       assert.equal(res.outcome, 'delivered');
-      assert.deepEqual(res.attempts.map((a) => a.status), [401, 403, 429, 200]);
+      assert.deepEqual(
+        res.attempts.map((a) => a.status),
+        [401, 403, 429, 200],
+      );
       assert.equal(res.attempts[2].nextDelayMs, 1000, 'Retry-After of 1 s beats the 40 ms backoff');
     });
 
@@ -205,11 +226,32 @@ describe('simulator as Concur: event senders', function () {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concur-sim-tls-'));
       try {
         const mk = (name, subj, ext) =>
-          execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', subj, '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`), ...(ext ? ['-addext', ext] : [])], { stdio: 'ignore', timeout: 20000 });
+          execFileSync(
+            'openssl',
+            [
+              'req',
+              '-x509',
+              '-newkey',
+              'rsa:2048',
+              '-nodes',
+              '-days',
+              '2',
+              '-subj',
+              subj,
+              '-keyout',
+              path.join(dir, `${name}.key`),
+              '-out',
+              path.join(dir, `${name}.crt`),
+              ...(ext ? ['-addext', ext] : []),
+            ],
+            { stdio: 'ignore', timeout: 20000 },
+          );
         mk('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1');
         mk('client', '/C=DE/O=SAP SE/CN=webhook.api.concursolutions.com');
         const read = (f) => fs.readFileSync(path.join(dir, f));
-        const rx = await receiver([200], { tls: { key: read('server.key'), cert: read('server.crt'), requestCert: true, rejectUnauthorized: true, ca: read('client.crt') } });
+        const rx = await receiver([200], {
+          tls: { key: read('server.key'), cert: read('server.crt'), requestCert: true, rejectUnauthorized: true, ca: read('client.crt') },
+        });
         const res = await sim.sendEss({ to: rx.url, tls: { cert: read('client.crt'), key: read('client.key'), ca: read('server.crt') } });
         assert.equal(res.outcome, 'delivered');
         assert.equal(rx.seen[0].peerCN, 'webhook.api.concursolutions.com');
@@ -251,7 +293,13 @@ describe('simulator as Concur: event senders', function () {
     it('a non-200 answer or network error fails and lands in the Notification v1.0 failed list', async () => {
       const before = sim.state.notifications.length;
       const rx = await receiver([500]);
-      const res = await sim.sendLegacy({ to: rx.url, user: 'concur-connector', password: 'S3cret-Passw0rd!', reportId: '4D2E8A61B0C94F7FA311', step: 'EXTERNAL VALIDATION - PRE-EXTRACT' });
+      const res = await sim.sendLegacy({
+        to: rx.url,
+        user: 'concur-connector',
+        password: 'S3cret-Passw0rd!',
+        reportId: '4D2E8A61B0C94F7FA311',
+        step: 'EXTERNAL VALIDATION - PRE-EXTRACT',
+      });
       assert.deepEqual([res.ok, res.status], [false, 500]);
       const port = await freePort();
       const down = await sim.sendLegacy({ to: `http://127.0.0.1:${port}/`, user: 'concur-connector', password: 'S3cret-Passw0rd!', timeoutMs: 2000 });
@@ -283,7 +331,11 @@ describe('simulator as Concur: event senders', function () {
       const hit = await receiver([200]);
       const miss = await receiver([200]);
       const app = (await appToken(sim)).access_token;
-      const put = (id, filter, endpoint) => call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { id, filter, topic: 'public.concur.expense.report', webHookConfig: { endpoint } } });
+      const put = (id, filter, endpoint) =>
+        call(sim, 'PUT', '/events/v4/subscriptions/webhook', {
+          token: app,
+          json: { id, filter, topic: 'public.concur.expense.report', webHookConfig: { endpoint } },
+        });
       assert.equal((await put('approvals', 'statusChanged', `${hit.url}/ess`)).status, 200);
       assert.equal((await put('creates-only', 'reportCreated', `${miss.url}/ess`)).status, 200);
       const t = (await companyToken(sim)).access_token;
@@ -291,11 +343,17 @@ describe('simulator as Concur: event senders', function () {
       const [req] = await hit.waitFor(1);
       await sim.deliveriesIdle();
       const env = JSON.parse(req.body.toString('utf8'));
-      assert.deepEqual([env.eventType, env.facts.reportId, env.facts.previousApprovalStatus, env.facts.currentApprovalStatus], ['statusChanged', 'CB899F7D9F73420A8D8B', 'A_EXTV', 'A_APPR']);
+      assert.deepEqual(
+        [env.eventType, env.facts.reportId, env.facts.previousApprovalStatus, env.facts.currentApprovalStatus],
+        ['statusChanged', 'CB899F7D9F73420A8D8B', 'A_EXTV', 'A_APPR'],
+      );
       assert.ok(verifies(sim.essKeys().publicKey, req.body, req.headers['concur-signature'], 'pss', crypto.constants.RSA_PSS_SALTLEN_AUTO));
       assert.equal(miss.seen.length, 0);
       const logged = sim.events.find((e) => e.id === env.id);
-      assert.deepEqual(logged.deliveries.map((d) => [d.subscriptionId, d.outcome]), [['approvals', 'delivered']]);
+      assert.deepEqual(
+        logged.deliveries.map((d) => [d.subscriptionId, d.outcome]),
+        [['approvals', 'delivered']],
+      );
     });
   });
 });

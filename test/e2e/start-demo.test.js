@@ -168,7 +168,11 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     await waitForReport(b.simUrl, R_PASSES, 'A_APPR');
 
     // The printed "move to external validation" step: the simulator delivers the event over the subscription.
-    const moved = await request(`${b.simUrl}/_sim/reports/${R_DRAFT}/submit`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stepCode: 'EXTVAL' }) });
+    const moved = await request(`${b.simUrl}/_sim/reports/${R_DRAFT}/submit`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ stepCode: 'EXTVAL' }),
+    });
     assert.equal(moved.status, 200, moved.body);
     await waitForReport(b.simUrl, R_DRAFT, 'A_APPR');
 
@@ -204,7 +208,10 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.match(b.essCmd, new RegExp(`--api http://127\\.0\\.0\\.1:${simPort}`));
 
     const deployed = JSON.parse((await request(`${b.editor}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } })).body);
-    assert.ok(deployed.some((n) => n.id === 'user-edit'), 'the user edit is kept');
+    assert.ok(
+      deployed.some((n) => n.id === 'user-edit'),
+      'the user edit is kept',
+    );
     assert.deepEqual(
       deployed.filter((n) => n.type === 'concur-config').map((n) => n.baseUrl),
       [b.simUrl, b.simUrl], // the examples' company connection and the subscription tab's app connection
@@ -226,7 +233,7 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.ok(await portClosed(simPort));
   });
 
-  it('CONCUR_DEMO_RESET=1 deploys the demo tabs afresh and leaves the user\'s own tabs, nodes and credentials alone', async () => {
+  it("CONCUR_DEMO_RESET=1 deploys the demo tabs afresh and leaves the user's own tabs, nodes and credentials alone", async () => {
     // A run without reset, in which the user adds a tab of their own (a receiver with credentials) and edits a demo tab.
     let [redPort, simPort] = [await freePort(), await freePort()];
     let demo = startDemo({ PORT: String(redPort), CONCUR_SIM_PORT: String(simPort), CONCUR_DEMO_DIR: demoDir, CONCUR_SIM_DIR: keyDir });
@@ -238,7 +245,17 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     const mine = [
       { id: 'my-tab', type: 'tab', label: 'my own flow' },
       { id: 'my-note', type: 'comment', z: 'my-tab', name: 'mine', info: '', x: 200, y: 40, wires: [] },
-      { id: 'my-receiver', type: 'concur-legacy-notify-in', z: 'my-tab', path: '/my/notify', ackMode: 'receipt', x: 200, y: 100, wires: [[]], credentials: { username: 'my-connector-user', password: 'my-connector-password' } },
+      {
+        id: 'my-receiver',
+        type: 'concur-legacy-notify-in',
+        z: 'my-tab',
+        path: '/my/notify',
+        ackMode: 'receipt',
+        x: 200,
+        y: 100,
+        wires: [[]],
+        credentials: { username: 'my-connector-user', password: 'my-connector-password' },
+      },
       { id: 'demo-tab-edit', type: 'comment', z: demoTab.id, name: 'edit on a demo tab', info: '', x: 900, y: 80, wires: [] },
     ];
     const put = await request(`${b.editor}/flows`, { method: 'POST', headers, body: JSON.stringify([...current, ...mine]) });
@@ -257,13 +274,29 @@ describe('npm start: the demo (scripts/start-demo.js)', function () {
     assert.ok(!ids.has('user-edit'), 'the earlier edit on a demo tab is gone too');
     assert.equal(deployed.filter((n) => n.type === 'tab' && n.id === demoTab.id).length, 1, 'each demo tab once');
     // The demo's company connection and its app connection (ESS subscription tab), each once.
-    assert.deepEqual(deployed.filter((n) => n.type === 'concur-config').map((n) => n.id).sort(), ['concur-demo.app-connection', 'concur-demo.connection'], 'the demo connections, once each');
+    assert.deepEqual(
+      deployed
+        .filter((n) => n.type === 'concur-config')
+        .map((n) => n.id)
+        .sort(),
+      ['concur-demo.app-connection', 'concur-demo.connection'],
+      'the demo connections, once each',
+    );
     // The user's receiver still has its credentials (kept encrypted across the reset deploy).
-    const xml = '<?xml version="1.0"?><Notification><EventType>SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v2.0/report/X</ObjectURI><EventDateTime>2026-01-01</EventDateTime><Context/></Notification>';
+    const xml =
+      '<?xml version="1.0"?><Notification><EventType>SUBMIT</EventType><ObjectType>EXPRPT</ObjectType><ObjectURI>https://www.concursolutions.com/api/expense/expensereport/v2.0/report/X</ObjectURI><EventDateTime>2026-01-01</EventDateTime><Context/></Notification>';
     const auth = (u, p) => 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64');
-    const ok = await request(`${b.editor}/my/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: auth('my-connector-user', 'my-connector-password') }, body: xml });
+    const ok = await request(`${b.editor}/my/notify`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/xml', Authorization: auth('my-connector-user', 'my-connector-password') },
+      body: xml,
+    });
     assert.equal(ok.status, 200, ok.body);
-    const bad = await request(`${b.editor}/my/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Authorization: auth('my-connector-user', 'wrong-password-123') }, body: xml });
+    const bad = await request(`${b.editor}/my/notify`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/xml', Authorization: auth('my-connector-user', 'wrong-password-123') },
+      body: xml,
+    });
     assert.equal(bad.status, 401);
     // The fresh demo works: the printed ESS command is handled.
     const ess = await runPrinted(b.essCmd);

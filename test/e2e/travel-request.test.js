@@ -27,7 +27,14 @@ describe('concur-travel-request in a real Node-RED against the simulator', funct
     await h.deploy([
       { name: 'get', type: 'concur-travel-request', operation: 'get', server: 'cfg2' },
       { name: 'approve', type: 'concur-travel-request', operation: 'approve', server: 'cfg2' },
-      { name: 'sendback', type: 'concur-travel-request', operation: 'sendback', comment: '"Please book the cheaper hotel, " & who', commentType: 'jsonata', server: 'cfg2' },
+      {
+        name: 'sendback',
+        type: 'concur-travel-request',
+        operation: 'sendback',
+        comment: '"Please book the cheaper hotel, " & who',
+        commentType: 'jsonata',
+        server: 'cfg2',
+      },
       { name: 'act', type: 'concur-travel-request', operation: 'msg', actionFrom: 'decision', actionFromType: 'msg', server: 'cfg2' },
     ]);
   });
@@ -37,7 +44,13 @@ describe('concur-travel-request in a real Node-RED against the simulator', funct
   });
   after(() => h && h.stop());
 
-  const event = (id) => ({ id: 'ev-tr', topic: 'public.concur.request', eventType: 'statusChange.PENDING.RequestManager', correlationId: 'corr-tr', facts: { requestId: '333T', id, href: `https://emea.api.concursolutions.com/travelrequest/v4/requests/${id}` } });
+  const event = (id) => ({
+    id: 'ev-tr',
+    topic: 'public.concur.request',
+    eventType: 'statusChange.PENDING.RequestManager',
+    correlationId: 'corr-tr',
+    facts: { requestId: '333T', id, href: `https://emea.api.concursolutions.com/travelrequest/v4/requests/${id}` },
+  });
 
   it('reads a Request by id, from an ESS request event (facts.id), and from facts.href alone', async () => {
     let m = await h.expectOk('get', { msg: { requestId: TR1, userId: JANE } });
@@ -62,7 +75,10 @@ describe('concur-travel-request in a real Node-RED against the simulator', funct
     sim.state.reset();
     m = await h.expectOk('sendback', { msg: { requestId: TR1, userId: SAM, who: 'Sam' } });
     assert.equal(m.payload.approvalStatus.code, 'SENTBACK');
-    assert.deepEqual(sim.state.travelRequests.get(TR1).comments.map((c) => [c.comment, c.by]), [['Please book the cheaper hotel, Sam', SAM]]);
+    assert.deepEqual(
+      sim.state.travelRequests.get(TR1).comments.map((c) => [c.comment, c.by]),
+      [['Please book the cheaper hotel, Sam', SAM]],
+    );
     r = requestsTo(sim, TR).at(-1);
     assert.equal(r.path, `/travelrequest/v4/requests/${TR1}/sendback`);
     m = await h.expectOk('approve', { payload: event(TR2) });
@@ -73,7 +89,7 @@ describe('concur-travel-request in a real Node-RED against the simulator', funct
     assert.match(e.concurError.message, /action must be approve or sendback/);
   });
 
-  it('Concur\'s refusals reach the Catch node with the errorCode', async () => {
+  it("Concur's refusals reach the Catch node with the errorCode", async () => {
     let e = await h.expectErr('approve', { msg: { requestId: TR1 } });
     assert.deepEqual([e.concurError.status, e.concurError.code], [400, 'missingRequiredParam']);
     e = await h.expectErr('approve', { msg: { requestId: TR1, userId: JANE } });
@@ -94,11 +110,21 @@ describe('concur-travel-request in a real Node-RED against the simulator', funct
     failNext(sim, { method: 'POST', pathPrefix: `/travelrequest/v4/requests/${TR1}/approve`, status: 429, retryAfter: 0 });
     n = requestsTo(sim, TR).length;
     await h.expectOk('approve', { msg: { requestId: TR1, userId: SAM } });
-    assert.deepEqual(requestsTo(sim, TR).slice(n).map((r) => r.status), [429, 200]);
+    assert.deepEqual(
+      requestsTo(sim, TR)
+        .slice(n)
+        .map((r) => r.status),
+      [429, 200],
+    );
     failNext(sim, { method: 'GET', pathPrefix: `/travelrequest/v4/requests/${TR2}`, status: 502 });
     n = requestsTo(sim, TR).length;
     await h.expectOk('get', { msg: { requestId: TR2 } });
-    assert.deepEqual(requestsTo(sim, TR).slice(n).map((r) => r.status), [502, 200]);
+    assert.deepEqual(
+      requestsTo(sim, TR)
+        .slice(n)
+        .map((r) => r.status),
+      [502, 200],
+    );
     const before = apiRequests(sim).length;
     for (const bad of ['..', '%2e%2e']) {
       e = await h.expectErr('approve', { msg: { requestId: bad, userId: SAM } });

@@ -26,16 +26,80 @@ describe('TypedInput inputs of the API nodes (real Node-RED + simulator)', funct
     sim = h.sim;
     const nodes = [
       // report id from flow context, user id from the tab's env, nothing from msg.
-      { name: 'get-flow', type: 'concur-get-report-details', version: 'v4', context: 'TRAVELER', reportId: 'theReport', reportIdType: 'flow', userId: 'OWNER', userIdType: 'env', href: '', hrefType: 'msg' },
+      {
+        name: 'get-flow',
+        type: 'concur-get-report-details',
+        version: 'v4',
+        context: 'TRAVELER',
+        reportId: 'theReport',
+        reportIdType: 'flow',
+        userId: 'OWNER',
+        userIdType: 'env',
+        href: '',
+        hrefType: 'msg',
+      },
       // href from another msg path; report id and user id given as JSONata / str.
-      { name: 'get-href', type: 'concur-get-report-details', version: 'v4', href: 'event.link', hrefType: 'msg', reportId: 'reportId', reportIdType: 'msg', userId: 'userId', userIdType: 'msg' },
-      { name: 'get-jsonata', type: 'concur-get-report-details', version: 'v4', reportId: '$uppercase(ids.report)', reportIdType: 'jsonata', userId: JANE, userIdType: 'str' },
+      {
+        name: 'get-href',
+        type: 'concur-get-report-details',
+        version: 'v4',
+        href: 'event.link',
+        hrefType: 'msg',
+        reportId: 'reportId',
+        reportIdType: 'msg',
+        userId: 'userId',
+        userIdType: 'msg',
+      },
+      {
+        name: 'get-jsonata',
+        type: 'concur-get-report-details',
+        version: 'v4',
+        reportId: '$uppercase(ids.report)',
+        reportIdType: 'jsonata',
+        userId: JANE,
+        userIdType: 'str',
+      },
       // Workflow action: action from msg.decision, comment built with JSONata, report id from msg.payload.id.
-      { name: 'wf', type: 'concur-workflow-action', version: 'v4', action: 'msg', endpoint: 'company', actionFrom: 'decision', actionFromType: 'msg', commentFrom: '"Checked by robot: " & reason', commentFromType: 'jsonata', reportId: 'payload.id', reportIdType: 'msg', userId: 'userId', userIdType: 'msg', server: 'cfg2' },
+      {
+        name: 'wf',
+        type: 'concur-workflow-action',
+        version: 'v4',
+        action: 'msg',
+        endpoint: 'company',
+        actionFrom: 'decision',
+        actionFromType: 'msg',
+        commentFrom: '"Checked by robot: " & reason',
+        commentFromType: 'jsonata',
+        reportId: 'payload.id',
+        reportIdType: 'msg',
+        userId: 'userId',
+        userIdType: 'msg',
+        server: 'cfg2',
+      },
       // v1.1: WorkflowActionURL from flow context.
-      { name: 'wf11', type: 'concur-workflow-action', version: 'v1.1', action: 'approve', comment: 'ok', workflowActionUrl: 'wfUrl', workflowActionUrlType: 'flow', commentFrom: 'comment', commentFromType: 'msg' },
+      {
+        name: 'wf11',
+        type: 'concur-workflow-action',
+        version: 'v1.1',
+        action: 'approve',
+        comment: 'ok',
+        workflowActionUrl: 'wfUrl',
+        workflowActionUrlType: 'flow',
+        commentFrom: 'comment',
+        commentFromType: 'msg',
+      },
       // Exceptions from JSONata over the report, report id from msg.report.reportId.
-      { name: 'exc', type: 'concur-post-exceptions', version: 'v4', visibility: 'ALL', reportId: 'report.reportId', reportIdType: 'msg', exceptionsFrom: '[{"exceptionCode": code}]', exceptionsFromType: 'jsonata', server: 'cfg2' },
+      {
+        name: 'exc',
+        type: 'concur-post-exceptions',
+        version: 'v4',
+        visibility: 'ALL',
+        reportId: 'report.reportId',
+        reportIdType: 'msg',
+        exceptionsFrom: '[{"exceptionCode": code}]',
+        exceptionsFromType: 'jsonata',
+        server: 'cfg2',
+      },
       // Delete a failed notification whose URI sits in msg.payload.uri.
       { name: 'del', type: 'concur-notifications', operation: 'delete', notificationURI: 'payload.uri', notificationURIType: 'msg' },
     ];
@@ -58,7 +122,10 @@ describe('TypedInput inputs of the API nodes (real Node-RED + simulator)', funct
     let m = await h.expectOk('get-flow', { msg: { reportId: 'IGNORED', userId: 'IGNORED' } });
     assert.equal(m.payload.reportId, R1);
     assert.equal(sim.requests.at(-1).path, `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R1}`);
-    m = await h.expectOk('get-href', { msg: { event: { link: `${sim.url}/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R3}` } }, payload: { facts: { href: 'https://attacker.example.net/not-read' } } });
+    m = await h.expectOk('get-href', {
+      msg: { event: { link: `${sim.url}/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R3}` } },
+      payload: { facts: { href: 'https://attacker.example.net/not-read' } },
+    });
     assert.equal(m.payload.reportId, R3, 'msg.event.link was used, msg.payload.facts.href was not');
     m = await h.expectOk('get-jsonata', { msg: { ids: { report: R1.toLowerCase() } } });
     assert.equal(m.payload.reportId, R1);
@@ -82,10 +149,27 @@ describe('TypedInput inputs of the API nodes (real Node-RED + simulator)', funct
     const key = sim.state.reportById(R3).currentStep.workflowActionKey;
     await h.red.deploy(
       h.flows(
-        [{ name: 'wf11', type: 'concur-workflow-action', version: 'v1.1', action: 'approve', comment: 'ok', workflowActionUrl: 'wfUrl', workflowActionUrlType: 'flow', commentFrom: 'comment', commentFromType: 'msg' }],
+        [
+          {
+            name: 'wf11',
+            type: 'concur-workflow-action',
+            version: 'v1.1',
+            action: 'approve',
+            comment: 'ok',
+            workflowActionUrl: 'wfUrl',
+            workflowActionUrlType: 'flow',
+            commentFrom: 'comment',
+            commentFromType: 'msg',
+          },
+        ],
         [
           { id: 'set-ctx', type: 'inject', props: [], repeat: '', once: true, onceDelay: 0.1, wires: [['set-ctx2']] },
-          { id: 'set-ctx2', type: 'change', rules: [{ t: 'set', p: 'wfUrl', pt: 'flow', to: `${sim.url}/api/expense/expensereport/v1.1/report/${key}/WorkFlowAction`, tot: 'str' }], wires: [] },
+          {
+            id: 'set-ctx2',
+            type: 'change',
+            rules: [{ t: 'set', p: 'wfUrl', pt: 'flow', to: `${sim.url}/api/expense/expensereport/v1.1/report/${key}/WorkFlowAction`, tot: 'str' }],
+            wires: [],
+          },
         ],
       ),
     );
@@ -97,12 +181,25 @@ describe('TypedInput inputs of the API nodes (real Node-RED + simulator)', funct
   it('exceptions from JSONata, report id from msg.report.reportId; notification URI from msg.payload.uri', async () => {
     await h.red.deploy(
       h.flows([
-        { name: 'exc', type: 'concur-post-exceptions', version: 'v4', visibility: 'ALL', reportId: 'report.reportId', reportIdType: 'msg', exceptionsFrom: '[{"exceptionCode": code}]', exceptionsFromType: 'jsonata', server: 'cfg2' },
+        {
+          name: 'exc',
+          type: 'concur-post-exceptions',
+          version: 'v4',
+          visibility: 'ALL',
+          reportId: 'report.reportId',
+          reportIdType: 'msg',
+          exceptionsFrom: '[{"exceptionCode": code}]',
+          exceptionsFromType: 'jsonata',
+          server: 'cfg2',
+        },
         { name: 'del', type: 'concur-notifications', operation: 'delete', notificationURI: 'payload.uri', notificationURIType: 'msg' },
       ]),
     );
     await h.expectOk('exc', { msg: { report: { reportId: R1 }, code: 'NODATE', reportId: 'WRONG' } });
-    assert.deepEqual(sim.state.reportById(R1).exceptions.map((x) => x.exceptionCode), ['NODATE']);
+    assert.deepEqual(
+      sim.state.reportById(R1).exceptions.map((x) => x.exceptionCode),
+      ['NODATE'],
+    );
     const n = sim.state.notifications[0];
     const uri = `${sim.url}/api/platform/notifications/v1.0/notification/${n.id}`;
     const count = sim.state.notifications.length;
@@ -112,7 +209,19 @@ describe('TypedInput inputs of the API nodes (real Node-RED + simulator)', funct
   });
 
   it('a JSONata expression that fails is a clear input error, nothing is sent', async () => {
-    await h.red.deploy(h.flows([{ name: 'bad', type: 'concur-get-report-details', version: 'v4', reportId: '$error("no id here")', reportIdType: 'jsonata', userId: JANE, userIdType: 'str' }]));
+    await h.red.deploy(
+      h.flows([
+        {
+          name: 'bad',
+          type: 'concur-get-report-details',
+          version: 'v4',
+          reportId: '$error("no id here")',
+          reportIdType: 'jsonata',
+          userId: JANE,
+          userIdType: 'str',
+        },
+      ]),
+    );
     const before = apiRequests(sim).length;
     const e = await h.expectErr('bad', {});
     assert.equal(e.concurError.code, 'INVALID_INPUT');

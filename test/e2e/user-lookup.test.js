@@ -101,12 +101,20 @@ describe('concur-user-lookup in a real Node-RED against the simulator', function
     failNext(sim, { method: 'GET', pathPrefix: '/profile/identity/v4/Users', status: 503 });
     const n = requestsTo(sim, USERS).length;
     await h.expectOk('bylogin', { payload: { login: 'jane.doe@globex.example' } });
-    assert.deepEqual(requestsTo(sim, USERS).slice(n).map((r) => r.status), [503, 200]);
+    assert.deepEqual(
+      requestsTo(sim, USERS)
+        .slice(n)
+        .map((r) => r.status),
+      [503, 200],
+    );
   });
 
   it('chain: login id → user id → reports to approve', async () => {
     const m = await h.expectOk('chain', { msg: { login: 'sam.lee@globex.example' } });
-    assert.deepEqual(m.payload.map((r) => r.reportId), [R3]);
+    assert.deepEqual(
+      m.payload.map((r) => r.reportId),
+      [R3],
+    );
     assert.equal(m.userId, SAM);
   });
 });

@@ -35,7 +35,14 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     return [
       { id: `in-${name}`, type: 'http in', z: Z, url: `/t/${name}`, method: 'post', upload: false, swaggerDoc: '', wires: [[`res-${name}`, `prep-${name}`]] },
       { id: `res-${name}`, type: 'http response', z: Z, statusCode: '200', headers: {}, wires: [] },
-      { id: `prep-${name}`, type: 'function', z: Z, func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nif (b.flowRules) flow.set("sharedRules", b.flowRules);\nif (b.addFlowRule) flow.get("sharedRules").push(b.addFlowRule);\nreturn msg;', outputs: 1, wires: [[first]] },
+      {
+        id: `prep-${name}`,
+        type: 'function',
+        z: Z,
+        func: 'const b = msg.payload || {};\nObject.assign(msg, b.msg || {});\nmsg.payload = b.payload;\nmsg.tag = b.tag;\nif (b.flowRules) flow.set("sharedRules", b.flowRules);\nif (b.addFlowRule) flow.get("sharedRules").push(b.addFlowRule);\nreturn msg;',
+        outputs: 1,
+        wires: [[first]],
+      },
     ];
   }
 
@@ -49,13 +56,35 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     const nodes = [
       { id: Z, type: 'tab', label: 'validate' },
       {
-        id: 'cfg', type: 'concur-config', name: 'sim', geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', followGeolocation: true, timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60,
-        grantType: 'refresh_token', credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH },
+        id: 'cfg',
+        type: 'concur-config',
+        name: 'sim',
+        geolocation: 'custom',
+        baseUrl: sim.url,
+        tokenEndpoint: 'api',
+        followGeolocation: true,
+        timeout: 10,
+        retries: 1,
+        retryDelay: 5,
+        retryMaxDelay: 20,
+        expirySkew: 60,
+        grantType: 'refresh_token',
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH },
       },
       // v4: get -> validate (fetches the expenses) -> post exceptions (v4)
       ...trigger('v4', 'get4'),
       { id: 'get4', type: 'concur-get-report-details', z: Z, server: 'cfg', version: 'v4', context: 'TRAVELER', wires: [['val4']] },
-      { id: 'val4', type: 'concur-validate', z: Z, server: 'cfg', fetchExpenses: true, rulesFrom: 'node', visibility: 'APPROVER_PROCESSOR', rules: PRESETS, wires: [[passed.inputId], [flagged.inputId, 'post4']] },
+      {
+        id: 'val4',
+        type: 'concur-validate',
+        z: Z,
+        server: 'cfg',
+        fetchExpenses: true,
+        rulesFrom: 'node',
+        visibility: 'APPROVER_PROCESSOR',
+        rules: PRESETS,
+        wires: [[passed.inputId], [flagged.inputId, 'post4']],
+      },
       { id: 'post4', type: 'concur-post-exceptions', z: Z, server: 'cfg', version: 'v4', wires: [[posted.inputId]] },
       // legacy v1.1: objectURI -> validate (entries inline) -> post exceptions (v1.1 XML)
       ...trigger('v11', 'get11'),
@@ -69,16 +98,34 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
       { id: 'valflow', type: 'concur-validate', z: Z, rulesFrom: 'flow', rulesKey: 'sharedRules', wires: [[passed.inputId], [flagged.inputId]] },
       // a rule that does not compile
       ...trigger('bad', 'valbad'),
-      { id: 'valbad', type: 'concur-validate', z: Z, rulesFrom: 'node', rules: [{ name: 'ok rule', scope: 'report', condition: 'true', exceptionCode: 'APPRVTO' }, { name: 'Broken limit', scope: 'entry', condition: 'postedAmount.value >', exceptionCode: 'OVRLIMIT' }], wires: [[passed.inputId], [flagged.inputId]] },
+      {
+        id: 'valbad',
+        type: 'concur-validate',
+        z: Z,
+        rulesFrom: 'node',
+        rules: [
+          { name: 'ok rule', scope: 'report', condition: 'true', exceptionCode: 'APPRVTO' },
+          { name: 'Broken limit', scope: 'entry', condition: 'postedAmount.value >', exceptionCode: 'OVRLIMIT' },
+        ],
+        wires: [[passed.inputId], [flagged.inputId]],
+      },
       { id: 'catch', type: 'catch', z: Z, scope: null, uncaught: false, wires: [[err.inputId]] },
       { id: 'status', type: 'status', z: Z, scope: ['valbad', 'valmsg'], wires: [[st.inputId]] },
-      ...passed.nodes, ...flagged.nodes, ...posted.nodes, ...err.nodes, ...st.nodes,
+      ...passed.nodes,
+      ...flagged.nodes,
+      ...posted.nodes,
+      ...err.nodes,
+      ...st.nodes,
     ];
     return nodes.map((n, i) => (n.z && n.x === undefined ? { x: 100 + (i % 5) * 150, y: 40 + Math.floor(i / 5) * 40, ...n } : n));
   }
 
   async function fire(name, body) {
-    const r = await request(`${red.url}/t/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tag: name, ...body }) });
+    const r = await request(`${red.url}/t/${name}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tag: name, ...body }),
+    });
     assert.equal(r.status, 200, r.body);
   }
   const byPath = (list, p) => list.filter((m) => m.path === p).map((m) => m.body);
@@ -128,7 +175,10 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
     ]);
     assert.match(flagged.validation.summary, /^5 finding\(s\), 4 exception\(s\) on report 4D2E8A61B0C94F7FA311/);
     const posted = byPath(await collector.waitFor(1, 20000, '/posted'), '/posted')[0];
-    assert.ok(posted.payload.every((r) => r.ok), JSON.stringify(posted.payload));
+    assert.ok(
+      posted.payload.every((r) => r.ok),
+      JSON.stringify(posted.payload),
+    );
     // In the simulator: expense-level exceptions with the node's default visibility.
     const stored = sim.state.reportById(R2).exceptions.filter((x) => x.source === 'v4');
     assert.deepEqual(stored.map((x) => `${x.level}:${x.exceptionCode}:${x.expenseId}:${x.exceptionVisibility}`).sort(), [
@@ -137,7 +187,10 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
       'EXPENSE:POLVIOL:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B:APPROVER_PROCESSOR',
       'EXPENSE:POLVIOL:E8C6A4F2D0B84E6C2A0F8D6B4E2C0A8F:APPROVER_PROCESSOR',
     ]);
-    assert.ok(sim.requests.some((r) => r.path === `/expensereports/v4/users/${CHRIS}/context/TRAVELER/reports/${R2}/expenses`), 'the expenses were fetched');
+    assert.ok(
+      sim.requests.some((r) => r.path === `/expensereports/v4/users/${CHRIS}/context/TRAVELER/reports/${R2}/expenses`),
+      'the expenses were fetched',
+    );
   });
 
   it('legacy callout: the v1.1 report -> the same rules -> one XML exceptions POST by RpeKey', async () => {
@@ -168,12 +221,24 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
 
   it('rules from msg.rules and from a flow context variable; a rule that throws goes to Catch by name, the others still fire', async () => {
     const expenses = [
-      { expenseId: 'E1', expenseType: { id: 'LODNG', name: 'Hotel' }, transactionDate: '2026-11-02', postedAmount: { value: 400, currencyCode: 'EUR' }, vendor: { name: 'Adlon' } },
+      {
+        expenseId: 'E1',
+        expenseType: { id: 'LODNG', name: 'Hotel' },
+        transactionDate: '2026-11-02',
+        postedAmount: { value: 400, currencyCode: 'EUR' },
+        vendor: { name: 'Adlon' },
+      },
       { expenseId: 'E2', expenseType: { id: 'TAXI', name: 'Taxi' }, transactionDate: '2026-11-03', postedAmount: { value: 20, currencyCode: 'EUR' } },
     ];
     const rules = [
       { name: 'Throws on types', scope: 'entry', condition: '$uppercase(postedAmount.value) = "X"', exceptionCode: 'X' },
-      { name: 'Hotel over 300', scope: 'entry', condition: 'expenseTypeCode = "LODNG" and postedAmount.value > 300', exceptionCode: 'OVRLIMIT', message: '{{entry.vendor}} {{entry.postedAmount.value}}' },
+      {
+        name: 'Hotel over 300',
+        scope: 'entry',
+        condition: 'expenseTypeCode = "LODNG" and postedAmount.value > 300',
+        exceptionCode: 'OVRLIMIT',
+        message: '{{entry.vendor}} {{entry.postedAmount.value}}',
+      },
     ];
     await fire('msg', { payload: { reportId: 'RX', currencyCode: 'EUR' }, msg: { expenses, rules } });
     await collector.waitFor(1, 10000, '/err');
@@ -193,9 +258,16 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
 
     // The same context array changed in place: the new rule is used (rule sets are cached by content, not identity).
     collector.clear();
-    await fire('flow', { payload: { reportId: 'RY' }, msg: { expenses }, addFlowRule: { name: 'Taxi', scope: 'entry', condition: 'expenseTypeCode = "TAXI"', exceptionCode: 'POLVIOL' } });
+    await fire('flow', {
+      payload: { reportId: 'RY' },
+      msg: { expenses },
+      addFlowRule: { name: 'Taxi', scope: 'entry', condition: 'expenseTypeCode = "TAXI"', exceptionCode: 'POLVIOL' },
+    });
     got = await collector.waitFor(1, 10000);
-    assert.deepEqual(byPath(got, '/flagged')[0].exceptions.map((x) => `${x.exceptionCode}:${x.objectId}`), ['OVRLIMIT:E1', 'POLVIOL:E2']);
+    assert.deepEqual(
+      byPath(got, '/flagged')[0].exceptions.map((x) => `${x.exceptionCode}:${x.objectId}`),
+      ['OVRLIMIT:E1', 'POLVIOL:E2'],
+    );
 
     // A v4 report without its expenses (no connection, no msg.expenses) is not passed: entry rules would check nothing.
     collector.clear();
@@ -211,12 +283,19 @@ describe('concur-validate in a real Node-RED against the Concur simulator', func
   });
 
   it('dry run: pasted JSON (a whole debug msg) and a report fetched through the deployed connection', async () => {
-    const post = (body) => request(`${red.url}/concur-validate/dry-run`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    const pasted = { payload: { reportId: 'R', currencyCode: 'USD' }, expenses: [{ expenseId: 'A', expenseType: { id: 'AIRFR' }, postedAmount: { value: 1200, currencyCode: 'USD' }, transactionDate: '2026-11-03' }] };
+    const post = (body) =>
+      request(`${red.url}/concur-validate/dry-run`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const pasted = {
+      payload: { reportId: 'R', currencyCode: 'USD' },
+      expenses: [{ expenseId: 'A', expenseType: { id: 'AIRFR' }, postedAmount: { value: 1200, currencyCode: 'USD' }, transactionDate: '2026-11-03' }],
+    };
     let r = await post({ rules: PRESETS, report: JSON.stringify(pasted) });
     assert.equal(r.status, 200, r.body);
     let b = JSON.parse(r.body);
-    assert.deepEqual(b.result.findings.map((f) => [f.ruleIndex, f.exceptionCode]), [[0, 'OVRLIMIT']]);
+    assert.deepEqual(
+      b.result.findings.map((f) => [f.ruleIndex, f.exceptionCode]),
+      [[0, 'OVRLIMIT']],
+    );
     assert.equal(b.view.entries, 1);
 
     r = await post({ rules: PRESETS, fetch: { server: 'cfg', version: 'v4', reportId: R2, userId: CHRIS } });
@@ -270,8 +349,12 @@ describe('concur-validate admin routes with adminAuth: concur-validate.write is 
     assert.equal(r.status, 200, r.body);
     return JSON.parse(r.body).access_token;
   }
-  const body = JSON.stringify({ rules: [{ name: 'big', scope: 'report', condition: 'header.total.value > 10', exceptionCode: 'APPRVTO' }], report: { reportId: 'R', currencyCode: 'EUR', reportTotal: { value: 20, currencyCode: 'EUR' } } });
-  const post = (route, headers = {}) => request(`${red.url}/concur-validate/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+  const body = JSON.stringify({
+    rules: [{ name: 'big', scope: 'report', condition: 'header.total.value > 10', exceptionCode: 'APPRVTO' }],
+    report: { reportId: 'R', currencyCode: 'EUR', reportTotal: { value: 20, currencyCode: 'EUR' } },
+  });
+  const post = (route, headers = {}) =>
+    request(`${red.url}/concur-validate/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
 
   // Node-RED's needsPermission answers 401 both without a token and without the permission.
   it('refuses callers without a token or without the write permission', async () => {

@@ -75,7 +75,15 @@ describe('editor (browser): first contact, from import to deploy', function () {
     await deployAndOpen([
       { id: Z, type: 'tab', label: 'first contact' },
       // refresh_token grant without a refresh token: the runtime cannot get a token.
-      { id: 'fc-cfg', type: 'concur-config', name: 'half done', geolocation: 'custom', baseUrl: `http://127.0.0.1:${deadPort}`, grantType: 'refresh_token', credentials: { clientId: 'id', clientSecret: 'secret' } },
+      {
+        id: 'fc-cfg',
+        type: 'concur-config',
+        name: 'half done',
+        geolocation: 'custom',
+        baseUrl: `http://127.0.0.1:${deadPort}`,
+        grantType: 'refresh_token',
+        credentials: { clientId: 'id', clientSecret: 'secret' },
+      },
       ...API_TYPES.map((type, i) => ({ id: `fc-${type}`, type, z: Z, server: 'fc-cfg', x: 200, y: 60 + i * 60, wires: [[]] })),
     ]);
     for (const type of API_TYPES) {
@@ -98,14 +106,26 @@ describe('editor (browser): first contact, from import to deploy', function () {
     const withConnection = files.filter((f) => require(path.join(REPO, 'examples', `${f}.json`)).some((n) => n.type === 'concur-config'));
     assert.ok(withConnection.length >= 2, 'at least two examples bring a connection');
     for (const name of withConnection.slice(0, 3)) {
-      const before = await page.evaluate(() => window.$('.red-ui-notification').map((i, e) => e.id).get());
+      const before = await page.evaluate(() =>
+        window
+          .$('.red-ui-notification')
+          .map((i, e) => e.id)
+          .get(),
+      );
       await page.evaluate(() => window.RED.actions.invoke('core:show-examples-import-dialog'));
       const dialog = page.locator('.ui-dialog:visible');
       await dialog.waitFor({ state: 'visible' });
       // Open this package's folder in the examples tree, then the example.
       const folder = dialog.locator('.red-ui-treeList-label', { hasText: PACKAGE_NAME }).first();
       await folder.waitFor({ state: 'visible' });
-      if (!(await dialog.locator('.red-ui-treeList-label', { hasText: name }).first().isVisible().catch(() => false))) await folder.click();
+      if (
+        !(await dialog
+          .locator('.red-ui-treeList-label', { hasText: name })
+          .first()
+          .isVisible()
+          .catch(() => false))
+      )
+        await folder.click();
       await dialog.locator('.red-ui-treeList-label', { hasText: name }).first().click();
       await page.locator('#red-ui-clipboard-dialog-ok').click();
       await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
@@ -113,11 +133,24 @@ describe('editor (browser): first contact, from import to deploy', function () {
       await page.mouse.move(700, 500);
       await page.mouse.click(700, 500);
       await page.waitForTimeout(300);
-      const texts = await page.evaluate((old) => window.$('.red-ui-notification').filter((i, e) => !old.includes(e.id)).map((i, e) => window.$(e).text().trim()).get(), before);
+      const texts = await page.evaluate(
+        (old) =>
+          window
+            .$('.red-ui-notification')
+            .filter((i, e) => !old.includes(e.id))
+            .map((i, e) => window.$(e).text().trim())
+            .get(),
+        before,
+      );
       assert.ok(!texts.some((t) => /already exist/i.test(t)), `importing ${name}: ${texts.join(' | ')}`);
       const tab = require(path.join(REPO, 'examples', `${name}.json`)).find((n) => n.type === 'tab');
       // With addFlow the example's tab is added; otherwise its nodes land on the current tab.
-      const present = await page.evaluate((ids) => ids.filter((id) => window.RED.nodes.node(id) || window.RED.nodes.workspace(id)).length, require(path.join(REPO, 'examples', `${name}.json`)).filter((n) => n.type !== 'tab').map((n) => n.id));
+      const present = await page.evaluate(
+        (ids) => ids.filter((id) => window.RED.nodes.node(id) || window.RED.nodes.workspace(id)).length,
+        require(path.join(REPO, 'examples', `${name}.json`))
+          .filter((n) => n.type !== 'tab')
+          .map((n) => n.id),
+      );
       assert.ok(present > 0, `${name} (${tab.label}) was imported`);
     }
     const connections = await page.evaluate(() => {
@@ -137,7 +170,17 @@ describe('editor (browser): first contact, from import to deploy', function () {
       // Only what a person typing a flow would give.
       { id: 'hw-cfg', type: 'concur-config', geolocation: 'us2', grantType: 'client_credentials', credentials: { clientId: 'id', clientSecret: 'secret' } },
       { id: 'hw-ess', type: 'concur-ess-event-in', z: Z, path: '/hw/ess', x: 200, y: 60, wires: [[]] },
-      { id: 'hw-legacy', type: 'concur-legacy-notify-in', z: Z, path: '/hw/notify', ackMode: 'receipt', x: 200, y: 140, wires: [[]], credentials: { username: 'hand-written-user', password: 'hand-written-password' } },
+      {
+        id: 'hw-legacy',
+        type: 'concur-legacy-notify-in',
+        z: Z,
+        path: '/hw/notify',
+        ackMode: 'receipt',
+        x: 200,
+        y: 140,
+        wires: [[]],
+        credentials: { username: 'hand-written-user', password: 'hand-written-password' },
+      },
       { id: 'hw-get', type: 'concur-get-report-details', z: Z, server: 'hw-cfg', version: 'v4', x: 200, y: 220, wires: [[]] },
     ]);
     const expected = {
@@ -150,16 +193,30 @@ describe('editor (browser): first contact, from import to deploy', function () {
     }
     // Selects and check boxes left out show what the runtime does without them.
     const expectedChoices = {
-      'hw-ess': { verifySignature: true, keyConcur202609: true, keyConcur202510: true, keyConcur202311: false, keyConcur2019: false, signaturePadding: 'any', signatureFailureStatus: '401', clientCertMode: 'off', durability: 'fsync', rejectOutput: false },
+      'hw-ess': {
+        verifySignature: true,
+        keyConcur202609: true,
+        keyConcur202510: true,
+        keyConcur202311: false,
+        keyConcur2019: false,
+        signaturePadding: 'any',
+        signatureFailureStatus: '401',
+        clientCertMode: 'off',
+        durability: 'fsync',
+        rejectOutput: false,
+      },
       'hw-legacy': { testConnection: true },
       'hw-get': { context: 'TRAVELER' },
     };
     const read = (ks) =>
       page.evaluate(
-        (keys) => Object.fromEntries(keys.map((k) => {
-          const el = window.$(`#node-input-${k}`);
-          return [k, el.is(':checkbox') ? el.is(':checked') : el.val()];
-        })),
+        (keys) =>
+          Object.fromEntries(
+            keys.map((k) => {
+              const el = window.$(`#node-input-${k}`);
+              return [k, el.is(':checkbox') ? el.is(':checked') : el.val()];
+            }),
+          ),
         ks,
       );
     for (const id of ['hw-ess', 'hw-legacy', 'hw-get']) {
@@ -179,7 +236,9 @@ describe('editor (browser): first contact, from import to deploy', function () {
     await page.locator('#node-input-btn-server-edit').click();
     await page.locator('#node-config-dialog-ok').waitFor({ state: 'visible' });
     await page.waitForTimeout(300);
-    const cfgValues = await page.evaluate(() => ['timeout', 'retries', 'retryDelay', 'retryMaxDelay', 'expirySkew'].map((k) => window.$(`#node-config-input-${k}`).val()));
+    const cfgValues = await page.evaluate(() =>
+      ['timeout', 'retries', 'retryDelay', 'retryMaxDelay', 'expirySkew'].map((k) => window.$(`#node-config-input-${k}`).val()),
+    );
     assert.deepEqual(cfgValues, ['60', '3', '1000', '30000', '120']);
     const cfgChoices = await page.evaluate(() => ({
       tokenEndpoint: window.$('#node-config-input-tokenEndpoint').val(),
@@ -198,7 +257,18 @@ describe('editor (browser): first contact, from import to deploy', function () {
     await deployAndOpen([
       { id: Z, type: 'tab', label: 'test connection' },
       // The longest form: custom base URL, custom token URL and the company request token grant (two more fields).
-      { id: 'tc-cfg', type: 'concur-config', name: 'nowhere', geolocation: 'custom', baseUrl: `http://127.0.0.1:${deadPort}`, tokenEndpoint: 'custom', tokenUrl: `http://127.0.0.1:${deadPort}`, grantType: 'password', credtype: 'authtoken', credentials: { clientId: 'id', clientSecret: 'secret', username: 'company-uuid', password: 'request-token' } },
+      {
+        id: 'tc-cfg',
+        type: 'concur-config',
+        name: 'nowhere',
+        geolocation: 'custom',
+        baseUrl: `http://127.0.0.1:${deadPort}`,
+        tokenEndpoint: 'custom',
+        tokenUrl: `http://127.0.0.1:${deadPort}`,
+        grantType: 'password',
+        credtype: 'authtoken',
+        credentials: { clientId: 'id', clientSecret: 'secret', username: 'company-uuid', password: 'request-token' },
+      },
       { id: 'tc-get', type: 'concur-get-report-details', z: Z, server: 'tc-cfg', x: 200, y: 60, wires: [[]] },
     ]);
     await eb.openEditDialog(page, 'tc-get');
@@ -215,7 +285,10 @@ describe('editor (browser): first contact, from import to deploy', function () {
     const visible = await body.boundingBox();
     const viewport = page.viewportSize();
     assert.ok(result && result.height > 0, 'the result has text');
-    assert.ok(result.y >= visible.y && result.y + result.height <= Math.min(visible.y + visible.height, viewport.height), `result ${JSON.stringify(result)} within the tray's visible area ${JSON.stringify(visible)} (button at ${JSON.stringify(button)})`);
+    assert.ok(
+      result.y >= visible.y && result.y + result.height <= Math.min(visible.y + visible.height, viewport.height),
+      `result ${JSON.stringify(result)} within the tray's visible area ${JSON.stringify(visible)} (button at ${JSON.stringify(button)})`,
+    );
     assert.equal(await scrollTop(), 0, 'nothing had to scroll');
     await eb.screenshot(page, 'editor-test-connection-result');
     await closeDialogs();
@@ -232,8 +305,19 @@ describe('editor (browser): first contact, from import to deploy', function () {
         ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
         const widest = Math.max(...[...sel.options].map((o) => ctx.measureText(o.text).width));
         // Room for text: the box less padding, border and the dropdown arrow (about 20 px).
-        const room = sel.getBoundingClientRect().width - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - parseFloat(cs.borderLeftWidth) - parseFloat(cs.borderRightWidth) - 20;
-        out.push({ id: sel.id, widest: Math.ceil(widest), room: Math.floor(room), longest: [...sel.options].map((o) => o.text).sort((a, b) => b.length - a.length)[0] });
+        const room =
+          sel.getBoundingClientRect().width -
+          parseFloat(cs.paddingLeft) -
+          parseFloat(cs.paddingRight) -
+          parseFloat(cs.borderLeftWidth) -
+          parseFloat(cs.borderRightWidth) -
+          20;
+        out.push({
+          id: sel.id,
+          widest: Math.ceil(widest),
+          room: Math.floor(room),
+          longest: [...sel.options].map((o) => o.text).sort((a, b) => b.length - a.length)[0],
+        });
       }
       return out;
     });
@@ -254,8 +338,23 @@ describe('editor (browser): first contact, from import to deploy', function () {
       try {
         await deployAndOpen([
           { id: Z, type: 'tab', label: 'layout' },
-          { id: 'ly-cfg', type: 'concur-config', name: 'layout', geolocation: 'us2', grantType: 'password', credentials: { clientId: 'id', clientSecret: 'secret', username: 'company', password: 'request-token' } },
-          ...FLOW_TYPES.map((type, i) => ({ id: `ly-${type}`, type, z: Z, x: 200, y: 60 + i * 60, wires: [[]], ...(API_TYPES.includes(type) ? { server: 'ly-cfg' } : { path: `/layout/${i}` }) })),
+          {
+            id: 'ly-cfg',
+            type: 'concur-config',
+            name: 'layout',
+            geolocation: 'us2',
+            grantType: 'password',
+            credentials: { clientId: 'id', clientSecret: 'secret', username: 'company', password: 'request-token' },
+          },
+          ...FLOW_TYPES.map((type, i) => ({
+            id: `ly-${type}`,
+            type,
+            z: Z,
+            x: 200,
+            y: 60 + i * 60,
+            wires: [[]],
+            ...(API_TYPES.includes(type) ? { server: 'ly-cfg' } : { path: `/layout/${i}` }),
+          })),
         ]);
         const problems = [];
         for (const type of FLOW_TYPES) {
@@ -263,7 +362,14 @@ describe('editor (browser): first contact, from import to deploy', function () {
           if (!(await nameFirst())) problems.push(`${type}: Name is not the first row`);
           // Every variant of the dialog: walk the selects that show or hide rows (API version, action, operation).
           for (const sel of ['version', 'action', 'operation']) {
-            const opts = await page.evaluate((s) => window.$(`#node-input-${s}:visible option`).map((i, o) => o.value).get(), sel);
+            const opts = await page.evaluate(
+              (s) =>
+                window
+                  .$(`#node-input-${s}:visible option`)
+                  .map((i, o) => o.value)
+                  .get(),
+              sel,
+            );
             for (const v of opts) {
               await eb.fillInputs(page, { [`node-input-${sel}`]: v });
               for (const f of await selectFits()) if (f.widest > f.room) problems.push(`${type} ${f.id}: "${f.longest}" needs ${f.widest}px, has ${f.room}px`);
@@ -275,7 +381,8 @@ describe('editor (browser): first contact, from import to deploy', function () {
             await page.locator('#node-config-dialog-ok').waitFor({ state: 'visible' });
             await page.waitForTimeout(300);
             if (!(await nameFirst())) problems.push('concur-config: Name is not the first row');
-            for (const f of await selectFits()) if (f.widest > f.room) problems.push(`concur-config ${f.id}: "${f.longest}" needs ${f.widest}px, has ${f.room}px`);
+            for (const f of await selectFits())
+              if (f.widest > f.room) problems.push(`concur-config ${f.id}: "${f.longest}" needs ${f.widest}px, has ${f.room}px`);
             await eb.screenshot(page, `editor-${lang}-concur-config-layout`);
             await page.locator('#node-config-dialog-cancel').click();
             await page.locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
@@ -306,7 +413,10 @@ describe('editor (browser): first contact, from import to deploy', function () {
             const node = document.querySelector(`.red-ui-palette-node[data-palette-type="${t}"]`);
             const label = node && node.querySelector('.red-ui-palette-label');
             if (!label) continue;
-            out[t] = { text: node.getAttribute('data-palette-label'), lines: label.innerHTML.split(/<br\s*\/?>/i).map((l) => l.replace(/&nbsp;/g, ' ').trim()) };
+            out[t] = {
+              text: node.getAttribute('data-palette-label'),
+              lines: label.innerHTML.split(/<br\s*\/?>/i).map((l) => l.replace(/&nbsp;/g, ' ').trim()),
+            };
           }
           return out;
         }, FLOW_TYPES);
@@ -324,7 +434,7 @@ describe('editor (browser): first contact, from import to deploy', function () {
     });
   }
 
-  it('the ESS dialog shows a key\'s fingerprint exactly as concur-sim prints it', async () => {
+  it("the ESS dialog shows a key's fingerprint exactly as concur-sim prints it", async () => {
     const { execFileSync } = require('node:child_process');
     const os = require('node:os');
     const fs = require('node:fs');
@@ -370,13 +480,19 @@ describe('editor (browser): first contact, from import to deploy', function () {
     await closeDialogs();
     const st = await eb.nodeState(page, second);
     assert.equal(st.valid, false);
-    assert.ok(st.validationErrors.some((e) => /already listens on this path/.test(e)), JSON.stringify(st.validationErrors));
+    assert.ok(
+      st.validationErrors.some((e) => /already listens on this path/.test(e)),
+      JSON.stringify(st.validationErrors),
+    );
 
     // A legacy receiver on the path of a core http in (which routes case-insensitively too).
     const legacy = await eb.addNodeFromPalette(page, 'concur-legacy-notify-in', { x: 400, y: 340 });
     const lst = await eb.nodeState(page, legacy);
     assert.equal(lst.props.path, '/concur/v1.0/notify');
-    assert.ok(lst.validationErrors.some((e) => /already listens on this path: .*http in/.test(e)), `legacy receiver on the http in's path is flagged: ${JSON.stringify(lst.validationErrors)}`);
+    assert.ok(
+      lst.validationErrors.some((e) => /already listens on this path: .*http in/.test(e)),
+      `legacy receiver on the http in's path is flagged: ${JSON.stringify(lst.validationErrors)}`,
+    );
     await eb.openEditDialog(page, legacy);
     await eb.fillInputs(page, { 'node-input-path': '/concur/v1.0/notify2' });
     assert.ok(!(await eb.invalidInputs(page)).includes('node-input-path'));
@@ -386,7 +502,14 @@ describe('editor (browser): first contact, from import to deploy', function () {
   it('a newly dropped API node picks the only connection, and none when there are two', async () => {
     await deployAndOpen([
       { id: Z, type: 'tab', label: 'pick' },
-      { id: 'pk-cfg', type: 'concur-config', name: 'the only one', geolocation: 'us2', grantType: 'client_credentials', credentials: { clientId: 'id', clientSecret: 'secret' } },
+      {
+        id: 'pk-cfg',
+        type: 'concur-config',
+        name: 'the only one',
+        geolocation: 'us2',
+        grantType: 'client_credentials',
+        credentials: { clientId: 'id', clientSecret: 'secret' },
+      },
     ]);
     for (const type of API_TYPES) {
       const id = await eb.addNodeFromPalette(page, type, { x: 300, y: 100 + API_TYPES.indexOf(type) * 60 });
@@ -395,7 +518,15 @@ describe('editor (browser): first contact, from import to deploy', function () {
       assert.equal(st.valid, true, `${type} is valid at once: ${JSON.stringify(st.validationErrors)}`);
     }
     await page.evaluate(() => {
-      window.RED.nodes.add({ id: 'pk-cfg2', type: 'concur-config', name: 'second', geolocation: 'eu2', grantType: 'client_credentials', _def: window.RED.nodes.getType('concur-config'), users: [] });
+      window.RED.nodes.add({
+        id: 'pk-cfg2',
+        type: 'concur-config',
+        name: 'second',
+        geolocation: 'eu2',
+        grantType: 'client_credentials',
+        _def: window.RED.nodes.getType('concur-config'),
+        users: [],
+      });
     });
     const id = await eb.addNodeFromPalette(page, 'concur-get-report-details', { x: 600, y: 100 });
     assert.equal((await eb.nodeState(page, id)).props.server, '', 'with two connections the user chooses');

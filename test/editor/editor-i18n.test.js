@@ -96,7 +96,11 @@ describe('editor message catalogues and help texts', () => {
         const en = flatten(catalogue['en-US'] || {});
         const missing = [...keysUsed(type, html)].filter((k) => !(k in en));
         assert.deepEqual(missing, [], `keys used in src/nodes/${type}/${type}.html but missing from en-US/${type}.json`);
-        for (const p of prefixesUsed(type, html)) assert.ok(Object.keys(en).some((k) => k.startsWith(p)), `a key group ${p}… exists`);
+        for (const p of prefixesUsed(type, html))
+          assert.ok(
+            Object.keys(en).some((k) => k.startsWith(p)),
+            `a key group ${p}… exists`,
+          );
         assert.ok(keysUsed(type, html).size >= 5, 'the editor file takes its strings from the catalogue');
       });
 
@@ -111,7 +115,7 @@ describe('editor message catalogues and help texts', () => {
         assert.ok(html.includes(`RED.nodes.registerType('${type}', {`), 'registerType names the type literally');
       });
 
-      it('has help text in en-US and de, in Node-RED\'s layout', () => {
+      it("has help text in en-US and de, in Node-RED's layout", () => {
         const sections = {};
         for (const lang of LANGS) {
           const f = path.join(REPO, 'src', 'nodes', type, 'locales', lang, `${type}.html`);
@@ -124,10 +128,25 @@ describe('editor message catalogues and help texts', () => {
         }
         const en = sections['en-US'];
         assert.ok(en.includes('Details') && en.includes('References'), `en-US sections: ${en.join(', ')}`);
-        assert.ok(en.some((s) => /^(Inputs|Outputs|Properties)$/.test(s)), `en-US describes inputs, outputs or properties: ${en.join(', ')}`);
+        assert.ok(
+          en.some((s) => /^(Inputs|Outputs|Properties)$/.test(s)),
+          `en-US describes inputs, outputs or properties: ${en.join(', ')}`,
+        );
         assert.equal(sections.de.length, en.length, `de has the same sections (${sections.de.join(', ')} / ${en.join(', ')})`);
-        const DE = { Inputs: 'Eingaben', Outputs: 'Ausgaben', Properties: 'Eigenschaften', Details: 'Details', References: 'Referenzen', Counters: 'Zähler', 'ESS subscription': 'ESS-Abonnement' };
-        assert.deepEqual(sections.de, en.map((s) => DE[s] || s), 'de section titles are the German ones');
+        const DE = {
+          Inputs: 'Eingaben',
+          Outputs: 'Ausgaben',
+          Properties: 'Eigenschaften',
+          Details: 'Details',
+          References: 'Referenzen',
+          Counters: 'Zähler',
+          'ESS subscription': 'ESS-Abonnement',
+        };
+        assert.deepEqual(
+          sections.de,
+          en.map((s) => DE[s] || s),
+          'de section titles are the German ones',
+        );
       });
     });
   }

@@ -55,7 +55,13 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
   it('describes several blocks in order and says which one is wrong', () => {
     const text = `${RSA_PUB}\n${pki.caPem}\n-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n`;
     const r = describeKeyText(text);
-    assert.deepEqual(r.keys.map((k) => [k.index, k.kind]), [[1, 'public-key'], [2, 'certificate']]);
+    assert.deepEqual(
+      r.keys.map((k) => [k.index, k.kind]),
+      [
+        [1, 'public-key'],
+        [2, 'certificate'],
+      ],
+    );
     assert.equal(r.errors.length, 1);
     assert.equal(r.errors[0].index, 3);
     assert.equal(r.errors[0].code, 'invalid');
@@ -66,7 +72,10 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
     const pem = String(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const r = describeKeyText(pem);
     assert.deepEqual(r.keys, []);
-    assert.deepEqual(r.errors.map((e) => e.code), ['private-key']);
+    assert.deepEqual(
+      r.errors.map((e) => e.code),
+      ['private-key'],
+    );
     const body = pem.split('\n')[1];
     assert.ok(!JSON.stringify(r).includes(body), 'no key material in the answer');
     assert.equal(describeKeyText(pki.clients.good.key).errors[0].code, 'private-key');
@@ -94,7 +103,10 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
   });
 
   it('answers "not a PEM key" for other text, and reports unclosed or unsupported blocks', () => {
-    assert.deepEqual(describeKeyText('hello, this is not a key').errors.map((e) => e.code), ['not-pem']);
+    assert.deepEqual(
+      describeKeyText('hello, this is not a key').errors.map((e) => e.code),
+      ['not-pem'],
+    );
     assert.match(describeKeyText('hello, this is not a key').errors[0].message, /not a PEM key/);
     assert.equal(describeKeyText('-----BEGIN PUBLIC KEY-----\nAAAA').errors[0].code, 'invalid');
     assert.equal(describeKeyText('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----').errors[0].code, 'unsupported');
@@ -151,7 +163,8 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
       assert.equal(r.status, 200, r.body);
       return JSON.parse(r.body).access_token;
     }
-    const post = (headers, body) => request(`${red.url}/concur-ess-event-in/key-info`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+    const post = (headers, body) =>
+      request(`${red.url}/concur-ess-event-in/key-info`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
 
     it('refuses callers without an admin token', async () => {
       assert.equal((await request(`${red.url}/concur-ess-event-in/key-info`)).status, 401);
@@ -163,8 +176,14 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
       const g = await request(`${red.url}/concur-ess-event-in/key-info`, { headers: auth });
       assert.equal(g.status, 200, g.body);
       const published = JSON.parse(g.body).published;
-      assert.deepEqual(published.map((k) => k.property), CONCUR_PUBLISHED_KEYS.map((k) => k.property));
-      assert.deepEqual(published.map((k) => k.fingerprint), CONCUR_PUBLISHED_KEYS.map((k) => describeKeyText(k.pem).keys[0].fingerprint));
+      assert.deepEqual(
+        published.map((k) => k.property),
+        CONCUR_PUBLISHED_KEYS.map((k) => k.property),
+      );
+      assert.deepEqual(
+        published.map((k) => k.fingerprint),
+        CONCUR_PUBLISHED_KEYS.map((k) => describeKeyText(k.pem).keys[0].fingerprint),
+      );
       const p = await post(auth, JSON.stringify({ text: RSA_PUB }));
       assert.equal(p.status, 200, p.body);
       assert.equal(JSON.parse(p.body).keys[0].fingerprint, RSA_FP);
@@ -178,7 +197,10 @@ describe('concur/key-info (ESS dialog key fingerprints)', function () {
       const priv = String(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
       const p = await post(auth, JSON.stringify({ text: priv }));
       assert.equal(p.status, 200);
-      assert.deepEqual(JSON.parse(p.body).errors.map((e) => e.code), ['private-key']);
+      assert.deepEqual(
+        JSON.parse(p.body).errors.map((e) => e.code),
+        ['private-key'],
+      );
       assert.ok(!p.body.includes(priv.split('\n')[1]), 'no key material in the answer');
       assert.ok(!red.log().includes(priv.split('\n')[1]), 'no key material in the log');
       const big = await post(auth, JSON.stringify({ text: 'A'.repeat(MAX_KEY_TEXT_CHARS + 1) }));

@@ -34,7 +34,10 @@ const LEGACY_PASSWORD = 'browser-test-password-42';
 // Keys pasted into the ESS dialog: a signing key of our own (its deliveries must be accepted), an EC key, a private key.
 const EXTRA_KEY = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const EXTRA_KEY_PEM = String(EXTRA_KEY.publicKey.export({ type: 'spki', format: 'pem' })).trim();
-const EXTRA_KEY_FP = crypto.createHash('sha256').update(EXTRA_KEY.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+const EXTRA_KEY_FP = crypto
+  .createHash('sha256')
+  .update(EXTRA_KEY.publicKey.export({ type: 'spki', format: 'der' }))
+  .digest('hex');
 const EC_KEY_PEM = String(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' })).trim();
 const PRIVATE_KEY_PEM = String(EXTRA_KEY.privateKey.export({ type: 'pkcs8', format: 'pem' })).trim();
 let pki;
@@ -186,7 +189,11 @@ const NODES = [
       await waitForText(page, '#concur-ess-event-in-extraKeys-info', new RegExp(`#1: RSA 2048-bit public key SHA-256 ${EXTRA_KEY_FP}`));
       // A certificate shows its CN and expiry, an EC key is flagged as unusable.
       await eb.fillInputs(page, { 'node-input-extraKeys': `${EXTRA_KEY_PEM}\n${ctxCert()}\n${EC_KEY_PEM}` });
-      await waitForText(page, '#concur-ess-event-in-extraKeys-info', /#2: certificate CN=webhook\.api\.concursolutions\.com, valid until \d{4}-\d\d-\d\d.*#3: EC prime256v1 public key.*cannot verify ESS signatures: ESS signatures are RSA/);
+      await waitForText(
+        page,
+        '#concur-ess-event-in-extraKeys-info',
+        /#2: certificate CN=webhook\.api\.concursolutions\.com, valid until \d{4}-\d\d-\d\d.*#3: EC prime256v1 public key.*cannot verify ESS signatures: ESS signatures are RSA/,
+      );
       await page.locator('#concur-ess-event-in-extraKeys-info').scrollIntoViewIfNeeded();
       await eb.screenshot(page, 'editor-concur-ess-event-in-keys');
       // Text that is not PEM, and a private key, get a clear answer; the private key is never echoed.
@@ -241,9 +248,20 @@ const NODES = [
       const r = await request(`${red.url}/browser-${RUN}/ess`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       assert.equal(r.status, 401, `unsigned delivery must be refused: ${r.status} ${r.body}`);
       // A delivery signed with the key pasted into the dialog is accepted: the browser's key reached the runtime.
-      const event = JSON.stringify({ id: `browser-signed-${RUN}`, correlationId: 'c1', topic: 'public.concur.expense.report', eventType: 'statusChanged', timeStamp: new Date().toISOString(), facts: {} });
+      const event = JSON.stringify({
+        id: `browser-signed-${RUN}`,
+        correlationId: 'c1',
+        topic: 'public.concur.expense.report',
+        eventType: 'statusChanged',
+        timeStamp: new Date().toISOString(),
+        facts: {},
+      });
       const sig = crypto.sign('sha256', Buffer.from(event), { key: EXTRA_KEY.privateKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING }).toString('base64');
-      const ok = await request(`${red.url}/browser-${RUN}/ess`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Concur-Signature': sig }, body: event });
+      const ok = await request(`${red.url}/browser-${RUN}/ess`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Concur-Signature': sig },
+        body: event,
+      });
       assert.equal(ok.status, 200, `signed delivery: ${ok.status} ${ok.body}`);
     },
     // After the probe: one event accepted, one delivery rejected.
@@ -314,10 +332,16 @@ const NODES = [
     async checks({ page }) {
       const req = () => textOf(page, '#concur-reports-to-approve-request');
       assert.equal(await req(), 'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove');
-      assert.equal(await page.evaluate(() => window.$('#node-input-userId').typedInput('type') + ':' + window.$('#node-input-userId').typedInput('value')), 'msg:userId');
+      assert.equal(
+        await page.evaluate(() => window.$('#node-input-userId').typedInput('type') + ':' + window.$('#node-input-userId').typedInput('value')),
+        'msg:userId',
+      );
       assert.equal(await visible(page, 'node-input-order'), false, 'no sort: no order');
       await eb.fillInputs(page, { 'node-input-sort': 'reportDate', 'node-input-order': 'desc', 'node-input-includeDelegateApprovals': true });
-      assert.equal(await req(), 'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove?sort=reportDate&order=desc&includeDelegateApprovals=true');
+      assert.equal(
+        await req(),
+        'GET /expensereports/v4/users/{userId}/context/MANAGER/reportsToApprove?sort=reportDate&order=desc&includeDelegateApprovals=true',
+      );
       await expectFieldError(page, 'node-input-sort', 'report date', /report field name/);
       await eb.fillInputs(page, { 'node-input-sort': '', 'node-input-includeDelegateApprovals': false });
     },
@@ -374,7 +398,10 @@ const NODES = [
     ],
     async checks({ page }) {
       const req = () => textOf(page, '#concur-receipt-images-request');
-      assert.match(await req(), /^GET \/expensereports\/v4\/users\/\{userId\}\/context\/TRAVELER\/reports\/\{reportId\}\/expenses.* → GET \/spend-documents\/v4\/receipts\?imageId=\{receiptImageId\}&companyId=\{companyId\}&type=display$/);
+      assert.match(
+        await req(),
+        /^GET \/expensereports\/v4\/users\/\{userId\}\/context\/TRAVELER\/reports\/\{reportId\}\/expenses.* → GET \/spend-documents\/v4\/receipts\?imageId=\{receiptImageId\}&companyId=\{companyId\}&type=display$/,
+      );
       assert.equal(await visible(page, 'node-input-companyId'), true);
       await eb.fillInputs(page, { 'node-input-representation': 'compliance' });
       assert.match(await req(), /type=compliance$/);
@@ -510,14 +537,35 @@ const NODES = [
       const sample = {
         payload: { reportId: 'SAMPLE1', currencyCode: 'EUR' },
         expenses: [
-          { expenseId: 'H1', expenseType: { id: 'LODNG', name: 'Hotel' }, transactionDate: '2026-11-03', postedAmount: { value: 389, currencyCode: 'EUR' }, receiptImageId: null, vendor: { name: 'Hotel Adlon' } },
-          { expenseId: 'T1', expenseType: { id: 'TAXI', name: 'Taxi' }, transactionDate: '2026-11-03', postedAmount: { value: 40, currencyCode: 'EUR' }, receiptImageId: 'IMG', vendor: { name: 'Taxi' } },
+          {
+            expenseId: 'H1',
+            expenseType: { id: 'LODNG', name: 'Hotel' },
+            transactionDate: '2026-11-03',
+            postedAmount: { value: 389, currencyCode: 'EUR' },
+            receiptImageId: null,
+            vendor: { name: 'Hotel Adlon' },
+          },
+          {
+            expenseId: 'T1',
+            expenseType: { id: 'TAXI', name: 'Taxi' },
+            transactionDate: '2026-11-03',
+            postedAmount: { value: 40, currencyCode: 'EUR' },
+            receiptImageId: 'IMG',
+            vendor: { name: 'Taxi' },
+          },
         ],
       };
       await page.locator('#concur-validate-dry-json').fill(JSON.stringify(sample, null, 1));
       await page.click('#concur-validate-dry-run');
-      await waitForText(page, '#concur-validate-dry-result .concur-validate-dry-summary', /^2 finding\(s\), 2 exception\(s\), 0 rule error\(s\) on 2 entries \(v4\)/);
-      assert.match(await textOf(page, '#node-input-rules-container > li:nth-child(1) .concur-validate-rule-fired'), /NORCPT · No receipt image for Hotel of 389 EUR at Hotel Adlon/);
+      await waitForText(
+        page,
+        '#concur-validate-dry-result .concur-validate-dry-summary',
+        /^2 finding\(s\), 2 exception\(s\), 0 rule error\(s\) on 2 entries \(v4\)/,
+      );
+      assert.match(
+        await textOf(page, '#node-input-rules-container > li:nth-child(1) .concur-validate-rule-fired'),
+        /NORCPT · No receipt image for Hotel of 389 EUR at Hotel Adlon/,
+      );
       assert.equal(await textOf(page, '#node-input-rules-container > li:nth-child(2) .concur-validate-rule-fired'), '⚑ OVRLIMIT · Hotel Adlon: 389 EUR');
       await eb.screenshot(page, 'editor-concur-validate-dry-run');
       // Bad sample JSON and a fetch without a deployed connection are explained, not thrown.
@@ -533,10 +581,13 @@ const NODES = [
     // What was edited in the dialog is what runs: both rules deployed and compiled.
     async probe({ red, nodeId }) {
       const deployed = (await red.getFlows()).find((n) => n.id === nodeId);
-      assert.deepEqual(deployed.rules.map((r) => [r.name, r.exceptionCode, r.scope]), [
-        ['Missing receipt image over 75', 'NORCPT', 'entry'],
-        ['Hotel over 300', 'OVRLIMIT', 'entry'],
-      ]);
+      assert.deepEqual(
+        deployed.rules.map((r) => [r.name, r.exceptionCode, r.scope]),
+        [
+          ['Missing receipt image over 75', 'NORCPT', 'entry'],
+          ['Hotel over 300', 'OVRLIMIT', 'entry'],
+        ],
+      );
       assert.equal(deployed.rules[1].condition, 'expenseTypeCode = "LODNG" and postedAmount.value > 300');
     },
     status: /2 rule\(s\)/,
@@ -565,7 +616,8 @@ const NODES = [
 ];
 
 /** Text that means a catalogue key was shown instead of its translation. */
-const RAW_KEY = /\bconcur-[a-z-]+\.(label|placeholder|tip|version|action|shortAction|endpoint|operation|geolocation|grant|credtype|ackMode|tokenEndpoint|validation|error|test|defaultName|paletteLabel)\b/;
+const RAW_KEY =
+  /\bconcur-[a-z-]+\.(label|placeholder|tip|version|action|shortAction|endpoint|operation|geolocation|grant|credtype|ackMode|tokenEndpoint|validation|error|test|defaultName|paletteLabel)\b/;
 
 /** Waits (bounded) until the element's text matches. */
 async function waitForText(page, selector, re, timeoutMs = 10000) {
@@ -608,14 +660,19 @@ async function expectFieldError(page, id, value, messageRe, { viaScript = false 
   if (viaScript) {
     await page.evaluate(({ i, v }) => window.$(document.getElementById(i)).val(v).trigger('change'), { i: id, v: value });
   } else await eb.fillInputs(page, { [id]: value });
-  await page.waitForFunction((i) => window.$(document.getElementById(i)).hasClass('input-error'), id, { timeout: 5000 }).catch(async () => {
-    throw new Error(`${id} = ${JSON.stringify(value).slice(0, 80)} was not marked invalid (invalid: ${(await eb.invalidInputs(page)).join(', ') || 'none'})`);
-  });
+  await page
+    .waitForFunction((i) => window.$(document.getElementById(i)).hasClass('input-error'), id, { timeout: 5000 })
+    .catch(async () => {
+      throw new Error(`${id} = ${JSON.stringify(value).slice(0, 80)} was not marked invalid (invalid: ${(await eb.invalidInputs(page)).join(', ') || 'none'})`);
+    });
   if (!messageRe) return;
   const typed = await page.evaluate((i) => window.$(document.getElementById(i)).next('.red-ui-typedInput-container').length > 0, id);
   if (typed) {
     // Node-RED binds the tooltip to the hidden input behind a typedInput, so it never shows: check the red frame and the validator's message.
-    assert.ok(await page.evaluate((i) => window.$(document.getElementById(i)).next('.red-ui-typedInput-container').hasClass('input-error'), id), `${id} has a red frame`);
+    assert.ok(
+      await page.evaluate((i) => window.$(document.getElementById(i)).next('.red-ui-typedInput-container').hasClass('input-error'), id),
+      `${id} has a red frame`,
+    );
     const message = await page.evaluate(
       ({ i, v }) => {
         const node = window.RED.editor.getEditStack().slice(-1)[0];
@@ -634,7 +691,11 @@ async function expectFieldError(page, id, value, messageRe, { viaScript = false 
   const tip = await page
     .waitForFunction(
       (re) => {
-        const t = window.$('.red-ui-popover:visible').map((i, e) => window.$(e).text().trim()).get().join(' | ');
+        const t = window
+          .$('.red-ui-popover:visible')
+          .map((i, e) => window.$(e).text().trim())
+          .get()
+          .join(' | ');
         return new RegExp(re).test(t) ? t : false;
       },
       messageRe.source,
@@ -648,9 +709,11 @@ async function expectFieldError(page, id, value, messageRe, { viaScript = false 
 
 async function expectFieldOk(page, id, value) {
   await eb.fillInputs(page, { [id]: value });
-  await page.waitForFunction((i) => !window.$(document.getElementById(i)).hasClass('input-error'), id, { timeout: 5000 }).catch(() => {
-    throw new Error(`${id} = ${JSON.stringify(value)} is still marked invalid`);
-  });
+  await page
+    .waitForFunction((i) => !window.$(document.getElementById(i)).hasClass('input-error'), id, { timeout: 5000 })
+    .catch(() => {
+      throw new Error(`${id} = ${JSON.stringify(value)} is still marked invalid`);
+    });
 }
 
 /** The status badge's colour: 'green', 'red', … ('' when none). */
@@ -721,7 +784,10 @@ async function pressTestConnection(page, button, { ok, fail }, timeoutMs = 20000
   await button.click();
   const handle = await page.waitForFunction(
     ({ okRe, failRe }) => {
-      const hit = (window.__concurSeen || []).filter((t) => t.length < 2000).reverse().find((t) => new RegExp(okRe, 'i').test(t) || new RegExp(failRe, 'i').test(t));
+      const hit = (window.__concurSeen || [])
+        .filter((t) => t.length < 2000)
+        .reverse()
+        .find((t) => new RegExp(okRe, 'i').test(t) || new RegExp(failRe, 'i').test(t));
       return hit || false;
     },
     { okRe: ok.source, failRe: fail.source },
@@ -788,7 +854,10 @@ describe('editor (browser): SAP Concur nodes', function () {
   it('loads our package into the editor without script errors', async function () {
     const ours = NODES.filter((n) => !missingFiles(n.type));
     if (!ours.length) this.skip();
-    const registered = await page.evaluate((types) => types.filter((t) => !window.RED.nodes.getType(t)), ours.map((n) => n.type));
+    const registered = await page.evaluate(
+      (types) => types.filter((t) => !window.RED.nodes.getType(t)),
+      ours.map((n) => n.type),
+    );
     assert.deepEqual(registered, [], 'node types with files but not registered in the editor');
     assert.deepEqual(browser.errors, [], `editor errors: ${browser.errors.join(' | ')}`);
   });
@@ -866,7 +935,10 @@ describe('editor (browser): SAP Concur nodes', function () {
           const cfg = flows.find((n) => n.id === configId);
           assert.ok(cfg && cfg.type === entry.type, 'config node deployed');
           const exported = JSON.stringify(flows);
-          const secrets = entry.fill(ctx).filter(([c]) => c.some((p) => (entry.secretProps || []).includes(p))).map(([, v]) => v);
+          const secrets = entry
+            .fill(ctx)
+            .filter(([c]) => c.some((p) => (entry.secretProps || []).includes(p)))
+            .map(([, v]) => v);
           for (const s of secrets) assert.ok(!exported.includes(s), 'the secret typed into the dialog is not in the exported flow');
           await eb.screenshot(page, `editor-${entry.type}-deployed`);
         });
@@ -951,15 +1023,48 @@ describe('editor (browser): SAP Concur nodes', function () {
     });
   }
 
-  it('an API node\'s badge shows the token state: the OAuth error when the connection\'s secret is wrong', async function () {
+  it("an API node's badge shows the token state: the OAuth error when the connection's secret is wrong", async function () {
     if (!sim || missingFiles('concur-notifications')) this.skip();
     // Deployed through the admin API (a wrong secret is typed the same way as a right one, tested above), then shown in the editor.
     const z = `tab-${RUN}`;
     await red.deploy([
       { id: z, type: 'tab', label: 'token state' },
-      { id: `cfg-${RUN}`, type: 'concur-config', name: 'wrong secret', geolocation: 'custom', baseUrl: sim.url, grantType: 'client_credentials', credentials: { clientId: sim.credentials.clientId, clientSecret: 'not-the-secret' } },
-      { id: `inj-${RUN}`, type: 'inject', z, name: 'go', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, x: 200, y: 120, wires: [[`ntf-${RUN}`]] },
-      { id: `ntf-${RUN}`, type: 'concur-notifications', z, name: 'list with a wrong secret', server: `cfg-${RUN}`, operation: 'list-failed', statusValue: 'failed', emitEach: false, x: 460, y: 120, wires: [[]] },
+      {
+        id: `cfg-${RUN}`,
+        type: 'concur-config',
+        name: 'wrong secret',
+        geolocation: 'custom',
+        baseUrl: sim.url,
+        grantType: 'client_credentials',
+        credentials: { clientId: sim.credentials.clientId, clientSecret: 'not-the-secret' },
+      },
+      {
+        id: `inj-${RUN}`,
+        type: 'inject',
+        z,
+        name: 'go',
+        props: [{ p: 'payload' }],
+        payload: '',
+        payloadType: 'date',
+        repeat: '',
+        once: false,
+        x: 200,
+        y: 120,
+        wires: [[`ntf-${RUN}`]],
+      },
+      {
+        id: `ntf-${RUN}`,
+        type: 'concur-notifications',
+        z,
+        name: 'list with a wrong secret',
+        server: `cfg-${RUN}`,
+        operation: 'list-failed',
+        statusValue: 'failed',
+        emitEach: false,
+        x: 460,
+        y: 120,
+        wires: [[]],
+      },
     ]);
     await eb.openEditor(page, red);
     await page.evaluate((id) => window.RED.workspaces.show(id), z);
@@ -1029,7 +1134,10 @@ describe('editor (browser): SAP Concur nodes', function () {
 async function assertTranslated(page) {
   const text = await page.evaluate(() => {
     const $tray = window.$('.red-ui-tray').last();
-    const placeholders = $tray.find('[placeholder]').map((i, e) => e.getAttribute('placeholder')).get();
+    const placeholders = $tray
+      .find('[placeholder]')
+      .map((i, e) => e.getAttribute('placeholder'))
+      .get();
     return `${$tray.text()} ${placeholders.join(' ')}`.replace(/\s+/g, ' ');
   });
   const m = RAW_KEY.exec(text);

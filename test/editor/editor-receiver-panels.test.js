@@ -32,13 +32,28 @@ const key = testKeyPair('panels');
 
 function appConfig(sim) {
   const c = sim.credentials;
-  return { id: 'cfg-app', type: 'concur-config', name: 'app', geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', grantType: 'client_credentials', followGeolocation: true, timeout: 10, retries: 1, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60, credentials: { clientId: c.clientId, clientSecret: c.clientSecret } };
+  return {
+    id: 'cfg-app',
+    type: 'concur-config',
+    name: 'app',
+    geolocation: 'custom',
+    baseUrl: sim.url,
+    tokenEndpoint: 'api',
+    grantType: 'client_credentials',
+    followGeolocation: true,
+    timeout: 10,
+    retries: 1,
+    retryDelay: 5,
+    retryMaxDelay: 20,
+    expirySkew: 60,
+    credentials: { clientId: c.clientId, clientSecret: c.clientSecret },
+  };
 }
 
 describe('receiver dialogs: subscription and counters panels', function () {
   this.timeout(180000);
 
-  it('the shared panel script only uses keys both receivers\' catalogues define, in en-US and de', () => {
+  it("the shared panel script only uses keys both receivers' catalogues define, in en-US and de", () => {
     const js = fs.readFileSync(path.join(REPO, 'src', 'editor', 'concur-receiver-panels.js'), 'utf8');
     const used = new Set([...js.matchAll(/\bt\(\s*'([^']+)'/g)].map((m) => m[1]));
     for (const m of js.matchAll(/\bt\(\s*'([^']+\.)'\s*\+/g)) used.add(m[1]);
@@ -52,10 +67,30 @@ describe('receiver dialogs: subscription and counters panels', function () {
         const cat = flat(JSON.parse(fs.readFileSync(path.join(REPO, 'src', 'nodes', type, 'locales', lang, `${type}.json`), 'utf8'))[type]);
         for (const k of used) {
           if (type === 'concur-legacy-notify-in' && k.startsWith('subscription.')) continue; // ESS only
-          if (k.endsWith('.')) assert.ok(Object.keys(cat).some((c) => c.startsWith(k)), `${lang}/${type}: no keys under ${k}`);
+          if (k.endsWith('.'))
+            assert.ok(
+              Object.keys(cat).some((c) => c.startsWith(k)),
+              `${lang}/${type}: no keys under ${k}`,
+            );
           else assert.ok(k in cat, `${lang}/${type}: missing ${k}`);
         }
-        for (const row of ['health', 'healthState.ok', 'healthState.degraded', 'healthState.error', 'healthState.unknown', 'received', 'accepted', 'duplicates', 'filtered', 'rejectedTotal', 'failed', 'pending', 'dead', 'lastEventAt']) assert.ok(`counters.${row}` in cat, `${lang}/${type}: counters.${row}`);
+        for (const row of [
+          'health',
+          'healthState.ok',
+          'healthState.degraded',
+          'healthState.error',
+          'healthState.unknown',
+          'received',
+          'accepted',
+          'duplicates',
+          'filtered',
+          'rejectedTotal',
+          'failed',
+          'pending',
+          'dead',
+          'lastEventAt',
+        ])
+          assert.ok(`counters.${row}` in cat, `${lang}/${type}: counters.${row}`);
       }
     }
   });
@@ -75,14 +110,47 @@ describe('receiver dialogs: subscription and counters panels', function () {
       await red.deploy([
         { id: TAB, type: 'tab', label: 'panels' },
         appConfig(sim),
-        essNode({ id: 'essP', z: TAB, extraKeys: key.publicPem, server: 'cfg-app', publicUrl: webhook, subscriptionId: '', subscriptionTopic: 'public.concur.expense.report', subscriptionFilter: '.*', registerOnDeploy: false, unregisterOnRemove: false, wires: [['sink']] }),
+        essNode({
+          id: 'essP',
+          z: TAB,
+          extraKeys: key.publicPem,
+          server: 'cfg-app',
+          publicUrl: webhook,
+          subscriptionId: '',
+          subscriptionTopic: 'public.concur.expense.report',
+          subscriptionFilter: '.*',
+          registerOnDeploy: false,
+          unregisterOnRemove: false,
+          wires: [['sink']],
+        }),
         { id: 'sink', type: 'function', z: TAB, func: 'return null;', outputs: 1, wires: [[]], x: 400, y: 100 },
-        { id: 'legP', type: 'concur-legacy-notify-in', z: TAB, name: '', path: '/concur/v1.0/notify', ackMode: 'receipt', ackTimeout: 25, maxBodyKiB: 1024, testConnection: false, credentials: { username: USER, password: PASS }, wires: [['sink']], x: 150, y: 250 },
+        {
+          id: 'legP',
+          type: 'concur-legacy-notify-in',
+          z: TAB,
+          name: '',
+          path: '/concur/v1.0/notify',
+          ackMode: 'receipt',
+          ackTimeout: 25,
+          maxBodyKiB: 1024,
+          testConnection: false,
+          credentials: { username: USER, password: PASS },
+          wires: [['sink']],
+          x: 150,
+          y: 250,
+        },
       ]);
       // Subscriptions made elsewhere: one at this receiver, one at another endpoint.
       const app = await appTokenOf(sim);
-      for (const [id, endpoint] of [['pre-made', webhook], ['elsewhere', 'https://other.example.com/hook']]) {
-        const r = await request(`${sim.url}/events/v4/subscriptions/webhook`, { method: 'PUT', headers: { Authorization: `Bearer ${app}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ id, filter: '.*', topic: 'public.concur.expense.report', webHookConfig: { endpoint } }) });
+      for (const [id, endpoint] of [
+        ['pre-made', webhook],
+        ['elsewhere', 'https://other.example.com/hook'],
+      ]) {
+        const r = await request(`${sim.url}/events/v4/subscriptions/webhook`, {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${app}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ id, filter: '.*', topic: 'public.concur.expense.report', webHookConfig: { endpoint } }),
+        });
         assert.equal(r.status, 200, r.body);
       }
       browser = await eb.launchEditorBrowser();
@@ -95,7 +163,15 @@ describe('receiver dialogs: subscription and counters panels', function () {
     });
 
     async function appTokenOf(s) {
-      const r = await request(`${s.url}/oauth2/v0/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: s.credentials.clientId, client_secret: s.credentials.clientSecret }).toString() });
+      const r = await request(`${s.url}/oauth2/v0/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: s.credentials.clientId,
+          client_secret: s.credentials.clientSecret,
+        }).toString(),
+      });
       return JSON.parse(r.body).access_token;
     }
     const text = (sel) => browser.page.locator(sel).first().innerText();
@@ -103,7 +179,7 @@ describe('receiver dialogs: subscription and counters panels', function () {
       await browser.page.waitForFunction(([s, src]) => new RegExp(src).test(window.$(s).first().text()), [sel, re.source], { timeout: 15000 });
     }
 
-    it('ESS dialog: lists subscriptions, marks this receiver\'s, creates and deletes one; live counters', async () => {
+    it("ESS dialog: lists subscriptions, marks this receiver's, creates and deletes one; live counters", async () => {
       const { page } = browser;
       // One accepted event and one bad signature before the dialog opens, one more while it is open.
       const post = (d) => request(`${red.url}/concur/ess`, { method: 'POST', headers: d.headers, body: d.body });
@@ -138,7 +214,7 @@ describe('receiver dialogs: subscription and counters panels', function () {
       await page.click('.concur-subs-delete');
       await page.locator('.concur-subs-row[data-id="pre-made"]').waitFor({ state: 'detached' });
       assert.ok(!sim.state.subscriptions.has('pre-made'));
-      assert.ok(sim.state.subscriptions.has('elsewhere'), 'the other endpoint\'s subscription is untouched');
+      assert.ok(sim.state.subscriptions.has('elsewhere'), "the other endpoint's subscription is untouched");
 
       // Register on deploy needs the public URL.
       await page.fill('#node-input-publicUrl', '');
@@ -159,7 +235,18 @@ describe('receiver dialogs: subscription and counters panels', function () {
         window.RED.nodes.import(
           [
             { id: 'cfgNew', type: 'concur-config', name: 'not deployed', geolocation: 'us2', grantType: 'client_credentials' },
-            { id: 'essNew', type: 'concur-ess-event-in', z, name: 'new receiver', path: '/concur/ess-new', server: 'cfgNew', publicUrl: 'https://nodered.example.com/concur/ess-new', x: 300, y: 400, wires: [[]] },
+            {
+              id: 'essNew',
+              type: 'concur-ess-event-in',
+              z,
+              name: 'new receiver',
+              path: '/concur/ess-new',
+              server: 'cfgNew',
+              publicUrl: 'https://nodered.example.com/concur/ess-new',
+              x: 300,
+              y: 400,
+              wires: [[]],
+            },
           ],
           { generateIds: false },
         );
@@ -174,7 +261,8 @@ describe('receiver dialogs: subscription and counters panels', function () {
 
     it('legacy dialog: live counters', async () => {
       const { page } = browser;
-      const post = (headers) => request(`${red.url}/concur/v1.0/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', ...headers }, body: XML });
+      const post = (headers) =>
+        request(`${red.url}/concur/v1.0/notify`, { method: 'POST', headers: { 'Content-Type': 'application/xml', ...headers }, body: XML });
       assert.equal((await post({ Authorization: AUTH })).status, 200);
       assert.equal((await post({})).status, 401);
       await eb.openEditDialog(page, 'legP');
@@ -195,7 +283,15 @@ describe('receiver dialogs: subscription and counters panels', function () {
       sim = await startSimulator({ port: 0, keyDir, deliverEvents: false });
       red = await startRed({
         readyPath: '/auth/login',
-        settings: { adminAuth: { type: 'credentials', users: [{ username: 'admin', password: ADMIN_HASH, permissions: '*' }, { username: 'viewer', password: ADMIN_HASH, permissions: 'read' }] } },
+        settings: {
+          adminAuth: {
+            type: 'credentials',
+            users: [
+              { username: 'admin', password: ADMIN_HASH, permissions: '*' },
+              { username: 'viewer', password: ADMIN_HASH, permissions: 'read' },
+            ],
+          },
+        },
       });
     });
     after(async () => {
@@ -203,25 +299,38 @@ describe('receiver dialogs: subscription and counters panels', function () {
       if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
     });
     async function token(username, scope) {
-      const r = await request(`${red.url}/auth/token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: ADMIN_PASSWORD }) });
+      const r = await request(`${red.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: ADMIN_PASSWORD }),
+      });
       return JSON.parse(r.body).access_token;
     }
 
     it('read may list subscriptions and counters; only write may save or delete; nobody without a token', async () => {
       const admin = { Authorization: `Bearer ${await token('admin', '*')}` };
       const viewer = { Authorization: `Bearer ${await token('viewer', 'read')}` };
-      const flows = [
-        { id: TAB, type: 'tab', label: 'perm' },
-        appConfig(sim),
-        essNode({ id: 'essQ', z: TAB, extraKeys: key.publicPem, wires: [[]] }),
-      ];
-      const d = await request(`${red.url}/flows`, { method: 'POST', headers: { ...admin, 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+      const flows = [{ id: TAB, type: 'tab', label: 'perm' }, appConfig(sim), essNode({ id: 'essQ', z: TAB, extraKeys: key.publicPem, wires: [[]] })];
+      const d = await request(`${red.url}/flows`, {
+        method: 'POST',
+        headers: { ...admin, 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+        body: JSON.stringify(flows),
+      });
       assert.equal(d.status, 204, d.body);
-      const save = (h) => request(`${red.url}/concur-ess-event-in/subscriptions`, { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify({ config: 'cfg-app', subscription: { id: 'perm-test', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://x.example.com/h' } } }) });
+      const save = (h) =>
+        request(`${red.url}/concur-ess-event-in/subscriptions`, {
+          method: 'POST',
+          headers: { ...h, 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            config: 'cfg-app',
+            subscription: { id: 'perm-test', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://x.example.com/h' } },
+          }),
+        });
       assert.equal((await request(`${red.url}/concur-ess-event-in/essQ/counters`)).status, 401);
       assert.equal((await request(`${red.url}/concur-ess-event-in/subscriptions?config=cfg-app`)).status, 401);
       let c;
-      for (let i = 0; i < 50 && (c = await request(`${red.url}/concur-ess-event-in/essQ/counters`, { headers: viewer })).status === 404; i++) await new Promise((r) => setTimeout(r, 100)); // the node is starting
+      for (let i = 0; i < 50 && (c = await request(`${red.url}/concur-ess-event-in/essQ/counters`, { headers: viewer })).status === 404; i++)
+        await new Promise((r) => setTimeout(r, 100)); // the node is starting
       assert.equal(c.status, 200, c.body);
       assert.equal((await request(`${red.url}/concur-ess-event-in/subscriptions?config=cfg-app`, { headers: viewer })).status, 200);
       assert.equal((await save(viewer)).status, 401);

@@ -24,10 +24,14 @@ async function shown(page, id) {
 async function testConnection(page) {
   await page.evaluate(() => window.$('#node-config-store-test-result').text(''));
   await page.locator('#node-config-store-test').click();
-  const h = await page.waitForFunction(() => {
-    const t = window.$('#node-config-store-test-result').text();
-    return /^(Connected|Failed)/.test(t) ? t : false;
-  }, null, { timeout: 20000, polling: 100 });
+  const h = await page.waitForFunction(
+    () => {
+      const t = window.$('#node-config-store-test-result').text();
+      return /^(Connected|Failed)/.test(t) ? t : false;
+    },
+    null,
+    { timeout: 20000, polling: 100 },
+  );
   return h.jsonValue();
 }
 
@@ -55,7 +59,7 @@ describe('editor (browser): concur-store dialog', function () {
     if (pg) await pg.destroy();
   });
 
-  it('is added as the ESS receiver\'s Store, validates, tests the connection and deploys the schema without exporting the password', async () => {
+  it("is added as the ESS receiver's Store, validates, tests the connection and deploys the schema without exporting the password", async () => {
     await eb.clearWorkspace(page);
     const essId = await eb.addNodeFromPalette(page, 'concur-ess-event-in', { x: 250, y: 140 });
     await eb.openEditDialog(page, essId);
@@ -118,7 +122,10 @@ describe('editor (browser): concur-store dialog', function () {
     try {
       let version;
       for (let i = 0; i < 50 && !version; i++) {
-        version = await c.query(`SELECT version FROM browser_schema_version`).then((r) => r.rows[0] && r.rows[0].version, () => undefined);
+        version = await c.query(`SELECT version FROM browser_schema_version`).then(
+          (r) => r.rows[0] && r.rows[0].version,
+          () => undefined,
+        );
         if (!version) await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(version, 1);

@@ -56,7 +56,15 @@ describe('fuzz: ESS envelope parser', function () {
   });
 
   it('arbitrary JSON values: accepted exactly when they are event objects with a usable id', () => {
-    const idish = fc.oneof(fc.uuid(), fc.string({ maxLength: 300 }), fc.integer(), fc.double(), fc.constant(null), fc.boolean(), fc.array(fc.string(), { maxLength: 2 }));
+    const idish = fc.oneof(
+      fc.uuid(),
+      fc.string({ maxLength: 300 }),
+      fc.integer(),
+      fc.double(),
+      fc.constant(null),
+      fc.boolean(),
+      fc.array(fc.string(), { maxLength: 2 }),
+    );
     const candidate = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
       fc.record(

@@ -22,7 +22,10 @@ const REASONS = new Set(['missing', 'malformed', 'mismatch', 'no-keys']);
 const eventBody = fc
   .record({ id: fc.uuid(), comment: fc.string({ unit: 'binary', maxLength: 60 }), size: fc.constantFrom(0, 1024) })
   .map(({ id, comment, size }) => Buffer.from(essEvent(id, { size, facts: { comment } })));
-const anyBody = fc.oneof(eventBody, fc.uint8Array({ minLength: 1, maxLength: 300 }).map((a) => Buffer.from(a)));
+const anyBody = fc.oneof(
+  eventBody,
+  fc.uint8Array({ minLength: 1, maxLength: 300 }).map((a) => Buffer.from(a)),
+);
 
 /** One-byte edits: replace a byte with a different value, delete one, or insert one. */
 const oneByteEdit = fc.record({ kind: fc.constantFrom('replace', 'delete', 'insert'), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) });

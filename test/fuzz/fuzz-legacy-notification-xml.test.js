@@ -50,7 +50,10 @@ const xmlTextChar = fc.oneof(
   fc.integer({ min: 0xa0, max: 0xd7ff }).map((c) => String.fromCharCode(c)),
   fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
 );
-const fieldText = fc.array(xmlTextChar, { minLength: 1, maxLength: 40 }).map((a) => a.join('')).filter((s) => s.trim() !== '');
+const fieldText = fc
+  .array(xmlTextChar, { minLength: 1, maxLength: 40 })
+  .map((a) => a.join(''))
+  .filter((s) => s.trim() !== '');
 
 /** Byte-level edits of a valid body: the parser sees near-misses, not just noise. */
 const mutation = fc.oneof(
@@ -92,9 +95,13 @@ describe('fuzz: legacy notification XML parser', function () {
 
   it('arbitrary bytes: a notification or a NotificationXmlError, nothing else', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 512 }), fc.constantFrom(undefined, 'application/xml', 'text/xml; charset=utf-8', 'application/xml; charset=latin1', 'text/xml; charset=bogus-9'), (bytes, ct) => {
-        parseOrTypedError(bytes, ct);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 512 }),
+        fc.constantFrom(undefined, 'application/xml', 'text/xml; charset=utf-8', 'application/xml; charset=latin1', 'text/xml; charset=bogus-9'),
+        (bytes, ct) => {
+          parseOrTypedError(bytes, ct);
+        },
+      ),
       opts(),
     );
   });
@@ -146,7 +153,13 @@ describe('fuzz: legacy notification XML parser', function () {
   it('well-formed notifications with arbitrary escaped text parse back to that text (trimmed)', () => {
     fc.assert(
       fc.property(
-        fc.record({ EventType: fieldText, ObjectType: fieldText, ObjectURI: fieldText, EventDateTime: fieldText, Context: fc.option(fieldText, { nil: null }) }),
+        fc.record({
+          EventType: fieldText,
+          ObjectType: fieldText,
+          ObjectURI: fieldText,
+          EventDateTime: fieldText,
+          Context: fc.option(fieldText, { nil: null }),
+        }),
         fc.boolean(),
         fc.boolean(),
         (f, withNs, shuffled) => {

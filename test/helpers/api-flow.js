@@ -42,12 +42,37 @@ async function startApiHarness({ z = 'tab-api2', fields, simOptions = {}, redOpt
   function flows(nodes, extra = []) {
     const ok = collectorNodes({ idPrefix: 'ok', z, url: collector.url, pathName: '/ok', fields: okFields });
     const err = collectorNodes({ idPrefix: 'err', z, url: collector.url, pathName: '/err', fields: ['tag', 'payload', 'concurError', 'error'] });
-    const cfgCommon = { geolocation: 'custom', baseUrl: sim.url, tokenEndpoint: 'api', followGeolocation: true, timeout: 10, retries: 3, retryDelay: 5, retryMaxDelay: 20, expirySkew: 60 };
+    const cfgCommon = {
+      geolocation: 'custom',
+      baseUrl: sim.url,
+      tokenEndpoint: 'api',
+      followGeolocation: true,
+      timeout: 10,
+      retries: 3,
+      retryDelay: 5,
+      retryMaxDelay: 20,
+      expirySkew: 60,
+    };
     const c = sim.credentials;
     const list = [
       { id: z, type: 'tab', label: 'api2' },
-      { id: 'cfg', type: 'concur-config', name: 'simulator', ...cfgCommon, grantType: 'refresh_token', credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH } },
-      { id: 'cfg2', type: 'concur-config', name: 'company', ...cfgCommon, grantType: 'password', credtype: 'authtoken', credentials: { clientId: c.clientId, clientSecret: c.clientSecret, username: c.companyId, password: c.companyRequestToken } },
+      {
+        id: 'cfg',
+        type: 'concur-config',
+        name: 'simulator',
+        ...cfgCommon,
+        grantType: 'refresh_token',
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: REFRESH },
+      },
+      {
+        id: 'cfg2',
+        type: 'concur-config',
+        name: 'company',
+        ...cfgCommon,
+        grantType: 'password',
+        credtype: 'authtoken',
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret, username: c.companyId, password: c.companyRequestToken },
+      },
     ];
     for (const n of nodes) {
       const { name, next, ...props } = n;

@@ -14,14 +14,38 @@ function openssl(args, cwd) {
 }
 
 function makeCa(dir, name) {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name} test CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name} test CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   return { key: path.join(dir, `${name}.key`), cert: path.join(dir, `${name}.crt`) };
 }
 
 function issue(dir, ca, name, subj, ext) {
   fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
+  openssl(
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`],
+    dir,
+  );
   const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8');
   return { keyFile: path.join(dir, `${name}.key`), certFile: path.join(dir, `${name}.crt`), key: read(`${name}.key`), cert: read(`${name}.crt`) };
 }
@@ -32,7 +56,13 @@ function makePki() {
   const ca = makeCa(dir, 'ca');
   const rogueCa = makeCa(dir, 'rogue');
   const clientExt = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n';
-  const server = issue(dir, ca, 'server', '/CN=localhost', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  const server = issue(
+    dir,
+    ca,
+    'server',
+    '/CN=localhost',
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+  );
   const good = issue(dir, ca, 'client-good', '/C=DE/ST=Baden-Wuerttemberg/L=Walldorf/O=SAP SE/CN=webhook.api.concursolutions.com', clientExt);
   const wrongCn = issue(dir, ca, 'client-wrong-cn', '/O=Somebody/CN=attacker.example.com', clientExt);
   const untrusted = issue(dir, rogueCa, 'client-untrusted', '/O=SAP SE/CN=webhook.api.concursolutions.com', clientExt);

@@ -282,7 +282,14 @@ async function openEditDialog(page, nodeId) {
 
 /** Ids of every form control in the open edit tray(s) with the given prefix. */
 async function dialogInputIds(page, prefix = 'node-input-') {
-  return page.evaluate((p) => window.$(`.red-ui-tray [id^="${p}"]`).map((i, e) => e.id).get(), prefix);
+  return page.evaluate(
+    (p) =>
+      window
+        .$(`.red-ui-tray [id^="${p}"]`)
+        .map((i, e) => e.id)
+        .get(),
+    prefix,
+  );
 }
 
 /**
@@ -354,7 +361,8 @@ async function clickDone(page) {
   const button = isConfig ? configOk : page.locator('#node-dialog-ok');
   await button.click();
   await button.waitFor({ state: 'detached', timeout: STEP_MS }).catch(async () => {
-    if (await button.isVisible()) throw new Error(`Done did not close the ${isConfig ? 'config ' : ''}dialog (invalid: ${(await invalidInputs(page)).join(', ')})`);
+    if (await button.isVisible())
+      throw new Error(`Done did not close the ${isConfig ? 'config ' : ''}dialog (invalid: ${(await invalidInputs(page)).join(', ')})`);
   });
   await page.waitForTimeout(200);
 }
@@ -388,7 +396,12 @@ async function nodeState(page, nodeId) {
  */
 async function deploy(page, { confirmWarnings = false, timeoutMs = 30000 } = {}) {
   // Only notifications raised by this click count (an earlier "Successfully deployed" may still show).
-  const earlier = await page.evaluate(() => window.$('.red-ui-notification').map((i, e) => e.id).get());
+  const earlier = await page.evaluate(() =>
+    window
+      .$('.red-ui-notification')
+      .map((i, e) => e.id)
+      .get(),
+  );
   await page.locator('#red-ui-header-button-deploy').click();
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -413,8 +426,15 @@ async function deploy(page, { confirmWarnings = false, timeoutMs = 30000 } = {})
     if (state.confirm) {
       const text = state.texts.join(' | ');
       if (!confirmWarnings) {
-        await page.locator('.red-ui-notification:visible button:has-text("Cancel")').first().click().catch(() => {});
-        await page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy').waitFor({ state: 'hidden' }).catch(() => {});
+        await page
+          .locator('.red-ui-notification:visible button:has-text("Cancel")')
+          .first()
+          .click()
+          .catch(() => {});
+        await page
+          .locator('#red-ui-deploy-dialog-confirm-deploy-deploy')
+          .waitFor({ state: 'hidden' })
+          .catch(() => {});
         throw new Error(`editor refused a clean deploy: ${text}`);
       }
       await page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy').click();
@@ -456,10 +476,11 @@ async function connect(page, fromId, toId, port = 0) {
   await page.mouse.down();
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
   await page.mouse.up();
-  const wired = await page.evaluate(
-    ({ f, t, p }) => window.RED.nodes.filterLinks({ source: { id: f }, sourcePort: p, target: { id: t } }).length === 1,
-    { f: fromId, t: toId, p: port },
-  );
+  const wired = await page.evaluate(({ f, t, p }) => window.RED.nodes.filterLinks({ source: { id: f }, sourcePort: p, target: { id: t } }).length === 1, {
+    f: fromId,
+    t: toId,
+    p: port,
+  });
   if (!wired) throw new Error(`dragging a wire ${fromId} → ${toId} made no link`);
 }
 

@@ -18,7 +18,20 @@ function forwarder({ id, z, url, pathName, fields, wires = [] }) {
       x: 400,
       y: 100,
     },
-    { id: `${id}-req`, type: 'http request', z, name: `to ${pathName}`, method: 'POST', ret: 'txt', url: `${url}${pathName}`, tls: '', persist: false, wires: [wires], x: 600, y: 100 },
+    {
+      id: `${id}-req`,
+      type: 'http request',
+      z,
+      name: `to ${pathName}`,
+      method: 'POST',
+      ret: 'txt',
+      url: `${url}${pathName}`,
+      tls: '',
+      persist: false,
+      wires: [wires],
+      x: 600,
+      y: 100,
+    },
   ];
 }
 

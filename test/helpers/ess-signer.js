@@ -42,7 +42,12 @@ function essEvent(over = {}) {
     eventType: 'statusChanged',
     topic: 'public.concur.expense.report',
     timeStamp: new Date().toISOString(),
-    facts: { companyId: 'c0ffee00-0000-4000-8000-000000000001', reportId: `R${String(seq).padStart(6, '0')}`, currentApprovalStatus: 'A_PEND', stepCode: 'EXTVAL' },
+    facts: {
+      companyId: 'c0ffee00-0000-4000-8000-000000000001',
+      reportId: `R${String(seq).padStart(6, '0')}`,
+      currentApprovalStatus: 'A_PEND',
+      stepCode: 'EXTVAL',
+    },
     data: null,
     ...over,
   };

@@ -105,7 +105,9 @@ function startFixtureServer({ catalogue, registryDir, roots }) {
   });
   return new Promise((resolve) => {
     const port = () => /** @type {import('node:net').AddressInfo} */ (server.address()).port;
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${port()}`, requests, close: () => new Promise((r) => server.close(() => r(undefined))) }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${port()}`, requests, close: () => new Promise((r) => server.close(() => r(undefined))) }),
+    );
   });
 }
 
@@ -202,7 +204,8 @@ function analyse({ scorecard, stdout, stderr, exitCode, timedOut, timeoutMs, req
 /** Human-readable report (what the test prints). */
 function formatReport(result) {
   const lines = [];
-  for (const c of result.checks) lines.push(`  ${c.pass ? 'pass' : 'FAIL'} ${c.code} ${Object.keys(c.detail).length ? JSON.stringify(c.detail) : ''}`.trimEnd());
+  for (const c of result.checks)
+    lines.push(`  ${c.pass ? 'pass' : 'FAIL'} ${c.code} ${Object.keys(c.detail).length ? JSON.stringify(c.detail) : ''}`.trimEnd());
   for (const a of result.advisories) lines.push(`  note ${a}`);
   for (const p of result.problems) lines.push(`  PROBLEM ${p}`);
   lines.push(`  look-ups served offline: ${result.requests.map((r) => `${r.host}${r.path} → ${r.status}`).join(', ') || '(none)'}`);

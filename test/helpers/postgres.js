@@ -119,13 +119,21 @@ async function startPostgres(opts = {}) {
   fs.writeFileSync(pwFile, password + '\n', { mode: 0o600 });
   if (as) fs.chownSync(pwFile, as.uid, as.gid);
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C', HOME: dir };
-  run(path.join(bin, 'initdb'), ['-D', dataDir, '-U', user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync', '--no-instructions'], as, env);
+  run(
+    path.join(bin, 'initdb'),
+    ['-D', dataDir, '-U', user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    as,
+    env,
+  );
   fs.rmSync(pwFile, { force: true });
   const port = await freePort();
   const tlsSettings = {};
   if (opts.tls) {
     // PostgreSQL insists that the key belongs to the server's user and is not readable by others.
-    for (const [name, pem] of [['server.crt', opts.tls.cert], ['server.key', opts.tls.key]]) {
+    for (const [name, pem] of [
+      ['server.crt', opts.tls.cert],
+      ['server.key', opts.tls.key],
+    ]) {
       const f = path.join(dir, name);
       fs.writeFileSync(f, pem, { mode: 0o600 });
       if (as) fs.chownSync(f, as.uid, as.gid);
@@ -221,7 +229,14 @@ async function waitReady(server, timeoutMs) {
   let lastErr;
   while (Date.now() < until) {
     if (!server.proc) throw new Error(`PostgreSQL exited during start:\n${server.log}`);
-    const c = new Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.database, connectionTimeoutMillis: 2000 });
+    const c = new Client({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      database: server.database,
+      connectionTimeoutMillis: 2000,
+    });
     try {
       await c.connect();
       await c.query('select 1');
@@ -248,7 +263,16 @@ async function startEmbedded(opts) {
   const port = await freePort();
   const user = 'concur';
   const password = crypto.randomBytes(12).toString('hex');
-  const pg = new EmbeddedPostgres({ databaseDir: path.join(dir, 'data'), user, password, port, persistent: true, onLog: () => undefined, onError: () => undefined, postgresFlags: ['-c', `fsync=${opts.fsync ? 'on' : 'off'}`, '-c', 'listen_addresses=127.0.0.1'] });
+  const pg = new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'data'),
+    user,
+    password,
+    port,
+    persistent: true,
+    onLog: () => undefined,
+    onError: () => undefined,
+    postgresFlags: ['-c', `fsync=${opts.fsync ? 'on' : 'off'}`, '-c', 'listen_addresses=127.0.0.1'],
+  });
   await pg.initialise();
   const server = {
     host: '127.0.0.1',

@@ -29,7 +29,13 @@ function clientFields(sim) {
 /** Company token (password grant, credtype=authtoken). */
 async function companyToken(sim) {
   const c = sim.credentials;
-  const r = await tokenRequest(sim, { grant_type: 'password', credtype: 'authtoken', username: c.companyId, password: c.companyRequestToken, ...clientFields(sim) });
+  const r = await tokenRequest(sim, {
+    grant_type: 'password',
+    credtype: 'authtoken',
+    username: c.companyId,
+    password: c.companyRequestToken,
+    ...clientFields(sim),
+  });
   if (r.status !== 200) throw new Error(`company token: ${r.status} ${r.body}`);
   return r.json;
 }

@@ -47,7 +47,11 @@ function slowPost(url, { path, headers = {}, length, body, sendBytes, chunk = 64
     sock.on('close', () => done(answer || { status: 0, reason: 'closed', sent, body: '', head: '' }));
     sock.on('connect', () => {
       const h = { Host: u.host, ...(chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': String(total) }), ...headers };
-      sock.write(`POST ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      sock.write(
+        `POST ${path} HTTP/1.1\r\n${Object.entries(h)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n`,
+      );
       const pump = () => {
         if (sock.destroyed || answer) return;
         const n = Math.min(chunk, limit - sent);

@@ -6,7 +6,11 @@ const { pathSegment } = require('../../dist/concur/path-segment');
 
 describe('concur/api-request (pure)', () => {
   it('builds a request: method, path, query object or string, Accept, JSON / XML / JSON-text bodies', () => {
-    assert.deepEqual(buildGenericRequest({ method: 'get', path: '/a/b', query: { x: 'a b', y: [1, 2], z: null } }), { method: 'GET', url: '/a/b?x=a+b&y=1&y=2', headers: {} });
+    assert.deepEqual(buildGenericRequest({ method: 'get', path: '/a/b', query: { x: 'a b', y: [1, 2], z: null } }), {
+      method: 'GET',
+      url: '/a/b?x=a+b&y=1&y=2',
+      headers: {},
+    });
     assert.equal(buildGenericRequest({ path: '/a?k=1', query: '?m=2' }).url, '/a?k=1&m=2');
     assert.deepEqual(buildGenericRequest({ method: 'POST', path: '/a', body: { c: 1 } }).json, { c: 1 });
     assert.deepEqual(buildGenericRequest({ method: 'POST', path: '/a', body: '{"c":2}' }).json, { c: 2 });
@@ -34,13 +38,27 @@ describe('concur/api-request (pure)', () => {
       [{ method: 'POST', path: '/oauth2/v0/token' }, /token endpoint/],
       [{ method: 'POST', path: 'https://us2.api.concursolutions.com/OAuth2/v0/token' }, /token endpoint/],
     ];
-    for (const [input, re] of bad) assert.throws(() => buildGenericRequest(input), (e) => e.code === 'INVALID_INPUT' && re.test(e.message), JSON.stringify(input));
+    for (const [input, re] of bad)
+      assert.throws(
+        () => buildGenericRequest(input),
+        (e) => e.code === 'INVALID_INPUT' && re.test(e.message),
+        JSON.stringify(input),
+      );
   });
 
   it('finds next-page links (NextPage, nextPage, links/operations rel=next) and page items', () => {
     assert.equal(nextPageLink({ Items: [], NextPage: 'https://h/api/v3.0/x?offset=2' }), 'https://h/api/v3.0/x?offset=2');
     assert.equal(nextPageLink({ nextPage: { href: '/n' } }), '/n');
-    assert.equal(nextPageLink({ data: [], operations: [{ rel: 'first', href: '/f' }, { rel: 'next', href: '/n2' }] }), '/n2');
+    assert.equal(
+      nextPageLink({
+        data: [],
+        operations: [
+          { rel: 'first', href: '/f' },
+          { rel: 'next', href: '/n2' },
+        ],
+      }),
+      '/n2',
+    );
     assert.equal(nextPageLink({ NextPage: null }), undefined);
     assert.equal(nextPageLink([1, 2]), undefined);
     assert.deepEqual(pageItems({ Items: [1], NextPage: 'x' }), [1]);
@@ -53,9 +71,17 @@ describe('concur/api-request (pure)', () => {
   it('pages through an API until no link is left, stops at the limit, and refuses a loop', async () => {
     const pages = { '/l': { Items: [1], NextPage: '/l?o=1' }, '/l?o=1': { Items: [2], NextPage: '/l?o=2' }, '/l?o=2': { Items: [3], NextPage: null } };
     const seen = [];
-    const api = { apiBase: () => 'http://x', request: async (r) => (seen.push(`${r.method} ${r.url}`), { status: 200, url: `http://x${r.url}`, data: pages[r.url], headers: {}, text: '', attempts: 1 }) };
+    const api = {
+      apiBase: () => 'http://x',
+      request: async (r) => (
+        seen.push(`${r.method} ${r.url}`), { status: 200, url: `http://x${r.url}`, data: pages[r.url], headers: {}, text: '', attempts: 1 }
+      ),
+    };
     let r = await runGenericRequest(api, { method: 'GET', url: '/l' }, { follow: true, maxPages: 10 });
-    assert.deepEqual(r.pages.flatMap((p) => p.response.data.Items), [1, 2, 3]);
+    assert.deepEqual(
+      r.pages.flatMap((p) => p.response.data.Items),
+      [1, 2, 3],
+    );
     assert.equal(r.truncated, false);
     r = await runGenericRequest(api, { method: 'GET', url: '/l' }, { follow: true, maxPages: 2 });
     assert.deepEqual([r.pages.length, r.truncated], [2, true]);

@@ -94,7 +94,13 @@ describe('concur API client (pure modules)', function () {
         const tm2 = manager(sim, { store: new FileTokenStore(dir, 'cfg1') });
         await tm2.getToken();
         const reqs = sim.tokenRequests();
-        assert.deepEqual(reqs.map((r) => [r.refreshTokenSha256, r.status]), [[fingerprint(REFRESH), 200], [fingerprint(saved.refreshToken), 200]]);
+        assert.deepEqual(
+          reqs.map((r) => [r.refreshTokenSha256, r.status]),
+          [
+            [fingerprint(REFRESH), 200],
+            [fingerprint(saved.refreshToken), 200],
+          ],
+        );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -116,7 +122,10 @@ describe('concur API client (pure modules)', function () {
         await manager(sim, { store }).getToken();
         assert.equal(store.load().geolocation, sim.url);
         // ...must not send the second server's token requests to the first one.
-        const tm = manager(other, { store, credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: REFRESH } });
+        const tm = manager(other, {
+          store,
+          credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: REFRESH },
+        });
         await tm.getToken();
         assert.equal(sim.tokenRequests().length, 1, 'no request went to the old server');
         assert.equal(other.tokenRequests().length, 1);
@@ -138,14 +147,26 @@ describe('concur API client (pure modules)', function () {
         now: () => now,
       });
       await tm.getToken();
-      assert.deepEqual(sim.tokenRequests().map((r) => [r.grantType, r.credtype, r.username, r.status]), [['password', 'authtoken', c.companyId, 200]]);
+      assert.deepEqual(
+        sim.tokenRequests().map((r) => [r.grantType, r.credtype, r.username, r.status]),
+        [['password', 'authtoken', c.companyId, 200]],
+      );
       now += 3600 * 1000;
       await tm.getToken();
       assert.deepEqual([sim.tokenRequests()[1].grantType, sim.tokenRequests()[1].status], ['refresh_token', 200]);
       assert.ok(sim.expireTokens({ refresh: true }) >= 1); // revoked (refresh tokens too)
       now += 3600 * 1000;
       await tm.getToken();
-      assert.deepEqual(sim.tokenRequests().slice(2).map((r) => [r.grantType, r.status, r.oauthCode]), [['refresh_token', 400, 108], ['password', 200, undefined]]);
+      assert.deepEqual(
+        sim
+          .tokenRequests()
+          .slice(2)
+          .map((r) => [r.grantType, r.status, r.oauthCode]),
+        [
+          ['refresh_token', 400, 108],
+          ['password', 200, undefined],
+        ],
+      );
     });
 
     it('surfaces OAuth errors with error, error_description and code', async () => {
@@ -154,7 +175,10 @@ describe('concur API client (pure modules)', function () {
         assert.ok(e instanceof ConcurError);
         assert.equal(e.status, 400);
         assert.equal(e.code, 'invalid_grant');
-        assert.deepEqual({ ...e.oauth, geolocation: undefined }, { error: 'invalid_grant', error_description: 'refresh token is invalid, expired or already used', code: 108, geolocation: undefined });
+        assert.deepEqual(
+          { ...e.oauth, geolocation: undefined },
+          { error: 'invalid_grant', error_description: 'refresh token is invalid, expired or already used', code: 108, geolocation: undefined },
+        );
         assert.match(e.message, /invalid_grant \(code 108\)/);
         assert.ok(!e.message.includes('wrong'), 'no token in the message');
         return true;
@@ -171,7 +195,10 @@ describe('concur API client (pure modules)', function () {
           baseUrl: sim.url,
         });
         const t = await tm.getToken();
-        assert.deepEqual(sim.tokenRequests().map((r) => [r.status, r.oauthError, r.oauthCode]), [[400, 'invalid_request', 16]]);
+        assert.deepEqual(
+          sim.tokenRequests().map((r) => [r.status, r.oauthError, r.oauthCode]),
+          [[400, 'invalid_request', 16]],
+        );
         assert.equal(other.tokenRequests().length, 1, 'retried at the named geolocation');
         assert.equal(t.apiBase, other.url);
       } finally {
@@ -206,7 +233,10 @@ describe('concur API client (pure modules)', function () {
       const r = await c.request({ method: 'GET', url: R1_V4 });
       assert.equal(r.status, 200);
       assert.equal(r.attempts, 2);
-      assert.deepEqual(events.map((e) => [e.type, e.reason, e.delayMs]), [['retry', 'HTTP 429', 1000]]);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.reason, e.delayMs]),
+        [['retry', 'HTTP 429', 1000]],
+      );
     });
 
     it('retries 503 then succeeds for GET, but never repeats a POST after a 503', async () => {
@@ -214,10 +244,16 @@ describe('concur API client (pure modules)', function () {
       failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 503, count: 2 });
       const r = await c.request({ method: 'GET', url: R1_V4 });
       assert.equal(r.attempts, 3);
-      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status), [503, 503, 200]);
+      assert.deepEqual(
+        requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status),
+        [503, 503, 200],
+      );
       failNext(sim, { method: 'POST', pathPrefix: '/api/expense/expensereport/v1.1/report/K/Exceptions', status: 503 });
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
-      await assert.rejects(c.request({ method: 'POST', url: '/api/expense/expensereport/v1.1/report/K/Exceptions', xml: '<x/>' }), (e) => e.status === 503 && e.code === 'HTTP_503');
+      await assert.rejects(
+        c.request({ method: 'POST', url: '/api/expense/expensereport/v1.1/report/K/Exceptions', xml: '<x/>' }),
+        (e) => e.status === 503 && e.code === 'HTTP_503',
+      );
       assert.equal(requestsTo(sim, /Exceptions$/).length, 1);
     });
 
@@ -234,7 +270,11 @@ describe('concur API client (pure modules)', function () {
       failNext(sim, { method: 'GET', pathPrefix: R1_V4, drop: true });
       const r = await c.request({ method: 'GET', url: R1_V4 });
       assert.equal(r.status, 200);
-      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status), [0, 200], 'the first attempt was dropped');
+      assert.deepEqual(
+        requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status),
+        [0, 200],
+        'the first attempt was dropped',
+      );
     });
 
     it('on 401 gets a fresh token once and repeats the call; concurrent 401s share one refresh', async () => {
@@ -244,7 +284,12 @@ describe('concur API client (pure modules)', function () {
       sim.expireTokens();
       const rs = await Promise.all([1, 2, 3].map(() => c.request({ method: 'GET', url: R1_V4 })));
       assert.ok(rs.every((r) => r.status === 200));
-      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status).sort(), [200, 200, 200, 401, 401, 401]);
+      assert.deepEqual(
+        requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/)
+          .map((x) => x.status)
+          .sort(),
+        [200, 200, 200, 401, 401, 401],
+      );
       assert.equal(sim.tokenRequests().length, 2, 'initial + one refresh');
     });
 
@@ -254,7 +299,10 @@ describe('concur API client (pure modules)', function () {
       await c.tokens.getToken();
       sim.expireTokens();
       assert.equal((await c.request({ method: 'GET', url: R1_V4 })).status, 200);
-      assert.deepEqual(requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status), [403, 200]);
+      assert.deepEqual(
+        requestsTo(sim, /reports\/CB899F7D9F73420A8D8B$/).map((x) => x.status),
+        [403, 200],
+      );
       failNext(sim, { method: 'GET', pathPrefix: R1_V4, status: 403, message: 'Forbidden Request' });
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       await assert.rejects(c.request({ method: 'GET', url: R1_V4 }), (e) => e.status === 403 && e.message.includes('Forbidden Request'));
@@ -263,21 +311,28 @@ describe('concur API client (pure modules)', function () {
 
     it('passes Concur-Correlationid through and returns the v4 error message', async () => {
       const { c } = client();
-      await assert.rejects(c.request({ method: 'GET', url: `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/NOPE`, correlationId: 'corr-123' }), (e) => {
-        // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
-        assert.equal(e.status, 404);
-        // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
-        assert.equal(e.correlationId, 'corr-123');
-        // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
-        assert.match(e.message, /report NOPE was not found/);
-        return true;
-      });
+      await assert.rejects(
+        c.request({ method: 'GET', url: `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/NOPE`, correlationId: 'corr-123' }),
+        (e) => {
+          // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
+          assert.equal(e.status, 404);
+          // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
+          assert.equal(e.correlationId, 'corr-123');
+          // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
+          assert.match(e.message, /report NOPE was not found/);
+          return true;
+        },
+      );
       assert.equal(sim.requests.at(-1).correlationId, 'corr-123');
     });
 
     it('rewrites www.concursolutions.com to the token geolocation and refuses untrusted hosts without sending the token', async () => {
       const { c } = client();
-      const r = await c.request({ method: 'GET', url: `https://www.concursolutions.com/api/expense/expensereport/v2.0/report/${R1}`, accept: 'application/xml' });
+      const r = await c.request({
+        method: 'GET',
+        url: `https://www.concursolutions.com/api/expense/expensereport/v2.0/report/${R1}`,
+        accept: 'application/xml',
+      });
       assert.equal(r.xmlRoot, 'ReportDetails');
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       assert.equal(r.data.ReportID, R1);
@@ -286,7 +341,11 @@ describe('concur API client (pure modules)', function () {
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       await assert.rejects(c.request({ method: 'GET', url: 'https://evil.example.com/steal' }), (e) => e.code === 'UNTRUSTED_HOST' && e.notSent);
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
-      await assert.rejects(c.request({ method: 'GET', url: 'http://us2.api.concursolutions.com/x' }), (e) => e.code === 'UNTRUSTED_HOST', 'Concur hosts only over https');
+      await assert.rejects(
+        c.request({ method: 'GET', url: 'http://us2.api.concursolutions.com/x' }),
+        (e) => e.code === 'UNTRUSTED_HOST',
+        'Concur hosts only over https',
+      );
       assert.equal(sim.requests.length, before);
     });
 
@@ -329,8 +388,14 @@ describe('concur API client (pure modules)', function () {
     });
 
     it('builds the v1.1 Exceptions and WorkflowAction bodies with escaping', () => {
-      const ex = buildExceptionsXml([{ objectType: 'Report', objectId: '', exceptionCode: 'A<B' }, { objectType: 'Entry', objectId: 'E&1', exceptionCode: 'NODATE' }]);
-      assert.match(ex, /<Exceptions xmlns="http:\/\/www.concursolutions.com\/api\/expense\/expensereport\/2011\/03"><Exception><Index>1<\/Index><ObjectType>Report<\/ObjectType><ObjectId\/><ExceptionCode>A&lt;B<\/ExceptionCode><\/Exception><Exception><Index>2<\/Index>/);
+      const ex = buildExceptionsXml([
+        { objectType: 'Report', objectId: '', exceptionCode: 'A<B' },
+        { objectType: 'Entry', objectId: 'E&1', exceptionCode: 'NODATE' },
+      ]);
+      assert.match(
+        ex,
+        /<Exceptions xmlns="http:\/\/www.concursolutions.com\/api\/expense\/expensereport\/2011\/03"><Exception><Index>1<\/Index><ObjectType>Report<\/ObjectType><ObjectId\/><ExceptionCode>A&lt;B<\/ExceptionCode><\/Exception><Exception><Index>2<\/Index>/,
+      );
       assert.match(ex, /<ObjectId>E&amp;1<\/ObjectId>/);
       const wa = buildWorkflowActionXml('Send Back to Employee', 'fix </Comment> it\u0001');
       assert.match(wa, /<Action>Send Back to Employee<\/Action><Comment>fix &lt;\/Comment&gt; it<\/Comment>/);
@@ -341,9 +406,16 @@ describe('concur API client (pure modules)', function () {
       assert.throws(() => normalizeExceptions('x'), /must be an array/);
       assert.throws(() => normalizeExceptions([]), /empty/);
       assert.throws(() => normalizeExceptions([{ exceptionCode: 'TOOLONGCODE' }]), /\[0\]\.exceptionCode .* longer than 8/);
-      assert.throws(() => normalizeExceptions([{ exceptionCode: 'A' }, { exceptionCode: 'B', objectType: 'Entry' }]), /\[1\]: an Entry exception needs objectId/);
+      assert.throws(
+        () => normalizeExceptions([{ exceptionCode: 'A' }, { exceptionCode: 'B', objectType: 'Entry' }]),
+        /\[1\]: an Entry exception needs objectId/,
+      );
       assert.throws(() => normalizeExceptions([{ exceptionCode: 'A', visibility: 'EVERYONE' }]), /visibility must be one of/);
-      const [r, e, a] = normalizeExceptions([{ exceptionCode: 'R1' }, { exceptionCode: 'E1', objectId: 'X' }, { exceptionCode: 'A1', objectType: 'allocation', expenseId: 'X', allocationId: 'Y', visibility: 'processor' }]);
+      const [r, e, a] = normalizeExceptions([
+        { exceptionCode: 'R1' },
+        { exceptionCode: 'E1', objectId: 'X' },
+        { exceptionCode: 'A1', objectType: 'allocation', expenseId: 'X', allocationId: 'Y', visibility: 'processor' },
+      ]);
       assert.equal(v4ExceptionPath('RID', r), '/expensereports/v4/reports/RID/exceptions');
       assert.equal(v4ExceptionPath('RID', e), '/expensereports/v4/reports/RID/expenses/X/exceptions');
       assert.equal(v4ExceptionPath('RID', a), '/expensereports/v4/reports/RID/expenses/X/allocations/Y/exceptions');
@@ -353,7 +425,13 @@ describe('concur API client (pure modules)', function () {
     it('maps an exception-result onto the posted list, including "failed but not said which"', () => {
       const list = normalizeExceptions([{ exceptionCode: 'A' }, { exceptionCode: 'B' }]);
       const r = legacyExceptionResults(list, { 'exceptions-failed': '1', errors: { error: { Index: '2', message: 'bad' } } }, 200, 'exception-result');
-      assert.deepEqual(r.map((x) => [x.ok, x.message]), [[true, undefined], [false, 'bad']]);
+      assert.deepEqual(
+        r.map((x) => [x.ok, x.message]),
+        [
+          [true, undefined],
+          [false, 'bad'],
+        ],
+      );
       const u = legacyExceptionResults(list, { 'exceptions-failed': '1' }, 200, 'exception-result');
       assert.ok(u.every((x) => !x.ok && x.code === 'EXCEPTION_UNKNOWN'));
     });
@@ -367,27 +445,56 @@ describe('concur API client (pure modules)', function () {
       assert.equal(a.expectedStepSequence, 2);
       assert.equal(v4WorkflowPath(a, { reportId: 'R', endpoint: 'company' }), '/expensereports/v4/reports/R/sendBack');
       assert.throws(() => v4WorkflowPath({ action: 'recall' }, { reportId: 'R', endpoint: 'company' }), /msg.userId is required for recall/);
-      assert.equal(v4WorkflowPath({ action: 'recall' }, { reportId: 'R', userId: 'U', endpoint: 'company' }), '/expensereports/v4/users/U/context/TRAVELER/reports/R/recall');
+      assert.equal(
+        v4WorkflowPath({ action: 'recall' }, { reportId: 'R', userId: 'U', endpoint: 'company' }),
+        '/expensereports/v4/users/U/context/TRAVELER/reports/R/recall',
+      );
     });
 
     it('locates reports from facts.href, objectURI, ids or a template', () => {
-      assert.equal(locateReport({ factsHref: 'https://us.api.concursolutions.com/expensereports/v4/users/U/context/TRAVELER/reports/R' }, { version: 'v3' }).version, 'v4');
-      const legacy = locateReport({ objectURI: 'https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/ab$c%2Fd' }, { version: 'v4' });
+      assert.equal(
+        locateReport({ factsHref: 'https://us.api.concursolutions.com/expensereports/v4/users/U/context/TRAVELER/reports/R' }, { version: 'v3' }).version,
+        'v4',
+      );
+      const legacy = locateReport(
+        { objectURI: 'https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/ab$c%2Fd' },
+        { version: 'v4' },
+      );
       assert.deepEqual([legacy.version, legacy.accept], ['v1.1', 'application/xml']);
       assert.throws(() => locateReport({ reportId: 'R' }, { version: 'v4' }), /needs msg.userId/);
       assert.throws(() => locateReport({}, { version: 'v4' }), /no report to fetch/);
       assert.equal(locateReport({ reportId: 'a b' }, { version: 'v2.0' }).url, '/api/expense/expensereport/v2.0/report/a%20b');
-      assert.equal(locateReport({ reportId: 'R', userId: 'U' }, { version: 'v4', context: 'MANAGER', urlTemplate: '/x/{userId}/{context}/{reportId}' }).url, '/x/U/MANAGER/R');
+      assert.equal(
+        locateReport({ reportId: 'R', userId: 'U' }, { version: 'v4', context: 'MANAGER', urlTemplate: '/x/{userId}/{context}/{reportId}' }).url,
+        '/x/U/MANAGER/R',
+      );
       assert.equal(encodePathSegment('ab$c%2Fd/e'), 'ab$c%2Fd%2Fe');
-      assert.deepEqual(summarizeReport({ RptKey: 'K', WorkflowActionURL: 'W' }), { reportId: 'K', reportKey: 'K', userId: undefined, workflowActionUrl: 'W', approvalStatus: undefined, name: undefined });
+      assert.deepEqual(summarizeReport({ RptKey: 'K', WorkflowActionURL: 'W' }), {
+        reportId: 'K',
+        reportKey: 'K',
+        userId: undefined,
+        workflowActionUrl: 'W',
+        approvalStatus: undefined,
+        name: undefined,
+      });
     });
 
     it('normalises notification lists (JSON array or XML), skipping unusable entries', async () => {
-      const r = normalizeNotifications([{ Context: null, EventDateTime: 'd', EventType: 't', NotificationURI: 'n', ObjectType: 'EXPRPT', ObjectURI: 'o' }, { EventType: 't' }, 5]);
+      const r = normalizeNotifications([
+        { Context: null, EventDateTime: 'd', EventType: 't', NotificationURI: 'n', ObjectType: 'EXPRPT', ObjectURI: 'o' },
+        { EventType: 't' },
+        5,
+      ]);
       assert.deepEqual(r.notifications, [{ eventType: 't', objectType: 'EXPRPT', objectURI: 'o', eventDateTime: 'd', context: null, notificationURI: 'n' }]);
-      assert.deepEqual(r.skipped.map((s) => s.index), [1, 2]);
+      assert.deepEqual(
+        r.skipped.map((s) => s.index),
+        [1, 2],
+      );
       const api = { request: async () => assert.fail('must not be sent'), apiBase: () => '' };
-      await assert.rejects(deleteNotification(api, 'https://www.concursolutions.com/api/expense/expensereport/v1.1/report/K'), /not a Notification v1.0 resource/);
+      await assert.rejects(
+        deleteNotification(api, 'https://www.concursolutions.com/api/expense/expensereport/v1.1/report/K'),
+        /not a Notification v1.0 resource/,
+      );
       await assert.rejects(deleteNotification(api, undefined), /msg.notificationURI is required/);
     });
   });

@@ -47,10 +47,23 @@ describe('dedupe set: compact ids in time buckets', () => {
     ids.forEach((id, i) => assert.equal(s.lookup(id, t), i % 2 ? 'done' : 'seen', JSON.stringify(id)));
     assert.equal(s.lookup('0f8fad5b-d9cb-469f-a165-70867728950f', t), undefined);
     assert.equal(s.lookup('not-a-uuiD', t), undefined);
-    const lines = seenLineWriter(s.view(t))().toString().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = seenLineWriter(s.view(t))()
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(lines[0], { t: 's', id: ids[0], at: t });
-    assert.deepEqual(lines.slice(1).map((l) => l.id), [undefined, undefined, undefined, undefined]);
-    assert.deepEqual(lines.map((l) => l.h ?? l.id), ids.map((id) => { const k = seenLineKey(id); return k.h ?? k.id; }));
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.id),
+      [undefined, undefined, undefined, undefined],
+    );
+    assert.deepEqual(
+      lines.map((l) => l.h ?? l.id),
+      ids.map((id) => {
+        const k = seenLineKey(id);
+        return k.h ?? k.id;
+      }),
+    );
     assert.ok(lines.slice(1).every((l) => /^[0-9a-f]{32}$/.test(l.h)));
   });
 
@@ -113,7 +126,11 @@ describe('dedupe set: compact ids in time buckets', () => {
     const next = seenLineWriter(s.view(t0));
     s.add('c', t0 + 2 * H, 'done');
     s.prune(t0 + H + 1);
-    const lines = next().toString().trim().split('\n').map((l) => JSON.parse(l).h);
+    const lines = next()
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).h);
     assert.deepEqual(lines, [seenLineKey('a').h, seenLineKey('b').h]);
   });
 });

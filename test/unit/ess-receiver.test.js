@@ -44,17 +44,32 @@ describe('ess-receiver: delivery decisions', () => {
     assert.equal(journal.lookup(ev.id), 'pending', 'stored before the answer');
     const msg = eventMessage(out.stored);
     assert.deepEqual(msg.payload, ev);
-    assert.deepEqual(msg.concur, { id: ev.id, correlationId: 'hdr', signatureVerified: true, keyId: 'k', clientCert: undefined, receivedAt: '2026-01-02T00:00:00.000Z', deliveryCount: 1 });
+    assert.deepEqual(msg.concur, {
+      id: ev.id,
+      correlationId: 'hdr',
+      signatureVerified: true,
+      keyId: 'k',
+      clientCert: undefined,
+      receivedAt: '2026-01-02T00:00:00.000Z',
+      deliveryCount: 1,
+    });
   });
 
   it('tries the key that matched last first, and still accepts every configured key', async () => {
     const second = testKeyPair('receiver-2');
-    const both = loadVerificationKeys([{ id: 'first', text: second.publicPem }, { id: 'k', text: key.publicPem }]).keys;
+    const both = loadVerificationKeys([
+      { id: 'first', text: second.publicPem },
+      { id: 'k', text: key.publicPem },
+    ]).keys;
     const r = new EssReceiver({ journal, verifySignature: true, keys: both });
     // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
     assert.equal((await r.handle(delivery(essEvent()))).stored.meta.keyId, 'k');
     // @ts-expect-error inspects a private field on purpose
-    assert.deepEqual(r.keys.map((k) => k.id), ['k', 'first'], 'matched key moved to the front');
+    assert.deepEqual(
+      r.keys.map((k) => k.id),
+      ['k', 'first'],
+      'matched key moved to the front',
+    );
     const ev = essEvent();
     const d = signedDelivery(ev, { privateKey: second.privateKey });
     const out = await r.handle({ rawBody: Buffer.from(d.body), headers: { 'concur-signature': d.headers['Concur-Signature'] } });
@@ -91,7 +106,13 @@ describe('ess-receiver: delivery decisions', () => {
   });
 
   it('checks the client certificate before the signature, and the signature before parsing', async () => {
-    const r = new EssReceiver({ journal, verifySignature: true, keys, clientCertMode: 'header', clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] } });
+    const r = new EssReceiver({
+      journal,
+      verifySignature: true,
+      keys,
+      clientCertMode: 'header',
+      clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] },
+    });
     const notJsonUnsigned = { rawBody: Buffer.from('nope'), headers: {} };
     assert.equal((await r.handle(notJsonUnsigned)).status, 403);
     const r2 = new EssReceiver({ journal, verifySignature: true, keys });
@@ -118,7 +139,14 @@ describe('ess-receiver: delivery decisions', () => {
     const ev = essEvent();
     const body = Buffer.from(JSON.stringify(ev));
     const headers = { 'concur-signature': sign(body, forged.privateKey), 'x-forwarded-client-cert': encodeURIComponent(forged.cert) };
-    const opts = { journal, verifySignature: true, keys, acceptClientCertKey: true, clientCertMode: 'header', clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] } };
+    const opts = {
+      journal,
+      verifySignature: true,
+      keys,
+      acceptClientCertKey: true,
+      clientCertMode: 'header',
+      clientCertPolicy: { allowedCNs: ['webhook.api.concursolutions.com'], allowedSerials: [] },
+    };
     const viaProxy = new EssReceiver({ ...opts, trustedProxies: parseTrustedProxies('loopback') });
     const r1 = await viaProxy.handle({ rawBody: body, headers, remoteAddress: '127.0.0.1' });
     assert.equal(r1.status, 401, 'the certificate key is not a signing key in header mode');
@@ -129,7 +157,12 @@ describe('ess-receiver: delivery decisions', () => {
     const none = await new EssReceiver(opts).handle({ rawBody: body, headers, remoteAddress: '127.0.0.1' });
     assert.equal(none.status, 403, 'header mode without trusted proxies believes no header');
     // Repeated header lines (rawHeaders) are refused even from the proxy.
-    const twice = await viaProxy.handle({ rawBody: body, headers, rawHeaders: ['X-Forwarded-Client-Cert', 'a', 'X-Forwarded-Client-Cert', 'b'], remoteAddress: '127.0.0.1' });
+    const twice = await viaProxy.handle({
+      rawBody: body,
+      headers,
+      rawHeaders: ['X-Forwarded-Client-Cert', 'a', 'X-Forwarded-Client-Cert', 'b'],
+      remoteAddress: '127.0.0.1',
+    });
     assert.equal(twice.status, 403);
     assert.match(twice.reason, /repeated/);
   });
@@ -141,7 +174,13 @@ describe('ess-receiver: delivery decisions', () => {
       { kind: 'rejected', status: 401, text: 'bad', category: 'signature', reason: 'bad' },
       0,
     );
-    assert.deepEqual(p.headers, { authorization: '[redacted]', cookie: '[redacted]', 'x-api-key': '[redacted]', 'concur-signature': 'sig', 'content-type': 'text/plain' });
+    assert.deepEqual(p.headers, {
+      authorization: '[redacted]',
+      cookie: '[redacted]',
+      'x-api-key': '[redacted]',
+      'concur-signature': 'sig',
+      'content-type': 'text/plain',
+    });
     assert.equal(p.rawBody.length, 4096);
     assert.equal(p.rawBodyTruncated, true);
     assert.equal(p.rawBodyBytes, 5000);

@@ -45,7 +45,11 @@ describe('ess-keys: Concur-published public keys', () => {
     if (!fs.existsSync(seedFile)) this.skip(); // research material outside the repository
     const seed = fs.readFileSync(seedFile, 'utf8');
     const pems = seed.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) || [];
-    const fp = (pem) => crypto.createHash('sha256').update(crypto.createPublicKey(pem).export({ type: 'spki', format: 'der' })).digest('hex');
+    const fp = (pem) =>
+      crypto
+        .createHash('sha256')
+        .update(crypto.createPublicKey(pem).export({ type: 'spki', format: 'der' }))
+        .digest('hex');
     const shipped = new Set(CONCUR_PUBLISHED_KEYS.map((k) => fp(k.pem)));
     assert.equal(pems.length, 2);
     for (const p of pems) assert.ok(shipped.has(fp(p)), 'seed key shipped');
@@ -87,7 +91,11 @@ describe('ess-signature: key loading', () => {
         { id: 'dup-bare', text: bare },
       ]);
       assert.deepEqual(errors, []);
-      assert.deepEqual(keys.map((k) => k.id), ['pem', 'cert', 'multi', 'multi#2'], 'duplicates of "pem" collapse to the first id');
+      assert.deepEqual(
+        keys.map((k) => k.id),
+        ['pem', 'cert', 'multi', 'multi#2'],
+        'duplicates of "pem" collapse to the first id',
+      );
       for (const k of keys) assert.ok(k.key instanceof crypto.KeyObject);
     } finally {
       pki.cleanup();
@@ -107,7 +115,10 @@ describe('ess-signature: key loading', () => {
       { id: 'broken', text: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' },
       { id: 'empty', text: '  ' },
     ]);
-    assert.deepEqual(keys.map((k) => k.id), ['good']);
+    assert.deepEqual(
+      keys.map((k) => k.id),
+      ['good'],
+    );
     const byId = Object.fromEntries(errors.map((e) => [e.id, e.message]));
     assert.deepEqual(Object.keys(byId).sort(), ['broken', 'ec', 'junk', 'private', 'small']);
     assert.match(byId.private, /private key/);
@@ -313,7 +324,8 @@ describe('client-cert: certificate checks', () => {
     const proxies = parseTrustedProxies('10.0.0.0/8, fd00::/8; loopback');
     assert.deepEqual(proxies.entries, ['10.0.0.0/8', 'fd00::/8', 'loopback']);
     for (const peer of ['10.1.2.3', '::ffff:10.1.2.3', 'fd00::5', '127.0.0.1', '::1', '::ffff:127.0.0.1']) assert.equal(proxies.has(peer), true, peer);
-    for (const peer of ['11.0.0.1', '192.168.1.1', 'fe80::1', '::ffff:11.0.0.1', '', undefined, 'not-an-ip']) assert.equal(proxies.has(peer), false, String(peer));
+    for (const peer of ['11.0.0.1', '192.168.1.1', 'fe80::1', '::ffff:11.0.0.1', '', undefined, 'not-an-ip'])
+      assert.equal(proxies.has(peer), false, String(peer));
     assert.throws(() => parseTrustedProxies('10.0.0.0/33'), /"10\.0\.0\.0\/33" has an invalid prefix length/);
     assert.throws(() => parseTrustedProxies('proxy.example.com'), /"proxy\.example\.com" is not an IP address/);
     assert.equal(parseTrustedProxies('').entries.length, 0);
@@ -344,7 +356,10 @@ describe('client-cert: certificate checks', () => {
     assert.match(cc.checkTlsPeer({ encrypted: true, authorized: false, getPeerCertificate: () => ({}) }, policy).message, /no client certificate/);
     assert.match(
       // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
-      cc.checkTlsPeer({ encrypted: true, authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', getPeerCertificate: () => ({ raw: x.raw }) }, policy).message,
+      cc.checkTlsPeer(
+        { encrypted: true, authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', getPeerCertificate: () => ({ raw: x.raw }) },
+        policy,
+      ).message,
       /not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,
     );
     const ok = cc.checkTlsPeer({ encrypted: true, authorized: true, getPeerCertificate: () => ({ raw: x.raw }) }, policy);

@@ -10,7 +10,12 @@ const assert = require('node:assert/strict');
 const m = require('../../dist/concur/ess-subscriptions-api');
 const { ConcurError } = require('../../dist/concur/concur-error');
 
-const SUB = { id: 'acme.approvals.prod', topic: 'public.concur.expense.report', filter: 'statusChanged', webHookConfig: { endpoint: 'https://nodered.example.com/concur/ess' } };
+const SUB = {
+  id: 'acme.approvals.prod',
+  topic: 'public.concur.expense.report',
+  filter: 'statusChanged',
+  webHookConfig: { endpoint: 'https://nodered.example.com/concur/ess' },
+};
 
 function fakeApi(answers) {
   const calls = [];
@@ -42,7 +47,11 @@ describe('ESS subscription API (pure module)', () => {
   });
 
   it('refuses bad input before sending', () => {
-    const bad = (raw, re) => assert.throws(() => m.subscriptionInput(raw), (e) => e instanceof ConcurError && e.code === 'INVALID_INPUT' && re.test(e.message));
+    const bad = (raw, re) =>
+      assert.throws(
+        () => m.subscriptionInput(raw),
+        (e) => e instanceof ConcurError && e.code === 'INVALID_INPUT' && re.test(e.message),
+      );
     bad({ ...SUB, id: 'Has Upper' }, /lowercase/);
     bad({ ...SUB, id: '' }, /id is required/);
     bad({ ...SUB, topic: '' }, /topic is required/);
@@ -55,8 +64,18 @@ describe('ESS subscription API (pure module)', () => {
   });
 
   it('fills defaults: filter ".*", flat endpoint, editor defaults', () => {
-    assert.deepEqual(m.subscriptionInput({ id: 'x', topic: 't', endpoint: 'https://h/p' }), { id: 'x', filter: '.*', topic: 't', webHookConfig: { endpoint: 'https://h/p' } });
-    assert.deepEqual(m.subscriptionInput({}, { id: 'y', topic: 't', endpoint: 'https://h/q', filter: 'a|b' }), { id: 'y', filter: 'a|b', topic: 't', webHookConfig: { endpoint: 'https://h/q' } });
+    assert.deepEqual(m.subscriptionInput({ id: 'x', topic: 't', endpoint: 'https://h/p' }), {
+      id: 'x',
+      filter: '.*',
+      topic: 't',
+      webHookConfig: { endpoint: 'https://h/p' },
+    });
+    assert.deepEqual(m.subscriptionInput({}, { id: 'y', topic: 't', endpoint: 'https://h/q', filter: 'a|b' }), {
+      id: 'y',
+      filter: 'a|b',
+      topic: 't',
+      webHookConfig: { endpoint: 'https://h/q' },
+    });
   });
 
   it('parses a GET one answer as object (swagger) or one-element array (docs sample)', () => {
@@ -65,7 +84,10 @@ describe('ESS subscription API (pure module)', () => {
     assert.deepEqual(m.parseOneSubscription([full], SUB.id).companyIds, ['c1']);
     assert.equal(m.parseOneSubscription([], SUB.id), undefined);
     assert.throws(() => m.parseOneSubscription('nope', SUB.id), /not a subscription/);
-    assert.deepEqual(m.parseSubscriptionList([full, 7, { no: 'id' }]).map((s) => s.id), [SUB.id]);
+    assert.deepEqual(
+      m.parseSubscriptionList([full, 7, { no: 'id' }]).map((s) => s.id),
+      [SUB.id],
+    );
     assert.deepEqual(m.parseSubscriptionList(undefined), []);
     assert.throws(() => m.parseSubscriptionList('x'), /not a list/);
     assert.deepEqual(m.parseTopics(['public.test', { name: 'n' }, 3]), ['public.test', 'n']);
@@ -76,7 +98,10 @@ describe('ESS subscription API (pure module)', () => {
     assert.ok(!m.sameEndpoint('https://nodered.example.com/concur/ess', 'https://nodered.example.com/concur/ess2'));
     assert.ok(!m.sameEndpoint('', ''));
     const list = [SUB, { ...SUB, id: 'other', webHookConfig: { endpoint: 'https://elsewhere/x' } }];
-    assert.deepEqual(m.subscriptionsFor(list, 'https://nodered.example.com/concur/ess/').map((s) => s.id), [SUB.id]);
+    assert.deepEqual(
+      m.subscriptionsFor(list, 'https://nodered.example.com/concur/ess/').map((s) => s.id),
+      [SUB.id],
+    );
     assert.equal(m.subscriptionState({ ...SUB, companyIds: [] }), 'waiting-for-company');
     assert.equal(m.subscriptionState({ ...SUB, companyIds: ['c'] }), 'active');
   });
@@ -84,12 +109,18 @@ describe('ESS subscription API (pure module)', () => {
   it('ensureSubscription creates, updates only when settings differ, and leaves an equal one alone', async () => {
     let api = fakeApi({ 'GET /events/v4/subscriptions': [], 'PUT /events/v4/subscriptions/webhook': { message: 'saved' } });
     assert.equal((await m.ensureSubscription(api, SUB)).action, 'created');
-    assert.deepEqual(api.calls.map((c) => c.method), ['GET', 'PUT']);
+    assert.deepEqual(
+      api.calls.map((c) => c.method),
+      ['GET', 'PUT'],
+    );
     api = fakeApi({ 'GET /events/v4/subscriptions': [{ ...SUB, filter: '.*' }], 'PUT /events/v4/subscriptions/webhook': { message: 'saved' } });
     assert.equal((await m.ensureSubscription(api, SUB)).action, 'updated');
     api = fakeApi({ 'GET /events/v4/subscriptions': [{ ...SUB, companyIds: ['c'] }] });
     assert.equal((await m.ensureSubscription(api, SUB)).action, 'unchanged');
-    assert.deepEqual(api.calls.map((c) => c.method), ['GET']);
+    assert.deepEqual(
+      api.calls.map((c) => c.method),
+      ['GET'],
+    );
   });
 
   it('getSubscription and deleteSubscription({ missingOk }) turn a 404 into "not there"', async () => {

@@ -37,7 +37,10 @@ describe('event-journal', () => {
     await j.close();
     j = await open();
     const pending = j.pendingEvents();
-    assert.deepEqual(pending.map((p) => p.id), ['a', 'b']);
+    assert.deepEqual(
+      pending.map((p) => p.id),
+      ['a', 'b'],
+    );
     assert.equal(pending[0].body, '{ "id" : "a",\n "x": 1.50 }', 'exact body text');
     assert.deepEqual(pending[0].meta, { signatureVerified: true, keyId: 'k', correlationId: 'c-a' });
     assert.equal(j.redelivered('a'), 2);
@@ -56,10 +59,16 @@ describe('event-journal', () => {
     j.markFailed('b', 'boom');
     await j.close();
     j = await open({ dedupeWindowMs: 10 * H });
-    assert.deepEqual(j.pendingEvents().map((p) => p.id), ['c']);
+    assert.deepEqual(
+      j.pendingEvents().map((p) => p.id),
+      ['c'],
+    );
     assert.equal(j.lookup('a'), 'done');
     assert.equal(j.lookup('b'), 'failed');
-    assert.deepEqual(j.deadLetters().map((d) => [d.id, d.reason, d.body]), [['b', 'boom', '{"id":"b"}']]);
+    assert.deepEqual(
+      j.deadLetters().map((d) => [d.id, d.reason, d.body]),
+      [['b', 'boom', '{"id":"b"}']],
+    );
     // Past the window, done ids are forgotten; pending ones never are.
     clock += 11 * H;
     assert.equal(j.lookup('a'), undefined);
@@ -80,11 +89,17 @@ describe('event-journal', () => {
       await j.accept(ev(`e${i}`));
       j.markFailed(`e${i}`, `r${i}`);
     }
-    assert.deepEqual(j.deadLetters().map((d) => d.id), ['e3', 'e4', 'e5']);
+    assert.deepEqual(
+      j.deadLetters().map((d) => d.id),
+      ['e3', 'e4', 'e5'],
+    );
     assert.equal(j.lookup('e0'), 'seen');
     await j.close();
     const j2 = await open({ deadLetterMax: 3 });
-    assert.deepEqual(j2.deadLetters().map((d) => d.id), ['e3', 'e4', 'e5']);
+    assert.deepEqual(
+      j2.deadLetters().map((d) => d.id),
+      ['e3', 'e4', 'e5'],
+    );
     assert.equal(j2.lookup('e0'), 'seen');
     await j2.close();
   });
@@ -96,14 +111,20 @@ describe('event-journal', () => {
     await j.close();
     fs.appendFileSync(file, 'garbage that is not json\n{"t":"a","id":"torn","at":1,"b":"{\\"id');
     const j2 = await open();
-    assert.deepEqual(j2.pendingEvents().map((p) => p.id), ['a', 'b']);
+    assert.deepEqual(
+      j2.pendingEvents().map((p) => p.id),
+      ['a', 'b'],
+    );
     const st = j2.getStats();
     assert.equal(st.corruptLines, 1);
     assert.ok(st.tornTailBytes > 10);
     await j2.accept(ev('c'));
     await j2.close();
     const j3 = await open();
-    assert.deepEqual(j3.pendingEvents().map((p) => p.id), ['a', 'b', 'c']);
+    assert.deepEqual(
+      j3.pendingEvents().map((p) => p.id),
+      ['a', 'b', 'c'],
+    );
     assert.equal(j3.getStats().corruptLines, 0, 'reopen after compaction is clean');
     await j3.close();
   });
@@ -118,7 +139,10 @@ describe('event-journal', () => {
     await j.close();
     // Replay the raw append log (no compaction in between) to check record order handling.
     const j2 = await open({ dedupeWindowMs: 1 * H });
-    assert.deepEqual(j2.pendingEvents().map((p) => p.body), ['{"id":"x","v":2}']);
+    assert.deepEqual(
+      j2.pendingEvents().map((p) => p.body),
+      ['{"id":"x","v":2}'],
+    );
     await j2.close();
   });
 
@@ -160,13 +184,22 @@ describe('event-journal', () => {
     assert.ok(size < 200 * 1024, `journal is ${size} bytes after compaction`);
     assert.ok(j.getStats().compactions >= 1);
     const j2 = await open();
-    assert.deepEqual(j2.pendingEvents().map((p) => p.id), Array.from({ length: 10 }, (_, i) => `c${190 + i}`));
+    assert.deepEqual(
+      j2.pendingEvents().map((p) => p.id),
+      Array.from({ length: 10 }, (_, i) => `c${190 + i}`),
+    );
     for (let i = 0; i < 190; i++) assert.ok(['done', 'seen'].includes(j2.lookup(`c${i}`)), `c${i} still deduped`);
     await j2.close();
   });
 
   describe('seen lines written from the compact dedupe set', () => {
-    const seenLines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.t === 's');
+    const seenLines = () =>
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((r) => r.t === 's');
     /** An id as its seen line names it: a UUID as itself, any other id by its 128-bit key (`h`). */
     const lineKey = (r) => r.id ?? `h:${r.h}`;
     const keyOf = (id) => {
@@ -240,7 +273,8 @@ describe('event-journal', () => {
       const j = await open({ dedupeWindowMs: 1000, sync: false });
       for (let i = 0; i < 12000; i++) {
         await j.accept(ev(`s${i}`));
-        if (i % 100 === 0) clock = Date.UTC(2026, 10, 1) + 500; // every 100th id is younger: each chunk keeps one
+        if (i % 100 === 0)
+          clock = Date.UTC(2026, 10, 1) + 500; // every 100th id is younger: each chunk keeps one
         else clock = Date.UTC(2026, 10, 1);
       }
       for (let i = 0; i < 12000; i++) j.markDone(`s${i}`);
@@ -270,7 +304,7 @@ describe('event-journal', () => {
         }
         return realOpen.call(this, p, ...rest);
       };
-      return { atTemp, release: () => (fs.promises.open = realOpen, release()) };
+      return { atTemp, release: () => ((fs.promises.open = realOpen), release()) };
     }
     const within = (p, ms) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), ms))]);
 
@@ -296,9 +330,15 @@ describe('event-journal', () => {
       await j.accept(ev('after'));
       await j.close();
       j = await open({ dedupeWindowMs: 10 * H });
-      assert.deepEqual(j.pendingEvents().map((e) => e.id), ['during', 'during-2', 'after']);
+      assert.deepEqual(
+        j.pendingEvents().map((e) => e.id),
+        ['during', 'during-2', 'after'],
+      );
       assert.ok(['done', 'seen'].includes(j.lookup('before-done')), 'done mark copied after the snapshot');
-      assert.deepEqual(j.deadLetters().map((d) => [d.id, d.reason]), [['before-pending', 'flow error']]);
+      assert.deepEqual(
+        j.deadLetters().map((d) => [d.id, d.reason]),
+        [['before-pending', 'flow error']],
+      );
       assert.equal(j.getStats().corruptLines, 0);
       await j.close();
     });
@@ -317,7 +357,10 @@ describe('event-journal', () => {
         const copy = path.join(dir, 'copy.journal');
         fs.copyFileSync(file, copy);
         const j2 = await EventJournal.open({ file: copy, now: () => clock });
-        assert.deepEqual(j2.pendingEvents().map((e) => e.id), ['k1', 'k2', 'k3', 'k4', 'mid']);
+        assert.deepEqual(
+          j2.pendingEvents().map((e) => e.id),
+          ['k1', 'k2', 'k3', 'k4', 'mid'],
+        );
         assert.equal(j2.lookup('k0'), 'done');
         await j2.close();
       } finally {
@@ -344,8 +387,15 @@ describe('event-journal', () => {
       await Promise.all([first, second]);
       assert.equal(j.getStats().compactions, 2, 'two (open does not rewrite)');
       await j.close();
-      const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      assert.deepEqual(lines.filter((r) => r.t === 'a').map((r) => r.id), ['a', 'b']);
+      const lines = fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        lines.filter((r) => r.t === 'a').map((r) => r.id),
+        ['a', 'b'],
+      );
     });
   });
 
@@ -356,7 +406,10 @@ describe('event-journal', () => {
     await Promise.all([p, c]);
     await j.close();
     const j2 = await open();
-    assert.deepEqual(j2.pendingEvents().map((e) => e.id), ['r1']);
+    assert.deepEqual(
+      j2.pendingEvents().map((e) => e.id),
+      ['r1'],
+    );
     await j2.close();
   });
 
@@ -376,12 +429,20 @@ describe('event-journal', () => {
     await j.close();
     assert.equal(fs.existsSync(`${file}.compact-tmp`), false, 'temp file removed');
     const j2 = await open();
-    assert.deepEqual(j2.pendingEvents().map((p) => p.id), ['a', 'b']);
+    assert.deepEqual(
+      j2.pendingEvents().map((p) => p.id),
+      ['a', 'b'],
+    );
     await j2.close();
   });
 
   describe('record format (version 2: body bytes as base64)', () => {
-    const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = () =>
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
 
     it('stores the exact received bytes as base64 with their length, one JSON object per line, and reads them back', async () => {
       const text = '{"id":"u","note":"tab\there, quote \" backslash \\\\ newline \n ünïcödé €"}';
@@ -398,7 +459,13 @@ describe('event-journal', () => {
       assert.equal(a.len, Buffer.byteLength(text));
       assert.deepEqual(a.m, { signatureVerified: true, keyId: 'k', correlationId: 'c-u' });
       j = await open();
-      assert.deepEqual(j.pendingEvents().map((p) => [p.id, p.body]), [['u', text], ['v', '{"id":"v"}']]);
+      assert.deepEqual(
+        j.pendingEvents().map((p) => [p.id, p.body]),
+        [
+          ['u', text],
+          ['v', '{"id":"v"}'],
+        ],
+      );
       await j.close();
     });
 
@@ -435,18 +502,32 @@ describe('event-journal', () => {
       fs.writeFileSync(file, v1.map((r) => JSON.stringify(r)).join('\n') + '\n');
       let j = await open();
       const pending = j.pendingEvents();
-      assert.deepEqual(pending.map((p) => [p.id, p.body, p.deliveryCount, p.meta.keyId]), [['old1', '{"id":"old1","s":"a\\"b"}', 3, 'k1']]);
+      assert.deepEqual(
+        pending.map((p) => [p.id, p.body, p.deliveryCount, p.meta.keyId]),
+        [['old1', '{"id":"old1","s":"a\\"b"}', 3, 'k1']],
+      );
       assert.equal(j.lookup('old2'), 'done');
       assert.equal(j.lookup('old0'), 'seen');
-      assert.deepEqual(j.deadLetters().map((d) => [d.id, d.reason, d.body]), [['old3', 'boom', '{"id":"old3"}']]);
+      assert.deepEqual(
+        j.deadLetters().map((d) => [d.id, d.reason, d.body]),
+        [['old3', 'boom', '{"id":"old3"}']],
+      );
       // Mixed file: new records appended after old ones.
       await j.accept(ev('new1'));
       assert.equal(lines().filter((r) => r.t === 'a' && typeof r.b === 'string').length, 3, 'open reads the old records where they are (no rewrite)');
       await j.compact();
       await j.close();
-      assert.ok(lines().filter((r) => r.t === 'a').every((r) => typeof r.b64 === 'string'), 'rewritten in the new format by a compaction');
+      assert.ok(
+        lines()
+          .filter((r) => r.t === 'a')
+          .every((r) => typeof r.b64 === 'string'),
+        'rewritten in the new format by a compaction',
+      );
       j = await open();
-      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['old1', 'new1']);
+      assert.deepEqual(
+        j.pendingEvents().map((p) => p.id),
+        ['old1', 'new1'],
+      );
       assert.equal(j.pendingEvents()[0].body, '{"id":"old1","s":"a\\"b"}');
       await j.close();
     });
@@ -465,7 +546,10 @@ describe('event-journal', () => {
       fs.appendFileSync(file, damaged + '\n');
       fs.appendFileSync(file, whole.subarray(0, 3000)); // crash mid-write
       j = await open();
-      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['a']);
+      assert.deepEqual(
+        j.pendingEvents().map((p) => p.id),
+        ['a'],
+      );
       const st = j.getStats();
       assert.equal(st.tornTailBytes, 3000);
       assert.equal(st.corruptLines, 1, 'the length mismatch');
@@ -473,7 +557,10 @@ describe('event-journal', () => {
       await j.accept(ev('b'));
       await j.close();
       j = await open();
-      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['a', 'b']);
+      assert.deepEqual(
+        j.pendingEvents().map((p) => p.id),
+        ['a', 'b'],
+      );
       assert.equal(j.getStats().tornTailBytes, 0);
       await j.close();
     });
@@ -502,7 +589,13 @@ describe('event-journal', () => {
     await j.close();
     const j2 = await open();
     const expectPending = acked.filter((id) => Number(id.slice(1)) % 10 === 0).sort();
-    assert.deepEqual(j2.pendingEvents().map((p) => p.id).sort(), expectPending);
+    assert.deepEqual(
+      j2
+        .pendingEvents()
+        .map((p) => p.id)
+        .sort(),
+      expectPending,
+    );
     for (const id of acked) assert.ok(j2.lookup(id), `${id} still deduped`);
     await j2.close();
   });
@@ -524,7 +617,10 @@ describe('event-journal', () => {
     await new Promise((r) => setImmediate(r));
     const second = j.accept(ev('x2')); // written while x1's sync is in flight
     const results = await Promise.allSettled([first, second]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     assert.match(results[0].reason.message, /EIO/);
     assert.match(results[1].reason.message, /sync failed/);
     assert.equal(j.lookup('x1'), undefined, 'not recorded: the receiver answered 503 and ESS retries');
@@ -563,7 +659,10 @@ describe('event-journal', () => {
       await j.accept(ev('b'));
       await j.close();
       j = await open();
-      assert.deepEqual(j.pendingEvents().map((p) => p.id), ['a', 'b']);
+      assert.deepEqual(
+        j.pendingEvents().map((p) => p.id),
+        ['a', 'b'],
+      );
       assert.equal(j.getStats().corruptLines, 0);
       await j.close();
     });

@@ -254,7 +254,17 @@ describe('FlowCompletionTracker', () => {
     const h = fakeHooks();
     const t = new FlowCompletionTracker(h, 'n8', { onHookError: (e) => errors.push(e) });
     t.watch('m8', 1000);
-    const odd = [undefined, null, 42, 'x', {}, { msg: null }, { msg: { _msgid: 'm8' } }, { msg: { _msgid: 'm8' }, destination: null, source: 7 }, [null, { msg: { _msgid: 'm8' } }]];
+    const odd = [
+      undefined,
+      null,
+      42,
+      'x',
+      {},
+      { msg: null },
+      { msg: { _msgid: 'm8' } },
+      { msg: { _msgid: 'm8' }, destination: null, source: 7 },
+      [null, { msg: { _msgid: 'm8' } }],
+    ];
     for (const ev of odd) {
       for (const name of ['preDeliver', 'onReceive', 'postReceive', 'onComplete']) {
         for (const r of h.fire(name, ev)) assert.equal(r, undefined);
@@ -334,7 +344,7 @@ describe('FlowCompletionTracker', () => {
       t.close();
     });
 
-    it('handlerCallsDone reads _expectedDoneCount, else the handlers\' parameter counts', () => {
+    it("handlerCallsDone reads _expectedDoneCount, else the handlers' parameter counts", () => {
       assert.equal(handlerCallsDone(doneNode('a')), true);
       assert.equal(handlerCallsDone(doneLessNode('b')), false);
       assert.equal(handlerCallsDone({ _inputCallback: (m) => m }), false);
@@ -358,10 +368,34 @@ describe('FlowCompletionTracker', () => {
           for (const fn of handlers) n.on('input', fn);
           return n;
         };
-        assert.equal(handlerCallsDone(make(function (msg) { return msg; })), false, 'switch-style handler');
-        assert.equal(handlerCallsDone(make(function (msg, send, done) { done(); })), true);
+        assert.equal(
+          handlerCallsDone(
+            make(function (msg) {
+              return msg;
+            }),
+          ),
+          false,
+          'switch-style handler',
+        );
+        assert.equal(
+          handlerCallsDone(
+            make(function (msg, send, done) {
+              done();
+            }),
+          ),
+          true,
+        );
         assert.equal(handlerCallsDone(make()), false, 'no input handler: never completes either');
-        assert.equal(handlerCallsDone(make((m) => m, (m, s, d) => d())), true, 'Node-RED completes once the done-taking handlers are done');
+        assert.equal(
+          handlerCallsDone(
+            make(
+              (m) => m,
+              (m, s, d) => d(),
+            ),
+          ),
+          true,
+          'Node-RED completes once the done-taking handlers are done',
+        );
         // The switch node of this very runtime still registers a one-argument handler.
         const sw = fs.readFileSync(path.join(dir, '@node-red', 'nodes', 'core', 'function', '10-switch.js'), 'utf8');
         assert.match(sw, /this\.on\('input', function\(msg\) \{/);

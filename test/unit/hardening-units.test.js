@@ -15,7 +15,11 @@ describe('hardening: ids that are dot segments never change the API path', () =>
 
   it('encodePathSegment refuses every spelling of . and .. with INVALID_INPUT', () => {
     for (const id of DOTS) {
-      assert.throws(() => encodePathSegment(id, 'msg.reportId'), (e) => e.code === 'INVALID_INPUT' && e.notSent === true && /msg\.reportId .* dot segment/.test(e.message), id);
+      assert.throws(
+        () => encodePathSegment(id, 'msg.reportId'),
+        (e) => e.code === 'INVALID_INPUT' && e.notSent === true && /msg\.reportId .* dot segment/.test(e.message),
+        id,
+      );
     }
     // Ids with dots that are not whole segments stay as they are; the rest is escaped.
     assert.equal(encodePathSegment('a..b'), 'a..b');
@@ -27,11 +31,19 @@ describe('hardening: ids that are dot segments never change the API path', () =>
   it('every path builder refuses them before building a URL', () => {
     for (const id of DOTS) {
       assert.throws(() => v4WorkflowPath({ action: 'approve' }, { reportId: id, endpoint: 'company' }), /dot segment/, `approve ${id}`);
-      assert.throws(() => v4WorkflowPath({ action: 'recall' }, { reportId: 'R1', userId: id, endpoint: 'user' }), /msg\.userId .*dot segment/, `recall user ${id}`);
+      assert.throws(
+        () => v4WorkflowPath({ action: 'recall' }, { reportId: 'R1', userId: id, endpoint: 'user' }),
+        /msg\.userId .*dot segment/,
+        `recall user ${id}`,
+      );
       assert.throws(() => locateReport({ reportId: id }, { version: 'v3' }), /dot segment/, `v3 ${id}`);
       assert.throws(() => locateReport({ reportId: id, userId: 'u' }, { version: 'v4' }), /dot segment/, `v4 ${id}`);
       assert.throws(() => locateReport({ reportId: 'R1' }, { version: 'v4', urlTemplate: '/x/{reportId}/{userId}' }), /userId/, 'template without user id');
-      assert.throws(() => locateReport({ reportId: id, userId: 'u' }, { version: 'v4', urlTemplate: '/x/{userId}/{reportId}' }), /dot segment/, `template ${id}`);
+      assert.throws(
+        () => locateReport({ reportId: id, userId: 'u' }, { version: 'v4', urlTemplate: '/x/{userId}/{reportId}' }),
+        /dot segment/,
+        `template ${id}`,
+      );
       assert.throws(() => v4ExceptionPath(id, { index: 0, level: 'report' }), /dot segment/, `exceptions ${id}`);
       assert.throws(() => v4ExceptionPath('R1', { index: 2, level: 'expense', expenseId: id }), /exceptions\[2\] expense id .*dot segment/, `expense ${id}`);
     }
@@ -39,7 +51,14 @@ describe('hardening: ids that are dot segments never change the API path', () =>
 
   it('resolveApiUrl refuses a path or URL with a dot segment (hrefs from events, URL templates)', () => {
     const base = 'https://us2.api.concursolutions.com';
-    for (const p of ['/expensereports/v4/reports/../approve', '/a/%2e%2e/b', '/a/./b', 'https://us.api.concursolutions.com/expensereports/v4/reports/%2E%2E/approve', '/a/..\\b', '/a/..?x=1']) {
+    for (const p of [
+      '/expensereports/v4/reports/../approve',
+      '/a/%2e%2e/b',
+      '/a/./b',
+      'https://us.api.concursolutions.com/expensereports/v4/reports/%2E%2E/approve',
+      '/a/..\\b',
+      '/a/..?x=1',
+    ]) {
       assert.throws(() => resolveApiUrl(p, base), /"\." or "\.\." path segment/, p);
     }
     assert.equal(resolveApiUrl('/a/..b/c?x=../y', base).pathname, '/a/..b/c', 'dots inside a segment or in the query are fine');
@@ -89,7 +108,10 @@ describe('hardening: a geolocation from the token endpoint is trusted only on a 
     const tok = await t.getToken();
     assert.equal(tok.apiBase, US2);
     assert.ok(!t.trustedOrigins().some((o) => o.includes('attacker')), JSON.stringify(t.trustedOrigins()));
-    assert.deepEqual(events.filter((e) => e.type === 'geolocation-refused').map((e) => e.geolocation), [ATTACKER]);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'geolocation-refused').map((e) => e.geolocation),
+      [ATTACKER],
+    );
     assert.equal(t.describe().geolocation, undefined);
   });
 
@@ -129,7 +151,11 @@ describe('hardening: ESS signatures are checked with one body hash for every key
   const pairs = [2048, 2049, 3072].map((bits) => ({ bits, ...keyOf(bits) }));
   const vkeys = (ps) => loadVerificationKeys(ps.map((p, i) => ({ id: `k${i}-${p.bits}`, text: p.publicKey.export({ type: 'spki', format: 'pem' }) }))).keys;
   const sign = (body, p, how) =>
-    crypto.sign('sha256', body, how === 'pkcs1' ? { key: p.privateKey, padding: C.RSA_PKCS1_PADDING } : { key: p.privateKey, padding: C.RSA_PKCS1_PSS_PADDING, saltLength: how });
+    crypto.sign(
+      'sha256',
+      body,
+      how === 'pkcs1' ? { key: p.privateKey, padding: C.RSA_PKCS1_PADDING } : { key: p.privateKey, padding: C.RSA_PKCS1_PSS_PADDING, saltLength: how },
+    );
   /** What Node's own verify says for the same inputs (the reference). */
   const reference = (body, sig, keys, padding) =>
     keys.some(
@@ -196,7 +222,11 @@ describe('hardening: one throttled warning per reason per 10 s (both receivers)'
   it('passes the first warning of a reason, counts the rest, and reports the count with the next one after the interval', () => {
     let now = 0;
     const out = [];
-    const warn = throttledWarn((t) => out.push(t), 10_000, () => now);
+    const warn = throttledWarn(
+      (t) => out.push(t),
+      10_000,
+      () => now,
+    );
     for (let i = 0; i < 300; i++) warn('401', 'rejected: 401 wrong password');
     warn('400', 'rejected: 400 not XML');
     now = 10_000;
@@ -313,9 +343,16 @@ describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotate
     const n = sim.tokenRequests().length;
     await t.getToken();
     const reqs = sim.tokenRequests().slice(n);
-    assert.deepEqual(reqs.map((r) => r.status), [429, 200]);
+    assert.deepEqual(
+      reqs.map((r) => r.status),
+      [429, 200],
+    );
     const { tokenFingerprint } = require('../../dist/simulator/index.js');
-    assert.deepEqual(reqs.map((r) => r.refreshTokenSha256), [tokenFingerprint(rt), tokenFingerprint(rt)], 'both with the stored token');
+    assert.deepEqual(
+      reqs.map((r) => r.refreshTokenSha256),
+      [tokenFingerprint(rt), tokenFingerprint(rt)],
+      'both with the stored token',
+    );
     assert.deepEqual(waits, [2000], 'Retry-After honoured');
     assert.ok(fs.existsSync(file()));
     assert.notEqual(stored(), rt, 'the new rotated token replaced it');
@@ -344,7 +381,10 @@ describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotate
     const events = [];
     const t = new TokenManager({ ...manager().o, onEvent: (e) => events.push(e) });
     await assert.rejects(t.getToken(), (e) => e.oauth && e.oauth.error === 'invalid_grant');
-    assert.deepEqual(events.filter((e) => e.type === 'refresh-rejected').map((e) => e.fallback), [true]);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'refresh-rejected').map((e) => e.fallback),
+      [true],
+    );
     assert.ok(fs.existsSync(file()), 'the file stays until a new token is written');
   });
 });

@@ -101,7 +101,15 @@ describe('event journal: memory limits and a full disk', () => {
     const j = await open({ pendingMaxBytes: 100 });
     await j.accept(ev('a', JSON.stringify({ id: 'a', pad: 'x'.repeat(200) }))); // one event always fits
     const r = new EssReceiver({ journal: j, verifySignature: false, keys: [] });
-    const body = Buffer.from(JSON.stringify({ id: '5b0f3b3a-1111-4222-8333-944445555666', topic: 'public.concur.spend.expense.report', eventType: 'StatusChanged', timestamp: new Date().toISOString(), facts: {} }));
+    const body = Buffer.from(
+      JSON.stringify({
+        id: '5b0f3b3a-1111-4222-8333-944445555666',
+        topic: 'public.concur.spend.expense.report',
+        eventType: 'StatusChanged',
+        timestamp: new Date().toISOString(),
+        facts: {},
+      }),
+    );
     const out = await r.handle({ rawBody: body, headers: {} });
     assert.equal(out.status, 503);
     assert.equal(out.category, 'capacity');
@@ -116,7 +124,10 @@ describe('event journal: memory limits and a full disk', () => {
     const j = await open({ pendingMaxBytes: 1000 });
     const big = (id) => ev(id, JSON.stringify({ id, pad: 'x'.repeat(400) }));
     const results = await Promise.allSettled([j.accept(big('a')), j.accept(big('b')), j.accept(big('c'))]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
     assert.equal(results[2].reason.limit, 'pending-memory');
     assert.ok(j.memory().pending > 800 && j.memory().pending <= 1000);
     j.markFailed('a', 'x'); // a dead letter no longer counts as pending
@@ -130,15 +141,26 @@ describe('event journal: memory limits and a full disk', () => {
       await j.accept(ev(id, JSON.stringify({ id, pad: 'y'.repeat(400) })));
       j.markFailed(id, 'boom');
     }
-    assert.deepEqual(j.deadLetters().map((d) => d.id), ['d3', 'd4']);
+    assert.deepEqual(
+      j.deadLetters().map((d) => d.id),
+      ['d3', 'd4'],
+    );
     assert.equal(j.lookup('d1'), 'seen');
     assert.ok(j.memory().deadLetters <= 1000);
     await j.close();
     j = await open({ deadLetterMaxBytes: 1000 });
-    assert.deepEqual(j.deadLetters().map((d) => d.id), ['d3', 'd4'], 'same after replay');
+    assert.deepEqual(
+      j.deadLetters().map((d) => d.id),
+      ['d3', 'd4'],
+      'same after replay',
+    );
     await j.close();
     j = await open({ deadLetterMaxBytes: 10 });
-    assert.deepEqual(j.deadLetters().map((d) => d.id), ['d4'], 'one dead letter is always kept');
+    assert.deepEqual(
+      j.deadLetters().map((d) => d.id),
+      ['d4'],
+      'one dead letter is always kept',
+    );
     await j.close();
   });
 
@@ -153,7 +175,10 @@ describe('event journal: memory limits and a full disk', () => {
       disk.state.full = true;
       j = await open({ fs: disk });
       assert.equal(disk.state.writesRefused, 0, 'open wrote nothing');
-      assert.deepEqual(j.pendingEvents().map((e) => e.id), ['b']);
+      assert.deepEqual(
+        j.pendingEvents().map((e) => e.id),
+        ['b'],
+      );
       assert.equal(j.lookup('a'), 'done');
       await assert.rejects(j.accept(ev('c')), /ENOSPC/, 'an accept fails (the receiver answers 503)');
       assert.equal(j.lookup('c'), undefined);
@@ -161,7 +186,10 @@ describe('event journal: memory limits and a full disk', () => {
       await j.accept(ev('d'));
       await j.close();
       j = await open();
-      assert.deepEqual(j.pendingEvents().map((e) => e.id), ['b', 'd']);
+      assert.deepEqual(
+        j.pendingEvents().map((e) => e.id),
+        ['b', 'd'],
+      );
       await j.close();
       assert.equal(fs.existsSync(`${file}.compact-tmp`), false);
     });
@@ -180,7 +208,10 @@ describe('event journal: memory limits and a full disk', () => {
         const fh = await realOpen(p, ...rest);
         if (String(p).endsWith('.compact-tmp')) {
           return new Proxy(fh, {
-            get: (t, prop) => (prop === 'write' || prop === 'writev' ? () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) : Reflect.get(t, prop)),
+            get: (t, prop) =>
+              prop === 'write' || prop === 'writev'
+                ? () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }))
+                : Reflect.get(t, prop),
           });
         }
         return fh;

@@ -134,7 +134,11 @@ describe('legacy notification XML parser', () => {
     });
 
     it('a repeated or nested required element', () => {
-      rejects(DOC_EXAMPLE.replace('<ObjectType>EXPRPT</ObjectType>', '<ObjectType>EXPRPT</ObjectType><ObjectType>TRAVELREQ</ObjectType>'), 'invalid-element', /more than once/);
+      rejects(
+        DOC_EXAMPLE.replace('<ObjectType>EXPRPT</ObjectType>', '<ObjectType>EXPRPT</ObjectType><ObjectType>TRAVELREQ</ObjectType>'),
+        'invalid-element',
+        /more than once/,
+      );
       rejects(DOC_EXAMPLE.replace('<ObjectType>EXPRPT</ObjectType>', '<ObjectType><b>EXPRPT</b></ObjectType>'), 'invalid-element', /text/);
     });
 
@@ -151,7 +155,11 @@ describe('legacy notification XML parser', () => {
     });
 
     it('undecodable bytes and unknown encodings', () => {
-      rejects(Buffer.concat([Buffer.from('<Notification><EventType>'), Buffer.from([0xc3, 0x28]), Buffer.from('</EventType></Notification>')]), 'encoding', /UTF-8/i);
+      rejects(
+        Buffer.concat([Buffer.from('<Notification><EventType>'), Buffer.from([0xc3, 0x28]), Buffer.from('</EventType></Notification>')]),
+        'encoding',
+        /UTF-8/i,
+      );
       rejects(Buffer.from('<?xml version="1.0" encoding="x-no-such-charset"?><Notification/>'), 'encoding', /unsupported/);
     });
 

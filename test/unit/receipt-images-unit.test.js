@@ -11,7 +11,10 @@ const { ConcurApiClient } = require('../../dist/concur/api-client');
 describe('concur/receipt-images (pure) and token-less requests', () => {
   it('builds the documented paths', () => {
     assert.equal(expensesPath({ reportId: 'R1', userId: 'u 1' }), '/expensereports/v4/users/u%201/context/TRAVELER/reports/R1/expenses');
-    assert.equal(expensesPath({ reportId: 'R1', userId: 'u', context: 'MANAGER', expenseId: 'E1' }), '/expensereports/v4/users/u/context/MANAGER/reports/R1/expenses/E1');
+    assert.equal(
+      expensesPath({ reportId: 'R1', userId: 'u', context: 'MANAGER', expenseId: 'E1' }),
+      '/expensereports/v4/users/u/context/MANAGER/reports/R1/expenses/E1',
+    );
     assert.equal(spendDocumentPath('IMG1', 'c-1'), '/spend-documents/v4/receipts?imageId=IMG1&companyId=c-1&type=display');
     assert.equal(spendDocumentPath('IMG1', 'c-1', 'compliance'), '/spend-documents/v4/receipts?imageId=IMG1&companyId=c-1&type=compliance');
     assert.equal(imageV1Path({ reportId: 'R1' }), '/api/image/v1.0/report/R1');
@@ -23,7 +26,12 @@ describe('concur/receipt-images (pure) and token-less requests', () => {
 
   it('an anonymous request carries no token; relative or plain-http foreign URLs are refused', async () => {
     const sent = [];
-    const tokens = { getToken: async () => ({ accessToken: 'SECRET-TOKEN', apiBase: 'https://us2.api.concursolutions.com' }), apiBase: () => 'https://us2.api.concursolutions.com', trustedOrigins: () => ['https://us2.api.concursolutions.com'], invalidate() {} };
+    const tokens = {
+      getToken: async () => ({ accessToken: 'SECRET-TOKEN', apiBase: 'https://us2.api.concursolutions.com' }),
+      apiBase: () => 'https://us2.api.concursolutions.com',
+      trustedOrigins: () => ['https://us2.api.concursolutions.com'],
+      invalidate() {},
+    };
     const send = async (x) => (sent.push(x), { status: 200, headers: { 'content-type': 'image/png' }, body: Buffer.from([1, 2, 3]) });
     const c = new ConcurApiClient({ tokens, send });
     const r = await c.request({ method: 'GET', url: 'https://images.example.com/file/abc?sig=1', anonymous: true });

@@ -7,7 +7,10 @@ describe('concur/report-comments (pure)', () => {
   it('builds the system-user and user-context paths, report and expense level', () => {
     assert.equal(commentsPath({ reportId: 'R 1', endpoint: 'company' }), '/expensereports/v4/reports/R%201/comments');
     assert.equal(commentsPath({ reportId: 'R1', expenseId: 'E/1', endpoint: 'company' }), '/expensereports/v4/reports/R1/expenses/E%2F1/comments');
-    assert.equal(commentsPath({ reportId: 'R1', endpoint: 'user', userId: 'u', context: 'MANAGER' }), '/expensereports/v4/users/u/context/MANAGER/reports/R1/comments');
+    assert.equal(
+      commentsPath({ reportId: 'R1', endpoint: 'user', userId: 'u', context: 'MANAGER' }),
+      '/expensereports/v4/users/u/context/MANAGER/reports/R1/comments',
+    );
     assert.throws(() => commentsPath({ reportId: 'R1', endpoint: 'user' }), /user id/);
     assert.throws(() => commentsPath({ reportId: '.', endpoint: 'company' }), /dot segment/);
     assert.throws(() => commentsPath({ reportId: 'R1', endpoint: 'user', userId: 'u', context: 'PROCESSOR' }), /context must be/);

@@ -59,10 +59,13 @@ describe('report view (normalised report for validation rules)', function () {
     assert.equal(meal.receiptRequired, true);
     assert.equal(meal.hasReceiptImage, false);
     assert.equal(meal.attendeeCount, 8);
-    assert.deepEqual(meal.allocations.map((a) => [a.id, a.entryId, a.percentage, a.accountCode]), [
-      ['AL-2001-1', meal.id, 50, '6420-MEALS'],
-      ['AL-2001-2', meal.id, 50, '6421-TEAM'],
-    ]);
+    assert.deepEqual(
+      meal.allocations.map((a) => [a.id, a.entryId, a.percentage, a.accountCode]),
+      [
+        ['AL-2001-1', meal.id, 50, '6420-MEALS'],
+        ['AL-2001-2', meal.id, 50, '6421-TEAM'],
+      ],
+    );
     assert.equal(v.allocations.length, 2);
     assert.equal(v.header.custom.orgUnit1, 'Globex-EU');
   });
@@ -94,10 +97,13 @@ describe('report view (normalised report for validation rules)', function () {
     assert.equal(meal.allocationState, 'FULLY_ALLOCATED');
     assert.equal(misc.allocationState, 'NOT_ALLOCATED');
     assert.equal(misc.businessPurpose, undefined);
-    assert.deepEqual(meal.allocations.map((a) => [a.id, a.percentage, a.accountCode]), [
-      ['ngYn5SB4OUQfJtTrUBq94qWUuDk8g6fo$s', 50, '6420-MEALS'],
-      ['ngYn5SB4OUX$pWN0Y6bkzFZZhdQ2PJ$pc6b', 50, '6421-TEAM'],
-    ]);
+    assert.deepEqual(
+      meal.allocations.map((a) => [a.id, a.percentage, a.accountCode]),
+      [
+        ['ngYn5SB4OUQfJtTrUBq94qWUuDk8g6fo$s', 50, '6420-MEALS'],
+        ['ngYn5SB4OUX$pWN0Y6bkzFZZhdQ2PJ$pc6b', 50, '6421-TEAM'],
+      ],
+    );
   });
 
   it('v2.0 details: entries by ReportEntryID; receipt image unknown (the API does not say)', () => {
@@ -124,12 +130,33 @@ describe('report view (normalised report for validation rules)', function () {
     const v = toReportView(got.v3, {
       expenses: {
         Items: [
-          { ID: 'gWid1', ExpenseID: 'E-UUID-1', ReportID: R2, ExpenseTypeCode: 'BUSML', TransactionDate: '2026-10-18T00:00:00', TransactionAmount: 612, TransactionCurrencyCode: 'USD', PostedAmount: 612, ApprovedAmount: 612, VendorDescription: 'The Capital Grille', HasImage: false, IsImageRequired: true, IsPersonal: false, AllocationType: 'F', OrgUnit1: { Type: 'List', Value: 'EU', Code: 'EU01' } },
+          {
+            ID: 'gWid1',
+            ExpenseID: 'E-UUID-1',
+            ReportID: R2,
+            ExpenseTypeCode: 'BUSML',
+            TransactionDate: '2026-10-18T00:00:00',
+            TransactionAmount: 612,
+            TransactionCurrencyCode: 'USD',
+            PostedAmount: 612,
+            ApprovedAmount: 612,
+            VendorDescription: 'The Capital Grille',
+            HasImage: false,
+            IsImageRequired: true,
+            IsPersonal: false,
+            AllocationType: 'F',
+            OrgUnit1: { Type: 'List', Value: 'EU', Code: 'EU01' },
+          },
         ],
         NextPage: null,
       },
       allocations: { Items: [{ ID: 'v3a1', EntryID: 'gWid1', Percentage: 100, AccountCode1: '6420' }] },
-      attendees: { Items: [{ EntryID: 'gWid1', AttendeeID: 'att1', Amount: 306, AssociatedAttendeeCount: 1 }, { EntryID: 'gWid1', AttendeeID: 'att2', Amount: 306, AssociatedAttendeeCount: 3 }] },
+      attendees: {
+        Items: [
+          { EntryID: 'gWid1', AttendeeID: 'att1', Amount: 306, AssociatedAttendeeCount: 1 },
+          { EntryID: 'gWid1', AttendeeID: 'att2', Amount: 306, AssociatedAttendeeCount: 3 },
+        ],
+      },
     });
     assert.equal(v.source, 'v3');
     assert.equal(v.header.reportId, R2);
@@ -139,16 +166,32 @@ describe('report view (normalised report for validation rules)', function () {
     assert.equal(e.date, '2026-10-18');
     assert.equal(e.hasReceiptImage, false);
     assert.equal(e.custom.orgUnit1, 'EU01');
-    assert.deepEqual(e.allocations.map((a) => [a.id, a.accountCode]), [['v3a1', '6420']]);
+    assert.deepEqual(
+      e.allocations.map((a) => [a.id, a.accountCode]),
+      [['v3a1', '6420']],
+    );
     assert.equal(e.attendeeCount, 4); // no AttendeeCount in v3: the associations' counts
     assert.deepEqual(e.attendees[1].amount, { value: 306, currency: 'USD' });
   });
 
   it('v4 attendee associations (expenseAttendeeList) and receiptImageId', () => {
-    const v = toReportView({ reportId: 'R', currencyCode: 'EUR' }, {
-      expenses: [{ expenseId: 'X1', expenseType: { id: 'DINNR' }, postedAmount: { value: 100, currencyCode: 'EUR' }, receiptImageId: 'IMG1', transactionDate: '2026-11-07' }],
-      attendees: { expenseAttendeeList: [{ attendeeId: 'A1', expenseId: 'X1', associatedAttendeeCount: 2, transactionAmount: { value: 50, currencyCode: 'EUR' } }] },
-    });
+    const v = toReportView(
+      { reportId: 'R', currencyCode: 'EUR' },
+      {
+        expenses: [
+          {
+            expenseId: 'X1',
+            expenseType: { id: 'DINNR' },
+            postedAmount: { value: 100, currencyCode: 'EUR' },
+            receiptImageId: 'IMG1',
+            transactionDate: '2026-11-07',
+          },
+        ],
+        attendees: {
+          expenseAttendeeList: [{ attendeeId: 'A1', expenseId: 'X1', associatedAttendeeCount: 2, transactionAmount: { value: 50, currencyCode: 'EUR' } }],
+        },
+      },
+    );
     const e = v.entries[0];
     assert.equal(e.hasReceiptImage, true);
     assert.equal(e.weekday, 6);
@@ -157,7 +200,12 @@ describe('report view (normalised report for validation rules)', function () {
   });
 
   it('XML nil elements and the 0001-01-01 "never" date are left out', () => {
-    const v = toReportView({ RptKey: 'K', ReportName: { '@_nil': 'true' }, SubmitDate: '0001-01-01T00:00:00', Entries: { ExpenseEntry: { RpeKey: 'E1', PostedAmount: '1.50000000', IsPersonal: 'Y' } } });
+    const v = toReportView({
+      RptKey: 'K',
+      ReportName: { '@_nil': 'true' },
+      SubmitDate: '0001-01-01T00:00:00',
+      Entries: { ExpenseEntry: { RpeKey: 'E1', PostedAmount: '1.50000000', IsPersonal: 'Y' } },
+    });
     assert.equal(v.header.name, undefined);
     assert.equal(v.header.submitDate, undefined);
     assert.ok(!JSON.stringify(v).includes('null'), 'no null anywhere in the view');

@@ -112,7 +112,7 @@ describe('numeric options (shared/options): one table for runtime and editor', (
     assert.equal(parseNumber('99', { ...o, outOfRange: 'clamp' }), 10);
   });
 
-  it('keeps each node\'s behaviour: the legacy receiver and the connection fall back, the ESS receiver clamps', () => {
+  it("keeps each node's behaviour: the legacy receiver and the connection fall back, the ESS receiver clamps", () => {
     assert.equal(numberOption('concur-legacy-notify-in', 'ackTimeout', 0.001), 25);
     assert.equal(numberOption('concur-legacy-notify-in', 'maxBodyKiB', '2048'), 2048);
     assert.equal(numberOption('concur-config', 'retries', 11), 3);

@@ -79,9 +79,21 @@ describe('simulator API', function () {
 
     it('company token: wrong request token → code 5, request token for another company → code 136', async () => {
       const c = sim.credentials;
-      const wrongToken = await tokenRequest(sim, { grant_type: 'password', credtype: 'authtoken', username: c.companyId, password: 'nope', ...clientFields(sim) });
+      const wrongToken = await tokenRequest(sim, {
+        grant_type: 'password',
+        credtype: 'authtoken',
+        username: c.companyId,
+        password: 'nope',
+        ...clientFields(sim),
+      });
       assert.equal(wrongToken.json.code, 5);
-      const other = await tokenRequest(sim, { grant_type: 'password', credtype: 'authtoken', username: '00000000-0000-4000-8000-000000000000', password: c.companyRequestToken, ...clientFields(sim) });
+      const other = await tokenRequest(sim, {
+        grant_type: 'password',
+        credtype: 'authtoken',
+        username: '00000000-0000-4000-8000-000000000000',
+        password: c.companyRequestToken,
+        ...clientFields(sim),
+      });
       assert.equal(other.status, 400);
       assert.equal(other.json.code, 136);
     });
@@ -161,7 +173,8 @@ describe('simulator API', function () {
       await call(sim, 'GET', v4Path(R1), { token: company.access_token });
       const log = JSON.stringify((await call(sim, 'GET', '/_sim/requests')).json);
       assert.ok(log.includes('/expensereports/v4/'));
-      for (const secret of [company.access_token, company.refresh_token, sim.credentials.clientSecret, sim.credentials.companyRequestToken]) assert.ok(!log.includes(secret));
+      for (const secret of [company.access_token, company.refresh_token, sim.credentials.clientSecret, sim.credentials.companyRequestToken])
+        assert.ok(!log.includes(secret));
     });
   });
 
@@ -200,15 +213,42 @@ describe('simulator API', function () {
       const base = `/expensereports/v4/reports/${R2}`;
       const t = company.access_token;
       assert.equal((await call(sim, 'PUT', `${base}/exceptions`, { token: t, json: { exceptionCode: 'MISSREQ', exceptionVisibility: 'ALL' } })).status, 200);
-      assert.equal((await call(sim, 'PUT', `${base}/expenses/${exp.expenseId}/exceptions`, { token: t, json: { exceptionCode: 'OVRLIMIT', exceptionVisibility: 'APPROVER_PROCESSOR' } })).status, 200);
-      assert.equal((await call(sim, 'PUT', `${base}/expenses/${exp.expenseId}/allocations/${alloc.allocationId}/exceptions`, { token: t, json: { exceptionCode: 'POLVIOL', exceptionVisibility: 'PROCESSOR' } })).status, 200);
+      assert.equal(
+        (
+          await call(sim, 'PUT', `${base}/expenses/${exp.expenseId}/exceptions`, {
+            token: t,
+            json: { exceptionCode: 'OVRLIMIT', exceptionVisibility: 'APPROVER_PROCESSOR' },
+          })
+        ).status,
+        200,
+      );
+      assert.equal(
+        (
+          await call(sim, 'PUT', `${base}/expenses/${exp.expenseId}/allocations/${alloc.allocationId}/exceptions`, {
+            token: t,
+            json: { exceptionCode: 'POLVIOL', exceptionVisibility: 'PROCESSOR' },
+          })
+        ).status,
+        200,
+      );
       const all = await call(sim, 'GET', `${base}/exceptions`, { token: t });
       assert.deepEqual(all.json.map((x) => x.exceptionCode).sort(), ['MISSREQ', 'OVRLIMIT', 'POLVIOL']);
       const pol = all.json.find((x) => x.exceptionCode === 'POLVIOL');
       assert.deepEqual([pol.expenseId, pol.allocationId, pol.exceptionVisibility], [exp.expenseId, alloc.allocationId, 'PROCESSOR']);
-      assert.deepEqual(Object.keys(pol).sort(), ['allocationId', 'exceptionCode', 'exceptionVisibility', 'expenseId', 'isBlocking', 'message', 'parentExpenseId']);
+      assert.deepEqual(Object.keys(pol).sort(), [
+        'allocationId',
+        'exceptionCode',
+        'exceptionVisibility',
+        'expenseId',
+        'isBlocking',
+        'message',
+        'parentExpenseId',
+      ]);
       const onlyReport = await call(sim, 'GET', `${base}/exceptions?excludeExpenses=true`, { token: t });
-      assert.deepEqual(onlyReport.json.map((x) => x.exceptionCode), ['MISSREQ']);
+      assert.deepEqual(
+        onlyReport.json.map((x) => x.exceptionCode),
+        ['MISSREQ'],
+      );
       // Visible in the other API versions.
       const v3 = await call(sim, 'GET', `/api/v3.0/expense/reports/${R2}`, { token: t });
       assert.equal(v3.json.HasException, true);
@@ -225,9 +265,18 @@ describe('simulator API', function () {
       assert.equal(long.status, 400);
       assert.equal(long.json.validationErrors[0].source, 'exceptionCode');
       assert.equal((await call(sim, 'PUT', `${base}/exceptions`, { token: t, json: { exceptionCode: 'ZZZ', exceptionVisibility: 'ALL' } })).status, 400);
-      assert.equal((await call(sim, 'PUT', `${base}/exceptions`, { token: t, json: { exceptionCode: 'NODATE', exceptionVisibility: 'EVERYONE' } })).status, 400);
-      assert.equal((await call(sim, 'PUT', `${base}/expenses/NOPE/exceptions`, { token: t, json: { exceptionCode: 'NODATE', exceptionVisibility: 'ALL' } })).status, 404);
-      assert.equal((await call(sim, 'PUT', `${base}/exceptions`, { token: t, body: '{not json', headers: { 'Content-Type': 'application/json' } })).status, 400);
+      assert.equal(
+        (await call(sim, 'PUT', `${base}/exceptions`, { token: t, json: { exceptionCode: 'NODATE', exceptionVisibility: 'EVERYONE' } })).status,
+        400,
+      );
+      assert.equal(
+        (await call(sim, 'PUT', `${base}/expenses/NOPE/exceptions`, { token: t, json: { exceptionCode: 'NODATE', exceptionVisibility: 'ALL' } })).status,
+        404,
+      );
+      assert.equal(
+        (await call(sim, 'PUT', `${base}/exceptions`, { token: t, body: '{not json', headers: { 'Content-Type': 'application/json' } })).status,
+        400,
+      );
       assert.equal(report(R1).exceptions.length, 0);
     });
 
@@ -241,7 +290,15 @@ describe('simulator API', function () {
       assert.equal((await call(sim, 'PATCH', url, { token: t, json: { expectedWorkflowStepInstanceId: 'nope' } })).status, 409);
       assert.equal((await getV4(R1)).approvalStatusId, 'A_EXTV', 'unchanged after refusals');
       const step = report(R1).currentStep;
-      const ok = await call(sim, 'PATCH', url, { token: t, json: { comment: 'Validated by rules engine', expectedStepCode: 'EXTVAL', expectedStepSequence: String(step.sequence), expectedWorkflowStepInstanceId: step.stepInstanceId } });
+      const ok = await call(sim, 'PATCH', url, {
+        token: t,
+        json: {
+          comment: 'Validated by rules engine',
+          expectedStepCode: 'EXTVAL',
+          expectedStepSequence: String(step.sequence),
+          expectedWorkflowStepInstanceId: step.stepInstanceId,
+        },
+      });
       assert.equal(ok.status, 204, ok.body);
       assert.equal(ok.body, '');
       const v4 = await getV4(R1);
@@ -251,7 +308,9 @@ describe('simulator API', function () {
       const v2 = xml.parse((await call(sim, 'GET', `/api/expense/expensereport/v2.0/report/${R1}`, { token: t })).body).ReportDetails;
       assert.equal(v2.ApprovalStatusCode, 'A_APPR');
       assert.equal(v2.LastComment, 'Validated by rules engine');
-      const v11 = xml.parse((await call(sim, 'GET', `/api/expense/expensereport/v1.1/reportfulldetails/${report(R1).reportKey}`, { token: t })).body).ReportDetails;
+      const v11 = xml.parse(
+        (await call(sim, 'GET', `/api/expense/expensereport/v1.1/reportfulldetails/${report(R1).reportKey}`, { token: t })).body,
+      ).ReportDetails;
       assert.deepEqual([v11.ApsKey, v11.ApvStatusName, v11.ApprovalStatusName], ['A_APPR', 'Approved', 'Approved']);
       // Approving an approved report is a conflict.
       assert.equal((await call(sim, 'PATCH', url, { token: t, json: {} })).status, 409);
@@ -277,7 +336,10 @@ describe('simulator API', function () {
       const asJane = await call(sim, 'PATCH', `${v4Path(R3, 'MANAGER', jane.userId)}/approve`, { token: t, json: {} });
       assert.equal(asJane.status, 403);
       const toApprove = await call(sim, 'GET', `/expensereports/v4/users/${sam.userId}/context/MANAGER/reportsToApprove`, { token: t });
-      assert.deepEqual(toApprove.json.map((r) => r.reportId), [R3]);
+      assert.deepEqual(
+        toApprove.json.map((r) => r.reportId),
+        [R3],
+      );
       assert.equal((await call(sim, 'PATCH', `${v4Path(R3, 'MANAGER', sam.userId)}/approve`, { token: t, json: { comment: 'ok' } })).status, 204);
       const v4 = await getV4(R3);
       assert.equal(v4.approvalStatusId, 'A_EXTV');
@@ -320,9 +382,14 @@ describe('simulator API', function () {
       assert.ok(d.WorkflowActionURL.endsWith(`/report/${report(R2).currentStep.workflowActionKey}/WorkFlowAction`));
       assert.ok(d.WorkflowActionURL.includes('%t8'), 'bare % kept as Concur prints it');
       assert.equal(d.Entries['@_Count'], '3');
-      assert.deepEqual(d.Entries.ExpenseEntry.map((e) => e.RpeKey), report(R2).expenses.map((e) => e.rpeKey));
+      assert.deepEqual(
+        d.Entries.ExpenseEntry.map((e) => e.RpeKey),
+        report(R2).expenses.map((e) => e.rpeKey),
+      );
       // The key also resolves when `$` is percent-encoded.
-      const enc = await call(sim, 'GET', `/api/expense/expensereport/v1.1/reportfulldetails/${encodeURIComponent(report(R2).reportKey)}`, { token: company.access_token });
+      const enc = await call(sim, 'GET', `/api/expense/expensereport/v1.1/reportfulldetails/${encodeURIComponent(report(R2).reportKey)}`, {
+        token: company.access_token,
+      });
       assert.equal(enc.status, 200);
     });
 
@@ -345,13 +412,23 @@ describe('simulator API', function () {
   <Exception><Index>4</Index><ObjectType>Entry</ObjectType><ObjectId>nNotAnEntry</ObjectId><ExceptionCode>NODATE</ExceptionCode></Exception>
   <Exception><Index>5</Index><ObjectType>Report</ObjectType><ObjectId/><ExceptionCode>NOSUCH</ExceptionCode></Exception>
 </Exceptions>`;
-      const r = await call(sim, 'POST', `/api/expense/expensereport/v1.1/report/${rep.reportKey}/Exceptions`, { token: company.access_token, body, headers: { 'Content-Type': 'application/xml' } });
+      const r = await call(sim, 'POST', `/api/expense/expensereport/v1.1/report/${rep.reportKey}/Exceptions`, {
+        token: company.access_token,
+        body,
+        headers: { 'Content-Type': 'application/xml' },
+      });
       assert.equal(r.status, 200, r.body);
       const res = xml.parse(r.body)['exception-result'];
       assert.equal(res['exceptions-succeeded'], '3');
       assert.equal(res['exceptions-failed'], '2');
-      assert.deepEqual(res.errors.error.map((e) => e.Index), ['4', '5']);
-      assert.deepEqual(res.ExceptionDetails.ExceptionInfo.map((i) => i.Status), ['SUCCESS', 'SUCCESS', 'SUCCESS', 'FAILURE', 'FAILURE']);
+      assert.deepEqual(
+        res.errors.error.map((e) => e.Index),
+        ['4', '5'],
+      );
+      assert.deepEqual(
+        res.ExceptionDetails.ExceptionInfo.map((i) => i.Status),
+        ['SUCCESS', 'SUCCESS', 'SUCCESS', 'FAILURE', 'FAILURE'],
+      );
       const v4 = await call(sim, 'GET', `/expensereports/v4/reports/${R2}/exceptions`, { token: company.access_token });
       assert.deepEqual(v4.json.map((x) => x.exceptionCode).sort(), ['APPRVTO', 'OVRLIMIT', 'POLVIOL']);
     });
@@ -387,14 +464,21 @@ describe('simulator API', function () {
       const stale = xml.parse((await post('Approve', 'late')).body).ActionStatus;
       assert.equal(stale.Status, 'FAILURE');
       assert.match(stale.Message, /recently been changed/);
-      const unknown = await call(sim, 'POST', '/api/expense/expensereport/v1.1/report/nUnknownKey/WorkFlowAction', { token: company.access_token, body: '<WorkflowAction><Action>Approve</Action></WorkflowAction>', headers: { 'Content-Type': 'application/xml' } });
+      const unknown = await call(sim, 'POST', '/api/expense/expensereport/v1.1/report/nUnknownKey/WorkFlowAction', {
+        token: company.access_token,
+        body: '<WorkflowAction><Action>Approve</Action></WorkflowAction>',
+        headers: { 'Content-Type': 'application/xml' },
+      });
       assert.equal(unknown.status, 404);
     });
   });
 
   describe('Notification v1.0', () => {
     it('lists failed notifications as JSON by Accept and as namespaced XML otherwise; delete by NotificationURI', async () => {
-      const j = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: 'application/json' } });
+      const j = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', {
+        token: company.access_token,
+        headers: { Accept: 'application/json' },
+      });
       assert.equal(j.status, 200);
       assert.equal(j.json.length, 2);
       assert.deepEqual(Object.keys(j.json[0]).sort(), ['Context', 'EventDateTime', 'EventType', 'NotificationURI', 'ObjectType', 'ObjectURI']);
@@ -407,7 +491,10 @@ describe('simulator API', function () {
       const uri = new URL(j.json[0].NotificationURI);
       assert.equal((await call(sim, 'DELETE', uri.pathname, { token: company.access_token })).status, 200);
       assert.equal((await call(sim, 'DELETE', uri.pathname, { token: company.access_token })).status, 404);
-      const after = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: 'application/json' } });
+      const after = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', {
+        token: company.access_token,
+        headers: { Accept: 'application/json' },
+      });
       assert.equal(after.json.length, 1);
     });
   });
@@ -417,7 +504,12 @@ describe('simulator API', function () {
       const app = (await appToken(sim)).access_token;
       const topics = await call(sim, 'GET', '/events/v4/topics', { token: app });
       assert.ok(topics.json.includes('public.concur.expense.report'));
-      const sub = { id: 'nodered-approvals', filter: 'statusChanged', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://example.com/concur/ess' } };
+      const sub = {
+        id: 'nodered-approvals',
+        filter: 'statusChanged',
+        topic: 'public.concur.expense.report',
+        webHookConfig: { endpoint: 'https://example.com/concur/ess' },
+      };
       const put = await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: sub });
       assert.equal(put.status, 200);
       assert.equal(put.json.message, "Subscription 'nodered-approvals' saved successfully");
@@ -437,10 +529,17 @@ describe('simulator API', function () {
       const app = (await appToken(sim)).access_token;
       const base = { filter: '.*', topic: 'public.concur.expense.report', webHookConfig: { endpoint: 'https://example.com/hook' } };
       assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 'Bad Id' } })).status, 400);
-      assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 'x', topic: 'public.secret' } })).status, 403);
+      assert.equal(
+        (await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 'x', topic: 'public.secret' } })).status,
+        403,
+      );
       assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 'x', filter: '(' } })).status, 400);
-      assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 'x', webHookConfig: { endpoint: 'ftp://x' } } })).status, 400);
-      for (let i = 1; i <= 5; i++) assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: `s${i}` } })).status, 200);
+      assert.equal(
+        (await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 'x', webHookConfig: { endpoint: 'ftp://x' } } })).status,
+        400,
+      );
+      for (let i = 1; i <= 5; i++)
+        assert.equal((await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: `s${i}` } })).status, 200);
       const sixth = await call(sim, 'PUT', '/events/v4/subscriptions/webhook', { token: app, json: { ...base, id: 's6' } });
       assert.equal(sixth.status, 400);
       assert.match(sixth.json.message, /at most 5/);

@@ -37,25 +37,54 @@ describe('simulator: Identity v4, reportsToApprove, comments, receipt images, Tr
     let r = await get(`/profile/identity/v4/Users/${JANE}`);
     assert.equal(r.status, 200);
     const ent = r.json['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'];
-    assert.deepEqual([r.json.userName, ent.employeeNumber, ent.manager.value, ent.companyId], ['jane.doe@globex.example', 'E1001', SAM, sim.credentials.companyId]);
+    assert.deepEqual(
+      [r.json.userName, ent.employeeNumber, ent.manager.value, ent.companyId],
+      ['jane.doe@globex.example', 'E1001', SAM, sim.credentials.companyId],
+    );
     r = await get('/profile/identity/v4/Users?filter=' + encodeURIComponent('employeeNumber eq "E1004"'));
-    assert.deepEqual(r.json.Resources.map((u) => u.id), [PAT]);
+    assert.deepEqual(
+      r.json.Resources.map((u) => u.id),
+      [PAT],
+    );
     r = await get('/profile/identity/v4/Users?count=2&startIndex=3');
     assert.deepEqual([r.json.totalResults, r.json.startIndex, r.json.itemsPerPage], [4, 3, 2]);
     r = await get('/profile/identity/v4/Users?filter=' + encodeURIComponent('title eq "x"'));
     assert.equal(r.status, 400);
     r = await get('/profile/identity/v4/Users/nope');
-    assert.deepEqual([r.status, r.json.schemas[0], r.json.status, r.json.detail], [404, 'urn:ietf:params:scim:api:messages:2.0:Error', '404', 'User nope not found']);
+    assert.deepEqual(
+      [r.status, r.json.schemas[0], r.json.status, r.json.detail],
+      [404, 'urn:ietf:params:scim:api:messages:2.0:Error', '404', 'User nope not found'],
+    );
     assert.equal((await call(sim, 'GET', `/profile/identity/v4/Users/${JANE}`)).status, 401, 'a token is needed');
   });
 
   it('reportsToApprove: documented schema, delegates, sort/order, bad parameters', async () => {
     let r = await get(`/expensereports/v4/users/${SAM}/context/MANAGER/reportsToApprove`);
-    assert.deepEqual(Object.keys(r.json[0]).sort(), ['amountDueEmployee', 'approver', 'claimedAmount', 'employee', 'hasExceptions', 'links', 'name', 'reportDate', 'reportId', 'reportNumber', 'reportType', 'submitDate', 'totalApprovedAmount'].sort());
+    assert.deepEqual(
+      Object.keys(r.json[0]).sort(),
+      [
+        'amountDueEmployee',
+        'approver',
+        'claimedAmount',
+        'employee',
+        'hasExceptions',
+        'links',
+        'name',
+        'reportDate',
+        'reportId',
+        'reportNumber',
+        'reportType',
+        'submitDate',
+        'totalApprovedAmount',
+      ].sort(),
+    );
     assert.deepEqual([r.json[0].approver.employeeUuid, r.json[0].employee.employeeUuid], [SAM, JANE]);
     assert.deepEqual((await get(`/expensereports/v4/users/${PAT}/context/MANAGER/reportsToApprove`)).json, []);
     r = await get(`/expensereports/v4/users/${PAT}/context/MANAGER/reportsToApprove?includeDelegateApprovals=true`);
-    assert.deepEqual(r.json.map((x) => x.reportId), [R3]);
+    assert.deepEqual(
+      r.json.map((x) => x.reportId),
+      [R3],
+    );
     assert.equal((await get(`/expensereports/v4/users/${PAT}/context/MANAGER/reportsToApprove?includeDelegateApprovals=yes`)).status, 400);
     assert.equal((await get(`/expensereports/v4/users/${SAM}/context/MANAGER/reportsToApprove?sort=colour`)).status, 400);
     assert.equal((await get(`/expensereports/v4/users/${SAM}/context/MANAGER/reportsToApprove?sort=reportDate&order=sideways`)).status, 400);
@@ -67,7 +96,10 @@ describe('simulator: Identity v4, reportsToApprove, comments, receipt images, Tr
     r = await call(sim, 'POST', `/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R1}/comments`, { token: t, json: { comment: 'hi' } });
     assert.deepEqual([r.status, r.json.uri], [201, `${sim.url}/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R1}/comments`]);
     r = await get(`/expensereports/v4/users/${JANE}/context/TRAVELER/reports/${R1}/comments`);
-    assert.deepEqual(r.json.map((c) => [c.comment, c.author.employeeUuid]), [['hi', JANE]]);
+    assert.deepEqual(
+      r.json.map((c) => [c.comment, c.author.employeeUuid]),
+      [['hi', JANE]],
+    );
     assert.equal((await call(sim, 'POST', `/expensereports/v4/reports/${R1}/comments`, { token: t, json: { comment: '' } })).status, 400);
     assert.equal((await get(`/expensereports/v4/users/${JANE}/context/PROCESSOR/reports/${R1}/comments`)).status, 400);
     assert.equal((await get(`/expensereports/v4/reports/${R1}/expenses/NOPE/comments`)).status, 404);
@@ -112,6 +144,9 @@ describe('simulator: Identity v4, reportsToApprove, comments, receipt images, Tr
     const st = await call(sim, 'GET', '/_sim/state');
     assert.equal(st.json.travelRequests.find((x) => x.id === TR1).status, 'APPROVED');
     const ev = sim.buildRequestEvent('053A479B3C9DD847B02A203C657AE26B');
-    assert.deepEqual([ev.topic, ev.eventType, ev.facts.role, ev.facts.status], ['public.concur.request', 'statusChange.PENDING.ExternalValidation', 'ExternalValidation', 'PendingExternalValidation']);
+    assert.deepEqual(
+      [ev.topic, ev.eventType, ev.facts.role, ev.facts.status],
+      ['public.concur.request', 'statusChange.PENDING.ExternalValidation', 'ExternalValidation', 'PendingExternalValidation'],
+    );
   });
 });

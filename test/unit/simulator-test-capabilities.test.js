@@ -42,13 +42,22 @@ describe('simulator test capabilities', function () {
       failNext(sim, { method: 'GET', pathPrefix: R1_V4, drop: true });
       await assert.rejects(call(sim, 'GET', R1_V4, { token: company.access_token }), /socket hang up|ECONNRESET/);
       assert.equal((await call(sim, 'GET', R1_V4, { token: company.access_token })).status, 200);
-      assert.deepEqual(requestsTo(sim, /reports\//).map((r) => [r.status, r.fault]), [[0, 'failNext rule (drop)'], [200, undefined]]);
+      assert.deepEqual(
+        requestsTo(sim, /reports\//).map((r) => [r.status, r.fault]),
+        [
+          [0, 'failNext rule (drop)'],
+          [200, undefined],
+        ],
+      );
     });
 
     it('expireTokens: the token dies as the request arrives (403 expired), a fresh token works again', async () => {
       failNext(sim, { method: 'PUT', pathPrefix: `/expensereports/v4/reports/${R1}/exceptions`, expireTokens: true });
       assert.equal((await call(sim, 'GET', R1_V4, { token: company.access_token })).status, 200, 'other requests do not trigger it');
-      const put = await call(sim, 'PUT', `/expensereports/v4/reports/${R1}/exceptions`, { token: company.access_token, json: { exceptionCode: 'NODATE', exceptionVisibility: 'ALL' } });
+      const put = await call(sim, 'PUT', `/expensereports/v4/reports/${R1}/exceptions`, {
+        token: company.access_token,
+        json: { exceptionCode: 'NODATE', exceptionVisibility: 'ALL' },
+      });
       assert.equal(put.status, 403);
       assert.match(put.json.errorMessage, /expired/);
       assert.equal(sim.state.reportById(R1).exceptions.length, 0, 'nothing stored');
@@ -69,13 +78,18 @@ describe('simulator test capabilities', function () {
       failNext(sim, { pathPrefix: '/oauth2/v0/token', geolocation: 'https://eu2.api.concursolutions.com/' });
       const r = await tokenRequest(sim, { grant_type: 'client_credentials', ...clientFields(sim) });
       assert.equal(r.status, 400);
-      assert.deepEqual({ ...r.json, error_description: undefined }, { error: 'invalid_request', error_description: undefined, code: 16, geolocation: 'https://eu2.api.concursolutions.com' });
+      assert.deepEqual(
+        { ...r.json, error_description: undefined },
+        { error: 'invalid_request', error_description: undefined, code: 16, geolocation: 'https://eu2.api.concursolutions.com' },
+      );
       assert.equal((await tokenRequest(sim, { grant_type: 'client_credentials', ...clientFields(sim) })).status, 200, 'consumed');
     });
 
     it('validates the new rule fields', () => {
       assert.deepEqual(validateFaults({ failNext: [{ drop: true }] }).failNext, [{ count: 1, status: 0, drop: true }]);
-      assert.deepEqual(validateFaults({ failNext: [{ geolocation: 'https://x.example' }] }).failNext, [{ count: 1, status: 400, geolocation: 'https://x.example' }]);
+      assert.deepEqual(validateFaults({ failNext: [{ geolocation: 'https://x.example' }] }).failNext, [
+        { count: 1, status: 400, geolocation: 'https://x.example' },
+      ]);
       assert.throws(() => validateFaults({ failNext: [{ drop: true, status: 500 }] }), /status cannot be combined with drop/);
       assert.throws(() => validateFaults({ failNext: [{ drop: true, expireTokens: true }] }), /exclude each other/);
       assert.throws(() => validateFaults({ failNext: [{ drop: 'yes' }] }), /drop must be true or false/);
@@ -109,7 +123,8 @@ describe('simulator test capabilities', function () {
     });
 
     it('notificationListFormat: negotiate (JSON by Accept), xml (XML whatever is asked), xml-406 (406 to a JSON-only Accept)', async () => {
-      const list = (accept) => call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: accept } });
+      const list = (accept) =>
+        call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: accept } });
       assert.ok(Array.isArray((await list('application/json')).json));
       sim.setFaults({ notificationListFormat: 'xml' });
       let r = await list('application/json');
@@ -131,14 +146,36 @@ describe('simulator test capabilities', function () {
     it('uriBase prints the URIs on another host; omitFields leaves fields out of the listed entry (JSON and XML)', async () => {
       sim.state.notifications.length = 0;
       const key = sim.state.reportById(R1).reportKey;
-      sim.state.addFailedNotification({ id: 'N1', eventType: 'E', objectType: 'EXPRPT', reportKey: key, eventDateTime: '2026-11-20T10:00:00', context: null, uriBase: 'https://www.concursolutions.com' });
-      sim.state.addFailedNotification({ id: 'N2', eventType: 'E', objectType: 'EXPRPT', reportKey: key, eventDateTime: '2026-11-20T10:00:00', context: null, omitFields: ['NotificationURI', 'Context'] });
-      const j = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: 'application/json' } });
+      sim.state.addFailedNotification({
+        id: 'N1',
+        eventType: 'E',
+        objectType: 'EXPRPT',
+        reportKey: key,
+        eventDateTime: '2026-11-20T10:00:00',
+        context: null,
+        uriBase: 'https://www.concursolutions.com',
+      });
+      sim.state.addFailedNotification({
+        id: 'N2',
+        eventType: 'E',
+        objectType: 'EXPRPT',
+        reportKey: key,
+        eventDateTime: '2026-11-20T10:00:00',
+        context: null,
+        omitFields: ['NotificationURI', 'Context'],
+      });
+      const j = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', {
+        token: company.access_token,
+        headers: { Accept: 'application/json' },
+      });
       assert.equal(j.json[0].NotificationURI, 'https://www.concursolutions.com/api/platform/notifications/v1.0/notification/N1');
       assert.equal(j.json[0].ObjectURI, `https://www.concursolutions.com/api/expense/expensereport/v1.1/reportfulldetails/${key}`);
       assert.deepEqual(Object.keys(j.json[1]), ['EventDateTime', 'EventType', 'ObjectType', 'ObjectURI']);
       assert.equal(j.json[1].ObjectURI, `${sim.url}/api/expense/expensereport/v1.1/reportfulldetails/${key}`);
-      const x = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: 'application/xml' } });
+      const x = await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', {
+        token: company.access_token,
+        headers: { Accept: 'application/xml' },
+      });
       const [a, b] = xml.parse(x.body).NotificationList.Notification;
       assert.equal(a.Context['@_i:nil'] ?? a.Context['@_nil'], 'true');
       assert.deepEqual(Object.keys(b), ['EventDateTime', 'EventType', 'ObjectType', 'ObjectURI']);
@@ -179,12 +216,16 @@ describe('simulator test capabilities', function () {
         ],
       );
       const text = JSON.stringify((await call(sim, 'GET', '/_sim/requests')).json);
-      for (const secret of [c.companyRequestToken, c.clientSecret, 'no-such-token', 'wrong-secret', ...sim.issuedTokens()]) assert.ok(!text.includes(secret), 'no secret in /_sim/requests');
+      for (const secret of [c.companyRequestToken, c.clientSecret, 'no-such-token', 'wrong-secret', ...sim.issuedTokens()])
+        assert.ok(!text.includes(secret), 'no secret in /_sim/requests');
     });
 
     it('logs the query, the Accept header and the caller’s correlation id (only when it sent a usable one)', async () => {
       sim.requests.length = 0;
-      await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', { token: company.access_token, headers: { Accept: 'application/xml', 'Concur-Correlationid': 'corr-1' } });
+      await call(sim, 'GET', '/api/platform/notifications/v1.0/notification?status=failed', {
+        token: company.access_token,
+        headers: { Accept: 'application/xml', 'Concur-Correlationid': 'corr-1' },
+      });
       await call(sim, 'GET', R1_V4, { token: company.access_token, headers: { 'Concur-Correlationid': 'bad id with spaces' } });
       await call(sim, 'GET', R1_V4, { token: company.access_token });
       assert.deepEqual(

@@ -22,7 +22,10 @@ describe('simulator units', () => {
       assert.throws(() => parseArgs(['--to', '--x'], new Set()), /--to needs a value/);
     });
     it('parses durations', () => {
-      assert.deepEqual(['500ms', '60s', '2m', '72h', '3d', '5', '1.5s'].map((d) => parseDuration(d, 'x')), [500, 60000, 120000, 259200000, 259200000, 5000, 1500]);
+      assert.deepEqual(
+        ['500ms', '60s', '2m', '72h', '3d', '5', '1.5s'].map((d) => parseDuration(d, 'x')),
+        [500, 60000, 120000, 259200000, 259200000, 5000, 1500],
+      );
       assert.throws(() => parseDuration('soon', 'retention'), /--retention must be a duration/);
     });
   });
@@ -33,7 +36,10 @@ describe('simulator units', () => {
       for (const s of [200, 202, 204, 400, 404, 405, 409, 410, 413, 422, 301]) assert.equal(isRetryableStatus(s), false, String(s));
     });
     it('backs off exponentially up to the cap, and reads Retry-After as seconds or a date', () => {
-      assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, 1000, 10000)), [1000, 2000, 4000, 8000, 10000, 10000]);
+      assert.deepEqual(
+        [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, 1000, 10000)),
+        [1000, 2000, 4000, 8000, 10000, 10000],
+      );
       assert.equal(backoffDelay(1000, 1000, 5000), 5000, 'no overflow on huge attempt numbers');
       assert.equal(retryAfterMs('7'), 7000);
       const d = retryAfterMs(new Date(Date.now() + 60000).toUTCString());
@@ -49,8 +55,14 @@ describe('simulator units', () => {
       const b = seededRandom(7);
       const c = seededRandom(8);
       const xs = Array.from({ length: 5 }, () => a());
-      assert.deepEqual(xs, Array.from({ length: 5 }, () => b()));
-      assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c()));
+      assert.deepEqual(
+        xs,
+        Array.from({ length: 5 }, () => b()),
+      );
+      assert.notDeepEqual(
+        xs,
+        Array.from({ length: 5 }, () => c()),
+      );
       assert.ok(xs.every((x) => x >= 0 && x < 1));
     });
     it('failNext rules match on method and path prefix and are consumed', () => {
@@ -75,7 +87,10 @@ describe('simulator units', () => {
     it('the legacy Notification escapes text and keeps the documented order', () => {
       const x = legacyNotificationXml({ objectUri: 'https://h/a?b=1&c=<2>', step: 'SUBMIT', eventDateTime: '2026-01-02' });
       // biome-ignore lint/complexity/noAdjacentSpacesInRegex: the two-space indentation is what is checked
-      assert.match(x, /<Notification>\n  <EventType>Report Entered Expense Report Workflow Step - SUBMIT<\/EventType>\n  <ObjectType>EXPRPT<\/ObjectType>\n  <ObjectURI>https:\/\/h\/a\?b=1&amp;c=&lt;2&gt;<\/ObjectURI>\n  <EventDateTime>2026-01-02<\/EventDateTime>\n  <Context\/>\n<\/Notification>/);
+      assert.match(
+        x,
+        /<Notification>\n  <EventType>Report Entered Expense Report Workflow Step - SUBMIT<\/EventType>\n  <ObjectType>EXPRPT<\/ObjectType>\n  <ObjectURI>https:\/\/h\/a\?b=1&amp;c=&lt;2&gt;<\/ObjectURI>\n  <EventDateTime>2026-01-02<\/EventDateTime>\n  <Context\/>\n<\/Notification>/,
+      );
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       assert.equal(parseXml(x).Notification.ObjectURI, 'https://h/a?b=1&c=<2>');
     });
@@ -106,14 +121,23 @@ describe('simulator units', () => {
       workflow.approve(s, r, { statusId: 'A_ACCO' }, actor);
       assert.equal(r.approvalStatus, 'A_ACCO', 'statusId applies after the last step');
       assert.equal(r.currentStep, null);
-      assert.deepEqual(events, [['A_PEND', 'A_EXTV', 'EXTVAL'], ['A_EXTV', 'A_ACCO', null]]);
-      assert.throws(() => workflow.approve(s, r, {}, actor), (e) => e instanceof workflow.WorkflowError && e.kind === 'conflict');
+      assert.deepEqual(events, [
+        ['A_PEND', 'A_EXTV', 'EXTVAL'],
+        ['A_EXTV', 'A_ACCO', null],
+      ]);
+      assert.throws(
+        () => workflow.approve(s, r, {}, actor),
+        (e) => e instanceof workflow.WorkflowError && e.kind === 'conflict',
+      );
     });
     it('sendBack needs a comment, records it and flags everSentBack; moveToStep resubmits', () => {
       const s = new SimState();
       const r = s.reportById('CB899F7D9F73420A8D8B');
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
-      assert.throws(() => workflow.sendBack(s, r, { comment: '   ' }, actor), (e) => e.kind === 'validation' && e.field === 'comment');
+      assert.throws(
+        () => workflow.sendBack(s, r, { comment: '   ' }, actor),
+        (e) => e.kind === 'validation' && e.field === 'comment',
+      );
       workflow.sendBack(s, r, { comment: 'fix the hotel receipt' }, actor);
       assert.deepEqual([r.approvalStatus, r.isSentBack, r.everSentBack, r.comments.at(-1).comment], ['A_RESU', true, true, 'fix the hotel receipt']);
       workflow.moveToStep(s, r, undefined, actor);

@@ -4,7 +4,16 @@ const assert = require('node:assert/strict');
 const { lookupPath, summarizeUser, UserCache } = require('../../dist/concur/user-lookup');
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const user = (id, login, emp) => ({ id, userName: login, name: { givenName: 'A', familyName: 'B' }, emails: [{ type: 'home', value: 'h@x' }, { type: 'work', value: 'w@x' }], [ENT]: { employeeNumber: emp, manager: { value: 'm-1', displayName: 'M' } } });
+const user = (id, login, emp) => ({
+  id,
+  userName: login,
+  name: { givenName: 'A', familyName: 'B' },
+  emails: [
+    { type: 'home', value: 'h@x' },
+    { type: 'work', value: 'w@x' },
+  ],
+  [ENT]: { employeeNumber: emp, manager: { value: 'm-1', displayName: 'M' } },
+});
 
 describe('concur/user-lookup (pure)', () => {
   it('builds the documented Identity v4 requests and refuses unsafe values', () => {
@@ -31,7 +40,14 @@ describe('concur/user-lookup (pure)', () => {
         await new Promise((res) => setTimeout(res, 5));
         if (fail) throw Object.assign(new Error('boom'), { code: 'HTTP_503' });
         const id = decodeURIComponent(r.url.split('/').pop());
-        return { status: 200, url: r.url, data: r.url.includes('filter') ? { Resources: [user('u-1', 'l@x', 'E9')] } : user(id, `${id}@x`, `E-${id}`), headers: {}, text: '', attempts: 1 };
+        return {
+          status: 200,
+          url: r.url,
+          data: r.url.includes('filter') ? { Resources: [user('u-1', 'l@x', 'E9')] } : user(id, `${id}@x`, `E-${id}`),
+          headers: {},
+          text: '',
+          attempts: 1,
+        };
       },
     };
     const c = new UserCache(1000, 3, () => now);

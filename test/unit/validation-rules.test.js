@@ -38,7 +38,10 @@ describe('validation rules engine and presets', function () {
       assert.equal(r.status, 200, r.body);
       return parseBody({ status: r.status, headers: r.headers, body: Buffer.from(r.body) }).data;
     };
-    const v4 = async (user, id) => toReportView(await get(`/expensereports/v4/users/${user}/context/TRAVELER/reports/${id}`), { expenses: await get(`/expensereports/v4/users/${user}/context/TRAVELER/reports/${id}/expenses`) });
+    const v4 = async (user, id) =>
+      toReportView(await get(`/expensereports/v4/users/${user}/context/TRAVELER/reports/${id}`), {
+        expenses: await get(`/expensereports/v4/users/${user}/context/TRAVELER/reports/${id}/expenses`),
+      });
     views.r1 = await v4(JANE, R1);
     views.r2 = await v4(CHRIS, R2);
     views.r2legacy = toReportView(await get(`/api/expense/expensereport/v1.1/reportfulldetails/${R2_KEY}`));
@@ -59,7 +62,10 @@ describe('validation rules engine and presets', function () {
         { condition: 'true', exceptionCode: 'X' },
         'not an object',
       ]);
-      assert.deepEqual(rules.map((r) => r.name), ['ok']);
+      assert.deepEqual(
+        rules.map((r) => r.name),
+        ['ok'],
+      );
       const by = (name) => problems.filter((p) => p.name === name).map((p) => p.field);
       assert.deepEqual(by('broken'), ['condition']);
       assert.match(problems.find((p) => p.name === 'broken').message, /does not compile: .*at character \d+/);
@@ -69,7 +75,10 @@ describe('validation rules engine and presets', function () {
       assert.deepEqual(by('vis'), ['visibility']);
       assert.deepEqual(by('rule 7'), ['name']);
       assert.deepEqual(by(''), ['rule']);
-      assert.throws(() => compileRulesOrThrow([{ name: 'broken', condition: '(', exceptionCode: 'X' }]), (e) => e instanceof RuleSetError && /rule 1 "broken"/.test(e.message));
+      assert.throws(
+        () => compileRulesOrThrow([{ name: 'broken', condition: '(', exceptionCode: 'X' }]),
+        (e) => e instanceof RuleSetError && /rule 1 "broken"/.test(e.message),
+      );
       assert.equal(compileRules('nope').problems[0].field, 'rule');
     });
 
@@ -91,21 +100,30 @@ describe('validation rules engine and presets', function () {
     it('v4 team offsite: weekend, missing receipt, per-attendee and nothing else', async () => {
       const res = await validateReport(compileRulesOrThrow(presets()), views.r2);
       const fired = res.findings.map((f) => `${f.exceptionCode}:${f.target.entryId ?? f.target.allocationId}`).sort();
-      assert.deepEqual(fired, [
-        'NORCPT:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // 612, no receipt image
-        'OVRLIMIT:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // BUSML 612 > 500
-        'POLVIOL:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // 612/8 = 76.5 > 75
-        'POLVIOL:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // Sunday 2026-10-18
-        'POLVIOL:E8C6A4F2D0B84E6C2A0F8D6B4E2C0A8F', // Saturday 2026-10-17
-      ].sort());
+      assert.deepEqual(
+        fired,
+        [
+          'NORCPT:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // 612, no receipt image
+          'OVRLIMIT:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // BUSML 612 > 500
+          'POLVIOL:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // 612/8 = 76.5 > 75
+          'POLVIOL:C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', // Sunday 2026-10-18
+          'POLVIOL:E8C6A4F2D0B84E6C2A0F8D6B4E2C0A8F', // Saturday 2026-10-17
+        ].sort(),
+      );
       assert.equal(res.passed, false);
       // POLVIOL twice on the same entry is posted once.
       assert.equal(res.exceptions.length, 4);
-      assert.deepEqual(res.exceptions.find((x) => x.exceptionCode === 'NORCPT'), { exceptionCode: 'NORCPT', objectType: 'Entry', objectId: 'C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', visibility: 'ALL' });
+      assert.deepEqual(
+        res.exceptions.find((x) => x.exceptionCode === 'NORCPT'),
+        { exceptionCode: 'NORCPT', objectType: 'Entry', objectId: 'C4A2E0B8D6F44A1C9E7B5D3F1A9C7E5B', visibility: 'ALL' },
+      );
       // The exact shape concur-post-exceptions validates.
       const norm = normalizeExceptions(res.exceptions);
       assert.ok(norm.every((n) => n.level === 'expense'));
-      assert.match(res.findings.find((f) => f.exceptionCode === 'NORCPT').message, /^No receipt image for Business Meal \(attendees\) of 612 USD at The Capital Grille on 2026-10-18$/);
+      assert.match(
+        res.findings.find((f) => f.exceptionCode === 'NORCPT').message,
+        /^No receipt image for Business Meal \(attendees\) of 612 USD at The Capital Grille on 2026-10-18$/,
+      );
       assert.match(res.summary, /^5 finding\(s\), 4 exception\(s\) on report 4D2E8A61B0C94F7FA311\n- /);
       assert.deepEqual(res.counts, { rules: 6, evaluations: 5 * 3 + 2, fired: 4, entries: 3, allocations: 2, attendees: 0 });
     });
@@ -113,7 +131,10 @@ describe('validation rules engine and presets', function () {
     it('the same rules on the v1.1 shape of that report fire on the same entries, by RpeKey', async () => {
       const res = await validateReport(compileRulesOrThrow(presets()), views.r2legacy);
       assert.equal(res.findings.length, 5);
-      assert.deepEqual([...new Set(res.exceptions.map((x) => x.objectId))].sort(), ['nxQ2rT7vY1bN$s4kL8pW3mZ6cH9dF0gJ5', 'nxQ2rT7vY1bP8mK3$pW5nD1sG7hJ2kL4'].sort());
+      assert.deepEqual(
+        [...new Set(res.exceptions.map((x) => x.objectId))].sort(),
+        ['nxQ2rT7vY1bN$s4kL8pW3mZ6cH9dF0gJ5', 'nxQ2rT7vY1bP8mK3$pW5nD1sG7hJ2kL4'].sort(),
+      );
     });
 
     it('hotel over its limit; a duplicate; an allocation without account code (allocation exception with both ids)', async () => {
@@ -130,7 +151,14 @@ describe('validation rules engine and presets', function () {
       assert.ok(codes.includes('DUPLEXP:1B7F3C9E5A2D40B8C6E4F2A0D8B6C4E2'));
       assert.ok(codes.includes('DUPLEXP:DUP1'));
       const alloc = res.exceptions.find((x) => x.objectType === 'Allocation');
-      assert.deepEqual(alloc, { exceptionCode: 'MISSREQ', objectType: 'Allocation', objectId: 'AL-1001-1', expenseId: '8E2D6A0F4C1B49E7A3D5C9B1F0E2A4C6', allocationId: 'AL-1001-1', visibility: 'APPROVER_PROCESSOR' });
+      assert.deepEqual(alloc, {
+        exceptionCode: 'MISSREQ',
+        objectType: 'Allocation',
+        objectId: 'AL-1001-1',
+        expenseId: '8E2D6A0F4C1B49E7A3D5C9B1F0E2A4C6',
+        allocationId: 'AL-1001-1',
+        visibility: 'APPROVER_PROCESSOR',
+      });
       normalizeExceptions(res.exceptions);
     });
 
@@ -139,7 +167,10 @@ describe('validation rules engine and presets', function () {
       v.header.startDate = '2026-11-02';
       v.header.endDate = '2026-11-02';
       const res = await validateReport(compileRulesOrThrow([presetRule('weekend-or-out-of-trip')]), v);
-      assert.deepEqual(res.findings.map((f) => f.target.entryId), ['5D9B1E7C3A4F42D6B8E0C2A4F6D8B0E2']); // the dinner on 11-03
+      assert.deepEqual(
+        res.findings.map((f) => f.target.entryId),
+        ['5D9B1E7C3A4F42D6B8E0C2A4F6D8B0E2'],
+      ); // the dinner on 11-03
     });
   });
 
@@ -167,32 +198,57 @@ describe('validation rules engine and presets', function () {
       assert.equal(rules[0].fast !== undefined, true); // compiles, but bails at run time (a path over an array)
       assert.equal(rules[1].fast, undefined);
       const res = await validateReport(rules, views.r2);
-      assert.deepEqual(res.findings.map((f) => f.rule), ['sum', 'regex', 'alloc of entry', 'alloc of entry']);
+      assert.deepEqual(
+        res.findings.map((f) => f.rule),
+        ['sum', 'regex', 'alloc of entry', 'alloc of entry'],
+      );
     });
 
     it('message templates fill {{paths}} and leave missing ones empty', async () => {
-      const rules = compileRulesOrThrow([{ name: 'T', scope: 'entry', condition: 'expenseTypeCode = "AIRFR"', exceptionCode: 'X', message: '{{ rule.name }}: {{entry.vendor}} {{entry.nothing.here}}|{{header.currency}}' }]);
+      const rules = compileRulesOrThrow([
+        {
+          name: 'T',
+          scope: 'entry',
+          condition: 'expenseTypeCode = "AIRFR"',
+          exceptionCode: 'X',
+          message: '{{ rule.name }}: {{entry.vendor}} {{entry.nothing.here}}|{{header.currency}}',
+        },
+      ]);
       const res = await validateReport(rules, views.r2);
       assert.equal(res.findings[0].message, 'T: United Airlines |USD');
     });
 
     it('attendee rules flag their entry; a level can lift an entry finding to the report', async () => {
-      const v = toReportView({ reportId: 'R', currencyCode: 'EUR' }, {
-        expenses: [{ expenseId: 'X1', expenseType: { id: 'DINNR' }, postedAmount: { value: 300, currencyCode: 'EUR' } }],
-        attendees: { expenseAttendeeList: [
-          { attendeeId: 'A1', expenseId: 'X1', associatedAttendeeCount: 1, transactionAmount: { value: 250, currencyCode: 'EUR' } },
-          { attendeeId: 'A2', expenseId: 'X1', associatedAttendeeCount: 1, transactionAmount: { value: 50, currencyCode: 'EUR' } },
-        ] },
-      });
+      const v = toReportView(
+        { reportId: 'R', currencyCode: 'EUR' },
+        {
+          expenses: [{ expenseId: 'X1', expenseType: { id: 'DINNR' }, postedAmount: { value: 300, currencyCode: 'EUR' } }],
+          attendees: {
+            expenseAttendeeList: [
+              { attendeeId: 'A1', expenseId: 'X1', associatedAttendeeCount: 1, transactionAmount: { value: 250, currencyCode: 'EUR' } },
+              { attendeeId: 'A2', expenseId: 'X1', associatedAttendeeCount: 1, transactionAmount: { value: 50, currencyCode: 'EUR' } },
+            ],
+          },
+        },
+      );
       const rules = compileRulesOrThrow([
-        { name: 'Share over 200', scope: 'attendee', condition: 'amount.value > 200 and $entry.expenseTypeCode = "DINNR"', exceptionCode: 'ATTLIM', message: '{{attendee.id}} on {{entry.id}}' },
+        {
+          name: 'Share over 200',
+          scope: 'attendee',
+          condition: 'amount.value > 200 and $entry.expenseTypeCode = "DINNR"',
+          exceptionCode: 'ATTLIM',
+          message: '{{attendee.id}} on {{entry.id}}',
+        },
         { name: 'Any dinner (report level)', scope: 'entry', level: 'report', condition: 'expenseTypeCode = "DINNR"', exceptionCode: 'APPRVTO' },
       ]);
       const res = await validateReport(rules, v);
-      assert.deepEqual(res.findings.map((f) => [f.rule, f.level, f.target.scope, f.target.attendeeId, f.message]), [
-        ['Share over 200', 'entry', 'attendee', 'A1', 'A1 on X1'],
-        ['Any dinner (report level)', 'report', 'entry', undefined, 'Any dinner (report level)'],
-      ]);
+      assert.deepEqual(
+        res.findings.map((f) => [f.rule, f.level, f.target.scope, f.target.attendeeId, f.message]),
+        [
+          ['Share over 200', 'entry', 'attendee', 'A1', 'A1 on X1'],
+          ['Any dinner (report level)', 'report', 'entry', undefined, 'Any dinner (report level)'],
+        ],
+      );
       assert.deepEqual(res.exceptions, [
         { exceptionCode: 'ATTLIM', objectType: 'Entry', objectId: 'X1', visibility: 'ALL' },
         { exceptionCode: 'APPRVTO', objectType: 'Report', visibility: 'ALL' },
@@ -240,14 +296,27 @@ describe('validation rules engine and presets', function () {
       '$exists($list[k = 9])',
       '(a; b) = 1',
     ];
-    const scalar = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ min: -10, max: 10, noNaN: true }), fc.constantFrom('', 'a', 'b', ' A ', 'ab'), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    const scalar = fc.oneof(
+      fc.integer({ min: -5, max: 5 }),
+      fc.double({ min: -10, max: 10, noNaN: true }),
+      fc.constantFrom('', 'a', 'b', ' A ', 'ab'),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
     const item = fc.record({ k: fc.integer({ min: 0, max: 2 }), v: scalar }, { requiredKeys: [] });
     const input = fc.record(
       {
-        a: scalar, b: scalar, c: scalar, s: scalar, t: scalar, flag: scalar,
+        a: scalar,
+        b: scalar,
+        c: scalar,
+        s: scalar,
+        t: scalar,
+        flag: scalar,
         n: fc.oneof(scalar, fc.record({ m: scalar }, { requiredKeys: [] }), fc.array(scalar, { maxLength: 2 })),
         x: fc.oneof(scalar, fc.record({ y: fc.oneof(scalar, fc.record({ z: scalar })) })),
-        weekday: fc.integer({ min: 0, max: 6 }), date: fc.constantFrom('2026-11-01', '2026-11-02'),
+        weekday: fc.integer({ min: 0, max: 6 }),
+        date: fc.constantFrom('2026-11-01', '2026-11-02'),
         postedAmount: fc.record({ value: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constant(undefined)) }, { requiredKeys: [] }),
         transactionAmount: fc.record({ value: fc.integer({ min: 0, max: 3 }) }),
         vendor: fc.constantFrom('X', 'x', undefined),
@@ -293,7 +362,22 @@ describe('validation rules engine and presets', function () {
     });
 
     it('refuses what it does not implement, so jsonata runs it', () => {
-      for (const e of ['$sum($list[k = 1].v) > 0', 'a.b[0]', 'a ~> $uppercase()', '$x := 1', 'function($v){$v}(1)', '$map(a, function($v){$v})', '{"a": 1}.a', 'a[0]', '$', '$$.a', '**.a', 'a^(b)', '$contains(s, /x/)', '$count(a, b)']) {
+      for (const e of [
+        '$sum($list[k = 1].v) > 0',
+        'a.b[0]',
+        'a ~> $uppercase()',
+        '$x := 1',
+        'function($v){$v}(1)',
+        '$map(a, function($v){$v})',
+        '{"a": 1}.a',
+        'a[0]',
+        '$',
+        '$$.a',
+        '**.a',
+        'a^(b)',
+        '$contains(s, /x/)',
+        '$count(a, b)',
+      ]) {
         assert.equal(compileFast(jsonata(e).ast()), undefined, e);
       }
     });

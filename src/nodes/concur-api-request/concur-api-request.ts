@@ -43,70 +43,77 @@ export = function (RED: RED) {
       headers: typedInput(def, { name: 'headers', defaultValue: '', defaultType: 'json', label: 'headers' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      const m = methodFromMsg ? normalizeMethod(msg.method) : method;
-      // The dialog's path may be empty: then msg.path (or msg.url, as for the core http request node) is used.
-      const path = v.path === undefined || v.path === '' ? msg.path ?? msg.url : v.path;
-      const req = buildGenericRequest({
-        method: m,
-        path,
-        query: v.query,
-        body: v.body,
-        headers: v.headers,
-        bodyFormat,
-        accept: typeof def.accept === 'string' && def.accept.trim() ? def.accept : typeof msg.accept === 'string' ? msg.accept : undefined,
-        correlationId: correlationIdOf(msg),
-      });
-      const shape = (p: Page) => {
-        const r = p.response;
-        if (output === 'buffer') return r.raw ?? Buffer.from(r.text, 'utf8');
-        if (output === 'text') return r.text;
-        return r.data;
-      };
-      const meta = (p: Page) => ({
-        method: p.index === 0 ? req.method : 'GET',
-        url: r0url(p.response.url),
-        status: p.response.status,
-        correlationId: p.response.correlationId ?? null,
-        attempts: p.response.attempts,
-        page: p.index + 1,
-        nextPage: p.nextPage ?? null,
-      });
-      const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
-      if (paging === 'each') {
-        const result = await runGenericRequest(api, req, {
-          follow: true,
-          maxPages,
-          onPage: (p) => {
-            const out = RED.util.cloneMessage(msg);
-            // Same _msgid as the input (like the core split node), so flow-completion tracking covers every page.
-            out.payload = shape(p);
-            out.statusCode = p.response.status;
-            out.headers = safeHeaders(p.response.headers);
-            out.concur = { ...prev, request: meta(p) };
-            send(out);
-          },
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        const m = methodFromMsg ? normalizeMethod(msg.method) : method;
+        // The dialog's path may be empty: then msg.path (or msg.url, as for the core http request node) is used.
+        const path = v.path === undefined || v.path === '' ? (msg.path ?? msg.url) : v.path;
+        const req = buildGenericRequest({
+          method: m,
+          path,
+          query: v.query,
+          body: v.body,
+          headers: v.headers,
+          bodyFormat,
+          accept: typeof def.accept === 'string' && def.accept.trim() ? def.accept : typeof msg.accept === 'string' ? msg.accept : undefined,
+          correlationId: correlationIdOf(msg),
         });
-        if (result.truncated) node.warn(`stopped after ${maxPages} page(s); more pages were available`);
-        return `${req.method} ${result.pages.length} page(s)`;
-      }
-      const result = await runGenericRequest(api, req, { follow: paging === 'merge', maxPages });
-      const last = result.pages[result.pages.length - 1];
-      if (paging === 'merge') {
-        msg.payload = result.pages.flatMap((p) => pageItems(p.response.data));
-        msg.concur = { ...prev, request: { ...meta(result.pages[0]), pages: result.pages.length, truncated: result.truncated, nextPage: last.nextPage ?? null } };
-        if (result.truncated) node.warn(`stopped after ${maxPages} page(s); more pages were available`);
-      } else {
-        msg.payload = shape(last);
-        if (last.response.xmlRoot && output === 'parsed') msg.responseXml = last.response.text;
-        msg.concur = { ...prev, request: meta(last) };
-      }
-      msg.statusCode = last.response.status;
-      msg.headers = safeHeaders(last.response.headers);
-      send(msg);
-      return `${req.method} ${last.response.status}${paging === 'merge' ? ` · ${result.pages.length} page(s)` : ''}`;
-    });
+        const shape = (p: Page) => {
+          const r = p.response;
+          if (output === 'buffer') return r.raw ?? Buffer.from(r.text, 'utf8');
+          if (output === 'text') return r.text;
+          return r.data;
+        };
+        const meta = (p: Page) => ({
+          method: p.index === 0 ? req.method : 'GET',
+          url: r0url(p.response.url),
+          status: p.response.status,
+          correlationId: p.response.correlationId ?? null,
+          attempts: p.response.attempts,
+          page: p.index + 1,
+          nextPage: p.nextPage ?? null,
+        });
+        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        if (paging === 'each') {
+          const result = await runGenericRequest(api, req, {
+            follow: true,
+            maxPages,
+            onPage: (p) => {
+              const out = RED.util.cloneMessage(msg);
+              // Same _msgid as the input (like the core split node), so flow-completion tracking covers every page.
+              out.payload = shape(p);
+              out.statusCode = p.response.status;
+              out.headers = safeHeaders(p.response.headers);
+              out.concur = { ...prev, request: meta(p) };
+              send(out);
+            },
+          });
+          if (result.truncated) node.warn(`stopped after ${maxPages} page(s); more pages were available`);
+          return `${req.method} ${result.pages.length} page(s)`;
+        }
+        const result = await runGenericRequest(api, req, { follow: paging === 'merge', maxPages });
+        const last = result.pages[result.pages.length - 1];
+        if (paging === 'merge') {
+          msg.payload = result.pages.flatMap((p) => pageItems(p.response.data));
+          msg.concur = {
+            ...prev,
+            request: { ...meta(result.pages[0]), pages: result.pages.length, truncated: result.truncated, nextPage: last.nextPage ?? null },
+          };
+          if (result.truncated) node.warn(`stopped after ${maxPages} page(s); more pages were available`);
+        } else {
+          msg.payload = shape(last);
+          if (last.response.xmlRoot && output === 'parsed') msg.responseXml = last.response.text;
+          msg.concur = { ...prev, request: meta(last) };
+        }
+        msg.statusCode = last.response.status;
+        msg.headers = safeHeaders(last.response.headers);
+        send(msg);
+        return `${req.method} ${last.response.status}${paging === 'merge' ? ` · ${result.pages.length} page(s)` : ''}`;
+      },
+    );
   }
   RED.nodes.registerType('concur-api-request', ConcurApiRequest);
 };

@@ -13,7 +13,16 @@ import { needsPermission } from '../shared/permissions';
 import { ConcurApiClient, type ApiRequest } from '../../concur/api-client';
 import { ConcurError, toConcurError } from '../../concur/concur-error';
 import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../../concur/concur-hosts';
-import { TokenManager, credentialProblems, credentialSeed, tokenStateSeed, GRANT_TYPES, type GrantType, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
+import {
+  TokenManager,
+  credentialProblems,
+  credentialSeed,
+  tokenStateSeed,
+  GRANT_TYPES,
+  type GrantType,
+  type TokenCredentials,
+  type TokenEvent,
+} from '../../concur/token-manager';
 import { FileTokenStore, MemoryTokenStore, type SharedTokenStore, type TokenStore } from '../../concur/token-store';
 import { PgTokenStore } from '../../concur/pg-token-store';
 import type { PgDatabase } from '../../concur/pg-database';
@@ -91,7 +100,13 @@ function readSettings(def: ConfigDef): Settings {
   };
 }
 
-function tokenManagerFor(s: Settings, credentials: Creds, store: TokenStore | undefined, onEvent?: (e: TokenEvent) => void, shared?: SharedTokenStore): TokenManager {
+function tokenManagerFor(
+  s: Settings,
+  credentials: Creds,
+  store: TokenStore | undefined,
+  onEvent?: (e: TokenEvent) => void,
+  shared?: SharedTokenStore,
+): TokenManager {
   return new TokenManager({
     grantType: s.grantType,
     credentials,
@@ -129,28 +144,45 @@ export = function (RED: RED) {
       if (missing.length) node.warn(`Concur connection "${def.name || node.id}" is not configured: ${missing.join('; ')}`);
       if (def.store) {
         const n = RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null;
-        if (!n || typeof n.database !== 'function') throw new ConcurError({ status: 0, code: 'CONFIG', message: 'the selected store (concur-store) is missing or not deployed', notSent: true });
+        if (!n || typeof n.database !== 'function')
+          throw new ConcurError({ status: 0, code: 'CONFIG', message: 'the selected store (concur-store) is missing or not deployed', notSent: true });
         shared = new PgTokenStore(n.database(), { connection: node.id, onWriteError: (m) => node.warn(m) });
         storeNode = n;
       }
       let store: TokenStore;
       if (tokenDir) {
         const file = new FileTokenStore(tokenDir, node.id);
-        adoptTestedState(file, new FileTokenStore(tokenDir, `${node.id}.tested`), tokenStateSeed({ grantType: s.grantType, baseUrl: s.baseUrl, tokenBaseUrl: s.tokenBaseUrl, credentials: creds }));
+        adoptTestedState(
+          file,
+          new FileTokenStore(tokenDir, `${node.id}.tested`),
+          tokenStateSeed({ grantType: s.grantType, baseUrl: s.baseUrl, tokenBaseUrl: s.tokenBaseUrl, credentials: creds }),
+        );
         store = file;
       } else {
         store = new MemoryTokenStore();
         node.warn('Node-RED has no userDir: a rotated refresh token will not survive a restart');
       }
       tokenStore = store;
-      const tokens = tokenManagerFor(s, creds, store, (e) => {
-        // Facts only: never a token or secret.
-        if (e.type === 'token') node.log(`access token obtained (${e.grant} grant, valid ${e.expiresInSec} s${e.geolocation ? `, geolocation ${e.geolocation}` : ''})`);
-        else if (e.type === 'refresh-rotated') node.log(`Concur rotated the refresh token; the new one is saved in ${shared ? shared.location : store.location}`);
-        else if (e.type === 'refresh-rejected') node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
-        else if (e.type === 'store-error') node.warn(e.message);
-        else if (e.type === 'geolocation-refused') node.warn(`ignored the geolocation ${e.geolocation} named by the token endpoint: with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed`);
-      }, shared);
+      const tokens = tokenManagerFor(
+        s,
+        creds,
+        store,
+        (e) => {
+          // Facts only: never a token or secret.
+          if (e.type === 'token')
+            node.log(`access token obtained (${e.grant} grant, valid ${e.expiresInSec} s${e.geolocation ? `, geolocation ${e.geolocation}` : ''})`);
+          else if (e.type === 'refresh-rotated')
+            node.log(`Concur rotated the refresh token; the new one is saved in ${shared ? shared.location : store.location}`);
+          else if (e.type === 'refresh-rejected')
+            node.warn(`stored refresh token rejected (${e.error})${e.fallback ? '; trying the configured credentials' : ''}`);
+          else if (e.type === 'store-error') node.warn(e.message);
+          else if (e.type === 'geolocation-refused')
+            node.warn(
+              `ignored the geolocation ${e.geolocation} named by the token endpoint: with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed`,
+            );
+        },
+        shared,
+      );
       client = new ConcurApiClient({
         tokens,
         retry: s.retry,
@@ -247,7 +279,17 @@ export = function (RED: RED) {
   function settingsKey(def: ConfigDef, c: Creds): string {
     const s = readSettings(def);
     const hash = (v: string | undefined) => (v ? credentialSeed('client_credentials', v, {}) : '');
-    return JSON.stringify([s.baseUrl, s.tokenBaseUrl ?? null, s.grantType, s.credtype, s.scope ?? null, s.followGeolocation, credentialSeed(s.grantType, c.clientId, c), hash(c.clientSecret), hash(c.password)]);
+    return JSON.stringify([
+      s.baseUrl,
+      s.tokenBaseUrl ?? null,
+      s.grantType,
+      s.credtype,
+      s.scope ?? null,
+      s.followGeolocation,
+      credentialSeed(s.grantType, c.clientId, c),
+      hash(c.clientSecret),
+      hash(c.password),
+    ]);
   }
 
   RED.nodes.registerType('concur-config', ConcurConfig as unknown as (this: any, def: any) => void, {
@@ -276,15 +318,31 @@ export = function (RED: RED) {
         const v = given[k];
         return v === undefined || v === PASSWORD_PLACEHOLDER ? deployed?.credentials?.[k] : v || undefined;
       };
-      const creds: Creds = { clientId: pick('clientId'), clientSecret: pick('clientSecret'), refreshToken: pick('refreshToken'), username: pick('username'), password: pick('password') };
+      const creds: Creds = {
+        clientId: pick('clientId'),
+        clientSecret: pick('clientSecret'),
+        refreshToken: pick('refreshToken'),
+        username: pick('username'),
+        password: pick('password'),
+      };
       const def: ConfigDef = { ...body, id, type: 'concur-config' };
       const s = readSettings(def);
       for (const url of [s.baseUrl, s.tokenBaseUrl]) {
         const host = insecureUrl(url);
-        if (host) return answer(400, { ok: false, status: 0, error: 'INSECURE_URL', message: `refusing to send credentials over plain http:// to ${host}: use https:// (http is allowed only for loopback, e.g. the simulator)`, error_description: null, code: null });
+        if (host)
+          return answer(400, {
+            ok: false,
+            status: 0,
+            error: 'INSECURE_URL',
+            message: `refusing to send credentials over plain http:// to ${host}: use https:// (http is allowed only for loopback, e.g. the simulator)`,
+            error_description: null,
+            code: null,
+          });
       }
       // Stored secrets (fields left as they were) go only where the deployed connection sends them.
-      const reused = (['clientSecret', 'refreshToken', 'password'] as const).filter((k) => (given[k] === undefined || given[k] === PASSWORD_PLACEHOLDER) && deployed?.credentials?.[k]);
+      const reused = (['clientSecret', 'refreshToken', 'password'] as const).filter(
+        (k) => (given[k] === undefined || given[k] === PASSWORD_PLACEHOLDER) && deployed?.credentials?.[k],
+      );
       if (reused.length && deployed?.endpointKey !== endpointKey(s)) {
         return answer(400, {
           ok: false,

@@ -94,7 +94,10 @@ const TYPE = 'concur-ess-event-in';
 
 function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
   const base = RED.settings.userDir || path.join(os.homedir(), '.node-red');
-  const name = String(def.storeName ?? '').trim().replace(/[^A-Za-z0-9._-]/g, '_') || node.id.replace(/[^A-Za-z0-9._-]/g, '_');
+  const name =
+    String(def.storeName ?? '')
+      .trim()
+      .replace(/[^A-Za-z0-9._-]/g, '_') || node.id.replace(/[^A-Za-z0-9._-]/g, '_');
   return path.join(base, 'concur-ess', `${name}.journal`);
 }
 
@@ -117,7 +120,15 @@ export = function (RED: RedApi) {
     j.deadLetters().then(
       (list) => {
         const body = JSON.stringify(
-          list.map((d) => ({ id: d.id, reason: d.reason, failedAt: new Date(d.failedAt).toISOString(), receivedAt: new Date(d.receivedAt).toISOString(), deliveryCount: d.deliveryCount, meta: d.meta, body: d.body })),
+          list.map((d) => ({
+            id: d.id,
+            reason: d.reason,
+            failedAt: new Date(d.failedAt).toISOString(),
+            receivedAt: new Date(d.receivedAt).toISOString(),
+            deliveryCount: d.deliveryCount,
+            meta: d.meta,
+            body: d.body,
+          })),
         );
         res.statusCode = 200;
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -214,7 +225,10 @@ export = function (RED: RedApi) {
         allowedSerials: parseList(def.allowedSerials),
         trustedIssuers: mode === 'header' ? parseCertificates(def.headerCertIssuers, 'trusted issuers') : undefined,
       };
-      const header = String(def.clientCertHeader ?? '').trim().toLowerCase() || 'x-forwarded-client-cert';
+      const header =
+        String(def.clientCertHeader ?? '')
+          .trim()
+          .toLowerCase() || 'x-forwarded-client-cert';
       if (mode === 'header' && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new Error(`"${header}" is not a valid header name`);
       receiverOpts = {
         store: undefined, // set once the store is open
@@ -255,7 +269,9 @@ export = function (RED: RedApi) {
         fields = eventMessage(stored, parsed);
       } catch (err) {
         // Only a store edited by hand can get here: keep the body as a dead letter.
-        journal?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`).catch((e) => warn('mark', `recording a dead letter failed (retried): ${(e as Error).message}`));
+        journal
+          ?.markFailed(stored.id, `stored body does not parse: ${(err as Error).message}`)
+          .catch((e) => warn('mark', `recording a dead letter failed (retried): ${(e as Error).message}`));
         counts.failed++;
         live.failed++;
         return status();
@@ -419,13 +435,17 @@ export = function (RED: RedApi) {
       }
       const st = fileStore.journal.getStats();
       if (st.corruptLines || st.tornTailBytes) {
-        node.warn(`event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`);
+        node.warn(
+          `event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`,
+        );
       }
       // Already over the dedupe memory limit (a lower limit, or ids replayed from a busier time): say so now, not at the first 503.
       const mem = fileStore.journal.memory();
       if (mem.dedupe >= mem.limits.dedupe) {
         lastIssue = { text: '503 memory limit', fill: 'red' };
-        node.warn(`event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`);
+        node.warn(
+          `event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`,
+        );
       }
       return fileStore;
     };
@@ -475,7 +495,9 @@ export = function (RED: RedApi) {
             const batch = await journal.claimPending(room);
             if (batch.length === 0) return;
             if (closing) return; // a shared store gives the claims back on close
-            node.log(`re-emitting ${batch.length} ESS event(s) stored but not completed${shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`);
+            node.log(
+              `re-emitting ${batch.length} ESS event(s) stored but not completed${shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`,
+            );
             for (const ev of batch) {
               counts.redelivered++;
               live.redelivered++;

@@ -30,30 +30,40 @@ export = function (RED: RED) {
       userId: typedInput(def, { name: 'userId', defaultValue: 'userId', label: 'user id' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const event = msg.payload;
-      const p = isObject(event) ? event : {};
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      // Everything is validated before a request goes out.
-      const location = locateReport({ factsHref: v.href, objectURI: p.objectURI, reportId: v.reportId, userId: v.userId }, { version, context, urlTemplate });
-      const got = await fetchReport(api, location, correlationIdOf(msg));
-      const s = got.summary;
-      const prev = isObject(msg.concur) ? msg.concur : {};
-      msg.concur = {
-        ...prev,
-        event: prev.event ?? event,
-        report: { url: got.response.url, source: location.source, version: location.version, status: got.response.status, correlationId: got.response.correlationId ?? null },
-      };
-      msg.report = got.report;
-      msg.payload = structuredClone(got.report);
-      if (got.response.xmlRoot) msg.reportXml = got.response.text;
-      if (s.reportId) msg.reportId = s.reportId;
-      if (s.reportKey) msg.reportKey = s.reportKey;
-      if (s.userId && msg.userId === undefined) msg.userId = s.userId;
-      if (s.workflowActionUrl) msg.workflowActionUrl = s.workflowActionUrl;
-      send(msg);
-      return `${location.version === 'unknown' ? '' : location.version + ' '}${s.reportId ?? 'report'}`;
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const event = msg.payload;
+        const p = isObject(event) ? event : {};
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        // Everything is validated before a request goes out.
+        const location = locateReport({ factsHref: v.href, objectURI: p.objectURI, reportId: v.reportId, userId: v.userId }, { version, context, urlTemplate });
+        const got = await fetchReport(api, location, correlationIdOf(msg));
+        const s = got.summary;
+        const prev = isObject(msg.concur) ? msg.concur : {};
+        msg.concur = {
+          ...prev,
+          event: prev.event ?? event,
+          report: {
+            url: got.response.url,
+            source: location.source,
+            version: location.version,
+            status: got.response.status,
+            correlationId: got.response.correlationId ?? null,
+          },
+        };
+        msg.report = got.report;
+        msg.payload = structuredClone(got.report);
+        if (got.response.xmlRoot) msg.reportXml = got.response.text;
+        if (s.reportId) msg.reportId = s.reportId;
+        if (s.reportKey) msg.reportKey = s.reportKey;
+        if (s.userId && msg.userId === undefined) msg.userId = s.userId;
+        if (s.workflowActionUrl) msg.workflowActionUrl = s.workflowActionUrl;
+        send(msg);
+        return `${location.version === 'unknown' ? '' : location.version + ' '}${s.reportId ?? 'report'}`;
+      },
+    );
   }
   RED.nodes.registerType('concur-get-report-details', ConcurGetReportDetails);
 };

@@ -26,37 +26,43 @@ export = function (RED: RED) {
 
     const uriInput = typedInput(def, { name: 'notificationURI', defaultValue: 'notificationURI', label: 'notification URI' });
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const correlationId = correlationIdOf(msg);
-      if (operation === 'delete') {
-        const given = await evaluateInput(RED, node, msg, uriInput);
-        const uri = given ?? (msg.payload && typeof msg.payload === 'object' ? (msg.payload as Record<string, unknown>).notificationURI : undefined);
-        const r = await deleteNotification(api, uri, correlationId);
-        msg.payload = { deleted: true, status: r.status, notificationURI: r.notificationURI };
-        send(msg);
-        return 'deleted';
-      }
-      const list = await listFailedNotifications(api, { statusValue, correlationId });
-      if (list.skipped.length) {
-        node.warn(`ignored ${list.skipped.length} unusable notification(s) (left on Concur): ${list.skipped.map((s) => `#${s.index} ${s.reason}`).join('; ')}`);
-      }
-      if (def.emitEach) {
-        for (const n of list.notifications) {
-          const out = RED.util.cloneMessage(msg);
-          delete out._msgid; // each replayed notification is its own message
-          out.payload = notificationFields(n);
-          out.topic = n.objectType;
-          out.notificationURI = n.notificationURI;
-          out.concur = { source: 'notification-replay', notificationURI: n.notificationURI, listedAt: new Date().toISOString() };
-          send(out);
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const correlationId = correlationIdOf(msg);
+        if (operation === 'delete') {
+          const given = await evaluateInput(RED, node, msg, uriInput);
+          const uri = given ?? (msg.payload && typeof msg.payload === 'object' ? (msg.payload as Record<string, unknown>).notificationURI : undefined);
+          const r = await deleteNotification(api, uri, correlationId);
+          msg.payload = { deleted: true, status: r.status, notificationURI: r.notificationURI };
+          send(msg);
+          return 'deleted';
         }
-      } else {
-        msg.payload = list.notifications;
-        if (list.skipped.length) msg.skipped = list.skipped;
-        send(msg);
-      }
-      return `${list.notifications.length} failed`;
-    });
+        const list = await listFailedNotifications(api, { statusValue, correlationId });
+        if (list.skipped.length) {
+          node.warn(
+            `ignored ${list.skipped.length} unusable notification(s) (left on Concur): ${list.skipped.map((s) => `#${s.index} ${s.reason}`).join('; ')}`,
+          );
+        }
+        if (def.emitEach) {
+          for (const n of list.notifications) {
+            const out = RED.util.cloneMessage(msg);
+            delete out._msgid; // each replayed notification is its own message
+            out.payload = notificationFields(n);
+            out.topic = n.objectType;
+            out.notificationURI = n.notificationURI;
+            out.concur = { source: 'notification-replay', notificationURI: n.notificationURI, listedAt: new Date().toISOString() };
+            send(out);
+          }
+        } else {
+          msg.payload = list.notifications;
+          if (list.skipped.length) msg.skipped = list.skipped;
+          send(msg);
+        }
+        return `${list.notifications.length} failed`;
+      },
+    );
   }
   RED.nodes.registerType('concur-notifications', ConcurNotifications);
 };

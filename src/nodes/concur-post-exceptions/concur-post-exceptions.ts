@@ -22,7 +22,9 @@ export = function (RED: RED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const legacy = def.version === 'v1.1';
-    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility)) ? (def.visibility as ExceptionVisibility) : 'ALL';
+    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility))
+      ? (def.visibility as ExceptionVisibility)
+      : 'ALL';
     let configured: unknown;
     let configProblem = '';
     if (typeof def.exceptions === 'string' && def.exceptions.trim()) {
@@ -43,29 +45,37 @@ export = function (RED: RED) {
       exceptions: typedInput(def, { name: 'exceptionsFrom', defaultValue: 'exceptions', label: 'exceptions' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      const source = v.exceptions !== undefined ? v.exceptions : configured;
-      if (source === undefined) throw invalidInput(configProblem || 'no exceptions: set msg.exceptions or configure them in the node');
-      const list = normalizeExceptions(source, visibility);
-      const reportId = legacy ? idValue(v.reportKey) ?? idValue(v.reportId) : idValue(v.reportId);
-      if (!reportId) throw invalidInput(legacy ? 'msg.reportKey (v1.1 RptKey) or msg.reportId is required' : 'msg.reportId is required');
-      const correlationId = correlationIdOf(msg);
-      const results = legacy ? await postExceptionsLegacy(api, reportId, list, correlationId) : await postExceptionsV4(api, reportId, list, correlationId);
-      msg.payload = results;
-      const failed = results.filter((r) => !r.ok);
-      if (failed.length) {
-        // Partial failure goes to the Catch node with every result in msg.payload.
-        const first = failed[0];
-        throw new ConcurError({
-          status: first.status,
-          code: results.length === failed.length ? first.code ?? 'EXCEPTIONS_FAILED' : 'EXCEPTIONS_PARTIAL',
-          message: `${failed.length} of ${results.length} exception(s) failed on report ${reportId}: ${failed.map((f) => `#${f.index} ${f.exceptionCode}: ${f.message ?? 'failed'}`).join('; ')}`.slice(0, 1000),
-        });
-      }
-      send(msg);
-      return `${results.length} exception(s) on ${reportId}`;
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        const source = v.exceptions !== undefined ? v.exceptions : configured;
+        if (source === undefined) throw invalidInput(configProblem || 'no exceptions: set msg.exceptions or configure them in the node');
+        const list = normalizeExceptions(source, visibility);
+        const reportId = legacy ? (idValue(v.reportKey) ?? idValue(v.reportId)) : idValue(v.reportId);
+        if (!reportId) throw invalidInput(legacy ? 'msg.reportKey (v1.1 RptKey) or msg.reportId is required' : 'msg.reportId is required');
+        const correlationId = correlationIdOf(msg);
+        const results = legacy ? await postExceptionsLegacy(api, reportId, list, correlationId) : await postExceptionsV4(api, reportId, list, correlationId);
+        msg.payload = results;
+        const failed = results.filter((r) => !r.ok);
+        if (failed.length) {
+          // Partial failure goes to the Catch node with every result in msg.payload.
+          const first = failed[0];
+          throw new ConcurError({
+            status: first.status,
+            code: results.length === failed.length ? (first.code ?? 'EXCEPTIONS_FAILED') : 'EXCEPTIONS_PARTIAL',
+            message:
+              `${failed.length} of ${results.length} exception(s) failed on report ${reportId}: ${failed.map((f) => `#${f.index} ${f.exceptionCode}: ${f.message ?? 'failed'}`).join('; ')}`.slice(
+                0,
+                1000,
+              ),
+          });
+        }
+        send(msg);
+        return `${results.length} exception(s) on ${reportId}`;
+      },
+    );
   }
   RED.nodes.registerType('concur-post-exceptions', ConcurPostExceptions);
 };

@@ -33,36 +33,50 @@ export = function (RED: RED) {
       companyId: typedInput(def, { name: 'companyId', defaultValue: 'companyId', label: 'company id' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      const correlationId = correlationIdOf(msg);
-      const ev = (msg.concur as Record<string, any> | undefined)?.event;
-      // An ESS event names the company; use it when no company id was given.
-      const companyId = v.companyId ?? (ev && typeof ev === 'object' ? ev.companyId ?? ev.facts?.companyId : undefined);
-      const images: ReceiptImage[] = legacy
-        ? await receiptImageV1(api, { reportId: v.reportId, entryId: v.expenseId }, correlationId)
-        : await receiptImagesV4(api, { reportId: v.reportId, userId: v.userId, context, expenseId: v.expenseId, companyId, representation, maxImages }, correlationId);
-      const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
-      const info = (img: ReceiptImage) => ({ expenseId: img.expenseId, imageId: img.imageId, contentType: img.contentType, bytes: img.data.length, source: img.source });
-      if (each) {
-        images.forEach((img, i) => {
-          const out = RED.util.cloneMessage(msg);
-          // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
-          out.payload = img.data;
-          out.contentType = img.contentType;
-          out.receipt = info(img);
-          // Nested like the core split node: an incoming msg.parts is kept inside.
-          out.parts = { id: String(msg._msgid ?? ''), index: i, count: images.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
-          out.concur = { ...prev, receipts: { count: images.length, index: i } };
-          send(out);
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        const correlationId = correlationIdOf(msg);
+        const ev = (msg.concur as Record<string, any> | undefined)?.event;
+        // An ESS event names the company; use it when no company id was given.
+        const companyId = v.companyId ?? (ev && typeof ev === 'object' ? (ev.companyId ?? ev.facts?.companyId) : undefined);
+        const images: ReceiptImage[] = legacy
+          ? await receiptImageV1(api, { reportId: v.reportId, entryId: v.expenseId }, correlationId)
+          : await receiptImagesV4(
+              api,
+              { reportId: v.reportId, userId: v.userId, context, expenseId: v.expenseId, companyId, representation, maxImages },
+              correlationId,
+            );
+        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const info = (img: ReceiptImage) => ({
+          expenseId: img.expenseId,
+          imageId: img.imageId,
+          contentType: img.contentType,
+          bytes: img.data.length,
+          source: img.source,
         });
-      } else {
-        msg.payload = images.map((img) => ({ ...info(img), data: img.data }));
-        msg.concur = { ...prev, receipts: { count: images.length } };
-        send(msg);
-      }
-      return `${images.length} image(s)`;
-    });
+        if (each) {
+          images.forEach((img, i) => {
+            const out = RED.util.cloneMessage(msg);
+            // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
+            out.payload = img.data;
+            out.contentType = img.contentType;
+            out.receipt = info(img);
+            // Nested like the core split node: an incoming msg.parts is kept inside.
+            out.parts = { id: String(msg._msgid ?? ''), index: i, count: images.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
+            out.concur = { ...prev, receipts: { count: images.length, index: i } };
+            send(out);
+          });
+        } else {
+          msg.payload = images.map((img) => ({ ...info(img), data: img.data }));
+          msg.concur = { ...prev, receipts: { count: images.length } };
+          send(msg);
+        }
+        return `${images.length} image(s)`;
+      },
+    );
   }
   RED.nodes.registerType('concur-receipt-images', ConcurReceiptImages);
 };

@@ -29,24 +29,37 @@ export = function (RED: RED) {
       comment: typedInput(def, { name: 'comment', defaultValue: 'comment', label: 'comment' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      const t: CommentTarget = { reportId: v.reportId, expenseId: v.expenseId === '' || v.expenseId === null ? undefined : v.expenseId, endpoint, userId: v.userId, context };
-      const correlationId = correlationIdOf(msg);
-      const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
-      if (add) {
-        const r = await addComment(api, t, v.comment, correlationId);
-        msg.payload = { added: true, status: r.status, uri: r.uri, comment: v.comment };
-        msg.concur = { ...prev, comments: { operation: 'add', status: r.status, correlationId: r.correlationId ?? null } };
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        const t: CommentTarget = {
+          reportId: v.reportId,
+          expenseId: v.expenseId === '' || v.expenseId === null ? undefined : v.expenseId,
+          endpoint,
+          userId: v.userId,
+          context,
+        };
+        const correlationId = correlationIdOf(msg);
+        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        if (add) {
+          const r = await addComment(api, t, v.comment, correlationId);
+          msg.payload = { added: true, status: r.status, uri: r.uri, comment: v.comment };
+          msg.concur = { ...prev, comments: { operation: 'add', status: r.status, correlationId: r.correlationId ?? null } };
+          send(msg);
+          return 'comment added';
+        }
+        const r = await readComments(api, t, def.includeAll === true, correlationId);
+        msg.payload = r.comments;
+        msg.concur = {
+          ...prev,
+          comments: { operation: 'read', count: r.comments.length, status: r.response.status, correlationId: r.response.correlationId ?? null },
+        };
         send(msg);
-        return 'comment added';
-      }
-      const r = await readComments(api, t, def.includeAll === true, correlationId);
-      msg.payload = r.comments;
-      msg.concur = { ...prev, comments: { operation: 'read', count: r.comments.length, status: r.response.status, correlationId: r.response.correlationId ?? null } };
-      send(msg);
-      return `${r.comments.length} comment(s)`;
-    });
+        return `${r.comments.length} comment(s)`;
+      },
+    );
   }
   RED.nodes.registerType('concur-report-comments', ConcurReportComments);
 };

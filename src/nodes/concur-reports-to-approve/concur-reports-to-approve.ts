@@ -24,36 +24,44 @@ export = function (RED: RED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const each = def.output !== 'array';
-    const userInput = typedInput(def, { name: 'userId', defaultValue: 'userId', label: 'approver\'s user id' });
+    const userInput = typedInput(def, { name: 'userId', defaultValue: 'userId', label: "approver's user id" });
     const order = def.order === 'desc' ? 'desc' : 'asc';
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const userId = await evaluateInput(RED, node, msg, userInput);
-      const result = await getReportsToApprove(api, { userId, includeDelegateApprovals: def.includeDelegateApprovals === true, sort: def.sort, order }, correlationIdOf(msg));
-      const approver = idValue(userId);
-      const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
-      const info = { approver, count: result.reports.length, status: result.response.status, correlationId: result.response.correlationId ?? null };
-      if (each) {
-        result.reports.forEach((r, i) => {
-          const out = RED.util.cloneMessage(msg);
-          // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
-          out.payload = r;
-          out.reportId = r.reportId;
-          out.userId = approver;
-          if (r.employee?.employeeUuid) out.reportOwnerId = r.employee.employeeUuid;
-          // Nested like the core split node: an incoming msg.parts is kept inside.
-          out.parts = { id: String(msg._msgid ?? ''), index: i, count: result.reports.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
-          out.concur = { ...prev, reportsToApprove: { ...info, index: i } };
-          send(out);
-        });
-      } else {
-        msg.payload = result.reports;
-        msg.userId = approver;
-        msg.concur = { ...prev, reportsToApprove: info };
-        send(msg);
-      }
-      return `${result.reports.length} to approve`;
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const userId = await evaluateInput(RED, node, msg, userInput);
+        const result = await getReportsToApprove(
+          api,
+          { userId, includeDelegateApprovals: def.includeDelegateApprovals === true, sort: def.sort, order },
+          correlationIdOf(msg),
+        );
+        const approver = idValue(userId);
+        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const info = { approver, count: result.reports.length, status: result.response.status, correlationId: result.response.correlationId ?? null };
+        if (each) {
+          result.reports.forEach((r, i) => {
+            const out = RED.util.cloneMessage(msg);
+            // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
+            out.payload = r;
+            out.reportId = r.reportId;
+            out.userId = approver;
+            if (r.employee?.employeeUuid) out.reportOwnerId = r.employee.employeeUuid;
+            // Nested like the core split node: an incoming msg.parts is kept inside.
+            out.parts = { id: String(msg._msgid ?? ''), index: i, count: result.reports.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
+            out.concur = { ...prev, reportsToApprove: { ...info, index: i } };
+            send(out);
+          });
+        } else {
+          msg.payload = result.reports;
+          msg.userId = approver;
+          msg.concur = { ...prev, reportsToApprove: info };
+          send(msg);
+        }
+        return `${result.reports.length} to approve`;
+      },
+    );
   }
   RED.nodes.registerType('concur-reports-to-approve', ConcurReportsToApprove);
 };

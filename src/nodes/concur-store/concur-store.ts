@@ -143,7 +143,11 @@ export = function (RED: RED) {
       };
       let opts: PgOptions;
       try {
-        opts = storeOptions({ ...body, id, type: 'concur-store' }, { password: pick('password'), connectionString: pick('connectionString') }, 'node-red-contrib-sap-concur test');
+        opts = storeOptions(
+          { ...body, id, type: 'concur-store' },
+          { password: pick('password'), connectionString: pick('connectionString') },
+          'node-red-contrib-sap-concur test',
+        );
       } catch (err) {
         return answer(400, { ok: false, message: (err as Error).message });
       }

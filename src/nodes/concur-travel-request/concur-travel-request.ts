@@ -29,26 +29,38 @@ export = function (RED: RED) {
       action: typedInput(def, { name: 'actionFrom', defaultValue: 'action', label: 'action' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      // Without an explicit id: the ESS request event's facts (id, or the UUID in href).
-      const facts = isObject(msg.payload) && isObject(msg.payload.facts) ? msg.payload.facts : isObject(msg.concur) && isObject(msg.concur.event) && isObject(msg.concur.event.facts) ? msg.concur.event.facts : {};
-      const requestId = requestIdFrom(v.requestId, undefined) ?? requestIdFrom(facts.id, facts.href);
-      const correlationId = correlationIdOf(msg);
-      const prev = isObject(msg.concur) ? msg.concur : {};
-      const op = operation === 'msg' ? normalizeTravelAction(v.action) ?? (v.action === 'get' ? 'get' : String(v.action ?? '')) : operation;
-      const result = op === 'get' ? await getTravelRequest(api, requestId, v.userId, correlationId) : await travelRequestAction(api, requestId, op, { userId: v.userId, comment: v.comment }, correlationId);
-      const r = result.request;
-      if (isObject(msg.payload) && isObject(msg.payload.facts) && prev.event === undefined) prev.event = msg.payload;
-      msg.payload = r;
-      msg.travelRequest = structuredClone(r);
-      if (typeof r.id === 'string') msg.requestId = r.id;
-      else if (requestId) msg.requestId = requestId;
-      msg.concur = { ...prev, travelRequest: { operation: op, status: result.response.status, correlationId: result.response.correlationId ?? null } };
-      send(msg);
-      const status = isObject(r.approvalStatus) && typeof r.approvalStatus.code === 'string' ? ` ${r.approvalStatus.code}` : '';
-      return `${op}${status}`;
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        // Without an explicit id: the ESS request event's facts (id, or the UUID in href).
+        const facts =
+          isObject(msg.payload) && isObject(msg.payload.facts)
+            ? msg.payload.facts
+            : isObject(msg.concur) && isObject(msg.concur.event) && isObject(msg.concur.event.facts)
+              ? msg.concur.event.facts
+              : {};
+        const requestId = requestIdFrom(v.requestId, undefined) ?? requestIdFrom(facts.id, facts.href);
+        const correlationId = correlationIdOf(msg);
+        const prev = isObject(msg.concur) ? msg.concur : {};
+        const op = operation === 'msg' ? (normalizeTravelAction(v.action) ?? (v.action === 'get' ? 'get' : String(v.action ?? ''))) : operation;
+        const result =
+          op === 'get'
+            ? await getTravelRequest(api, requestId, v.userId, correlationId)
+            : await travelRequestAction(api, requestId, op, { userId: v.userId, comment: v.comment }, correlationId);
+        const r = result.request;
+        if (isObject(msg.payload) && isObject(msg.payload.facts) && prev.event === undefined) prev.event = msg.payload;
+        msg.payload = r;
+        msg.travelRequest = structuredClone(r);
+        if (typeof r.id === 'string') msg.requestId = r.id;
+        else if (requestId) msg.requestId = requestId;
+        msg.concur = { ...prev, travelRequest: { operation: op, status: result.response.status, correlationId: result.response.correlationId ?? null } };
+        send(msg);
+        const status = isObject(r.approvalStatus) && typeof r.approvalStatus.code === 'string' ? ` ${r.approvalStatus.code}` : '';
+        return `${op}${status}`;
+      },
+    );
   }
   RED.nodes.registerType('concur-travel-request', ConcurTravelRequest);
 };

@@ -24,17 +24,21 @@ export = function (RED: RED) {
     const cache = new UserCache(ttlMs);
     const input = typedInput(def, { name: 'user', defaultValue: 'userId', label: by === 'id' ? 'user id' : by === 'loginId' ? 'login id' : 'employee id' });
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const value = await evaluateInput(RED, node, msg, input);
-      const r = await cache.lookup(api, by, value, correlationIdOf(msg));
-      msg.payload = r.summary;
-      msg.user = r.user;
-      if (def.setUserId !== false) msg.userId = r.summary.userId;
-      const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
-      msg.concur = { ...prev, userLookup: { by, cached: r.cached, status: r.status, correlationId: r.correlationId ?? null } };
-      send(msg);
-      return `${r.summary.displayName ?? r.summary.userId}${r.cached ? ' (cached)' : ''}`;
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const value = await evaluateInput(RED, node, msg, input);
+        const r = await cache.lookup(api, by, value, correlationIdOf(msg));
+        msg.payload = r.summary;
+        msg.user = r.user;
+        if (def.setUserId !== false) msg.userId = r.summary.userId;
+        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        msg.concur = { ...prev, userLookup: { by, cached: r.cached, status: r.status, correlationId: r.correlationId ?? null } };
+        send(msg);
+        return `${r.summary.displayName ?? r.summary.userId}${r.cached ? ' (cached)' : ''}`;
+      },
+    );
     node.on('close', () => cache.clear());
   }
   RED.nodes.registerType('concur-user-lookup', ConcurUserLookup);

@@ -95,7 +95,7 @@ function missingExpenses(view: ReportView, rules: CompiledRule[], expenses: unkn
   const scoped = rules.filter((r) => r.scope !== 'report');
   if (!scoped.length) return undefined;
   return `the ${view.source} report carries no expenses, so ${scoped.length} entry / allocation / attendee rule(s) could not check anything: ${
-    view.source === 'v4' ? 'select a connection in the node so it fetches them, or set msg.expenses' : 'set msg.expenses to the report\'s v3 entries'
+    view.source === 'v4' ? 'select a connection in the node so it fetches them, or set msg.expenses' : "set msg.expenses to the report's v3 entries"
   }`;
 }
 
@@ -138,7 +138,12 @@ function registerAdminRoutes(RED: RED): void {
           return answer(400, { ok: false, stage: 'report', error: `the sample report is not JSON: ${(e as Error).message}` });
         }
       }
-      if (isObj(report) && isObj(report.payload) && report.expenses === undefined && (report.payload.reportId || report.payload.RptKey || report.payload.ID || report.payload.ReportID)) {
+      if (
+        isObj(report) &&
+        isObj(report.payload) &&
+        report.expenses === undefined &&
+        (report.payload.reportId || report.payload.RptKey || report.payload.ID || report.payload.ReportID)
+      ) {
         // A whole debug-copied msg: take its payload and expenses.
         expenses ??= report.expenses;
         report = report.payload;
@@ -162,15 +167,38 @@ function registerAdminRoutes(RED: RED): void {
         return answer(400, { ok: false, stage: 'report', error: (e as Error).message });
       }
       const warning = missingExpenses(view, rules, expenses, report);
-      const defaultVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(body.visibility)) ? (body.visibility as ExceptionVisibility) : 'ALL';
+      const defaultVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(body.visibility))
+        ? (body.visibility as ExceptionVisibility)
+        : 'ALL';
       const t0 = process.hrtime.bigint();
       const result = await validateReport(rules, view, { defaultVisibility });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      answer(200, { ok: true, warning, fetched, report: fetched ? report : undefined, expenses: fetched ? expenses : undefined, view: { source: view.source, header: view.header, entries: view.entries.length, allocations: view.allocations.length, attendees: view.attendees.length }, result, ms: Math.round(ms * 100) / 100 });
+      answer(200, {
+        ok: true,
+        warning,
+        fetched,
+        report: fetched ? report : undefined,
+        expenses: fetched ? expenses : undefined,
+        view: {
+          source: view.source,
+          header: view.header,
+          entries: view.entries.length,
+          allocations: view.allocations.length,
+          attendees: view.attendees.length,
+        },
+        result,
+        ms: Math.round(ms * 100) / 100,
+      });
     };
     run().catch((err) => {
       const e = toConcurError(err);
-      answer(e.code === 'INVALID_INPUT' || err instanceof ReportViewError ? 400 : 502, { ok: false, stage: 'fetch', status: e.status, code: e.code, error: e.message });
+      answer(e.code === 'INVALID_INPUT' || err instanceof ReportViewError ? 400 : 502, {
+        ok: false,
+        stage: 'fetch',
+        status: e.status,
+        code: e.code,
+        error: e.message,
+      });
     });
   });
 
@@ -187,7 +215,9 @@ export = function (RED: RED) {
     const node = this;
     const source: Source = (SOURCES as readonly string[]).includes(String(def.rulesFrom)) ? (def.rulesFrom as Source) : 'node';
     const key = typeof def.rulesKey === 'string' && def.rulesKey.trim() ? def.rulesKey.trim() : 'rules';
-    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility)) ? (def.visibility as ExceptionVisibility) : 'ALL';
+    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility))
+      ? (def.visibility as ExceptionVisibility)
+      : 'ALL';
     const cache = new RuleCache();
     let passed = 0;
     let flagged = 0;
@@ -217,7 +247,8 @@ export = function (RED: RED) {
       if (closed) return;
       if (configProblem) return;
       if (err) return node.status({ fill: 'red', shape: 'ring', text: clip(err) });
-      if (res && res.errors.length) return node.status({ fill: 'yellow', shape: 'ring', text: clip(`rule "${res.errors[0].rule}" failed · ${passed} passed, ${flagged} flagged`) });
+      if (res && res.errors.length)
+        return node.status({ fill: 'yellow', shape: 'ring', text: clip(`rule "${res.errors[0].rule}" failed · ${passed} passed, ${flagged} flagged`) });
       node.status({ fill: 'green', shape: 'dot', text: clip(`${passed} passed, ${flagged} flagged`) });
     };
 
@@ -244,8 +275,18 @@ export = function (RED: RED) {
       let expenses = msg.expenses;
       // v4: the report has no expenses; fetch them when a connection is set (and nothing gave them).
       const conn = def.server ? findConnection(RED, def.server) : undefined;
-      if (def.fetchExpenses !== false && conn && expenses === undefined && isObj(report) && typeof report.reportId === 'string' && report.expenses === undefined) {
-        const ctx = isObj(msg.concur) && isObj(msg.concur.report) && typeof msg.concur.report.url === 'string' ? /\/context\/([A-Z]+)\//.exec(msg.concur.report.url)?.[1] : undefined;
+      if (
+        def.fetchExpenses !== false &&
+        conn &&
+        expenses === undefined &&
+        isObj(report) &&
+        typeof report.reportId === 'string' &&
+        report.expenses === undefined
+      ) {
+        const ctx =
+          isObj(msg.concur) && isObj(msg.concur.report) && typeof msg.concur.report.url === 'string'
+            ? /\/context\/([A-Z]+)\//.exec(msg.concur.report.url)?.[1]
+            : undefined;
         expenses = await fetchV4Expenses(conn.api, report, ctx ?? 'TRAVELER');
         msg.expenses = expenses;
       }
@@ -268,19 +309,31 @@ export = function (RED: RED) {
     }
 
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
-      handle(msg, send).then(
-        (result) => {
-          paint(result);
-          if (result.errors.length) {
-            // Withheld from output 1: a report is not "passed" when a rule could not check it.
-            done(Object.assign(new Error(`${result.errors.length} rule(s) failed on report ${result.reportId ?? ''}: ${result.errors.map((e) => e.message).join('; ')}`.slice(0, 2000)), { code: 'RULE_FAILED' }));
-          } else done();
-        },
-        (err) => {
-          paint(undefined, (err as Error).message);
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
-      ).catch((e) => node.error(e));
+      handle(msg, send)
+        .then(
+          (result) => {
+            paint(result);
+            if (result.errors.length) {
+              // Withheld from output 1: a report is not "passed" when a rule could not check it.
+              done(
+                Object.assign(
+                  new Error(
+                    `${result.errors.length} rule(s) failed on report ${result.reportId ?? ''}: ${result.errors.map((e) => e.message).join('; ')}`.slice(
+                      0,
+                      2000,
+                    ),
+                  ),
+                  { code: 'RULE_FAILED' },
+                ),
+              );
+            } else done();
+          },
+          (err) => {
+            paint(undefined, (err as Error).message);
+            done(err instanceof Error ? err : new Error(String(err)));
+          },
+        )
+        .catch((e) => node.error(e));
     });
     node.on('close', () => {
       closed = true;

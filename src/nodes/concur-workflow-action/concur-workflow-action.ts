@@ -25,7 +25,7 @@ export = function (RED: RED) {
     const node = this;
     const legacy = def.version === 'v1.1';
     const fromMsg = def.action === 'msg';
-    const configuredAction = fromMsg ? undefined : normalizeActionName(def.action) ?? 'approve';
+    const configuredAction = fromMsg ? undefined : (normalizeActionName(def.action) ?? 'approve');
     // TypedInputs; a flow saved before they existed reads the msg properties it always read.
     const inputs = {
       reportId: typedInput(def, { name: 'reportId', defaultValue: 'reportId', label: 'report id' }),
@@ -35,30 +35,39 @@ export = function (RED: RED) {
       action: typedInput(def, { name: 'actionFrom', defaultValue: 'action', label: 'action' }),
     };
 
-    handleInputs(node, () => findConnection(RED, def.server), async (api, msg: NodeMessage, send) => {
-      const extra = isObject(msg.workflow) ? msg.workflow : {};
-      const v = await evaluateInputs(RED, node, msg, inputs);
-      const input: WorkflowActionInput = {
-        statusId: def.statusId || undefined,
-        ...extra,
-        action: fromMsg ? v.action : configuredAction,
-        // The per-message comment first, then msg.workflow.comment, then the configured text.
-        comment: v.comment !== undefined ? v.comment : extra.comment !== undefined ? extra.comment : def.comment || undefined,
-      };
-      const a = validateWorkflowAction(input); // before anything is sent
-      const correlationId = correlationIdOf(msg);
-      const result = legacy
-        ? await workflowActionLegacy(api, a, v.workflowActionUrl, correlationId)
-        : await workflowActionV4(
-            api,
-            a,
-            { reportId: v.reportId, userId: v.userId, endpoint: def.endpoint === 'user' ? 'user' : 'company', recallContext: def.recallContext === 'PROXY' ? 'PROXY' : 'TRAVELER' },
-            correlationId,
-          );
-      msg.payload = result;
-      send(msg);
-      return `${a.action} ${legacy ? '' : String(v.reportId ?? '')}`.trim();
-    });
+    handleInputs(
+      node,
+      () => findConnection(RED, def.server),
+      async (api, msg: NodeMessage, send) => {
+        const extra = isObject(msg.workflow) ? msg.workflow : {};
+        const v = await evaluateInputs(RED, node, msg, inputs);
+        const input: WorkflowActionInput = {
+          statusId: def.statusId || undefined,
+          ...extra,
+          action: fromMsg ? v.action : configuredAction,
+          // The per-message comment first, then msg.workflow.comment, then the configured text.
+          comment: v.comment !== undefined ? v.comment : extra.comment !== undefined ? extra.comment : def.comment || undefined,
+        };
+        const a = validateWorkflowAction(input); // before anything is sent
+        const correlationId = correlationIdOf(msg);
+        const result = legacy
+          ? await workflowActionLegacy(api, a, v.workflowActionUrl, correlationId)
+          : await workflowActionV4(
+              api,
+              a,
+              {
+                reportId: v.reportId,
+                userId: v.userId,
+                endpoint: def.endpoint === 'user' ? 'user' : 'company',
+                recallContext: def.recallContext === 'PROXY' ? 'PROXY' : 'TRAVELER',
+              },
+              correlationId,
+            );
+        msg.payload = result;
+        send(msg);
+        return `${a.action} ${legacy ? '' : String(v.reportId ?? '')}`.trim();
+      },
+    );
   }
   RED.nodes.registerType('concur-workflow-action', ConcurWorkflowAction);
 };

@@ -87,7 +87,10 @@ export function handleInputs(
       paint(ce);
       done(ce);
     };
-    if (!conn) return fail(new ConcurError({ status: 0, code: 'CONFIG', message: 'no Concur connection (concur-config) is selected or it failed to start', notSent: true }));
+    if (!conn)
+      return fail(
+        new ConcurError({ status: 0, code: 'CONFIG', message: 'no Concur connection (concur-config) is selected or it failed to start', notSent: true }),
+      );
     active++;
     paint();
     let p: Promise<string>;

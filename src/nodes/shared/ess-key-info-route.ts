@@ -27,7 +27,14 @@ export function registerEssKeyInfoRoute(RED: RED): void {
     try {
       published ??= CONCUR_PUBLISHED_KEYS.map((k) => {
         const info = describeKeyText(k.pem).keys[0];
-        return { id: k.id, property: k.property, label: k.label, fingerprint: info?.fingerprint ?? null, bits: info?.bits ?? null, documentedForSignatures: k.documentedForSignatures };
+        return {
+          id: k.id,
+          property: k.property,
+          label: k.label,
+          fingerprint: info?.fingerprint ?? null,
+          bits: info?.bits ?? null,
+          documentedForSignatures: k.documentedForSignatures,
+        };
       });
       res.json({ published });
     } catch (err) {

@@ -79,7 +79,9 @@ export function registerEssSubscriptionRoutes(RED: RED): void {
     const e = toConcurError(err);
     if (res.headersSent) return;
     // Only the ConcurError's message (never a token): what Concur or the check said.
-    res.status(e.notSent || e.code === 'INVALID_INPUT' ? 400 : 502).json({ code: e.code, status: e.status, error: e.message, correlationId: e.correlationId ?? null });
+    res
+      .status(e.notSent || e.code === 'INVALID_INPUT' ? 400 : 502)
+      .json({ code: e.code, status: e.status, error: e.message, correlationId: e.correlationId ?? null });
   };
 
   app.get(BASE, needsRead, (req: Req, res: Res) => {
@@ -172,12 +174,12 @@ export function manageSubscriptionOnDeploy(
     timer = undefined;
     if (closed) return;
     const conn = findConnection(RED, def.server);
-    const run = conn
-      ? ensureSubscription(conn.api, sub)
-      : Promise.reject(new Error('no Concur connection is selected, or it is not deployed'));
-    const mine = run.catch(() => undefined).then(() => {
-      if (inflight === mine) inflight = undefined;
-    });
+    const run = conn ? ensureSubscription(conn.api, sub) : Promise.reject(new Error('no Concur connection is selected, or it is not deployed'));
+    const mine = run
+      .catch(() => undefined)
+      .then(() => {
+        if (inflight === mine) inflight = undefined;
+      });
     inflight = mine;
     run
       .then((r) => {
@@ -210,7 +212,9 @@ export function manageSubscriptionOnDeploy(
       if (!removed || def.unregisterOnRemove !== true) return;
       const conn = findConnection(RED, def.server);
       if (!conn) {
-        node.warn(`ESS subscription "${sub.id}" was not deleted: the Concur connection is gone; delete it from another receiver's dialog or a concur-ess-subscriptions node`);
+        node.warn(
+          `ESS subscription "${sub.id}" was not deleted: the Concur connection is gone; delete it from another receiver's dialog or a concur-ess-subscriptions node`,
+        );
         return;
       }
       let t: NodeJS.Timeout | undefined;
@@ -218,10 +222,15 @@ export function manageSubscriptionOnDeploy(
       try {
         // Sent at once when nothing is in flight: on a full deploy the connection closes right after this
         // handler, and a request already started keeps its client.
-        const del = inflight ? inflight.then(() => deleteSubscription(conn.api, sub.id, { missingOk: true })) : deleteSubscription(conn.api, sub.id, { missingOk: true });
+        const del = inflight
+          ? inflight.then(() => deleteSubscription(conn.api, sub.id, { missingOk: true }))
+          : deleteSubscription(conn.api, sub.id, { missingOk: true });
         const r = await Promise.race([del, gaveUp]);
         if (r === 'timeout') node.warn(`ESS subscription "${sub.id}": no answer to the DELETE within ${DELETE_WAIT_MS / 1000} s`);
-        else node.log(`ESS subscription "${sub.id}" ${r.deleted ? 'deleted' : 'was already gone'} (node removed${registered ? '' : ', it had not been registered by this run'})`);
+        else
+          node.log(
+            `ESS subscription "${sub.id}" ${r.deleted ? 'deleted' : 'was already gone'} (node removed${registered ? '' : ', it had not been registered by this run'})`,
+          );
       } catch (err) {
         const e = toConcurError(err);
         // The connection was stopped with this node (a full deploy): delete through its successor once the flows run again.

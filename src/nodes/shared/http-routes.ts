@@ -392,12 +392,7 @@ export interface RegisteredRoute {
  * RouteConflictError when the path (compared case-insensitively, as Express
  * routes) and a method are already served.
  */
-export function registerRoute(
-  RED: RedWithHttp,
-  spec: RouteSpec,
-  handler: RouteHandler,
-  onError: (err: unknown) => void,
-): RegisteredRoute {
+export function registerRoute(RED: RedWithHttp, spec: RouteSpec, handler: RouteHandler, onError: (err: unknown) => void): RegisteredRoute {
   const app = RED.httpNode as ExpressLike;
   const path = normalizePath(spec.path);
   if (!isValidPath(path)) throw new InvalidPathError(path);
@@ -427,7 +422,10 @@ export function registerRoute(
       methods: new Set(cb.methods.map((m) => m.toUpperCase())),
       shouldRead: cb.shouldRead,
       needsBasic: isBasicNodeAuth(RED.settings?.httpNodeAuth),
-      budget: bodyBudget(cb.budget ?? spec.owner?.type ?? 'default', cb.budgetBytes ?? (budgetMiB ? Math.round(budgetMiB * 1024 * 1024) : DEFAULT_BODY_BUDGET_BYTES)),
+      budget: bodyBudget(
+        cb.budget ?? spec.owner?.type ?? 'default',
+        cb.budgetBytes ?? (budgetMiB ? Math.round(budgetMiB * 1024 * 1024) : DEFAULT_BODY_BUDGET_BYTES),
+      ),
       readTimeoutMs: cb.readTimeoutMs ?? (timeoutSec ? Math.round(timeoutSec * 1000) : DEFAULT_BODY_READ_TIMEOUT_MS),
     });
   }

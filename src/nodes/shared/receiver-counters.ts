@@ -120,14 +120,34 @@ function labelValue(v: string): string {
 const METRICS: Array<{ name: string; type: 'counter' | 'gauge'; help: string; value: (s: CounterSnapshot) => number | null }> = [
   { name: 'concur_receiver_received_total', type: 'counter', help: 'Requests that reached the receiver route.', value: (s) => s.received },
   { name: 'concur_receiver_accepted_total', type: 'counter', help: 'Events accepted (stored and acknowledged).', value: (s) => s.accepted },
-  { name: 'concur_receiver_duplicates_total', type: 'counter', help: 'Deliveries acknowledged as duplicates of an event already received.', value: (s) => s.duplicates },
-  { name: 'concur_receiver_filtered_total', type: 'counter', help: 'Verified events acknowledged and dropped by the topic/eventType filter.', value: (s) => s.filtered },
+  {
+    name: 'concur_receiver_duplicates_total',
+    type: 'counter',
+    help: 'Deliveries acknowledged as duplicates of an event already received.',
+    value: (s) => s.duplicates,
+  },
+  {
+    name: 'concur_receiver_filtered_total',
+    type: 'counter',
+    help: 'Verified events acknowledged and dropped by the topic/eventType filter.',
+    value: (s) => s.filtered,
+  },
   { name: 'concur_receiver_failed_total', type: 'counter', help: 'Events whose flow failed or timed out.', value: (s) => s.failed },
   { name: 'concur_receiver_redelivered_total', type: 'counter', help: 'Stored events emitted again after a restart.', value: (s) => s.redelivered },
   { name: 'concur_receiver_pending', type: 'gauge', help: 'Events stored whose flow has not finished.', value: (s) => s.pending },
   { name: 'concur_receiver_dead', type: 'gauge', help: 'Dead-lettered events kept now.', value: (s) => s.dead },
-  { name: 'concur_receiver_last_event_timestamp_seconds', type: 'gauge', help: 'Unix time of the last accepted event.', value: (s) => (s.lastEventAt ? Date.parse(s.lastEventAt) / 1000 : null) },
-  { name: 'concur_receiver_healthy', type: 'gauge', help: '1 while the status badge is green, 0 when it is yellow or red.', value: (s) => (s.health === 'unknown' ? null : s.health === 'ok' ? 1 : 0) },
+  {
+    name: 'concur_receiver_last_event_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the last accepted event.',
+    value: (s) => (s.lastEventAt ? Date.parse(s.lastEventAt) / 1000 : null),
+  },
+  {
+    name: 'concur_receiver_healthy',
+    type: 'gauge',
+    help: '1 while the status badge is green, 0 when it is yellow or red.',
+    value: (s) => (s.health === 'unknown' ? null : s.health === 'ok' ? 1 : 0),
+  },
 ];
 
 /** Prometheus text exposition format 0.0.4 for one or more receivers. */
@@ -143,7 +163,8 @@ export function prometheusText(snaps: CounterSnapshot[]): string {
   };
   for (const m of METRICS.slice(0, 4)) emit(m);
   lines.push('# HELP concur_receiver_rejected_total Requests refused, by reason.', '# TYPE concur_receiver_rejected_total counter');
-  for (const s of snaps) for (const [reason, n] of Object.entries(s.rejected)) lines.push(`concur_receiver_rejected_total${labels(s, `,reason="${labelValue(reason)}"`)} ${n}`);
+  for (const s of snaps)
+    for (const [reason, n] of Object.entries(s.rejected)) lines.push(`concur_receiver_rejected_total${labels(s, `,reason="${labelValue(reason)}"`)} ${n}`);
   for (const m of METRICS.slice(4)) emit(m);
   return lines.join('\n') + '\n';
 }
@@ -181,30 +202,34 @@ export function registerCountersRoute(RED: RED, type: string): void {
   app[key] = true;
   const pass = (_q: unknown, _s: unknown, next: () => void) => next();
   const needsRead = RED.auth?.needsPermission?.(`${type}.read`) ?? pass;
-  RED.httpAdmin.get(`/${type}/:id/counters`, needsRead, (req: { params: { id: string }; headers: Record<string, string | undefined>; query?: Record<string, unknown> }, res: Res) => {
-    const c = registry().get(type)?.get(String(req.params.id));
-    const prom = wantsPrometheus(req.headers.accept, req.query?.format);
-    if (!c && !prom && req.query?.quiet === '1') {
-      // The edit dialog polls with quiet=1: a node not deployed yet is not an error there (no console noise).
+  RED.httpAdmin.get(
+    `/${type}/:id/counters`,
+    needsRead,
+    (req: { params: { id: string }; headers: Record<string, string | undefined>; query?: Record<string, unknown> }, res: Res) => {
+      const c = registry().get(type)?.get(String(req.params.id));
+      const prom = wantsPrometheus(req.headers.accept, req.query?.format);
+      if (!c && !prom && req.query?.quiet === '1') {
+        // The edit dialog polls with quiet=1: a node not deployed yet is not an error there (no console noise).
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        return res.end(JSON.stringify({ running: false }));
+      }
+      if (!c) {
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        return res.end(JSON.stringify({ error: `no running ${type} node with this id (deploy it first)` }));
+      }
+      const snap = c.snapshot();
       res.statusCode = 200;
+      res.setHeader('Cache-Control', 'no-store');
+      if (prom) {
+        res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+        return res.end(prometheusText([snap]));
+      }
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      return res.end(JSON.stringify({ running: false }));
-    }
-    if (!c) {
-      res.statusCode = 404;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      return res.end(JSON.stringify({ error: `no running ${type} node with this id (deploy it first)` }));
-    }
-    const snap = c.snapshot();
-    res.statusCode = 200;
-    res.setHeader('Cache-Control', 'no-store');
-    if (prom) {
-      res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
-      return res.end(prometheusText([snap]));
-    }
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify(snap));
-  });
+      res.end(JSON.stringify(snap));
+    },
+  );
 }
 
 /**

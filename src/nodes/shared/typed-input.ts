@@ -49,13 +49,19 @@ export function typedInput(def: NodeDef, spec: TypedInputSpec): TypedInput {
     type,
     value,
     label: spec.label,
-    describe: () => (type === 'jsonata' ? 'a JSONata expression' : type === 'str' || type === 'num' || type === 'json' || type === 'bool' ? 'the configured value' : `${type}.${value}`),
+    describe: () =>
+      type === 'jsonata'
+        ? 'a JSONata expression'
+        : type === 'str' || type === 'num' || type === 'json' || type === 'bool'
+          ? 'the configured value'
+          : `${type}.${value}`,
   };
 }
 
 /** Evaluates one input for a message (undefined when its source is empty). */
 export function evaluateInput(RED: RED, node: Node, msg: NodeMessage, input: TypedInput): Promise<unknown> {
-  if ((input.type === 'msg' || input.type === 'flow' || input.type === 'global' || input.type === 'env') && !input.value.trim()) return Promise.resolve(undefined);
+  if ((input.type === 'msg' || input.type === 'flow' || input.type === 'global' || input.type === 'env') && !input.value.trim())
+    return Promise.resolve(undefined);
   if (input.type === 'str') return Promise.resolve(input.value === '' ? undefined : input.value);
   // An empty JSON / JSONata / number field means "not set" too (evaluating it would be an error).
   if ((input.type === 'json' || input.type === 'jsonata' || input.type === 'num') && !input.value.trim()) return Promise.resolve(undefined);
