@@ -269,9 +269,8 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
   };
   const tls = tlsFrom(flags);
   io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : `${eventType} for report ${(event as { facts: { reportId: string } }).facts.reportId}`} to ${to}`);
-  io.out(
-    `  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`,
-  );
+  const scheme = padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5';
+  io.out(`  signature: RSA-SHA256 ${scheme}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`);
   if (tls?.cert) io.out('  mutual TLS: presenting the client certificate');
   const controller = new AbortController();
   const onSig = () => controller.abort();
