@@ -55,7 +55,8 @@ JQIDAQAB
     label: 'Concur key "after Oct 22, 2025"',
     enabledByDefault: true,
     source:
-      'documented key "after Oct 22, 2025" (ESS v4 page); full bytes = SPKI of src/api-reference/ess/2026.webhook.api.concursolutions.com.pem (serial 0F33EB21D3BB16502FD8028A9AA41705, valid 2025-09-29..2026-09-28)',
+      'documented key "after Oct 22, 2025" (ESS v4 page); full bytes = SPKI of ' +
+      'src/api-reference/ess/2026.webhook.api.concursolutions.com.pem (serial 0F33EB21D3BB16502FD8028A9AA41705, valid 2025-09-29..2026-09-28)',
     documentedForSignatures: true,
     pem: `-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuE2x914aLmJa9GSzVVcT

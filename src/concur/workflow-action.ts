@@ -145,7 +145,9 @@ export async function workflowActionLegacy(
     throw new ConcurError({
       status: r.status,
       code: 'WORKFLOW_ACTION_FAILED',
-      message: `workflow action ${LEGACY_ACTION_TEXT[a.action]} refused: ${status ?? `no ActionStatus in <${r.xmlRoot ?? 'response'}>`}${message ? ` – ${message}` : ''}`,
+      message: `workflow action ${LEGACY_ACTION_TEXT[a.action]} refused: ${status ?? `no ActionStatus in <${r.xmlRoot ?? 'response'}>`}${
+        message ? ` – ${message}` : ''
+      }`,
       correlationId: r.correlationId,
       body: r.data,
     });

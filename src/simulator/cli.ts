@@ -289,9 +289,8 @@ async function cmdSendEss(flags: ParsedArgs['flags'], io: Io): Promise<number> {
   const ev = event as { topic?: string; eventType?: string; facts: { reportId?: string; id?: string } };
   const about = ev.topic === 'public.concur.request' ? `${ev.eventType} for travel request ${ev.facts.id}` : `${eventType} for report ${ev.facts.reportId}`;
   io.out(`sending ESS ${bodyFile ? `body from ${bodyFile}` : about} to ${to}`);
-  io.out(
-    `  signature: RSA-SHA256 ${padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5'}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`,
-  );
+  const scheme = padding === 'pss' ? 'PSS (max salt)' : 'PKCS#1 v1.5';
+  io.out(`  signature: RSA-SHA256 ${scheme}; key ${pair.privatePath ?? '(given)'}; public key SHA-256 ${fingerprint(pair)}`);
   if (tls?.cert) io.out('  mutual TLS: presenting the client certificate');
   io.out(`  retrying like ESS (5xx, 401, 403, 429, network errors) for up to ${str(flags, 'retention') ?? CLI_ESS_RETENTION} (--retention to change)`);
   const controller = new AbortController();

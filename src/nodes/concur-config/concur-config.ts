@@ -3,49 +3,19 @@
  * credentials (as Node-RED credentials, never exported) and exposes
  * `node.api = { request(req), apiBase() }` to the action nodes. Thin adapter:
  * tokens in concur/token-manager, persistence in concur/token-store, the HTTP
- * client in concur/api-client.
+ * client in concur/api-client; the editor fields are read in ./settings.ts.
  */
 import path from 'node:path';
-import type { RED, Node, NodeDef } from '../shared/red-types';
+import type { RED, Node } from '../shared/red-types';
 import type { ConcurConfigNode } from '../shared/concur-action';
-import { numberOption } from '../shared/options';
 import { needsPermission } from '../shared/permissions';
 import { ConcurApiClient, type ApiRequest } from '../../concur/api-client';
 import { ConcurError, toConcurError } from '../../concur/concur-error';
-import { GLZ_BASE, resolveBaseUrl, normaliseBaseUrl } from '../../concur/concur-hosts';
-import {
-  TokenManager,
-  credentialProblems,
-  credentialSeed,
-  tokenStateSeed,
-  GRANT_TYPES,
-  type GrantType,
-  type TokenCredentials,
-  type TokenEvent,
-} from '../../concur/token-manager';
+import { TokenManager, credentialProblems, credentialSeed, tokenStateSeed, type TokenCredentials, type TokenEvent } from '../../concur/token-manager';
 import { FileTokenStore, MemoryTokenStore, type SharedTokenStore, type TokenStore } from '../../concur/token-store';
 import { PgTokenStore } from '../../concur/pg-token-store';
 import type { PgDatabase } from '../../concur/pg-database';
-
-const TYPE = 'concur-config';
-
-interface ConfigDef extends NodeDef {
-  geolocation?: string;
-  baseUrl?: string;
-  tokenEndpoint?: 'api' | 'glz' | 'custom';
-  tokenUrl?: string;
-  grantType?: string;
-  credtype?: string;
-  scope?: string;
-  followGeolocation?: boolean;
-  timeout?: number | string;
-  retries?: number | string;
-  retryDelay?: number | string;
-  retryMaxDelay?: number | string;
-  expirySkew?: number | string;
-  /** id of a concur-store config node: tokens shared by every instance running this flow. */
-  store?: string;
-}
+import { type ConfigDef, readSettings, type Settings } from './settings';
 
 /** A concur-store config node, as this adapter sees it (adapters never import each other). */
 interface StoreConfigNode {
@@ -58,47 +28,6 @@ type Creds = TokenCredentials;
 /** Folder under the userDir that holds one token file per connection. */
 const TOKEN_DIR = 'concur-tokens';
 const PASSWORD_PLACEHOLDER = '__PWRD__';
-
-interface Settings {
-  baseUrl: string;
-  tokenBaseUrl?: string;
-  grantType: GrantType;
-  credtype: 'authtoken' | 'password';
-  scope?: string;
-  followGeolocation: boolean;
-  timeoutMs: number;
-  retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
-  expirySkewSec: number;
-}
-
-/** Reads and checks the editor fields; throws a ConcurError with a readable message. */
-function readSettings(def: ConfigDef): Settings {
-  let baseUrl: string;
-  let tokenBaseUrl: string | undefined;
-  try {
-    baseUrl = resolveBaseUrl(def.geolocation || 'us2', def.baseUrl);
-    if (def.tokenEndpoint === 'glz') tokenBaseUrl = GLZ_BASE;
-    else if (def.tokenEndpoint === 'custom') tokenBaseUrl = normaliseBaseUrl(String(def.tokenUrl ?? ''));
-  } catch (err) {
-    throw new ConcurError({ status: 0, code: 'CONFIG', message: (err as Error).message, notSent: true });
-  }
-  const grantType = (GRANT_TYPES as readonly string[]).includes(String(def.grantType)) ? (def.grantType as GrantType) : 'refresh_token';
-  return {
-    baseUrl,
-    tokenBaseUrl,
-    grantType,
-    credtype: def.credtype === 'password' ? 'password' : 'authtoken',
-    scope: typeof def.scope === 'string' && def.scope.trim() ? def.scope.trim() : undefined,
-    followGeolocation: def.followGeolocation !== false,
-    timeoutMs: Math.round(numberOption(TYPE, 'timeout', def.timeout) * 1000),
-    retry: {
-      maxRetries: Math.round(numberOption(TYPE, 'retries', def.retries)),
-      baseDelayMs: Math.round(numberOption(TYPE, 'retryDelay', def.retryDelay)),
-      maxDelayMs: Math.round(numberOption(TYPE, 'retryMaxDelay', def.retryMaxDelay)),
-    },
-    expirySkewSec: numberOption(TYPE, 'expirySkew', def.expirySkew),
-  };
-}
 
 function tokenManagerFor(
   s: Settings,

@@ -3,40 +3,21 @@
  * callout (`POST <path>`, HTTP Basic, <Notification> XML) and serves the
  * connector's `GET /system/v1.0/testconnection`. Thin adapter: parsing lives in
  * concur/legacy-notification-xml, auth in concur/basic-auth, the output shape in
- * concur/notification-fields.
+ * concur/notification-fields; beside this file: settings.ts (properties and their
+ * problems), callout-stats.ts (counts and badge), callout-message.ts (the message).
  */
-import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { registerRoute, sendText, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
-import { configuredPath, isValidPath } from '../shared/receiver-path';
-import { numberOption } from '../shared/options';
-import { ThrottledStatus } from '../shared/status';
-import { joinTestConnection, TEST_CONNECTION_PATH } from '../shared/testconnection-route';
-import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
-import { throttledWarn } from '../shared/warn-throttle';
-import { BasicAuthChecker, BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, concurCredentialProblems } from '../../concur/basic-auth';
+import { BASIC_AUTH_FAILURE_TEXT, BASIC_REALM_CHALLENGE, BasicAuthChecker } from '../../concur/basic-auth';
 import { NotificationXmlError, parseLegacyNotification } from '../../concur/legacy-notification-xml';
-import { notificationFields } from '../../concur/notification-fields';
+import { type CompletionOutcome, FlowCompletionTracker } from '../shared/flow-completion';
+import { type RegisteredRoute, RouteConflictError, type RouteRequest, type RouteResponse, registerRoute, sendText } from '../shared/http-routes';
+import type { Node, RED } from '../shared/red-types';
+import { ThrottledStatus } from '../shared/status';
+import { joinTestConnection } from '../shared/testconnection-route';
+import { calloutMessage } from './callout-message';
+import { CalloutStats, REJECT_REASON, type RejectStatus } from './callout-stats';
+import { type Credentials, configProblems, type LegacyNotifyDef, legacySettings } from './settings';
+import { throttledWarn } from '../shared/warn-throttle';
 import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
-
-const TYPE = 'concur-legacy-notify-in';
-const DEFAULT_PATH = '/concur/v1.0/notify';
-
-interface LegacyNotifyDef extends NodeDef {
-  path?: string;
-  ackMode?: 'receipt' | 'complete';
-  ackTimeout?: number | string;
-  maxBodyKiB?: number | string;
-  testConnection?: boolean;
-}
-
-interface Credentials {
-  username?: string;
-  password?: string;
-}
-
-type RejectStatus = 400 | 401 | 405 | 413 | 503;
-/** Counter reason per refusal (shared/receiver-counters). */
-const REJECT_REASON: Record<RejectStatus, string> = { 400: 'bad-request', 401: 'auth', 405: 'method', 413: 'too-large', 503: 'unavailable' };
 
 export = function (RED: RED) {
   registerCountersRoute(RED, 'concur-legacy-notify-in'); // GET <admin>/concur-legacy-notify-in/<id>/counters
@@ -45,15 +26,9 @@ export = function (RED: RED) {
     const node = this;
     const creds = node.credentials ?? {};
     const checker = new BasicAuthChecker({ username: creds.username, password: creds.password });
-    const ackMode = def.ackMode === 'complete' ? 'complete' : 'receipt';
-    const ackTimeoutMs = Math.round(numberOption(TYPE, 'ackTimeout', def.ackTimeout) * 1000);
-    const maxBodyBytes = Math.round(numberOption(TYPE, 'maxBodyKiB', def.maxBodyKiB) * 1024);
-    const path = configuredPath(def.path, DEFAULT_PATH);
-
-    const counts = { received: 0, acked: 0, failed: 0, rejected: { 400: 0, 401: 0, 405: 0, 413: 0, 503: 0 } as Record<RejectStatus, number> };
-    let lastProblem = '';
-    let configProblem = '';
-    let credentialWarning = '';
+    const settings = legacySettings(def);
+    const { path, ackMode, ackTimeoutMs, maxBodyBytes } = settings;
+    const stats = new CalloutStats(ackMode);
     let route: RegisteredRoute | undefined;
     let testConnection: { path: string; leave(): void } | undefined;
     let tracker: FlowCompletionTracker | undefined;
@@ -63,33 +38,15 @@ export = function (RED: RED) {
     live.gauges = () => ({ pending: inFlight });
 
     // ---- status badge (throttled: a burst of requests must not flood the editor) ----
-    const statusText = () => {
-      const rej = counts.rejected;
-      const rejectedTotal = rej[400] + rej[401] + rej[405] + rej[413] + rej[503];
-      const parts = [`${route?.fullPath ?? path}: ${counts.received} received`];
-      if (ackMode === 'complete' && counts.failed) parts[0] += ` (${counts.failed} failed)`;
-      if (rejectedTotal) {
-        const by = ([401, 400, 413, 503, 405] as RejectStatus[]).filter((s) => rej[s]).map((s) => `${s}×${rej[s]}`);
-        parts.push(`${rejectedTotal} rejected [${by.join(' ')}]`);
-      }
-      if (lastProblem) parts.push(`last: ${lastProblem}`);
-      else if (credentialWarning) parts.push(credentialWarning);
-      return parts.join(' · ');
-    };
-    const badge = new ThrottledStatus(node, () => {
-      if (configProblem) return { fill: 'red', shape: 'ring', text: configProblem };
-      const degraded = Boolean(lastProblem || credentialWarning);
-      return { fill: degraded ? 'yellow' : 'green', shape: degraded ? 'ring' : 'dot', text: statusText() };
-    });
+    const badge = new ThrottledStatus(node, () => stats.badge(route?.fullPath ?? path));
     const updateStatus = () => badge.update();
 
     // ---- answers ----
     // One warning per status per 10 s (with the count suppressed meanwhile): a flood of bad requests must not flood the log.
     const warn = throttledWarn((text) => node.warn(text));
     const reject = (res: RouteResponse, status: RejectStatus, reason: string, headers: Record<string, string> = {}) => {
-      counts.rejected[status]++;
+      stats.reject(status, reason);
       live.reject(REJECT_REASON[status]);
-      lastProblem = `${status} ${reason}`;
       // Reasons never contain header values or credentials, only what was wrong.
       warn(String(status), `rejected a callout request: ${status} ${reason}`);
       sendText(res, status, reason, headers);
@@ -98,10 +55,10 @@ export = function (RED: RED) {
 
     const answerOutcome = (res: RouteResponse, outcome: CompletionOutcome) => {
       if (outcome.ok) {
-        counts.acked++;
+        stats.acked++;
         sendText(res, 200, '');
       } else {
-        counts.failed++;
+        stats.failed++;
         live.failed++;
         const why =
           outcome.reason === 'error'
@@ -109,7 +66,7 @@ export = function (RED: RED) {
             : outcome.reason === 'timeout'
               ? `flow did not complete within ${ackTimeoutMs / 1000} s`
               : 'receiver closed before the flow completed';
-        lastProblem = `500 ${why}`;
+        stats.lastProblem = `500 ${why}`;
         warn('500', `answered 500 so Concur keeps the notification as failed: ${why}`);
         // The sender sees a generic text; details stay in the node status and log.
         sendText(res, 500, 'notification not processed');
@@ -144,24 +101,13 @@ export = function (RED: RED) {
         throw err; // unexpected: registerRoute's guard answers 500 and reports it
       }
 
-      const payload = notificationFields(parsed.notification);
-      const msg: NodeMessage = {
-        _msgid: RED.util.generateId(),
-        topic: payload.objectType,
-        payload,
-        concur: {
-          source: 'legacy-notification',
-          rawBody: parsed.xml,
-          contentType: req.headers['content-type'] ?? null,
-          receivedAt: new Date().toISOString(),
-        },
-      };
-      counts.received++;
+      const msg = calloutMessage(RED.util.generateId(), parsed, req.headers['content-type']);
+      stats.received++;
       live.accept();
-      lastProblem = '';
+      stats.lastProblem = '';
 
       if (ackMode === 'receipt' || !tracker) {
-        counts.acked++;
+        stats.acked++;
         sendText(res, 200, '');
         node.send(msg);
       } else {
@@ -189,24 +135,18 @@ export = function (RED: RED) {
     };
 
     // ---- start up ----
-    const problems = concurCredentialProblems(creds);
-    if (!checker.configured) {
-      configProblem = 'credentials not set: every request is refused (401)';
-      node.error('user name and password are not set; every callout will be refused with 401');
-    } else if (problems.length) {
-      credentialWarning = 'credentials outside Concur 10–50 chars';
-      node.warn(`Concur will not accept these connector credentials: ${problems.join('; ')}`);
+    const problems = configProblems(settings, creds, checker.configured, Boolean(RED.hooks));
+    if (problems.credentials) {
+      stats.configProblem = problems.credentials.status;
+      node.error(problems.credentials.log);
+    } else if (problems.credentialWarning) {
+      stats.credentialWarning = problems.credentialWarning.status;
+      node.warn(problems.credentialWarning.log);
     }
 
-    if (!isValidPath(path)) {
-      configProblem = `invalid path "${path}"`;
-      node.error(`invalid path "${path}": use letters, digits and . _ ~ - / % only`);
-    } else if (path === TEST_CONNECTION_PATH) {
-      configProblem = 'path is reserved for testconnection';
-      node.error(`${TEST_CONNECTION_PATH} is served by the receiver itself; choose another notification path`);
-    } else if (ackMode === 'complete' && !RED.hooks) {
-      configProblem = 'ack after flow completes needs Node-RED hooks';
-      node.error('"ack after flow completes" needs Node-RED message hooks (Node-RED 2 or later)');
+    if (problems.fatal) {
+      stats.configProblem = problems.fatal.status;
+      node.error(problems.fatal.log);
     } else {
       try {
         route = registerRoute(
@@ -221,20 +161,20 @@ export = function (RED: RED) {
           },
           onNotify,
           (err) => {
-            lastProblem = '500 internal error';
+            stats.lastProblem = '500 internal error';
             node.error(`callout handling failed: ${(err as Error)?.message ?? String(err)}`);
             updateStatus();
           },
         );
       } catch (err) {
         // Another node owns the path: this one stays idle, the other keeps working.
-        configProblem = err instanceof RouteConflictError ? `path ${path} used by another node` : `cannot listen on ${path}`;
+        stats.configProblem = err instanceof RouteConflictError ? `path ${path} used by another node` : `cannot listen on ${path}`;
         node.error(`cannot listen on ${path}: ${(err as Error)?.message ?? String(err)}`);
       }
       if (route && ackMode === 'complete' && RED.hooks) {
         tracker = new FlowCompletionTracker(RED.hooks, node.id, { onHookError: (err) => node.error(err) });
       }
-      if (route && def.testConnection !== false) {
+      if (route && settings.testConnection) {
         testConnection = joinTestConnection(
           RED,
           {
@@ -242,11 +182,10 @@ export = function (RED: RED) {
             checker,
             onResult(r) {
               if (r.ok) {
-                lastProblem = '';
+                stats.lastProblem = '';
                 node.log('answered Concur Test Connection (200)');
               } else {
-                counts.rejected[r.status]++;
-                lastProblem = `${r.status} ${r.reason}`;
+                stats.reject(r.status, r.reason);
               }
               updateStatus();
             },

@@ -65,11 +65,9 @@ export = function (RED: RED) {
           throw new ConcurError({
             status: first.status,
             code: results.length === failed.length ? (first.code ?? 'EXCEPTIONS_FAILED') : 'EXCEPTIONS_PARTIAL',
-            message:
-              `${failed.length} of ${results.length} exception(s) failed on report ${reportId}: ${failed.map((f) => `#${f.index} ${f.exceptionCode}: ${f.message ?? 'failed'}`).join('; ')}`.slice(
-                0,
-                1000,
-              ),
+            message: `${failed.length} of ${results.length} exception(s) failed on report ${reportId}: ${failed
+              .map((f) => `#${f.index} ${f.exceptionCode}: ${f.message ?? 'failed'}`)
+              .join('; ')}`.slice(0, 1000),
           });
         }
         send(msg);
