@@ -141,7 +141,7 @@ export function decodeSignatureHeader(
  * raw public-key operation per key (publicDecrypt, RSA_NO_PADDING) and the
  * encoded message is checked against the digest in JS: EMSA-PKCS1-v1_5 and
  * EMSA-PSS-VERIFY with MGF1-SHA256 (RFC 8017 §9.1.2, §9.2,
- * https://www.rfc-editor.org/rfc/rfc8017). test/hardening-units.test.js checks
+ * https://www.rfc-editor.org/rfc/rfc8017). test/unit/hardening-units.test.js checks
  * this against crypto.verify on random keys, salts and tampered inputs.
  */
 export function verifyEssSignature(
