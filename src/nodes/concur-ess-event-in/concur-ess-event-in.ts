@@ -1,105 +1,34 @@
 /**
  * Node-RED adapter for `concur-ess-event-in`: the ESS v4 webhook receiver.
- * Protocol decisions live in ../concur/ess-receiver.ts; the durable store in
- * ../concur/event-journal.ts. This file wires them to a route, messages, the
- * message-completion hooks and status badges.
+ * Protocol decisions live in ../../concur/ess-receiver.ts, the stores in
+ * ../../concur/event-store.ts. Beside this file: settings.ts (the node's
+ * properties), badge.ts (its status), store-opener.ts (which store, opened how).
+ * This file wires them to a route, messages, the message-completion hooks and
+ * the admin routes.
  */
-import * as path from 'node:path';
-import * as os from 'node:os';
-import type { RED as RedApi, Node, NodeDef, NodeMessage } from '../shared/red-types';
+import type { StoredEvent } from '../../concur/event-journal';
+import type { EventStore } from '../../concur/event-store';
+import { EssReceiver, eventMessage, rejectedPayload, type Delivery, type Outcome } from '../../concur/ess-receiver';
+import type { TlsSocketLike } from '../../concur/client-cert';
+import type { RED as RedApi, Node, NodeMessage } from '../shared/red-types';
 import { registerRoute, sendText, RouteConflictError, type RegisteredRoute, type RouteRequest, type RouteResponse } from '../shared/http-routes';
 import { FlowCompletionTracker, type CompletionOutcome } from '../shared/flow-completion';
-import { CONCUR_PUBLISHED_KEYS, CONCUR_WEBHOOK_CN } from '../../concur/ess-keys';
-import { loadVerificationKeys, type KeySource, type SignaturePadding } from '../../concur/ess-signature';
-import { compileFilter } from '../../concur/ess-envelope';
-import { parseCertificates, parseList, type ClientCertPolicy, type TlsSocketLike } from '../../concur/client-cert';
-import { parseTrustedProxies } from '../../concur/trusted-proxies';
-import type { StoredEvent } from '../../concur/event-journal';
-import { FileEventStore, type EventStore } from '../../concur/event-store';
-import { PgEventStore } from '../../concur/pg-event-store';
-import type { PgDatabase } from '../../concur/pg-database';
-import { EssReceiver, eventMessage, rejectedPayload, type ClientCertMode, type Delivery, type Outcome } from '../../concur/ess-receiver';
 import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
 import { throttledWarn } from '../shared/warn-throttle';
 import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
 import { manageSubscriptionOnDeploy, registerEssSubscriptionRoutes, type SubscriptionDef } from '../shared/ess-subscription-routes';
-import { numberOption } from '../shared/options';
 import { needsPermission } from '../shared/permissions';
-import { ThrottledStatus, type Badge } from '../shared/status';
+import { ThrottledStatus } from '../shared/status';
+import { type EssCounts, essBadge } from './badge';
+import { type EssInDef, essSettings, storeFile } from './settings';
+import { ReplayLoop } from './replay-loop';
+import { EssStoreOpener, StoreOpenError, type StoreConfigNode } from './store-opener';
 
-interface EssInDef extends NodeDef {
-  path?: string;
-  maxBodyKiB?: number | string;
-  verifySignature?: boolean;
-  signaturePadding?: SignaturePadding;
-  signatureFailureStatus?: number | string;
-  extraKeys?: string;
-  acceptClientCertKey?: boolean;
-  clientCertMode?: ClientCertMode;
-  clientCertHeader?: string;
-  allowedCNs?: string;
-  allowedSerials?: string;
-  headerCertIssuers?: string;
-  trustedProxies?: string;
-  topicFilter?: string;
-  eventTypeFilter?: string;
-  dedupeHours?: number | string;
-  durability?: 'fsync' | 'write';
-  storeName?: string;
-  /** id of a concur-store config node (PostgreSQL); empty = the journal file. */
-  store?: string;
-  deadLetterMax?: number | string;
-  dedupeMemoryMiB?: number | string;
-  pendingMemoryMiB?: number | string;
-  deadLetterMemoryMiB?: number | string;
-  completionTimeout?: number | string;
-  maxPending?: number | string;
-  rejectOutput?: boolean;
-  rejectStale?: boolean;
-  [key: string]: unknown;
-}
-
-const DEFAULT_PATH = '/concur/ess';
-/** Allowance for the sender's and our clock disagreeing, on top of the dedupe window. */
-const CLOCK_SKEW_MS = 10 * 60_000;
-/**
- * ESS retries a delivery for 72 hours (https://developer.concur.com/api-reference/ess/v4.event-subscription.html,
- * "Retry"): an event younger than that may be a first delivery that failed until now, so it is never
- * refused as stale (400 is dropped by ESS), even when the dedupe window is shorter.
- */
-const ESS_RETRY_MS = 72 * 3600_000;
 const MAINTENANCE_MS = 60_000;
 const STARTUP_WAIT_MS = 15_000;
 /** Retry delays of a store that failed to open (disk full, directory missing, database down): 1 s doubling to 60 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 60_000;
-const MiB = 1024 * 1024;
-/** Shared store: how often an instance looks for unclaimed events (a crashed instance's, after their lease). */
-const CLAIM_POLL_MS = 1000;
-const CLAIM_BATCH = 200;
-/** A concur-store config node, as this adapter sees it (adapters never import each other). */
-interface StoreConfigNode {
-  database(): PgDatabase;
-  release(): void;
-  leaseMs?: number;
-}
-
-/** One node per store file at a time; a redeployed node waits for its predecessor to close the file. */
-const stores = new Map<string, { owner: string; closed?: Promise<void> }>();
-
-/** The store could not be opened (I/O: disk full, directory missing or not writable, database down); start() retries. */
-class StoreOpenError extends Error {}
-
-const TYPE = 'concur-ess-event-in';
-
-function storeFile(RED: RedApi, node: { id: string }, def: EssInDef): string {
-  const base = RED.settings.userDir || path.join(os.homedir(), '.node-red');
-  const name =
-    String(def.storeName ?? '')
-      .trim()
-      .replace(/[^A-Za-z0-9._-]/g, '_') || node.id.replace(/[^A-Za-z0-9._-]/g, '_');
-  return path.join(base, 'concur-ess', `${name}.journal`);
-}
 
 export = function (RED: RedApi) {
   // Editor helper: fingerprints of the built-in and pasted keys for the edit dialog.
@@ -141,7 +70,7 @@ export = function (RED: RedApi) {
   function ConcurEssEventIn(this: Node, def: EssInDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const counts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
+    const counts: EssCounts = { accepted: 0, duplicate: 0, filtered: 0, rejected: 0, failed: 0, redelivered: 0 };
     // Live counters for the dialog and GET <admin>/concur-ess-event-in/<id>/counters (shared/receiver-counters).
     const live = receiverCounters(RED, node);
     live.gauges = () => ({ pending: journal?.pendingCount() ?? 0, dead: deadGauge });
@@ -160,99 +89,37 @@ export = function (RED: RedApi) {
     const journalOf = () => journal;
     journals.set(node.id, journalOf);
 
+    // ---- configuration (errors are fatal for this node only: red status, route answers 503)
+    const settings = essSettings(def);
+    const { verifySignature, emitRejected, completionTimeoutMs, routePath, maxBodyBytes } = settings;
+    const receiverOpts = settings.receiver;
+    if (settings.configError) {
+      fatal = settings.configError;
+      node.error(`configuration error: ${fatal}`);
+    }
+    if (!verifySignature) node.warn('Concur-Signature verification is OFF: anyone who can reach this URL can inject events.');
+
     // ---- status badge (throttled: a burst of deliveries must not flood the editor)
-    const renderStatus = (): Badge | undefined => {
-      if (closing) return undefined;
-      if (fatal) return { fill: 'red', shape: 'ring', text: fatal.slice(0, 60) };
-      if (storeRetry) return { fill: 'red', shape: 'ring', text: `event store: ${storeRetry.error.slice(0, 40)} · retry in ${storeRetry.retryInSec} s` };
-      const health = journal?.health();
-      if (health && !health.ok) return { fill: 'red', shape: 'ring', text: `store: ${health.message ?? 'unavailable'}`.slice(0, 60) };
-      const pending = journal ? journal.pendingCount() : 0;
-      const parts = [`${counts.accepted} ok`];
-      if (counts.duplicate) parts.push(`${counts.duplicate} dup`);
-      if (counts.filtered) parts.push(`${counts.filtered} filtered`);
-      if (counts.rejected) parts.push(`${counts.rejected} rejected`);
-      if (counts.failed) parts.push(`${counts.failed} failed`);
-      if (pending) parts.push(`${pending} pending`);
-      let text = parts.join(', ');
-      if (!verifySignature) return { fill: 'yellow', shape: 'ring', text: `signature check OFF · ${text}` };
-      if (lastIssue) return { fill: lastIssue.fill, shape: 'ring', text: `${lastIssue.text.slice(0, 40)} · ${text}` };
-      text = `${route ? route.fullPath : ''} · ${text}`;
-      return { fill: 'green', shape: 'dot', text };
-    };
-    const badge = new ThrottledStatus(node, renderStatus, { leading: false });
+    const badge = new ThrottledStatus(
+      node,
+      () =>
+        essBadge({
+          closing,
+          fatal,
+          storeRetry,
+          storeHealth: journal?.health(),
+          verifySignature,
+          lastIssue,
+          counts,
+          pending: journal ? journal.pendingCount() : 0,
+          fullPath: route?.fullPath,
+        }),
+      { leading: false },
+    );
     const status = () => badge.update();
 
     // ---- throttled warnings: one per reason per 10 s, with a count of what was suppressed
     const warn = throttledWarn((text) => node.warn(text));
-
-    // ---- configuration (errors are fatal for this node only: red status, route answers 503)
-    const verifySignature = def.verifySignature !== false;
-    const emitRejected = def.rejectOutput === true;
-    const completionTimeoutMs = numberOption(TYPE, 'completionTimeout', def.completionTimeout) * 1000;
-    const file = storeFile(RED, node, def);
-    let routePath = String(def.path ?? '').trim() || DEFAULT_PATH;
-    if (!routePath.startsWith('/')) routePath = '/' + routePath;
-    const dedupeWindowMs = numberOption(TYPE, 'dedupeHours', def.dedupeHours) * 3600_000;
-    const maxBodyBytes = Math.round(numberOption(TYPE, 'maxBodyKiB', def.maxBodyKiB) * 1024);
-    let receiverOpts: ConstructorParameters<typeof EssReceiver>[0] | undefined;
-    try {
-      const sources: KeySource[] = [];
-      for (const k of CONCUR_PUBLISHED_KEYS) {
-        const on = def[k.property];
-        if (on === true || (on === undefined && k.enabledByDefault)) sources.push({ id: k.id, text: k.pem });
-      }
-      const extra = String(def.extraKeys ?? '');
-      if (extra.trim()) sources.push({ id: 'user', text: extra });
-      const { keys, errors } = loadVerificationKeys(sources);
-      if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
-      const acceptClientCertKey = def.acceptClientCertKey === true;
-      const mode: ClientCertMode = def.clientCertMode === 'tls' || def.clientCertMode === 'header' ? def.clientCertMode : 'off';
-      // The certificate's own key only counts where the certificate is proven (TLS): a header certificate is public.
-      if (verifySignature && keys.length === 0 && !(acceptClientCertKey && mode === 'tls')) {
-        throw new Error(
-          acceptClientCertKey && mode === 'header'
-            ? "signature verification is on but no key is enabled (the client certificate's key is not used in header mode)"
-            : 'signature verification is on but no key is enabled',
-        );
-      }
-      const trustedProxies = mode === 'header' ? parseTrustedProxies(def.trustedProxies) : undefined;
-      if (trustedProxies && trustedProxies.entries.length === 0) {
-        throw new Error('client certificate header mode needs the addresses of the trusted proxies');
-      }
-      const policy: ClientCertPolicy = {
-        allowedCNs: def.allowedCNs === undefined ? [CONCUR_WEBHOOK_CN] : parseList(def.allowedCNs),
-        allowedSerials: parseList(def.allowedSerials),
-        trustedIssuers: mode === 'header' ? parseCertificates(def.headerCertIssuers, 'trusted issuers') : undefined,
-      };
-      const header =
-        String(def.clientCertHeader ?? '')
-          .trim()
-          .toLowerCase() || 'x-forwarded-client-cert';
-      if (mode === 'header' && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) throw new Error(`"${header}" is not a valid header name`);
-      receiverOpts = {
-        store: undefined, // set once the store is open
-        verifySignature,
-        keys,
-        padding: def.signaturePadding === 'pss' || def.signaturePadding === 'pkcs1' ? def.signaturePadding : 'any',
-        signatureFailureStatus: Number(def.signatureFailureStatus) === 400 ? 400 : 401,
-        acceptClientCertKey,
-        clientCertMode: mode,
-        clientCertHeader: header,
-        clientCertPolicy: policy,
-        trustedProxies,
-        topicFilter: compileFilter(def.topicFilter, 'topic'),
-        eventTypeFilter: compileFilter(def.eventTypeFilter, 'event type'),
-        maxPending: Math.round(numberOption(TYPE, 'maxPending', def.maxPending)),
-        // Older events than the dedupe window (+ clock skew) would be emitted again: refused (400),
-        // but never one ESS may still be retrying for the first time (see ESS_RETRY_MS).
-        maxEventAgeMs: def.rejectStale === false ? 0 : Math.max(dedupeWindowMs, ESS_RETRY_MS) + CLOCK_SKEW_MS,
-      };
-    } catch (err) {
-      fatal = (err as Error).message;
-      node.error(`configuration error: ${fatal}`);
-    }
-    if (!verifySignature) node.warn('Concur-Signature verification is OFF: anyone who can reach this URL can inject events.');
 
     // Register on deploy (optional): runs in the background, a failure only shows in the status.
     const subscription = manageSubscriptionOnDeploy(RED, node, def as SubscriptionDef, (problem) => {
@@ -390,74 +257,29 @@ export = function (RED: RedApi) {
     }
 
     // ---- open the store, then replay what the flow had not finished
-    const storeNode = def.store ? (RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null) : undefined;
-    const shared = Boolean(def.store);
-    const holder = shared ? undefined : stores.get(file);
-    const deadLetterMax = Math.round(numberOption(TYPE, 'deadLetterMax', def.deadLetterMax));
-    // Ids are kept for the clock-skew allowance too, so no replay falls between forgetting an id and refusing it as stale.
-    const keepIdsMs = dedupeWindowMs + CLOCK_SKEW_MS;
-    let db: PgDatabase | undefined;
-    let releaseDb: (() => void) | undefined;
-    /** Opens the configured store; an I/O failure (disk full, database down) is a StoreOpenError, which start() retries. */
-    const openStore = async (): Promise<EventStore | undefined> => {
-      if (shared) {
-        if (!storeNode || typeof storeNode.database !== 'function') throw new Error('the selected store (concur-store) is missing or not deployed');
-        if (!db) {
-          db = storeNode.database();
-          releaseDb = () => storeNode.release();
-        }
-        const stream = String(def.storeName ?? '').trim() || node.id;
-        try {
-          return await PgEventStore.open(db, { stream, dedupeWindowMs: keepIdsMs, deadLetterMax, leaseMs: storeNode.leaseMs });
-        } catch (err) {
-          throw new StoreOpenError(`${db.location}: ${(err as Error).message}`);
-        }
-      }
-      if (holder && holder.owner !== node.id && !holder.closed) {
-        throw new Error(`store "${path.basename(file)}" is already used by node ${holder.owner}; set a different store name`);
-      }
-      if (holder?.closed) await holder.closed; // our predecessor (redeploy) is still closing the file
-      if (closing) return undefined;
-      stores.set(file, { owner: node.id });
-      let fileStore: FileEventStore;
-      try {
-        fileStore = await FileEventStore.open({
-          file,
-          dedupeWindowMs: keepIdsMs,
-          sync: def.durability !== 'write',
-          deadLetterMax,
-          dedupeMemoryBytes: Math.round(numberOption(TYPE, 'dedupeMemoryMiB', def.dedupeMemoryMiB) * MiB),
-          pendingMaxBytes: Math.round(numberOption(TYPE, 'pendingMemoryMiB', def.pendingMemoryMiB) * MiB),
-          deadLetterMaxBytes: Math.round(numberOption(TYPE, 'deadLetterMemoryMiB', def.deadLetterMemoryMiB) * MiB),
-        });
-      } catch (err) {
-        throw new StoreOpenError((err as Error).message);
-      }
-      const st = fileStore.journal.getStats();
-      if (st.corruptLines || st.tornTailBytes) {
-        node.warn(
-          `event store ${path.basename(file)}: skipped ${st.corruptLines} unreadable line(s) and a ${st.tornTailBytes}-byte torn tail (never acknowledged)`,
-        );
-      }
-      // Already over the dedupe memory limit (a lower limit, or ids replayed from a busier time): say so now, not at the first 503.
-      const mem = fileStore.journal.memory();
-      if (mem.dedupe >= mem.limits.dedupe) {
-        lastIssue = { text: '503 memory limit', fill: 'red' };
-        node.warn(
-          `event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`,
-        );
-      }
-      return fileStore;
-    };
+    const opener = new EssStoreOpener({
+      nodeId: node.id,
+      def,
+      settings,
+      file: storeFile(RED.settings.userDir, node.id, def),
+      storeNode: def.store ? (RED.nodes.getNode(String(def.store)) as unknown as StoreConfigNode | null) : undefined,
+      isClosing: () => closing,
+      warn: (text, issue) => {
+        if (issue) lastIssue = { text: issue, fill: 'red' };
+        node.warn(text);
+      },
+    });
+    const shared = opener.shared;
     const refreshDeadGauge = () => {
       journal
         ?.counts()
         .then((c) => (deadGauge = c.dead))
         .catch(() => undefined); // the store's health shows in the status; the gauge keeps its last value
     };
+    let replay: ReplayLoop | undefined;
     const start = async () => {
       if (fatal || !receiverOpts) return;
-      const opened = await openStore();
+      const opened = await opener.open();
       if (!opened) return;
       journal = opened;
       if (closing) return; // the close handler closes the store once start() has settled
@@ -473,65 +295,24 @@ export = function (RED: RedApi) {
       }, MAINTENANCE_MS);
       maintenance.unref?.();
       timers.push(maintenance);
-      scheduleReplay();
+      // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started;
+      // with a shared store, also (polled) the ones another instance claimed and could not finish.
+      replay = new ReplayLoop({
+        store: opened,
+        shared,
+        maxPending: receiverOpts.maxPending ?? 10000,
+        events: RED.events,
+        isClosing: () => closing,
+        emit: (ev) => {
+          counts.redelivered++;
+          live.redelivered++;
+          emit(ev);
+        },
+        log: (text) => node.log(text),
+        warn,
+        status,
+      });
       status();
-    };
-
-    // Events stored but not finished before a crash or redeploy go out again once every node of the flow has started;
-    // with a shared store, also (polled) the ones another instance claimed and could not finish.
-    let replayListener: (() => void) | undefined;
-    const scheduleReplay = () => {
-      let started = false;
-      let claiming = false;
-      const claim = async () => {
-        if (claiming || closing || !journal) return;
-        claiming = true;
-        try {
-          for (;;) {
-            if (closing || !journal) return;
-            // The journal's leftovers count as pending already; a shared store counts only this instance's claims.
-            const room = shared ? Math.min(CLAIM_BATCH, (receiverOpts?.maxPending ?? 10000) - journal.pendingCount()) : CLAIM_BATCH;
-            if (room <= 0) return;
-            const batch = await journal.claimPending(room);
-            if (batch.length === 0) return;
-            if (closing) return; // a shared store gives the claims back on close
-            node.log(
-              `re-emitting ${batch.length} ESS event(s) stored but not completed${shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`,
-            );
-            for (const ev of batch) {
-              counts.redelivered++;
-              live.redelivered++;
-              emit(ev);
-            }
-            status();
-            await new Promise((r) => setImmediate(r));
-          }
-        } catch (err) {
-          warn('claim', `looking for stored events to emit failed (retried): ${(err as Error).message}`);
-          status();
-        } finally {
-          claiming = false;
-        }
-      };
-      const run = () => {
-        if (started || closing || !journal) return;
-        started = true;
-        RED.events?.removeListener('flows:started', run);
-        void claim();
-        if (shared) {
-          const poll = setInterval(() => {
-            void claim();
-            status(); // the store's health recovers by itself; show it
-          }, CLAIM_POLL_MS);
-          poll.unref?.();
-          timers.push(poll);
-        }
-      };
-      replayListener = run;
-      RED.events?.on('flows:started', run);
-      const t = setTimeout(run, 1000); // flows:started has already fired when only this node was (re)started
-      t.unref?.();
-      timers.push(t);
     };
 
     // A store that fails to open (disk full, its directory missing or not writable, the
@@ -552,7 +333,7 @@ export = function (RED: RedApi) {
           if (!(err instanceof StoreOpenError) || closing) throw err;
           const first = !storeRetry;
           storeRetry = { error: err.message, retryInSec: Math.ceil(delay / 1000) };
-          const where = shared ? 'event store' : `event store ${file}`;
+          const where = opener.describe();
           if (first) node.error(`cannot open ${where}: ${err.message}; retrying every ${RETRY_MIN_MS / 1000}–${RETRY_MAX_MS / 1000} s`);
           else warn('store-open', `event store still unavailable: ${err.message}`);
           badge.paint();
@@ -585,7 +366,7 @@ export = function (RED: RedApi) {
       live.release();
       route?.remove();
       tracker?.close();
-      if (replayListener) RED.events?.removeListener('flows:started', replayListener);
+      replay?.close();
       for (const t of timers) clearInterval(t);
       badge.close();
       if (retryTimer) clearTimeout(retryTimer);
@@ -597,16 +378,11 @@ export = function (RED: RedApi) {
         .then(() => journal?.close())
         .catch((err) => node.error(`closing event store: ${(err as Error).message}`))
         .finally(() => {
-          releaseDb?.();
-          const cur = shared ? undefined : stores.get(file);
-          if (cur && cur.closed === closed) stores.delete(file);
+          opener.closed(closed);
           node.status({});
           done();
         });
-      if (!shared) {
-        const cur = stores.get(file);
-        if (!cur || cur.owner === node.id) stores.set(file, { owner: node.id, closed });
-      }
+      opener.closing(closed);
       void removed;
     });
   }
