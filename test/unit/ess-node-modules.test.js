@@ -47,9 +47,9 @@ describe('concur-ess-event-in: settings and badge (pure modules)', () => {
   });
 
   it('names the journal file after the store name or the node id, and reads the memory limits', () => {
-    assert.match(storeFile('/u', 'abc', {}), /\/u\/concur-ess\/abc\.journal$/);
-    assert.match(storeFile('/u', 'abc', { storeName: 'my store/../x' }), /\/u\/concur-ess\/my_store_.._x\.journal$/);
-    assert.deepEqual(fileStoreLimits({ dedupeMemoryMiB: 1, pendingMemoryMiB: '2', deadLetterMemoryMiB: '' }), {
+    assert.match(storeFile('/u', 'abc', { id: 'abc', type: 't' }), /\/u\/concur-ess\/abc\.journal$/);
+    assert.match(storeFile('/u', 'abc', { id: 'abc', type: 't', storeName: 'my store/../x' }), /\/u\/concur-ess\/my_store_.._x\.journal$/);
+    assert.deepEqual(fileStoreLimits({ id: 'n', type: 't', dedupeMemoryMiB: 1, pendingMemoryMiB: '2', deadLetterMemoryMiB: '' }), {
       dedupeMemoryBytes: 1024 * 1024,
       pendingMaxBytes: 2 * 1024 * 1024,
       deadLetterMaxBytes: 64 * 1024 * 1024,
