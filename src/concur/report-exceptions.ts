@@ -89,8 +89,11 @@ export function normalizeExceptions(list: unknown, defaultVisibility: ExceptionV
   });
 }
 
+/** Where an exception goes: the fields the path is built from (the code and visibility go in the body). */
+export type ExceptionLocation = Pick<NormalizedException, 'index' | 'level' | 'objectId' | 'expenseId' | 'allocationId'>;
+
 /** v4 resource path for one exception (report, expense or allocation level). */
-export function v4ExceptionPath(reportId: string, e: NormalizedException): string {
+export function v4ExceptionPath(reportId: string, e: ExceptionLocation): string {
   const base = `/expensereports/v4/reports/${encodePathSegment(reportId, 'msg.reportId')}`;
   if (e.level === 'report') return `${base}/exceptions`;
   const expenseId = e.expenseId ?? (e.level === 'expense' ? e.objectId : undefined);
