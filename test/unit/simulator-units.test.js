@@ -133,10 +133,9 @@ describe('simulator units', () => {
     it('sendBack needs a comment, records it and flags everSentBack; moveToStep resubmits', () => {
       const s = new SimState();
       const r = s.reportById('CB899F7D9F73420A8D8B');
-      // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       assert.throws(
         () => workflow.sendBack(s, r, { comment: '   ' }, actor),
-        (e) => e.kind === 'validation' && e.field === 'comment',
+        /** @param {import('../../dist/simulator/workflow').WorkflowError} e */ (e) => e.kind === 'validation' && e.field === 'comment',
       );
       workflow.sendBack(s, r, { comment: 'fix the hotel receipt' }, actor);
       assert.deepEqual([r.approvalStatus, r.isSentBack, r.everSentBack, r.comments.at(-1).comment], ['A_RESU', true, true, 'fix the hotel receipt']);
