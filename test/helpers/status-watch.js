@@ -25,7 +25,8 @@ async function watchStatus(red, { timeoutMs = 10000 } = {}) {
     }
     for (const w of [...waiters]) w();
   });
-  await new Promise((resolve, reject) => {
+  await /** @type {Promise<void>} */ (
+    new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`comms websocket ${url} did not open`)), timeoutMs);
     ws.once('open', () => {
       clearTimeout(t);
@@ -35,7 +36,7 @@ async function watchStatus(red, { timeoutMs = 10000 } = {}) {
       clearTimeout(t);
       reject(e);
     });
-  });
+  }));
   ws.send(JSON.stringify({ subscribe: 'status/#' }));
   return {
     latest,
