@@ -86,9 +86,9 @@ describe('simulator units', () => {
   describe('XML', () => {
     it('the legacy Notification escapes text and keeps the documented order', () => {
       const x = legacyNotificationXml({ objectUri: 'https://h/a?b=1&c=<2>', step: 'SUBMIT', eventDateTime: '2026-01-02' });
-      // biome-ignore lint/complexity/noAdjacentSpacesInRegex: the two-space indentation is what is checked
       assert.match(
         x,
+        // biome-ignore lint/complexity/noAdjacentSpacesInRegex: the two-space indentation is what is checked
         /<Notification>\n  <EventType>Report Entered Expense Report Workflow Step - SUBMIT<\/EventType>\n  <ObjectType>EXPRPT<\/ObjectType>\n  <ObjectURI>https:\/\/h\/a\?b=1&amp;c=&lt;2&gt;<\/ObjectURI>\n  <EventDateTime>2026-01-02<\/EventDateTime>\n  <Context\/>\n<\/Notification>/,
       );
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
