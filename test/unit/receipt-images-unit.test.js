@@ -42,7 +42,10 @@ describe('concur/receipt-images (pure) and token-less requests', () => {
     await c.request({ method: 'GET', url: '/x' });
     assert.equal(sent[1].headers.Authorization, 'Bearer SECRET-TOKEN', 'normal requests keep the token');
     await assert.rejects(c.request({ method: 'GET', url: '/relative', anonymous: true }), /absolute URL/);
-    await assert.rejects(c.request({ method: 'GET', url: 'http://images.example.com/x', anonymous: true }), /** @param {import('../../dist/concur/concur-error').ConcurError} e */ (e) => e.code === 'INSECURE_URL');
+    await assert.rejects(
+      c.request({ method: 'GET', url: 'http://images.example.com/x', anonymous: true }),
+      /** @param {import('../../dist/concur/concur-error').ConcurError} e */ (e) => e.code === 'INSECURE_URL',
+    );
     assert.equal(sent.length, 2);
   });
 });
