@@ -57,7 +57,8 @@ function noQuery(u: string): string {
 export function expensesPath(t: Pick<V4ReceiptTarget, 'reportId' | 'userId' | 'context' | 'expenseId'>): string {
   const ctx = t.context ?? 'TRAVELER';
   if (!RECEIPT_CONTEXTS.includes(ctx)) throw invalidInput(`context must be one of ${RECEIPT_CONTEXTS.join(', ')}`);
-  const base = `/expensereports/v4/users/${pathSegment(t.userId, 'the user id (msg.userId)')}/context/${ctx}/reports/${pathSegment(t.reportId, 'the report id (msg.reportId)')}/expenses`;
+  const user = pathSegment(t.userId, 'the user id (msg.userId)');
+  const base = `/expensereports/v4/users/${user}/context/${ctx}/reports/${pathSegment(t.reportId, 'the report id (msg.reportId)')}/expenses`;
   const e = optionalId(t.expenseId, 'the expense id');
   return e === undefined ? base : `${base}/${pathSegment(e, 'the expense id')}`;
 }

@@ -98,9 +98,10 @@ export function v4ExceptionPath(reportId: string, e: ExceptionLocation): string 
   if (e.level === 'report') return `${base}/exceptions`;
   const expenseId = e.expenseId ?? (e.level === 'expense' ? e.objectId : undefined);
   if (!expenseId) throw invalidInput(`msg.exceptions[${e.index}]: a v4 allocation exception needs expenseId and allocationId`);
-  if (e.level === 'expense') return `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}/exceptions`;
+  const expense = `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}`;
+  if (e.level === 'expense') return `${expense}/exceptions`;
   const allocationId = e.allocationId ?? e.objectId!;
-  return `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}/allocations/${encodePathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
+  return `${expense}/allocations/${encodePathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
 }
 
 function objectIdOf(e: NormalizedException): string | undefined {

@@ -444,7 +444,9 @@ export = function (RED: RedApi) {
       if (mem.dedupe >= mem.limits.dedupe) {
         lastIssue = { text: '503 memory limit', fill: 'red' };
         node.warn(
-          `event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`,
+          `event store ${path.basename(file)}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, ` +
+            `over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; ` +
+            'new events get 503 until old ids leave the window (raise the limit or shorten the window)',
         );
       }
       return fileStore;
@@ -496,7 +498,8 @@ export = function (RED: RedApi) {
             if (batch.length === 0) return;
             if (closing) return; // a shared store gives the claims back on close
             node.log(
-              `re-emitting ${batch.length} ESS event(s) stored but not completed${shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`,
+              `re-emitting ${batch.length} ESS event(s) stored but not completed` +
+                (shared ? ' (left over or taken over from another instance)' : ' before the last stop'),
             );
             for (const ev of batch) {
               counts.redelivered++;
