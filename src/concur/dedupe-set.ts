@@ -374,7 +374,7 @@ export function seenLineWriter(view: DedupeView, maxBytes = 256 * 1024): () => B
 }
 
 /** How an id appears in a seen line: the id itself if it is a UUID, else its key as hex (`h`). */
-export function seenLineKey(id: string): { id: string } | { h: string } {
+export function seenLineKey(id: string): { id: string; h?: undefined } | { h: string; id?: undefined } {
   const k = keyOf(id, { w: new Int32Array(4), hashed: false });
   return k.hashed ? { h: Array.from(k.w, hex8).join('') } : { id };
 }

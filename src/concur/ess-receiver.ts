@@ -190,10 +190,12 @@ export class EssReceiver {
       const t = eventTime(event);
       if (t !== undefined && this.o.now() - t > this.o.maxEventAgeMs) {
         const ageH = (this.o.now() - t) / 3600_000;
+        const age = ageH < 14 * 24 ? `${ageH.toFixed(1)} h` : `${Math.round(ageH / 24)} days`;
         return reject(
           400,
           'stale',
-          `event timeStamp ${String(event.timeStamp ?? event.timestamp).slice(0, 40)} is ${ageH < 14 * 24 ? `${ageH.toFixed(1)} h` : `${Math.round(ageH / 24)} days`} old, older than ${fmtHours(this.o.maxEventAgeMs)} (the dedupe window, at least ESS's 72 h retry period, plus clock-skew allowance): refused as a possible replay`,
+          `event timeStamp ${String(event.timeStamp ?? event.timestamp).slice(0, 40)} is ${age} old, older than ${fmtHours(this.o.maxEventAgeMs)} ` +
+            "(the dedupe window, at least ESS's 72 h retry period, plus clock-skew allowance): refused as a possible replay",
         );
       }
     }

@@ -74,7 +74,10 @@ export interface JournalOptions {
   sync?: boolean;
   /** Dead letters kept with their body (default 100); older ones shrink to dedupe entries. */
   deadLetterMax?: number;
-  /** Compact when the file exceeds this many bytes and is at least 2x the live size (default 64 MiB: each rewrite stalls appends for a few ms, so with 50 KB events an 8 MiB threshold cost ~30% of the throughput). */
+  /**
+   * Compact when the file exceeds this many bytes and is at least 2x the live size (default 64 MiB: each rewrite
+   * stalls appends for a few ms, so with 50 KB events an 8 MiB threshold cost ~30% of the throughput).
+   */
   compactAboveBytes?: number;
   /**
    * Memory the finished ids may take (bytes, default 256 MiB: ~9 M ids, 72 h
@@ -341,7 +344,8 @@ export class EventJournal {
     const dedupe = this.seenSet.bytes();
     if (dedupe >= this.dedupeMemoryMax) {
       return new JournalFullError(
-        `dedupe memory limit reached (${mib(dedupe)} of ${mib(this.dedupeMemoryMax)} for ${this.seenSet.size} ids in the window); new events are refused until old ids leave the window`,
+        `dedupe memory limit reached (${mib(dedupe)} of ${mib(this.dedupeMemoryMax)} for ${this.seenSet.size} ids in the window); ` +
+          'new events are refused until old ids leave the window',
         'dedupe-memory',
       );
     }

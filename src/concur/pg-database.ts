@@ -236,7 +236,8 @@ export class PgDatabase {
       }
       if (have !== SCHEMA_VERSION) {
         await c.query(
-          `INSERT INTO ${t.version} (component, version) VALUES ('concur', $1) ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
+          `INSERT INTO ${t.version} (component, version) VALUES ('concur', $1)
+             ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
           [SCHEMA_VERSION],
         );
       }

@@ -54,10 +54,11 @@ function noQuery(u: string): string {
   return i >= 0 ? u.slice(0, i) : u;
 }
 
-export function expensesPath(t: V4ReceiptTarget): string {
+export function expensesPath(t: Pick<V4ReceiptTarget, 'reportId' | 'userId' | 'context' | 'expenseId'>): string {
   const ctx = t.context ?? 'TRAVELER';
   if (!RECEIPT_CONTEXTS.includes(ctx)) throw invalidInput(`context must be one of ${RECEIPT_CONTEXTS.join(', ')}`);
-  const base = `/expensereports/v4/users/${pathSegment(t.userId, 'the user id (msg.userId)')}/context/${ctx}/reports/${pathSegment(t.reportId, 'the report id (msg.reportId)')}/expenses`;
+  const user = pathSegment(t.userId, 'the user id (msg.userId)');
+  const base = `/expensereports/v4/users/${user}/context/${ctx}/reports/${pathSegment(t.reportId, 'the report id (msg.reportId)')}/expenses`;
   const e = optionalId(t.expenseId, 'the expense id');
   return e === undefined ? base : `${base}/${pathSegment(e, 'the expense id')}`;
 }

@@ -89,15 +89,19 @@ export function normalizeExceptions(list: unknown, defaultVisibility: ExceptionV
   });
 }
 
+/** Where an exception goes: the fields the path is built from (the code and visibility go in the body). */
+export type ExceptionLocation = Pick<NormalizedException, 'index' | 'level' | 'objectId' | 'expenseId' | 'allocationId'>;
+
 /** v4 resource path for one exception (report, expense or allocation level). */
-export function v4ExceptionPath(reportId: string, e: NormalizedException): string {
+export function v4ExceptionPath(reportId: string, e: ExceptionLocation): string {
   const base = `/expensereports/v4/reports/${encodePathSegment(reportId, 'msg.reportId')}`;
   if (e.level === 'report') return `${base}/exceptions`;
   const expenseId = e.expenseId ?? (e.level === 'expense' ? e.objectId : undefined);
   if (!expenseId) throw invalidInput(`msg.exceptions[${e.index}]: a v4 allocation exception needs expenseId and allocationId`);
-  if (e.level === 'expense') return `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}/exceptions`;
+  const expense = `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}`;
+  if (e.level === 'expense') return `${expense}/exceptions`;
   const allocationId = e.allocationId ?? e.objectId!;
-  return `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}/allocations/${encodePathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
+  return `${expense}/allocations/${encodePathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
 }
 
 function objectIdOf(e: NormalizedException): string | undefined {

@@ -25,17 +25,21 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     description:
       'Flags an entry whose amount in the report currency is over the limit set for its expense type. Edit the codes and limits; add a line per type.',
     concurFields:
-      'entry.expenseTypeCode: v4 expenseType.id, v3 ExpenseTypeCode, v2.0 ExpenseTypeID, v1.1 ExpKey; entry.postedAmount: v4 postedAmount, v3/v2.0/v1.1 PostedAmount (report currency)',
+      'entry.expenseTypeCode: v4 expenseType.id, v3 ExpenseTypeCode, v2.0 ExpenseTypeID, v1.1 ExpKey; ' +
+      'entry.postedAmount: v4 postedAmount, v3/v2.0/v1.1 PostedAmount (report currency)',
     rule: {
       name: 'Amount over the limit for its expense type',
       scope: 'entry',
       condition:
-        '(expenseTypeCode = "LODNG" and postedAmount.value > 300)\nor (expenseTypeCode = "AIRFR" and postedAmount.value > 1000)\nor (expenseTypeCode in ["BUSML", "DINNR"] and postedAmount.value > 500)',
+        '(expenseTypeCode = "LODNG" and postedAmount.value > 300)\n' +
+        'or (expenseTypeCode = "AIRFR" and postedAmount.value > 1000)\n' +
+        'or (expenseTypeCode in ["BUSML", "DINNR"] and postedAmount.value > 500)',
       exceptionCode: 'OVRLIMIT',
       level: 'auto',
       visibility: '',
       message:
-        '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} on {{entry.date}} is over the limit for {{entry.expenseTypeCode}}',
+        '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} on {{entry.date}} ' +
+        'is over the limit for {{entry.expenseTypeCode}}',
       preset: 'amount-over-limit',
     },
   },
@@ -44,7 +48,8 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     title: 'Missing receipt image over an amount',
     description: 'Flags an entry over the amount that has no receipt image attached and no missing-receipt declaration (affidavit).',
     concurFields:
-      'entry.hasReceiptImage: v4 receiptImageId / ereceiptImageId set, v3 HasImage, v1.1 ReceiptImageId (v2.0 does not say: the rule does not fire); entry.hasMissingReceiptDeclaration: v4 hasMissingReceiptDeclaration; entry.postedAmount: v4 postedAmount, legacy PostedAmount',
+      'entry.hasReceiptImage: v4 receiptImageId / ereceiptImageId set, v3 HasImage, v1.1 ReceiptImageId (v2.0 does not say: the rule does not fire); ' +
+      'entry.hasMissingReceiptDeclaration: v4 hasMissingReceiptDeclaration; entry.postedAmount: v4 postedAmount, legacy PostedAmount',
     rule: {
       name: 'Missing receipt image over 75',
       scope: 'entry',
@@ -62,12 +67,14 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     title: 'Duplicate expense (same date, amount and merchant)',
     description: 'Flags every entry that has another entry in the report with the same transaction date, amount and vendor (vendor compared without case).',
     concurFields:
-      'entry.date: v4 transactionDate, legacy TransactionDate; entry.transactionAmount: v4 transactionAmount, legacy TransactionAmount; entry.vendor: v4 vendor.name, v3/v2.0/v1.1 VendorDescription',
+      'entry.date: v4 transactionDate, legacy TransactionDate; entry.transactionAmount: v4 transactionAmount, legacy TransactionAmount; ' +
+      'entry.vendor: v4 vendor.name, v3/v2.0/v1.1 VendorDescription',
     rule: {
       name: 'Duplicate expense',
       scope: 'entry',
       condition:
-        '$count($entries[date = $entry.date\n  and transactionAmount.value = $entry.transactionAmount.value\n  and $lowercase(vendor) = $lowercase($entry.vendor)]) > 1',
+        '$count($entries[date = $entry.date\n  and transactionAmount.value = $entry.transactionAmount.value\n' +
+        '  and $lowercase(vendor) = $lowercase($entry.vendor)]) > 1',
       exceptionCode: 'DUPLEXP',
       level: 'auto',
       visibility: '',
@@ -79,9 +86,11 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     id: 'weekend-or-out-of-trip',
     title: 'Weekend or out-of-trip date',
     description:
-      'Flags an entry dated on a Saturday or Sunday, or before the report start date / after the report end date (v4 trip dates; the legacy APIs have none, so only the weekend part applies there).',
+      'Flags an entry dated on a Saturday or Sunday, or before the report start date / after the report end date (v4 trip dates; ' +
+      'the legacy APIs have none, so only the weekend part applies there).',
     concurFields:
-      'entry.date / entry.weekday (0 = Sunday, 6 = Saturday): v4 transactionDate, legacy TransactionDate; header.startDate / header.endDate: v4 startDate / endDate',
+      'entry.date / entry.weekday (0 = Sunday, 6 = Saturday): v4 transactionDate, legacy TransactionDate; ' +
+      'header.startDate / header.endDate: v4 startDate / endDate',
     rule: {
       name: 'Weekend or out-of-trip date',
       scope: 'entry',
@@ -98,7 +107,8 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     title: 'Attendee count vs amount per attendee',
     description: 'Flags a meal or entertainment entry with no attendees, or whose amount per attendee is over the limit.',
     concurFields:
-      "entry.attendeeCount: v4 attendeeCount, v1.1 AttendeeCount, else the sum of the attendee associations' associatedAttendeeCount (v4 / v3); entry.postedAmount: v4 postedAmount, legacy PostedAmount",
+      "entry.attendeeCount: v4 attendeeCount, v1.1 AttendeeCount, else the sum of the attendee associations' associatedAttendeeCount (v4 / v3); " +
+      'entry.postedAmount: v4 postedAmount, legacy PostedAmount',
     rule: {
       name: 'Amount per attendee over 75',
       scope: 'entry',
@@ -107,7 +117,8 @@ export const RULE_PRESETS: readonly RulePreset[] = [
       level: 'auto',
       visibility: '',
       message:
-        '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} for {{entry.attendeeCount}} attendee(s) is over 75 per attendee',
+        '{{entry.expenseTypeName}} of {{entry.postedAmount.value}} {{entry.postedAmount.currency}} for {{entry.attendeeCount}} attendee(s) ' +
+        'is over 75 per attendee',
       preset: 'amount-per-attendee',
     },
   },
@@ -115,9 +126,11 @@ export const RULE_PRESETS: readonly RulePreset[] = [
     id: 'cost-object-required',
     title: 'Cost object (allocation) required fields',
     description:
-      'Flags an allocation without an account code or with a zero percentage. Add your custom cost-object fields (allocation.custom.custom1 …) to the condition.',
+      'Flags an allocation without an account code or with a zero percentage. ' +
+      'Add your custom cost-object fields (allocation.custom.custom1 …) to the condition.',
     concurFields:
-      'allocation.accountCode: v4 accountCode, v3/v1.1 AccountCode1; allocation.percentage: v4 percentage, v3/v1.1 Percentage; allocation.custom: v4 customData[], v3/v1.1 Custom1..Custom20',
+      'allocation.accountCode: v4 accountCode, v3/v1.1 AccountCode1; allocation.percentage: v4 percentage, v3/v1.1 Percentage; ' +
+      'allocation.custom: v4 customData[], v3/v1.1 Custom1..Custom20',
     rule: {
       name: 'Allocation without an account code',
       scope: 'allocation',

@@ -1,7 +1,8 @@
 /**
  * concur-sim command line:
  *   concur-sim api [--port 8090] [--host 127.0.0.1] [--latency 50] [--rate-429 0.1] [--rate-5xx 0.05] [--token-ttl 3600]
- *   concur-sim send ess --to URL [--event statusChanged] [--report ID | --request UUID] [--padding pss|pkcs1] [--key file] [--cert f --cert-key f] [--retention 2m]
+ *   concur-sim send ess --to URL [--event statusChanged] [--report ID | --request UUID] [--padding pss|pkcs1] [--key file]
+ *                       [--cert f --cert-key f] [--retention 2m]
  *   concur-sim send legacy --to URL [--user U --password P] [--report KEY]
  *   concur-sim keygen [--out dir] [--force]
  */

@@ -85,17 +85,15 @@ export class SimState {
       this.reports.set(report.reportId, report);
     }
     for (const c of COMMENT_SEEDS) {
-      this.reports
-        .get(c.reportId)
-        ?.comments.push({
-          at: c.at,
-          action: 'Comment',
-          comment: c.comment,
-          by: `user:${c.authorUserId}`,
-          authorUserId: c.authorUserId,
-          forUserId: c.authorUserId,
-          expenseId: c.expenseId,
-        });
+      this.reports.get(c.reportId)?.comments.push({
+        at: c.at,
+        action: 'Comment',
+        comment: c.comment,
+        by: `user:${c.authorUserId}`,
+        authorUserId: c.authorUserId,
+        forUserId: c.authorUserId,
+        expenseId: c.expenseId,
+      });
     }
     this.notifications = FAILED_NOTIFICATION_SEEDS.map((n) => ({
       id: n.id,

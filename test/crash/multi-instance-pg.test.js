@@ -61,6 +61,12 @@ describe('several Node-RED instances sharing one PostgreSQL store (real Node-RED
   const red = {};
   let firstRefresh;
 
+  /**
+   * One statement on a connection of its own; the rows as plain objects.
+   * @param {string} text
+   * @param {unknown[]} [values]
+   * @returns {Promise<Record<string, any>[]>}
+   */
   const sql = async (text, values) => {
     const c = new Client({ connectionString: pg.connectionString });
     await c.connect();

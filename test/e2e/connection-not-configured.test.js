@@ -36,6 +36,7 @@ describe('API nodes show an unconfigured connection at deploy (real Node-RED)', 
 
   before(async () => {
     red = await startRed();
+    /** @type {Record<string, any>[]} flow JSON */
     const flows = [{ id: Z, type: 'tab', label: 'not configured' }];
     for (const c of CONFIGS) flows.push({ type: 'concur-config', name: `conn ${c.id}`, ...base, ...c });
     let i = 0;

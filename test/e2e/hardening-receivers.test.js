@@ -220,7 +220,7 @@ describe('hardening: receivers in a real Node-RED', function () {
       const got = await collector.waitFor(2, 10000, '/event');
       await collector.settle(300);
       assert.equal(collector.received.length, 2, 'the stale delivery to /concur/ess was not emitted');
-      assert.deepEqual(got.map((m) => m.body.concur.id).sort(), [fresh.id, JSON.parse(stale.body).id].sort());
+      assert.deepEqual(got.map((m) => m.body.concur.id).sort(), [fresh.id, JSON.parse(/** @type {string} */ (stale.body)).id].sort());
     });
   });
 

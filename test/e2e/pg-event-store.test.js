@@ -37,6 +37,12 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     open.push(d);
     return d;
   };
+  /**
+   * One statement on a connection of its own; the rows as plain objects.
+   * @param {string} text
+   * @param {unknown[]} [values]
+   * @returns {Promise<Record<string, any>[]>}
+   */
   const sql = async (text, values) => {
     const c = new Client({ connectionString: pg.connectionString });
     await c.connect();

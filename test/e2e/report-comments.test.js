@@ -114,14 +114,16 @@ describe('concur-report-comments in a real Node-RED against the simulator', func
 
   it('bad input is refused before sending; 404 for an unknown report reaches the Catch node', async () => {
     const before = apiRequests(sim).length;
-    for (const [msg, re] of [
+    /** @type {Array<[Record<string, string>, RegExp]>} */
+    const bad = [
       [{ reportId: R1 }, /comment .* is required/],
       [{ reportId: R1, comment: '   ' }, /comment .* is required/],
       [{ reportId: R1, comment: 'x'.repeat(2001) }, /at most 2000/],
       [{ comment: 'x' }, /report id \(msg.reportId\) is required/],
       [{ reportId: '..', comment: 'x' }, /dot segment/],
       [{ reportId: R1, expenseId: '%2e%2e', comment: 'x' }, /dot segment/],
-    ]) {
+    ];
+    for (const [msg, re] of bad) {
       const e = await h.expectErr('add', { msg });
       assert.equal(e.concurError.code, 'INVALID_INPUT');
       assert.match(e.concurError.message, re);

@@ -13,7 +13,7 @@ const R3 = '9F1C3B7E22D84A6B9C05'; // owner Jane, pending at MANAGER (Sam)
 const JANE = 'e1a0b7c4-5d2f-4c8a-9b1e-3f6d2a8c7e10';
 const SAM = '7c3e9f12-a4b6-4d8e-8f0a-1b2c3d4e5f60';
 const PAT = '90f1e2d3-c4b5-4a69-8788-a9b0c1d2e3f4'; // Sam's delegate
-const INBOX = new RegExp(`/users/[^/]+/context/MANAGER/reportsToApprove$`);
+const INBOX = /\/users\/[^/]+\/context\/MANAGER\/reportsToApprove$/;
 
 describe('concur-reports-to-approve in a real Node-RED against the simulator', function () {
   this.timeout(90000);

@@ -348,6 +348,7 @@ describe('concur-sim CLI', function () {
 
   it("send ess prints the receiver's reason for a 401 / 403 and, by default, gives up after 2 minutes (--retention changes it)", async () => {
     const keys = path.join(dir, 'ess-keys3');
+    /** @type {Array<[number, string]>} */
     const answers = [
       [401, 'signature does not verify with any configured key'],
       [403, 'client certificate CN not allowed'],
@@ -385,7 +386,7 @@ describe('concur-sim CLI', function () {
       assert.match(waiting.stdout, /for up to 10m/);
       assert.match(waiting.stdout, /retrying in 180s/);
     } finally {
-      await new Promise((r) => server.close(() => r()));
+      await /** @type {Promise<void>} */ (new Promise((r) => server.close(() => r())));
     }
   });
 

@@ -16,7 +16,6 @@ const { startSimulator } = require('../../dist/simulator/index.js');
 const { RULE_PRESETS } = require('../../dist/concur/rule-presets');
 
 const Z = 'tab-val';
-const R1 = 'CB899F7D9F73420A8D8B'; // Berlin (EUR), Jane, at EXTVAL: hotel 389, taxi, dinner 68/2
 const R2 = '4D2E8A61B0C94F7FA311'; // Team offsite (USD), Chris, at EXTVAL
 const R4 = '71E0D5A9C3B24F18BE6A'; // Office supplies (USD), Chris: one 129.99 entry on a Monday, with a receipt
 const CHRIS = '3b8d1e6a-9c2f-47a5-b0e4-6d7f8a9b0c21';

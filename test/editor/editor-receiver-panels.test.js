@@ -174,6 +174,7 @@ describe('receiver dialogs: subscription and counters panels', function () {
       });
       return JSON.parse(r.body).access_token;
     }
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText, the text as rendered (what the user reads), not a DOM property
     const text = (sel) => browser.page.locator(sel).first().innerText();
     async function waitText(sel, re) {
       await browser.page.waitForFunction(([s, src]) => new RegExp(src).test(window.$(s).first().text()), [sel, re.source], { timeout: 15000 });

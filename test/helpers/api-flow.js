@@ -14,6 +14,10 @@ const { startSimulator } = require('../../dist/simulator/index.js');
 
 const REFRESH = 'configured-refresh-token-ORIGINAL';
 
+/**
+ * @param {{ z?: string, fields?: string[], simOptions?: import('../../dist/simulator/index.js').SimulatorOptions, redOptions?: Record<string, any> }} [options]
+ *   fields: more msg fields the /ok collector keeps
+ */
 async function startApiHarness({ z = 'tab-api2', fields, simOptions = {}, redOptions = {} } = {}) {
   const sim = await startSimulator({ port: 0, deliverEvents: false, refreshTokens: [REFRESH], recordIssuedTokens: true, ...simOptions });
   const collector = await startCollector();
@@ -54,6 +58,7 @@ async function startApiHarness({ z = 'tab-api2', fields, simOptions = {}, redOpt
       expirySkew: 60,
     };
     const c = sim.credentials;
+    /** @type {Record<string, any>[]} flow JSON */
     const list = [
       { id: z, type: 'tab', label: 'api2' },
       {

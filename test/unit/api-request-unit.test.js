@@ -21,6 +21,7 @@ describe('concur/api-request (pure)', () => {
   });
 
   it('refuses bad input before anything is sent', () => {
+    /** @type {Array<[any, RegExp]>} bad inputs on purpose (some of the wrong type) */
     const bad = [
       [{ method: 'TRACE', path: '/a' }, /method must be one of/],
       [{ path: '' }, /path is required/],
@@ -41,7 +42,7 @@ describe('concur/api-request (pure)', () => {
     for (const [input, re] of bad)
       assert.throws(
         () => buildGenericRequest(input),
-        (e) => e.code === 'INVALID_INPUT' && re.test(e.message),
+        /** @param {import('../../dist/concur/concur-error').ConcurError} e */ (e) => e.code === 'INVALID_INPUT' && re.test(e.message),
         JSON.stringify(input),
       );
   });
@@ -79,7 +80,7 @@ describe('concur/api-request (pure)', () => {
     };
     let r = await runGenericRequest(api, { method: 'GET', url: '/l' }, { follow: true, maxPages: 10 });
     assert.deepEqual(
-      r.pages.flatMap((p) => p.response.data.Items),
+      r.pages.flatMap((p) => /** @type {{ Items: number[] }} */ (p.response.data).Items),
       [1, 2, 3],
     );
     assert.equal(r.truncated, false);

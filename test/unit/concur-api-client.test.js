@@ -249,10 +249,9 @@ describe('concur API client (pure modules)', function () {
         [503, 503, 200],
       );
       failNext(sim, { method: 'POST', pathPrefix: '/api/expense/expensereport/v1.1/report/K/Exceptions', status: 503 });
-      // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       await assert.rejects(
         c.request({ method: 'POST', url: '/api/expense/expensereport/v1.1/report/K/Exceptions', xml: '<x/>' }),
-        (e) => e.status === 503 && e.code === 'HTTP_503',
+        /** @param {ConcurError} e */ (e) => e.status === 503 && e.code === 'HTTP_503',
       );
       assert.equal(requestsTo(sim, /Exceptions$/).length, 1);
     });
@@ -340,10 +339,9 @@ describe('concur API client (pure modules)', function () {
       const before = sim.requests.length;
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       await assert.rejects(c.request({ method: 'GET', url: 'https://evil.example.com/steal' }), (e) => e.code === 'UNTRUSTED_HOST' && e.notSent);
-      // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       await assert.rejects(
         c.request({ method: 'GET', url: 'http://us2.api.concursolutions.com/x' }),
-        (e) => e.code === 'UNTRUSTED_HOST',
+        /** @param {ConcurError} e */ (e) => e.code === 'UNTRUSTED_HOST',
         'Concur hosts only over https',
       );
       assert.equal(sim.requests.length, before);

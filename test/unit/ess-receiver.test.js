@@ -16,6 +16,8 @@ const { loadVerificationKeys } = require('../../dist/concur/ess-signature');
 const { testKeyPair, essEvent, signedDelivery, sign } = require('../helpers/ess-signer');
 const { selfSigned } = require('../helpers/certs');
 
+/** @typedef {Extract<import('../../dist/concur/ess-receiver').Outcome, { kind: 'rejected' }>} Rejected an outcome the assertions expect to be a refusal */
+
 const key = testKeyPair('receiver');
 const { keys } = loadVerificationKeys([{ id: 'k', text: key.publicPem }]);
 const delivery = (ev, opts = {}) => {
@@ -64,8 +66,8 @@ describe('ess-receiver: delivery decisions', () => {
     const r = new EssReceiver({ journal, verifySignature: true, keys: both });
     // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
     assert.equal((await r.handle(delivery(essEvent()))).stored.meta.keyId, 'k');
-    // @ts-expect-error inspects a private field on purpose
     assert.deepEqual(
+      // @ts-expect-error inspects a private field on purpose
       r.keys.map((k) => k.id),
       ['k', 'first'],
       'matched key moved to the front',
@@ -122,9 +124,9 @@ describe('ess-receiver: delivery decisions', () => {
     const sigHeader = { 'concur-signature': 'A'.repeat(344) };
     assert.equal((await r2.handle({ bodyError: { status: 413, message: 'too big' }, headers: sigHeader })).status, 413);
     // A body that could not be read (busy, slow, aborted, not captured) is never a 400: ESS would drop the event.
-    const busy = await r2.handle({ bodyError: { status: 503, kind: 'busy', message: 'busy', retryAfterSec: 5 }, headers: sigHeader });
+    const busy = /** @type {Rejected} */ (await r2.handle({ bodyError: { status: 503, kind: 'busy', message: 'busy', retryAfterSec: 5 }, headers: sigHeader }));
     assert.deepEqual([busy.status, busy.retryAfterSec, busy.category], [503, 5, 'overload']);
-    const missing = await r2.handle({ headers: sigHeader });
+    const missing = /** @type {Rejected} */ (await r2.handle({ headers: sigHeader }));
     assert.deepEqual([missing.status, missing.category], [503, 'body']);
     assert.equal(r2.shouldReadBody({}), false, 'no signature: the body need not be read');
     assert.equal(r2.shouldReadBody({ 'concur-signature': '!!' }), false);
@@ -139,6 +141,7 @@ describe('ess-receiver: delivery decisions', () => {
     const ev = essEvent();
     const body = Buffer.from(JSON.stringify(ev));
     const headers = { 'concur-signature': sign(body, forged.privateKey), 'x-forwarded-client-cert': encodeURIComponent(forged.cert) };
+    /** @type {import('../../dist/concur/ess-receiver').EssReceiverOptions} */
     const opts = {
       journal,
       verifySignature: true,

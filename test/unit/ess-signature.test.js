@@ -15,6 +15,8 @@ const cc = require('../../dist/concur/client-cert');
 const { testKeyPair, sign, essEvent } = require('../helpers/ess-signer');
 const { makePki } = require('../helpers/certs');
 
+/** @typedef {Extract<import('../../dist/concur/client-cert').CertCheck, { ok: false }>} Refused a check the assertions expect to fail */
+
 describe('ess-keys: Concur-published public keys', () => {
   it('every shipped key parses into an RSA-2048 KeyObject with e=65537', () => {
     assert.equal(CONCUR_PUBLISHED_KEYS.length, 4);
@@ -332,17 +334,23 @@ describe('client-cert: certificate checks', () => {
 
     const fwd = (peer, ...lines) => cc.checkProxiedCert({ peer, lines }, policy, proxies);
     assert.equal(fwd('10.9.9.9', encodeURIComponent(good)).ok, true);
-    assert.match(fwd('203.0.113.7', encodeURIComponent(good)).message, /did not come through a trusted proxy \(peer 203\.0\.113\.7\)/);
-    assert.match(cc.checkProxiedCert({ peer: '127.0.0.1', lines: [good] }, policy, parseTrustedProxies('')).message, /no trusted proxy configured/);
-    assert.match(cc.checkProxiedCert({ peer: '127.0.0.1', lines: [good] }, policy, undefined).message, /no trusted proxy configured/);
+    assert.match(/** @type {Refused} */ (fwd('203.0.113.7', encodeURIComponent(good))).message, /did not come through a trusted proxy \(peer 203\.0\.113\.7\)/);
+    assert.match(
+      /** @type {Refused} */ (cc.checkProxiedCert({ peer: '127.0.0.1', lines: [good] }, policy, parseTrustedProxies(''))).message,
+      /no trusted proxy configured/,
+    );
+    assert.match(/** @type {Refused} */ (cc.checkProxiedCert({ peer: '127.0.0.1', lines: [good] }, policy, undefined)).message, /no trusted proxy configured/);
     // A caller's own header line next to the proxy's (Node joins them with ", "): refused, whichever comes first.
-    assert.match(fwd('127.0.0.1', encodeURIComponent(good), encodeURIComponent(pki.clients.wrongCn.cert)).message, /repeated/);
-    assert.match(cc.checkHeaderCert([good, good], policy).message, /repeated/);
+    assert.match(/** @type {Refused} */ (fwd('127.0.0.1', encodeURIComponent(good), encodeURIComponent(pki.clients.wrongCn.cert))).message, /repeated/);
+    assert.match(/** @type {Refused} */ (cc.checkHeaderCert([good, good], policy)).message, /repeated/);
     // XFCC appended by the proxy: the caller-supplied first element must not win.
     const el = (pem) => `Hash=0;Cert="${encodeURIComponent(pem)}";Subject="x"`;
-    assert.match(fwd('127.0.0.1', `${el(good)},${el(pki.clients.wrongCn.cert)}`).message, /CN "attacker\.example\.com" is not allowed/);
+    assert.match(
+      /** @type {Refused} */ (fwd('127.0.0.1', `${el(good)},${el(pki.clients.wrongCn.cert)}`)).message,
+      /CN "attacker\.example\.com" is not allowed/,
+    );
     assert.equal(fwd('127.0.0.1', `${el(pki.clients.wrongCn.cert)},${el(good)}`).ok, true);
-    assert.match(fwd('127.0.0.1', `${el(good)},By=spiffe://proxy;Hash=1`).message, /last X-Forwarded-Client-Cert element has no Cert/);
+    assert.match(/** @type {Refused} */ (fwd('127.0.0.1', `${el(good)},By=spiffe://proxy;Hash=1`)).message, /last X-Forwarded-Client-Cert element has no Cert/);
     // rawHeaders keeps repeated lines apart; the name matches case-insensitively.
     assert.deepEqual(cc.headerLines(['Host', 'h', 'X-Forwarded-Client-Cert', 'a', 'x-forwarded-client-cert', 'b'], 'X-FORWARDED-CLIENT-CERT'), ['a', 'b']);
     assert.deepEqual(cc.headerLines(undefined, 'x', 'joined'), ['joined']);
@@ -350,15 +358,17 @@ describe('client-cert: certificate checks', () => {
 
   it('checks TLS peers: not TLS, no certificate, unverified, verified', () => {
     const x = new crypto.X509Certificate(pki.clients.good.cert);
-    // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
-    assert.match(cc.checkTlsPeer({ encrypted: false }, policy).message, /not TLS/);
-    // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
-    assert.match(cc.checkTlsPeer({ encrypted: true, authorized: false, getPeerCertificate: () => ({}) }, policy).message, /no client certificate/);
+    assert.match(/** @type {Refused} */ (cc.checkTlsPeer({ encrypted: false }, policy)).message, /not TLS/);
     assert.match(
-      // @ts-expect-error reads the variant (or the caught error) that the assertions pin down
-      cc.checkTlsPeer(
-        { encrypted: true, authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', getPeerCertificate: () => ({ raw: x.raw }) },
-        policy,
+      /** @type {Refused} */ (cc.checkTlsPeer({ encrypted: true, authorized: false, getPeerCertificate: () => ({}) }, policy)).message,
+      /no client certificate/,
+    );
+    assert.match(
+      /** @type {Refused} */ (
+        cc.checkTlsPeer(
+          { encrypted: true, authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', getPeerCertificate: () => ({ raw: x.raw }) },
+          policy,
+        )
       ).message,
       /not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,
     );

@@ -128,8 +128,8 @@ describe('ESS subscription API (pure module)', () => {
     const api = fakeApi({ 'GET /events/v4/subscriptions/x': notFound, 'DELETE /events/v4/subscriptions/x': notFound });
     assert.equal(await m.getSubscription(api, 'x'), undefined);
     assert.deepEqual(await m.deleteSubscription(api, 'x', { missingOk: true }), { status: 404, deleted: false });
-    await assert.rejects(m.deleteSubscription(api, 'x'), (e) => e.status === 404);
+    await assert.rejects(m.deleteSubscription(api, 'x'), /** @param {ConcurError} e */ (e) => e.status === 404);
     const boom = fakeApi({ 'GET /events/v4/subscriptions/x': new ConcurError({ status: 403, code: 'HTTP_403', message: 'no scope' }) });
-    await assert.rejects(m.getSubscription(boom, 'x'), (e) => e.status === 403);
+    await assert.rejects(m.getSubscription(boom, 'x'), /** @param {ConcurError} e */ (e) => e.status === 403);
   });
 });

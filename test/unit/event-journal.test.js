@@ -603,8 +603,10 @@ describe('event-journal', () => {
   it('pipelined group commit: a failed fdatasync rejects its batch and the batch written meanwhile; later writes work again', async () => {
     const j = await open();
     await j.accept(ev('before'));
+    // @ts-expect-error reaches the private file handle on purpose: a failing fdatasync is injected
     const realSync = j.fh.datasync;
     let fail = true;
+    // @ts-expect-error (as above)
     j.fh.datasync = async function () {
       if (fail) {
         fail = false;
@@ -621,8 +623,8 @@ describe('event-journal', () => {
       results.map((r) => r.status),
       ['rejected', 'rejected'],
     );
-    assert.match(results[0].reason.message, /EIO/);
-    assert.match(results[1].reason.message, /sync failed/);
+    assert.match(/** @type {PromiseRejectedResult} */ (results[0]).reason.message, /EIO/);
+    assert.match(/** @type {PromiseRejectedResult} */ (results[1]).reason.message, /sync failed/);
     assert.equal(j.lookup('x1'), undefined, 'not recorded: the receiver answered 503 and ESS retries');
     assert.equal(j.lookup('x2'), undefined);
     await j.accept(ev('after'));
@@ -634,6 +636,7 @@ describe('event-journal', () => {
     const j = await open();
     await j.accept(ev('ok'));
     // Simulate a broken disk: close the underlying handle behind the journal's back.
+    // @ts-expect-error reaches the private file handle on purpose
     await j.fh.close();
     await assert.rejects(j.accept(ev('lost')));
     assert.equal(j.lookup('lost'), undefined);

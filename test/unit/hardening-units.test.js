@@ -10,6 +10,9 @@ const { locateReport } = require('../../dist/concur/report-details');
 const { v4WorkflowPath } = require('../../dist/concur/workflow-action');
 const { v4ExceptionPath } = require('../../dist/concur/report-exceptions');
 
+/** @typedef {import('../../dist/concur/concur-error').ConcurError} ConcurError */
+/** @typedef {Extract<import('../../dist/concur/ess-receiver').Outcome, { kind: 'rejected' }>} Rejected */
+
 describe('hardening: ids that are dot segments never change the API path', () => {
   const DOTS = ['..', '.', '%2e%2e', '%2E%2e', '.%2e', '%2e.', '%2e'];
 
@@ -17,7 +20,7 @@ describe('hardening: ids that are dot segments never change the API path', () =>
     for (const id of DOTS) {
       assert.throws(
         () => encodePathSegment(id, 'msg.reportId'),
-        (e) => e.code === 'INVALID_INPUT' && e.notSent === true && /msg\.reportId .* dot segment/.test(e.message),
+        /** @param {ConcurError} e */ (e) => e.code === 'INVALID_INPUT' && e.notSent === true && /msg\.reportId .* dot segment/.test(e.message),
         id,
       );
     }
@@ -118,7 +121,7 @@ describe('hardening: a geolocation from the token endpoint is trusted only on a 
   it('preset base: "user lives elsewhere" (code 16) naming a non-Concur host is not followed: the secret is not sent there', async () => {
     sim.setFaults({ failNext: [{ pathPrefix: '/oauth2/v0/token', geolocation: 'http://attacker.example:8080' }] });
     const t = tm();
-    await assert.rejects(t.getToken(), (e) => e.status === 400 && /code 16/.test(e.message));
+    await assert.rejects(t.getToken(), /** @param {ConcurError} e */ (e) => e.status === 400 && /code 16/.test(e.message));
     assert.deepEqual(sent, [local()], 'only the configured token endpoint was contacted');
   });
 
@@ -181,7 +184,7 @@ describe('hardening: ESS signatures are checked with one body hash for every key
         [body, Buffer.from(sig).fill(0xff, 0, 1)], // likely >= n: OpenSSL refuses it
       ];
       for (const [b, s] of variants) {
-        for (const padding of ['any', 'pss', 'pkcs1']) {
+        for (const padding of /** @type {const} */ (['any', 'pss', 'pkcs1'])) {
           const want = reference(b, s, keys, padding);
           const got = verifyEssSignature(b, s.toString('base64'), keys, padding);
           assert.equal(got.ok, want, `round ${round} bits ${p.bits} ${how} ${padding}: ours ${got.ok}, crypto.verify ${want}`);
@@ -275,14 +278,15 @@ describe('hardening: a signed event older than the dedupe window is refused (400
   it('window + skew: 73 h old is 400 "stale" with the age; 71 h old, no timeStamp or a non-date are accepted; 0 turns it off', async () => {
     const now = Date.UTC(2026, 5, 1, 12);
     const r = new EssReceiver({ journal, verifySignature: true, keys, now: () => now, maxEventAgeMs: 72 * 3600_000 + 600_000 });
-    const old = await r.handle(delivery(essEvent({ timeStamp: new Date(now - 73 * 3600_000).toISOString() })));
+    const old = /** @type {Rejected} */ (await r.handle(delivery(essEvent({ timeStamp: new Date(now - 73 * 3600_000).toISOString() }))));
     assert.deepEqual([old.status, old.category], [400, 'stale']);
     assert.match(old.reason, /is 73\.0 h old, older than 72\.17 h .*possible replay/);
-    const years = await r.handle(delivery(essEvent({ timeStamp: '2021-03-18T23:11:51.034+0000' })));
+    const years = /** @type {Rejected} */ (await r.handle(delivery(essEvent({ timeStamp: '2021-03-18T23:11:51.034+0000' }))));
     assert.match(years.reason, /days old/);
     for (const ts of [new Date(now - 71 * 3600_000).toISOString(), undefined, 'not a date', new Date(now + 3600_000).toISOString()]) {
       const ev = essEvent({ timeStamp: ts });
       if (ts === undefined) delete ev.timeStamp;
+      /** @type {import('../../dist/concur/ess-receiver').Outcome & { reason?: string }} the reason, if one, goes into the failure message */
       const ok = await r.handle(delivery(ev));
       assert.equal(ok.status, 200, `${ts}: ${ok.reason}`);
     }
@@ -312,7 +316,8 @@ describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotate
     await sim.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const manager = () =>
+  /** @param {Partial<import('../../dist/concur/token-manager').TokenManagerOptions>} [extra] */
+  const manager = (extra) =>
     new TokenManager({
       grantType: 'refresh_token',
       credentials: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, refreshToken: ORIGINAL },
@@ -322,6 +327,7 @@ describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotate
         waits.push(ms);
         return new Promise((r) => setTimeout(r, Math.min(ms, 20)));
       },
+      ...extra,
     });
   const file = () => path.join(dir, 'cfg.json');
   const stored = () => JSON.parse(fs.readFileSync(file(), 'utf8')).refreshToken;
@@ -368,7 +374,7 @@ describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotate
     assert.notEqual(rt2, rt);
     sim.setFaults({ failNext: [{ pathPrefix: TOKEN, status: 429, retryAfter: 1, count: 10 }] });
     t = manager();
-    await assert.rejects(t.getToken(), (e) => e.status === 429);
+    await assert.rejects(t.getToken(), /** @param {ConcurError} e */ (e) => e.status === 429);
     assert.equal(stored(), rt2, 'kept');
     sim.resetFaults();
     await t.getToken(); // the stored token still works once Concur answers again
@@ -379,8 +385,8 @@ describe('hardening: a 429 / 5xx from the token endpoint keeps the stored rotate
     await rotated();
     sim.expireTokens({ refresh: true }); // every refresh token is now invalid_grant
     const events = [];
-    const t = new TokenManager({ ...manager().o, onEvent: (e) => events.push(e) });
-    await assert.rejects(t.getToken(), (e) => e.oauth && e.oauth.error === 'invalid_grant');
+    const t = manager({ onEvent: (e) => events.push(e) });
+    await assert.rejects(t.getToken(), /** @param {ConcurError} e */ (e) => e.oauth && e.oauth.error === 'invalid_grant');
     assert.deepEqual(
       events.filter((e) => e.type === 'refresh-rejected').map((e) => e.fallback),
       [true],

@@ -46,10 +46,10 @@ function diskFullFs() {
       if (state.failOpenOf && state.failOpenOf(String(p))) throw Object.assign(new Error(`ENOSPC: no space left on device, open '${p}'`), { code: 'ENOSPC' });
       return wrap(await fs.promises.open(p, ...rest));
     },
-    mkdir: (...a) => fs.promises.mkdir(...a),
-    rm: (...a) => fs.promises.rm(...a),
-    rename: (...a) => fs.promises.rename(...a),
-    truncate: (...a) => fs.promises.truncate(...a),
+    mkdir: (/** @type {Parameters<typeof fs.promises.mkdir>} */ ...a) => fs.promises.mkdir(...a),
+    rm: (/** @type {Parameters<typeof fs.promises.rm>} */ ...a) => fs.promises.rm(...a),
+    rename: (/** @type {Parameters<typeof fs.promises.rename>} */ ...a) => fs.promises.rename(...a),
+    truncate: (/** @type {Parameters<typeof fs.promises.truncate>} */ ...a) => fs.promises.truncate(...a),
   };
   return api;
 }
@@ -128,7 +128,7 @@ describe('event journal: memory limits and a full disk', () => {
       results.map((r) => r.status),
       ['fulfilled', 'fulfilled', 'rejected'],
     );
-    assert.equal(results[2].reason.limit, 'pending-memory');
+    assert.equal(/** @type {PromiseRejectedResult} */ (results[2]).reason.limit, 'pending-memory');
     assert.ok(j.memory().pending > 800 && j.memory().pending <= 1000);
     j.markFailed('a', 'x'); // a dead letter no longer counts as pending
     await j.accept(big('c'));

@@ -21,6 +21,7 @@ describe('concur/receipt-images (pure) and token-less requests', () => {
     assert.equal(imageV1Path({ reportId: 'R1', entryId: 'n$pX' }), '/api/image/v1.0/expenseentry/n%24pX');
     assert.throws(() => expensesPath({ reportId: '..', userId: 'u' }), /dot segment/);
     assert.throws(() => spendDocumentPath('IMG1', ''), /company id/);
+    // @ts-expect-error an unknown context on purpose: it must be refused
     assert.throws(() => expensesPath({ reportId: 'R1', userId: 'u', context: 'BOSS' }), /context must be/);
   });
 
@@ -33,14 +34,18 @@ describe('concur/receipt-images (pure) and token-less requests', () => {
       invalidate() {},
     };
     const send = async (x) => (sent.push(x), { status: 200, headers: { 'content-type': 'image/png' }, body: Buffer.from([1, 2, 3]) });
-    const c = new ConcurApiClient({ tokens, send });
+    // A stand-in token manager with only the four methods the client calls.
+    const c = new ConcurApiClient({ tokens: /** @type {any} */ (tokens), send });
     const r = await c.request({ method: 'GET', url: 'https://images.example.com/file/abc?sig=1', anonymous: true });
     assert.deepEqual([...r.raw], [1, 2, 3]);
     assert.equal(sent[0].headers.Authorization, undefined);
     await c.request({ method: 'GET', url: '/x' });
     assert.equal(sent[1].headers.Authorization, 'Bearer SECRET-TOKEN', 'normal requests keep the token');
     await assert.rejects(c.request({ method: 'GET', url: '/relative', anonymous: true }), /absolute URL/);
-    await assert.rejects(c.request({ method: 'GET', url: 'http://images.example.com/x', anonymous: true }), (e) => e.code === 'INSECURE_URL');
+    await assert.rejects(
+      c.request({ method: 'GET', url: 'http://images.example.com/x', anonymous: true }),
+      /** @param {import('../../dist/concur/concur-error').ConcurError} e */ (e) => e.code === 'INSECURE_URL',
+    );
     assert.equal(sent.length, 2);
   });
 });

@@ -13,6 +13,7 @@ describe('concur/report-comments (pure)', () => {
     );
     assert.throws(() => commentsPath({ reportId: 'R1', endpoint: 'user' }), /user id/);
     assert.throws(() => commentsPath({ reportId: '.', endpoint: 'company' }), /dot segment/);
+    // @ts-expect-error a context the comments API does not have, on purpose: it must be refused
     assert.throws(() => commentsPath({ reportId: 'R1', endpoint: 'user', userId: 'u', context: 'PROCESSOR' }), /context must be/);
   });
   it('checks the comment', () => {

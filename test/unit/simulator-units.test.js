@@ -86,9 +86,9 @@ describe('simulator units', () => {
   describe('XML', () => {
     it('the legacy Notification escapes text and keeps the documented order', () => {
       const x = legacyNotificationXml({ objectUri: 'https://h/a?b=1&c=<2>', step: 'SUBMIT', eventDateTime: '2026-01-02' });
-      // biome-ignore lint/complexity/noAdjacentSpacesInRegex: the two-space indentation is what is checked
       assert.match(
         x,
+        // biome-ignore lint/complexity/noAdjacentSpacesInRegex: the two-space indentation is what is checked
         /<Notification>\n  <EventType>Report Entered Expense Report Workflow Step - SUBMIT<\/EventType>\n  <ObjectType>EXPRPT<\/ObjectType>\n  <ObjectURI>https:\/\/h\/a\?b=1&amp;c=&lt;2&gt;<\/ObjectURI>\n  <EventDateTime>2026-01-02<\/EventDateTime>\n  <Context\/>\n<\/Notification>/,
       );
       // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
@@ -133,10 +133,9 @@ describe('simulator units', () => {
     it('sendBack needs a comment, records it and flags everSentBack; moveToStep resubmits', () => {
       const s = new SimState();
       const r = s.reportById('CB899F7D9F73420A8D8B');
-      // @ts-expect-error reads a field of a caught error / parsed document the test knows the shape of
       assert.throws(
         () => workflow.sendBack(s, r, { comment: '   ' }, actor),
-        (e) => e.kind === 'validation' && e.field === 'comment',
+        /** @param {import('../../dist/simulator/workflow').WorkflowError} e */ (e) => e.kind === 'validation' && e.field === 'comment',
       );
       workflow.sendBack(s, r, { comment: 'fix the hotel receipt' }, actor);
       assert.deepEqual([r.approvalStatus, r.isSentBack, r.everSentBack, r.comments.at(-1).comment], ['A_RESU', true, true, 'fix the hotel receipt']);

@@ -28,6 +28,8 @@ type Creds = TokenCredentials;
 /** Folder under the userDir that holds one token file per connection. */
 const TOKEN_DIR = 'concur-tokens';
 const PASSWORD_PLACEHOLDER = '__PWRD__';
+/** How the "type the … again" answer names each stored secret. */
+const SECRET_NAMES = { clientSecret: 'client secret', refreshToken: 'refresh token', password: 'request token / password' } as const;
 
 function tokenManagerFor(
   s: Settings,
@@ -107,7 +109,8 @@ export = function (RED: RED) {
           else if (e.type === 'store-error') node.warn(e.message);
           else if (e.type === 'geolocation-refused')
             node.warn(
-              `ignored the geolocation ${e.geolocation} named by the token endpoint: with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed`,
+              `ignored the geolocation ${e.geolocation} named by the token endpoint: ` +
+                'with a Concur base URL only https://*.concursolutions.com (or .concurcdc.cn) hosts are followed',
             );
         },
         shared,
@@ -277,7 +280,9 @@ export = function (RED: RED) {
           ok: false,
           status: 0,
           error: 'SECRETS_REQUIRED',
-          message: `the URL or grant differs from the deployed connection: type the ${reused.map((k) => ({ clientSecret: 'client secret', refreshToken: 'refresh token', password: 'request token / password' })[k]).join(' and ')} again (stored secrets are only sent to the deployed endpoints)`,
+          message:
+            `the URL or grant differs from the deployed connection: type the ${reused.map((k) => SECRET_NAMES[k]).join(' and ')} again ` +
+            '(stored secrets are only sent to the deployed endpoints)',
           error_description: null,
           code: null,
         });

@@ -73,7 +73,8 @@ export class ReplayLoop {
         if (batch.length === 0) return;
         if (c.isClosing()) return; // a shared store gives the claims back on close
         c.log(
-          `re-emitting ${batch.length} ESS event(s) stored but not completed${c.shared ? ' (left over or taken over from another instance)' : ' before the last stop'}`,
+          `re-emitting ${batch.length} ESS event(s) stored but not completed` +
+            (c.shared ? ' (left over or taken over from another instance)' : ' before the last stop'),
         );
         for (const ev of batch) c.emit(ev);
         c.status();

@@ -105,7 +105,9 @@ export class EssStoreOpener {
     const mem = store.journal.memory();
     if (mem.dedupe >= mem.limits.dedupe) {
       this.c.warn(
-        `event store ${name}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; new events get 503 until old ids leave the window (raise the limit or shorten the window)`,
+        `event store ${name}: the ids in the dedupe window take ${Math.round(mem.dedupe / MiB)} MiB, ` +
+          `over the ${Math.round(mem.limits.dedupe / MiB)} MiB "Dedupe memory" limit; ` +
+          'new events get 503 until old ids leave the window (raise the limit or shorten the window)',
         '503 memory limit',
       );
     }

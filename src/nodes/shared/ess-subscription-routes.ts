@@ -213,7 +213,8 @@ export function manageSubscriptionOnDeploy(
       const conn = findConnection(RED, def.server);
       if (!conn) {
         node.warn(
-          `ESS subscription "${sub.id}" was not deleted: the Concur connection is gone; delete it from another receiver's dialog or a concur-ess-subscriptions node`,
+          `ESS subscription "${sub.id}" was not deleted: the Concur connection is gone; ` +
+            "delete it from another receiver's dialog or a concur-ess-subscriptions node",
         );
         return;
       }
@@ -229,7 +230,8 @@ export function manageSubscriptionOnDeploy(
         if (r === 'timeout') node.warn(`ESS subscription "${sub.id}": no answer to the DELETE within ${DELETE_WAIT_MS / 1000} s`);
         else
           node.log(
-            `ESS subscription "${sub.id}" ${r.deleted ? 'deleted' : 'was already gone'} (node removed${registered ? '' : ', it had not been registered by this run'})`,
+            `ESS subscription "${sub.id}" ${r.deleted ? 'deleted' : 'was already gone'} ` +
+              `(node removed${registered ? '' : ', it had not been registered by this run'})`,
           );
       } catch (err) {
         const e = toConcurError(err);
