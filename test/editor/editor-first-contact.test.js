@@ -16,6 +16,7 @@
  * goes to test/artifacts/ for people).
  */
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, freePort, REPO, PACKAGE_NAME } = require('../helpers/red-runtime');
 const { teardown } = require('../helpers/teardown');
@@ -23,7 +24,12 @@ const eb = require('../helpers/editor-browser');
 
 const PKG = require(path.join(REPO, 'package.json'));
 const TYPES = Object.keys(PKG['node-red'].nodes);
-const FLOW_TYPES = TYPES.filter((t) => t !== 'concur-config');
+/** Config nodes (concur-config, concur-store) live in the Configuration sidebar, not in the palette or on a tab. */
+const isConfigType = (t) => /category:\s*'config'/.test(fs.readFileSync(path.join(REPO, 'src', 'nodes', t, `${t}.html`), 'utf8'));
+const FLOW_TYPES = TYPES.filter((t) => !isConfigType(t));
+const { NUMBER_OPTIONS } = require('../../dist/nodes/shared/options');
+/** @param {string} type @param {string[]} names */
+const defaultsOf = (type, names) => Object.fromEntries(names.map((n) => [n, NUMBER_OPTIONS[type][n].default]));
 const API_TYPES = ['concur-get-report-details', 'concur-post-exceptions', 'concur-workflow-action', 'concur-notifications'];
 const Z = 'fc-tab';
 
@@ -184,8 +190,9 @@ describe('editor (browser): first contact, from import to deploy', function () {
       { id: 'hw-get', type: 'concur-get-report-details', z: Z, server: 'hw-cfg', version: 'v4', x: 200, y: 220, wires: [[]] },
     ]);
     const expected = {
-      'hw-ess': { maxBodyKiB: 1024, dedupeHours: 72, deadLetterMax: 100, completionTimeout: 120, maxPending: 10000 },
-      'hw-legacy': { ackTimeout: 25, maxBodyKiB: 1024 },
+      // The runtime's defaults (the option table), which the dialog must show.
+      'hw-ess': defaultsOf('concur-ess-event-in', ['maxBodyKiB', 'dedupeHours', 'deadLetterMax', 'completionTimeout', 'maxPending']),
+      'hw-legacy': defaultsOf('concur-legacy-notify-in', ['ackTimeout', 'maxBodyKiB']),
     };
     for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-cfg']) {
       const st = await eb.nodeState(page, id);
