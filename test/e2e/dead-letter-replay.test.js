@@ -33,6 +33,7 @@ for (const backend of ['file', 'postgres']) {
     let pg;
     const file = backend === 'file';
     /** One statement on its own connection (the PostgreSQL backend). */
+    /** @type {(text: string, values?: unknown[]) => Promise<Record<string, any>[]>} */
     const sql = async (text, values) => {
       const c = new Client({ connectionString: pg.connectionString });
       await c.connect();

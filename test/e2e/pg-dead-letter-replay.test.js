@@ -41,6 +41,7 @@ describe('PostgreSQL event store: dead-letter replay and discard (real PostgreSQ
     open.push(d);
     return d;
   };
+  /** @type {(text: string, values?: unknown[]) => Promise<Record<string, any>[]>} */
   const sql = async (text, values) => {
     const c = new Client({ connectionString: pg.connectionString });
     await c.connect();
