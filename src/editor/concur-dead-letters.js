@@ -24,9 +24,10 @@
   function deadLetters(box, type, id, t) {
     box = $(box);
     var base = type + '/' + encodeURIComponent(id) + '/dead-letters';
-    function button(cls, icon, key) {
-      return $('<button type="button" class="red-ui-button red-ui-button-small"></button>')
+    function button(cls, icon, key, small) {
+      return $('<button type="button" class="red-ui-button"></button>')
         .addClass(cls)
+        .toggleClass('red-ui-button-small', Boolean(small))
         .append($('<i class="fa"></i>').addClass(icon), ' ', $('<span></span>').text(t(key)));
     }
     var btnRefresh = button('concur-dl-refresh', 'fa-refresh', 'deadLetters.refresh');
@@ -59,12 +60,21 @@
           return $('<td style="padding:2px 6px 2px 0; vertical-align:top; border-bottom:1px solid #eee"></td>');
         };
         tr.append(cell().addClass('concur-dl-id').css({ 'font-family': 'monospace', 'word-break': 'break-all' }).text(d.id));
-        tr.append(cell().addClass('concur-dl-reason').css('word-break', 'break-word').text(d.reason || ''));
-        tr.append(cell().addClass('concur-dl-failed').text(d.failedAt ? new Date(d.failedAt).toLocaleString() : ''));
+        tr.append(
+          cell()
+            .addClass('concur-dl-reason')
+            .css('word-break', 'break-word')
+            .text(d.reason || ''),
+        );
+        tr.append(
+          cell()
+            .addClass('concur-dl-failed')
+            .text(d.failedAt ? new Date(d.failedAt).toLocaleString() : ''),
+        );
         tr.append(cell().addClass('concur-dl-count').text(String(d.deliveryCount)));
         var actions = cell().css('white-space', 'nowrap');
-        var replay = button('concur-dl-replay', 'fa-repeat', 'deadLetters.replay');
-        var discard = button('concur-dl-discard', 'fa-times', 'deadLetters.discard');
+        var replay = button('concur-dl-replay', 'fa-repeat', 'deadLetters.replay', true);
+        var discard = button('concur-dl-discard', 'fa-times', 'deadLetters.discard', true);
         replay.on('click', function () {
           act('replay', { id: d.id }, function (r) {
             say(t('deadLetters.replayed', { id: r.replayed, count: r.deliveryCount }));
@@ -80,17 +90,25 @@
       });
     }
     function load(after) {
-      $.ajax({ url: base, dataType: 'json', headers: { Accept: 'application/json' }, timeout: 15000 })
+      $.ajax({ url: base + '?quiet=1', dataType: 'json', headers: { Accept: 'application/json' }, timeout: 15000 })
         .done(function (list) {
+          if (list && list.running === false) return notDeployed();
           render(Array.isArray(list) ? list : []);
           if (after) after();
         })
         .fail(function (xhr) {
+          if (xhr.status === 404) return notDeployed();
           table.empty();
           btnReplayAll.prop('disabled', true);
           btnDiscardAll.prop('disabled', true);
-          say(xhr.status === 404 ? t('deadLetters.notDeployed') : errorText(xhr, t), xhr.status !== 404);
+          say(errorText(xhr, t), true);
         });
+    }
+    function notDeployed() {
+      table.empty();
+      btnReplayAll.prop('disabled', true);
+      btnDiscardAll.prop('disabled', true);
+      say(t('deadLetters.notDeployed'));
     }
     /** POSTs an action (body `data` as JSON), reloads the list, then reports through `ok`. */
     function act(path, data, ok) {

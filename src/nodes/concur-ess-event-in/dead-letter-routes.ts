@@ -3,7 +3,8 @@
  * panel uses them too), all behind `concur-ess-event-in.write`: the list holds
  * full event bodies (company data), and replay/discard change the store.
  *
- *   GET  <admin>/concur-ess-event-in/<node id>/dead-letters                      the kept dead letters
+ *   GET  <admin>/concur-ess-event-in/<node id>/dead-letters                      the kept dead letters (404 when the node does not run,
+ *                                                                                or 200 {"running": false} with ?quiet=1)
  *   POST <admin>/concur-ess-event-in/<node id>/dead-letters/<event id>/replay    emit it again (deliveryCount + 1, msg.concur.replayed)
  *   POST <admin>/concur-ess-event-in/<node id>/dead-letters/<event id>/discard   drop it (the id stays a duplicate)
  *   POST <admin>/concur-ess-event-in/<node id>/dead-letters/replay    body {"id": "<event id>"} (the same, any id)
@@ -77,26 +78,27 @@ export function registerDeadLetterRoutes(RED: RedApi, type: string, targets: Map
   const full = (res: RouteResponse) => sendText(res, 429, 'too many events are waiting for the flow; try again later', { 'Retry-After': '30' });
   const notDead = (res: RouteResponse, id: string) => sendText(res, 404, `${id} is not a dead letter (replayed or discarded already, or unknown)`);
 
-  RED.httpAdmin.get(
-    base,
-    needsWrite,
-    route(async (f, _req, res) => {
-      const list = await f.store.deadLetters();
-      json(
-        res,
-        200,
-        list.map((d) => ({
-          id: d.id,
-          reason: d.reason,
-          failedAt: new Date(d.failedAt).toISOString(),
-          receivedAt: new Date(d.receivedAt).toISOString(),
-          deliveryCount: d.deliveryCount,
-          meta: d.meta,
-          body: d.body,
-        })),
-      );
-    }),
-  );
+  const list = route(async (f, _req, res) => {
+    const list = await f.store.deadLetters();
+    json(
+      res,
+      200,
+      list.map((d) => ({
+        id: d.id,
+        reason: d.reason,
+        failedAt: new Date(d.failedAt).toISOString(),
+        receivedAt: new Date(d.receivedAt).toISOString(),
+        deliveryCount: d.deliveryCount,
+        meta: d.meta,
+        body: d.body,
+      })),
+    );
+  });
+  RED.httpAdmin.get(base, needsWrite, (req: Req & { query?: Record<string, unknown> }, res: RouteResponse) => {
+    // The dialog asks with quiet=1: a node not deployed yet is not an error there (no console noise), as for the counters.
+    if (req.query?.quiet === '1' && !targets.get(String(req.params.id))?.()?.store()) return json(res, 200, { running: false });
+    list(req, res);
+  });
 
   RED.httpAdmin.post(
     `${base}/replay-all`,
