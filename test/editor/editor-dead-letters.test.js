@@ -100,7 +100,9 @@ describe('ESS dialog: dead letters panel', function () {
     async function waitRows(n) {
       await browser.page.waitForFunction((k) => window.$('#concur-ess-dead-letters .concur-dl-row').length === k, n, { timeout: 15000 });
     }
-    const msg = () => browser.page.locator('#concur-ess-dead-letters .concur-dl-msg').innerText();
+    const msg = () => txt(browser.page.locator('#concur-ess-dead-letters .concur-dl-msg'));
+    /** @param {import('playwright-core').Locator} loc */
+    const txt = async (loc) => (await loc.textContent()) ?? '';
 
     it('lists dead letters; Replay re-emits one (deliveryCount 2, replayed), Discard drops one, Replay all, Discard all after confirmation', async () => {
       const { page } = browser;
@@ -109,9 +111,9 @@ describe('ESS dialog: dead letters panel', function () {
       await waitRows(3);
       assert.deepEqual((await rowIds()).sort(), [a, b, c].sort());
       const rowA = page.locator(`#concur-ess-dead-letters .concur-dl-row[data-id="${a}"]`);
-      assert.match(await rowA.locator('.concur-dl-reason').innerText(), /first delivery fails on purpose/);
-      assert.equal(await rowA.locator('.concur-dl-count').innerText(), '1');
-      assert.notEqual(await rowA.locator('.concur-dl-failed').innerText(), '');
+      assert.match(await txt(rowA.locator('.concur-dl-reason')), /first delivery fails on purpose/);
+      assert.equal(await txt(rowA.locator('.concur-dl-count')), '1');
+      assert.notEqual(await txt(rowA.locator('.concur-dl-failed')), '');
       assert.match(await msg(), /3 dead letter/);
       await page.locator('#concur-ess-dead-letters').scrollIntoViewIfNeeded();
       await eb.screenshot(page, 'ess-dead-letters-panel');
@@ -159,7 +161,7 @@ describe('ESS dialog: dead letters panel', function () {
       await page.click('#concur-ess-dead-letters .concur-dl-discard-all');
       const confirm = page.locator('#concur-ess-dead-letters .concur-dl-confirm');
       await confirm.waitFor({ state: 'visible' });
-      assert.match(await confirm.innerText(), /Discard all 2 dead letter/);
+      assert.match(await txt(confirm), /Discard all 2 dead letter/);
       await confirm.locator('.concur-dl-confirm-no').click();
       await confirm.waitFor({ state: 'hidden' });
       assert.equal((await deadIds()).length, 2, 'cancel discards nothing');
