@@ -95,6 +95,38 @@ describe('dead-letter replay (journal file store)', () => {
     await j.close();
   });
 
+  it('a replay or discard racing a compaction is kept either way (the record lands in the snapshot or is copied after it)', async () => {
+    let j = await open();
+    for (let i = 0; i < 2000; i++) {
+      await j.accept(ev(`done-${i}`)); // finished ids: the snapshot has lines to write
+      j.markDone(`done-${i}`);
+    }
+    for (let round = 0; round < 6; round++) {
+      const r = `r${round}`;
+      const x = `x${round}`;
+      for (const id of [r, x]) {
+        await j.accept(ev(id));
+        j.markFailed(id, 'boom');
+      }
+      // started in both orders, and with the compaction a turn ahead
+      const ops = [() => j.compact(), () => j.replay(r), async () => j.discard(x)];
+      if (round % 2) ops.reverse();
+      const running = [];
+      for (const op of ops) {
+        running.push(op());
+        if (round >= 3) await new Promise((res) => setImmediate(res));
+      }
+      await Promise.all(running);
+      assert.equal(j.getStats().compactions, 1, `round ${round}: compacted`);
+      await j.close();
+      j = await open();
+      assert.equal(j.lookup(r), 'pending', `round ${round}: replayed`);
+      assert.ok(j.lookup(x) && j.lookup(x) !== 'failed', `round ${round}: discarded, still a duplicate`);
+      j.markDone(r);
+    }
+    await j.close();
+  });
+
   it('refuses to replay or discard what is not a dead letter', async () => {
     const j = await withDead('dead');
     await j.accept(ev('pending'));
