@@ -99,6 +99,8 @@ export interface ConcurMeta {
   clientCert: { subject: string; serial: string } | undefined;
   receivedAt: string;
   deliveryCount: number;
+  /** True when an operator replayed this event from the dead letters (admin route or the dialog). */
+  replayed?: boolean;
 }
 
 export class EssReceiver {

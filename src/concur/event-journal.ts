@@ -13,8 +13,9 @@
  *   {"t":"a","id","at","m","n","len","b64"}           accepted: metadata, delivery count, body bytes (base64)
  *   {"t":"a","id","at","b","m","n"}                   accepted, version 1 (body as JSON text); still read
  *   {"t":"r","id","n"}                                re-delivered to the flow (n = delivery count)
- *   {"t":"d","id","at"}                               done (the flow completed)
+ *   {"t":"d","id","at"}                               done (the flow completed), or a dead letter discarded by the operator
  *   {"t":"f","id","at","r"}                           failed (dead-letter, reason r)
+ *   {"t":"p","id","at","n"}                           a dead letter replayed by the operator: pending again, delivery count n
  *   {"t":"s","id","at"}                               seen (compacted dedupe entry, body dropped)
  *   {"t":"s","h","at"}                                seen, for an id that is not a UUID: its 128-bit key as hex (version 3)
  * A torn last line (crash mid-write) is cut off on open; an accepted record is
@@ -39,7 +40,9 @@
  * taken when every record before the copy point is applied in memory, and may
  * already show some later changes; each record type is idempotent over a
  * state that already contains it (an "a" sets pending, "d"/"f" only move a
- * pending event, "r" keeps the higher count, "s" never overrides a newer state).
+ * pending event (a "d" also drops a dead letter), "p" only moves a dead letter
+ * (a pending one keeps the higher count), "r" keeps the higher count, "s"
+ * never overrides a newer state).
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
@@ -186,6 +189,8 @@ export class EventJournal {
   private readonly writer = new ChunkWriter();
   /** Accepts whose write is in flight, so a concurrent duplicate can wait for the outcome. */
   private readonly storingNow = new Map<string, Promise<StoredEvent>>();
+  /** Dead letters whose replay record is being written. */
+  private readonly replaying = new Set<string>();
   private pendingN = 0;
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | undefined;
@@ -396,6 +401,64 @@ export class EventJournal {
     this.fireAndForget(recordLine({ t: 'f', id, at, r: why }));
   }
 
+  /**
+   * Replays a dead letter: it becomes pending again with its delivery count
+   * + 1, durably (the "p" record is synced before this resolves), so a crash
+   * before its flow finishes emits it again on the next start. Resolves the
+   * event to emit, or undefined when `id` is not a dead letter with its body
+   * (unknown, pending, done, shrunk to a dedupe entry, or being replayed).
+   */
+  async replay(id: string): Promise<StoredEvent | undefined> {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'failed' || this.replaying.has(id)) return undefined;
+    const n = e.event.deliveryCount + 1;
+    this.replaying.add(id);
+    try {
+      await this.enqueue(recordLine({ t: 'p', id, at: this.now(), n }), this.sync, () => this.toPendingAgain(id, n));
+    } finally {
+      this.replaying.delete(id);
+    }
+    const now = this.entries.get(id);
+    return now?.state === 'pending' ? now.event : undefined;
+  }
+
+  /**
+   * Discards a dead letter: its body is dropped and its id stays a duplicate
+   * inside the dedupe window (a "d" record). False when `id` is not a dead letter.
+   */
+  discard(id: string): boolean {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'failed' || this.replaying.has(id)) return false;
+    this.forgetDead(id);
+    this.finish(e, 'seen');
+    this.fireAndForget(recordLine({ t: 'd', id, at: this.now() }));
+    return true;
+  }
+
+  /** A dead letter becomes pending again (a "p" record, written or read back). */
+  private toPendingAgain(id: string, n: number): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    if (e.state === 'pending') {
+      e.event.deliveryCount = Math.max(e.event.deliveryCount, n); // already pending (a snapshot newer than the record)
+      return;
+    }
+    this.forgetDead(id);
+    this.deadBytes -= e.bytes;
+    e.state = 'pending';
+    e.failedAt = undefined;
+    e.reason = undefined;
+    e.event.deliveryCount = Math.max(e.event.deliveryCount, n);
+    this.pendingN++;
+    this.pendingBytes += e.bytes;
+  }
+
+  /** Removes a dead letter from the failure order (at most deadLetterMax long), so it no longer counts toward the limit. */
+  private forgetDead(id: string): void {
+    const i = this.deadOrder.lastIndexOf(id);
+    if (i >= 0) this.deadOrder.splice(i, 1);
+  }
+
   /** Drops ids older than the dedupe window, a time bucket at a time (never pending events or kept dead letters). */
   prune(): number {
     return this.seenSet.prune(this.now() - this.windowMs);
@@ -498,8 +561,8 @@ export class EventJournal {
     if (!this.flushing) {
       this.flushing = this.flushLoop().finally(() => {
         this.flushing = undefined;
-        // A record queued by a continuation that ran between the loop's last check and here.
-        if (this.queue.length > 0 && !this.closed) void this.kick();
+        // A record (or a compaction request) queued by a continuation that ran between the loop's last check and here.
+        if ((this.queue.length > 0 || (this.compactRequested && !this.closing && !this.compaction)) && !this.closed) void this.kick();
       });
     }
     return this.flushing;
@@ -659,9 +722,15 @@ export class EventJournal {
       }
       case 'd': {
         const e = id ? this.entries.get(id) : undefined;
-        if (e) this.finish(e, 'done');
+        if (e?.state === 'failed') {
+          this.forgetDead(e.id); // a discarded dead letter
+          this.finish(e, 'seen');
+        } else if (e) this.finish(e, 'done');
         return;
       }
+      case 'p':
+        if (id && typeof r.n === 'number') this.toPendingAgain(id, r.n);
+        return;
       case 'f': {
         const e = id ? this.entries.get(id) : undefined;
         if (e && e.state === 'pending') this.toFailed(e, at, r.reason);

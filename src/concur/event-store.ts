@@ -69,6 +69,23 @@ export interface EventStore {
   /** Events waiting for this instance's flow (O(1); back-pressure and status). */
   pendingCount(): number;
   deadLetters(): Promise<DeadLetter[]>;
+  /**
+   * The operator replays a dead letter: it becomes pending again, durably,
+   * claimed by this instance, with its delivery count + 1. Resolves the event
+   * for this instance to emit (through the normal path: done/failed as usual),
+   * or undefined when `id` is not a dead letter (unknown, pending, done,
+   * discarded, or replayed meanwhile by another request or instance).
+   */
+  replayDeadLetter(id: string): Promise<StoredEvent | undefined>;
+  /** Replays up to `limit` dead letters (oldest failure first); the events to emit. */
+  replayDeadLetters(limit: number): Promise<StoredEvent[]>;
+  /**
+   * The operator discards a dead letter: its body is dropped, its id stays a
+   * duplicate inside the dedupe window. False when `id` is not a dead letter.
+   */
+  discardDeadLetter(id: string): Promise<boolean>;
+  /** Discards every dead letter; how many. */
+  discardDeadLetters(): Promise<number>;
   counts(): Promise<StoreCounts>;
   health(): StoreHealth;
   /** Housekeeping: forget ids older than the dedupe window, compact. */
@@ -156,6 +173,30 @@ export class FileEventStore implements EventStore {
 
   async deadLetters(): Promise<DeadLetter[]> {
     return this.journal.deadLetters();
+  }
+
+  replayDeadLetter(id: string): Promise<StoredEvent | undefined> {
+    return this.journal.replay(id);
+  }
+
+  async replayDeadLetters(limit: number): Promise<StoredEvent[]> {
+    // One replay record per dead letter, all in one group commit.
+    const ids = this.journal
+      .deadLetters()
+      .slice(0, Math.max(0, limit))
+      .map((d) => d.id);
+    const out = await Promise.all(ids.map((id) => this.journal.replay(id)));
+    return out.filter((ev): ev is StoredEvent => ev !== undefined);
+  }
+
+  async discardDeadLetter(id: string): Promise<boolean> {
+    return this.journal.discard(id);
+  }
+
+  async discardDeadLetters(): Promise<number> {
+    let n = 0;
+    for (const d of this.journal.deadLetters()) if (this.journal.discard(d.id)) n++;
+    return n;
   }
 
   async counts(): Promise<StoreCounts> {

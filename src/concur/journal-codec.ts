@@ -91,6 +91,7 @@ export type JournalRecord =
   | { t: 'r'; id?: string; n?: number }
   | { t: 'd'; id?: string; at?: number }
   | { t: 'f'; id?: string; at?: number; reason: string }
+  | { t: 'p'; id?: string; n?: number }
   | { t: 's'; id: string; at?: number }
   | { t: 's'; h: string; at?: number };
 
@@ -132,6 +133,8 @@ export function decodeLine(line: string): JournalRecord | 'corrupt' | undefined 
       return { t: 'd', id, at };
     case 'f':
       return { t: 'f', id, at, reason: typeof r.r === 'string' ? r.r : '' };
+    case 'p':
+      return { t: 'p', id, n: typeof r.n === 'number' ? r.n : undefined };
     case 's':
       if (id) return { t: 's', id, at };
       return typeof r.h === 'string' ? { t: 's', h: r.h, at } : 'corrupt';

@@ -213,6 +213,65 @@ export class PgEventStore implements EventStore {
     return r.rows.reverse().map((row) => ({ ...toStored(row), failedAt: (row.finished_at ?? row.received_at).getTime(), reason: row.last_error ?? '' }));
   }
 
+  /**
+   * Dead -> pending, claimed by this instance (lease), delivery_count + 1, in
+   * one autocommitted UPDATE: a concurrent replay on another instance waits on
+   * the row lock, then finds the row no longer dead, so exactly one emits it.
+   */
+  async replayDeadLetter(id: string): Promise<StoredEvent | undefined> {
+    if (this.closed) throw new Error('the event store is closed');
+    const r = await this.db.query<Row>(
+      `UPDATE ${this.t} SET state = 'pending', delivery_count = delivery_count + 1, claim_owner = $3,
+         lease_until = now() + make_interval(secs => $4), last_error = NULL, finished_at = NULL
+       WHERE stream = $1 AND id = $2 AND state = 'dead' AND body IS NOT NULL
+       RETURNING id, body, received_at, delivery_count, meta`,
+      [this.stream, id, this.owner, this.leaseSec],
+    );
+    const row = r.rows[0];
+    if (!row) return undefined;
+    this.inFlight.add(row.id);
+    return toStored(row);
+  }
+
+  async replayDeadLetters(limit: number): Promise<StoredEvent[]> {
+    if (this.closed) throw new Error('the event store is closed');
+    if (limit <= 0) return [];
+    // SKIP LOCKED: rows another instance is replaying right now are its to emit.
+    const r = await this.db.query<Row>(
+      `WITH c AS (
+         SELECT stream, id FROM ${this.t}
+         WHERE stream = $1 AND state = 'dead' AND body IS NOT NULL
+         ORDER BY finished_at NULLS FIRST
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE ${this.t} e
+         SET state = 'pending', delivery_count = e.delivery_count + 1, claim_owner = $3,
+           lease_until = now() + make_interval(secs => $4), last_error = NULL, finished_at = NULL
+         FROM c WHERE e.stream = c.stream AND e.id = c.id
+       RETURNING e.id, e.body, e.received_at, e.delivery_count, e.meta`,
+      [this.stream, limit, this.owner, this.leaseSec],
+    );
+    const out = r.rows.map((row) => toStored(row));
+    for (const ev of out) this.inFlight.add(ev.id);
+    return out.sort((a, b) => a.receivedAt - b.receivedAt);
+  }
+
+  /** Dead -> done with the body dropped: the row stays as the dedupe entry until the window passes. */
+  async discardDeadLetter(id: string): Promise<boolean> {
+    if (this.closed) throw new Error('the event store is closed');
+    const r = await this.db.query(`UPDATE ${this.t} SET state = 'done', body = NULL, finished_at = now() WHERE stream = $1 AND id = $2 AND state = 'dead'`, [
+      this.stream,
+      id,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async discardDeadLetters(): Promise<number> {
+    if (this.closed) throw new Error('the event store is closed');
+    const r = await this.db.query(`UPDATE ${this.t} SET state = 'done', body = NULL, finished_at = now() WHERE stream = $1 AND state = 'dead'`, [this.stream]);
+    return r.rowCount ?? 0;
+  }
+
   async counts(): Promise<StoreCounts> {
     const r = await this.db.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM ${this.t} WHERE stream = $1 GROUP BY state`, [this.stream]);
     const c: StoreCounts = { pending: 0, done: 0, dead: 0 };

@@ -141,6 +141,7 @@ describe('editor message catalogues and help texts', () => {
           References: 'Referenzen',
           Counters: 'Zähler',
           'ESS subscription': 'ESS-Abonnement',
+          'Dead letters: replay and discard': 'Dead Letters: erneut senden und verwerfen',
         };
         assert.deepEqual(
           sections.de,

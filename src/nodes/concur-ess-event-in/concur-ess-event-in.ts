@@ -17,12 +17,12 @@ import { registerEssKeyInfoRoute } from '../shared/ess-key-info-route';
 import { throttledWarn } from '../shared/warn-throttle';
 import { receiverCounters, registerCountersRoute } from '../shared/receiver-counters';
 import { manageSubscriptionOnDeploy, registerEssSubscriptionRoutes, type SubscriptionDef } from '../shared/ess-subscription-routes';
-import { needsPermission } from '../shared/permissions';
 import { ThrottledStatus } from '../shared/status';
 import { type EssCounts, essBadge } from './badge';
-import { type EssInDef, essSettings, storeFile } from './settings';
+import { type EssInDef, essSettings, storeFile, TYPE } from './settings';
 import { ReplayLoop } from './replay-loop';
 import { EssStoreOpener, StoreOpenError, type StoreConfigNode } from './store-opener';
+import { registerDeadLetterRoutes, type DeadLetterTarget } from './dead-letter-routes';
 
 const MAINTENANCE_MS = 60_000;
 const STARTUP_WAIT_MS = 15_000;
@@ -36,36 +36,9 @@ export = function (RED: RedApi) {
   // The dialog's subscription panel (list / save / delete through a deployed concur-config).
   registerEssSubscriptionRoutes(RED);
   registerCountersRoute(RED, 'concur-ess-event-in'); // GET <admin>/concur-ess-event-in/<id>/counters
-  /** Running nodes' stores, for the dead-letter admin endpoint. */
-  const journals = new Map<string, () => EventStore | undefined>();
-
-  // GET <httpAdminRoot>/concur-ess-event-in/<node id>/dead-letters: the kept dead letters
-  // (event bodies and failure reasons; no secrets), so an operator can recover them.
-  // Full event bodies (company data): write permission, not what a read-only editor user has.
-  const needsWrite = needsPermission(RED, 'concur-ess-event-in.write');
-  RED.httpAdmin.get('/concur-ess-event-in/:id/dead-letters', needsWrite, (req: { params: { id: string } }, res: RouteResponse) => {
-    const j = journals.get(String(req.params.id))?.();
-    if (!j) return sendText(res, 404, 'no running concur-ess-event-in node with this id');
-    j.deadLetters().then(
-      (list) => {
-        const body = JSON.stringify(
-          list.map((d) => ({
-            id: d.id,
-            reason: d.reason,
-            failedAt: new Date(d.failedAt).toISOString(),
-            receivedAt: new Date(d.receivedAt).toISOString(),
-            deliveryCount: d.deliveryCount,
-            meta: d.meta,
-            body: d.body,
-          })),
-        );
-        res.statusCode = 200;
-        res.setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.end(body);
-      },
-      (err: Error) => sendText(res, 503, `event store unavailable: ${err.message}`, { 'Retry-After': '30' }),
-    );
-  });
+  /** Running nodes, for the dead-letter admin routes (list, replay, discard: ./dead-letter-routes.ts). */
+  const journals = new Map<string, () => DeadLetterTarget | undefined>();
+  registerDeadLetterRoutes(RED, TYPE, journals);
 
   function ConcurEssEventIn(this: Node, def: EssInDef) {
     RED.nodes.createNode(this, def);
@@ -86,7 +59,20 @@ export = function (RED: RedApi) {
     let closing = false;
     let lastIssue: { text: string; fill: 'red' | 'yellow' } | undefined;
     const timers: NodeJS.Timeout[] = [];
-    const journalOf = () => journal;
+    const deadLetters: DeadLetterTarget = {
+      store: () => (tracker && !closing ? journal : undefined),
+      emitReplayed: (ev) => {
+        counts.redelivered++;
+        live.redelivered++;
+        emit(ev, undefined, true);
+      },
+      room: () => (receiverOpts?.maxPending ?? 10000) - (journal?.pendingCount() ?? 0),
+      changed: () => {
+        refreshDeadGauge();
+        status();
+      },
+    };
+    const journalOf = () => deadLetters;
     journals.set(node.id, journalOf);
 
     // ---- configuration (errors are fatal for this node only: red status, route answers 503)
@@ -129,7 +115,7 @@ export = function (RED: RedApi) {
     });
 
     // ---- emission and completion
-    const emit = (stored: StoredEvent, parsed?: Parameters<typeof eventMessage>[1]) => {
+    const emit = (stored: StoredEvent, parsed?: Parameters<typeof eventMessage>[1], replayed = false) => {
       if (closing || !tracker) return;
       let fields: ReturnType<typeof eventMessage>;
       try {
@@ -143,6 +129,7 @@ export = function (RED: RedApi) {
         live.failed++;
         return status();
       }
+      if (replayed) fields.concur.replayed = true; // an operator replayed this dead letter
       const msg: NodeMessage = { _msgid: RED.util.generateId(), ...fields };
       const id = msg._msgid as string;
       const t = tracker;
