@@ -22,6 +22,7 @@
  */
 import crypto from 'node:crypto';
 import type { PgDatabase } from './pg-database';
+import { StatementBatcher } from './pg-batcher';
 import type { AcceptInput, AcceptResult, DeadLetter, EventStore, StoreCounts, StoreHealth, StoredEvent, AcceptedMeta } from './event-store';
 
 export interface PgEventStoreOptions {
@@ -64,6 +65,9 @@ export class PgEventStore implements EventStore {
   /** Marks that failed (database away): retried on every heartbeat, leases renewed meanwhile. */
   private readonly unmarked = new Map<string, Mark>();
   private storing = 0;
+  /** Concurrent accepts share one multi-row INSERT (one commit); concurrent done marks one UPDATE. */
+  private readonly inserts: StatementBatcher<AcceptInput, boolean>;
+  private readonly dones: StatementBatcher<string, void>;
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -77,6 +81,9 @@ export class PgEventStore implements EventStore {
     this.deadLetterMax = Math.max(0, Math.round(o.deadLetterMax ?? 100));
     this.batch = Math.max(1, o.expiryBatch ?? 500);
     this.owner = o.owner ?? crypto.randomUUID();
+    // Up to 4 statements at once (the pool has 10 connections by default), 100 rows each.
+    this.inserts = new StatementBatcher((evs) => this.insertMany(evs), { maxBatch: 100, maxInFlight: 4 });
+    this.dones = new StatementBatcher((ids) => this.doneMany(ids), { maxBatch: 200, maxInFlight: 2 });
   }
 
   /** Creates the schema if needed, then starts renewing this instance's leases. */
@@ -106,21 +113,48 @@ export class PgEventStore implements EventStore {
     }
     this.storing++;
     try {
-      const body = ev.bodyBytes ?? Buffer.from(ev.body, 'utf8');
-      // Autocommit: when the statement returns, the row is committed (synchronous_commit
-      // as configured on the server), so the caller may answer 2xx.
-      const r = await this.db.query(
-        `INSERT INTO ${this.t} (stream, id, body, received_at, state, delivery_count, claim_owner, lease_until, meta)
-         VALUES ($1, $2, $3, $4, 'pending', 1, $5, now() + make_interval(secs => $6), $7)
-         ON CONFLICT (stream, id) DO NOTHING`,
-        [this.stream, ev.id, body, new Date(ev.receivedAt), this.owner, this.leaseSec, JSON.stringify(ev.meta)],
-      );
-      if (!r.rowCount) return { kind: 'duplicate' };
+      // Committed when the statement returns (autocommit, synchronous_commit as configured
+      // on the server), so the caller may answer 2xx.
+      const inserted = await this.inserts.run(ev);
+      if (!inserted) return { kind: 'duplicate' };
       this.inFlight.add(ev.id);
       return { kind: 'accepted', stored: { id: ev.id, receivedAt: ev.receivedAt, body: ev.body, meta: ev.meta, deliveryCount: 1 } };
     } finally {
       this.storing--;
     }
+  }
+
+  /**
+   * One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`: a row per event,
+   * claimed by this instance. An id given twice in one group (two concurrent
+   * deliveries of one event) is inserted once: the first caller gets true.
+   */
+  private async insertMany(evs: AcceptInput[]): Promise<boolean[]> {
+    const params: unknown[] = [this.stream, this.owner, this.leaseSec];
+    const values = evs.map((ev) => {
+      const n = params.length;
+      params.push(ev.id, ev.bodyBytes ?? Buffer.from(ev.body, 'utf8'), new Date(ev.receivedAt), JSON.stringify(ev.meta));
+      return `($1, $${n + 1}, $${n + 2}, $${n + 3}, 'pending', 1, $2, now() + make_interval(secs => $3), $${n + 4})`;
+    });
+    const r = await this.db.query<{ id: string }>(
+      `INSERT INTO ${this.t} (stream, id, body, received_at, state, delivery_count, claim_owner, lease_until, meta)
+       VALUES ${values.join(', ')}
+       ON CONFLICT (stream, id) DO NOTHING
+       RETURNING id`,
+      params,
+    );
+    const fresh = new Set(r.rows.map((row) => row.id));
+    return evs.map((ev) => fresh.delete(ev.id));
+  }
+
+  /** Done rows keep only their id (the dedupe entry): one UPDATE for every done mark gathered. */
+  private async doneMany(ids: string[]): Promise<void[]> {
+    await this.db.query(
+      `UPDATE ${this.t} SET state = 'done', body = NULL, claim_owner = NULL, lease_until = NULL, finished_at = now()
+       WHERE stream = $1 AND id = ANY($2::text[]) AND state = 'pending'`,
+      [this.stream, ids],
+    );
+    return ids.map(() => undefined);
   }
 
   async claimPending(limit: number): Promise<StoredEvent[]> {
@@ -164,20 +198,12 @@ export class PgEventStore implements EventStore {
   }
 
   private async write(id: string, m: Mark): Promise<void> {
-    if (m.state === 'done') {
-      // The body is not needed any more: the row stays only as the dedupe entry.
-      await this.db.query(
-        `UPDATE ${this.t} SET state = 'done', body = NULL, claim_owner = NULL, lease_until = NULL, finished_at = now()
-         WHERE stream = $1 AND id = $2 AND state = 'pending'`,
-        [this.stream, id],
-      );
-    } else {
-      await this.db.query(
-        `UPDATE ${this.t} SET state = 'dead', last_error = $3, claim_owner = NULL, lease_until = NULL, finished_at = now()
-         WHERE stream = $1 AND id = $2 AND state = 'pending'`,
-        [this.stream, id, m.reason],
-      );
-    }
+    if (m.state === 'done') return this.dones.run(id);
+    await this.db.query(
+      `UPDATE ${this.t} SET state = 'dead', last_error = $3, claim_owner = NULL, lease_until = NULL, finished_at = now()
+       WHERE stream = $1 AND id = $2 AND state = 'pending'`,
+      [this.stream, id, m.reason],
+    );
   }
 
   /** Retries failed marks, then extends the leases of every event this instance still holds. */

@@ -116,6 +116,33 @@ describe('PostgreSQL event store (real PostgreSQL)', function () {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
+  it('concurrent accepts share multi-row INSERTs: each id stored once, duplicates in one group answered as duplicates, and a row the database refuses fails alone', async () => {
+    const a = await PgEventStore.open(db({ tablePrefix: prefix }), { stream: 's1' });
+    const ids = Array.from({ length: 150 }, (_, i) => `g${i}`);
+    // Every id twice, all at once: the batcher puts both copies of many ids into one statement.
+    const results = await Promise.all([...ids, ...ids].map((id) => a.accept(ev(id), { maxPending: 1000 })));
+    assert.equal(results.filter((r) => r.kind === 'accepted').length, 150);
+    assert.equal(results.filter((r) => r.kind === 'duplicate').length, 150);
+    const [{ n }] = await sql(`SELECT count(*)::int AS n FROM "${prefix}ess_events" WHERE stream = 's1'`);
+    assert.equal(n, 150);
+    // PostgreSQL text cannot hold NUL: that row fails, the others gathered with it are stored.
+    const mixed = await Promise.allSettled(['ok1', 'bad\u0000id', 'ok2'].map((id) => a.accept(ev(id), { maxPending: 1000 })));
+    assert.deepEqual(
+      mixed.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    const stored = await sql(`SELECT id FROM "${prefix}ess_events" WHERE stream = 's1' AND id IN ('ok1', 'ok2') ORDER BY id`);
+    assert.deepEqual(
+      stored.map((r) => r.id),
+      ['ok1', 'ok2'],
+    );
+    // Done marks are gathered too: 150 at once end as done rows without bodies.
+    await Promise.all(ids.map((id) => a.markDone(id)));
+    const [{ done }] = await sql(`SELECT count(*)::int AS done FROM "${prefix}ess_events" WHERE stream = 's1' AND state = 'done' AND body IS NULL`);
+    assert.equal(done, 150);
+    await a.close();
+  });
+
   it('a claimed event is not taken by another instance while the lease is renewed; after a crash it is, with deliveryCount + 1', async () => {
     const dbA = db({ tablePrefix: prefix });
     const a = await PgEventStore.open(dbA, { stream: 's', leaseMs: 1000 });
