@@ -67,7 +67,7 @@ export class PgEventStore implements EventStore {
   private storing = 0;
   /** Concurrent accepts share one multi-row INSERT (one commit); concurrent done marks one UPDATE. */
   private readonly inserts: StatementBatcher<AcceptInput, boolean>;
-  private readonly dones: StatementBatcher<string, void>;
+  private readonly dones: StatementBatcher<string, undefined>;
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -148,7 +148,7 @@ export class PgEventStore implements EventStore {
   }
 
   /** Done rows keep only their id (the dedupe entry): one UPDATE for every done mark gathered. */
-  private async doneMany(ids: string[]): Promise<void[]> {
+  private async doneMany(ids: string[]): Promise<undefined[]> {
     await this.db.query(
       `UPDATE ${this.t} SET state = 'done', body = NULL, claim_owner = NULL, lease_until = NULL, finished_at = now()
        WHERE stream = $1 AND id = ANY($2::text[]) AND state = 'pending'`,
