@@ -122,6 +122,25 @@ describe('numeric options (shared/options): one table for runtime and editor', (
     assert.equal(numberOption('concur-ess-event-in', 'dedupeHours', 0.001), 0.01);
   });
 
+  it('has the rows of the store and the newer API nodes, with the limits and defaults they always used', () => {
+    // The store clamps (as it did before the table).
+    assert.equal(numberOption('concur-store', 'port', undefined), 5432);
+    assert.equal(numberOption('concur-store', 'port', '70000'), 65535);
+    assert.equal(numberOption('concur-store', 'poolSize', 0), 1);
+    assert.equal(numberOption('concur-store', 'leaseSec', ''), 30);
+    assert.equal(numberOption('concur-store', 'statementTimeoutSec', 999), 300);
+    // Counts: out of range gives the default; a fraction is rounded (the dialog accepts whole numbers only).
+    assert.equal(numberOption('concur-api-request', 'maxPages', 1001), 10);
+    assert.equal(numberOption('concur-api-request', 'maxPages', '3'), 3);
+    assert.equal(numberOption('concur-api-request', 'maxPages', 2.6), 3);
+    assert.equal(numberOption('concur-user-lookup', 'cacheSeconds', 0), 0);
+    assert.equal(numberOption('concur-user-lookup', 'cacheSeconds', 7 * 24 * 3600 + 1), 600);
+    assert.equal(numberOption('concur-receipt-images', 'maxImages', undefined), 50);
+    assert.equal(numberOption('concur-receipt-images', 'maxImages', 500), 500);
+    for (const type of ['concur-api-request', 'concur-user-lookup', 'concur-receipt-images'])
+      for (const o of Object.values(NUMBER_OPTIONS[type])) assert.equal(o.integer, true, type);
+  });
+
   it('is what the editor gets', () => {
     assert.deepEqual(editorRules().numberOptions, NUMBER_OPTIONS);
   });
