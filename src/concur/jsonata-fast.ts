@@ -23,7 +23,6 @@ type Node = Record<string, any>;
 
 class Unsupported extends Error {}
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
 
 /** JSONata's $boolean (may be undefined for undefined). */
@@ -184,7 +183,7 @@ function strFn(f: (s: string) => unknown): (a: unknown) => unknown {
 function compileFunction(node: Node): FastFn {
   const proc = node.procedure;
   if (node.value !== '(' || !proc || proc.type !== 'variable' || proc.predicate || proc.stages) throw new Unsupported('function form');
-  const def = Object.prototype.hasOwnProperty.call(FUNCTIONS, String(proc.value)) ? FUNCTIONS[String(proc.value)] : undefined;
+  const def = Object.hasOwn(FUNCTIONS, String(proc.value)) ? FUNCTIONS[String(proc.value)] : undefined;
   const args: Node[] = node.arguments ?? [];
   if (!def || def.arity !== args.length) throw new Unsupported(`function $${proc.value}`);
   if (args.some((a) => a.type === 'placeholder' || a.type === 'regex')) throw new Unsupported('placeholder / regex argument');

@@ -4,7 +4,7 @@
  * emits it. Thin adapter over concur/report-details.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
 import { isObject } from '../../concur/objects';
@@ -41,7 +41,7 @@ export = function (RED: RED) {
         const location = locateReport({ factsHref: v.href, objectURI: p.objectURI, reportId: v.reportId, userId: v.userId }, { version, context, urlTemplate });
         const got = await fetchReport(api, location, correlationIdOf(msg));
         const s = got.summary;
-        const prev = isObject(msg.concur) ? msg.concur : {};
+        const prev = priorConcur(msg);
         msg.concur = {
           ...prev,
           event: prev.event ?? event,

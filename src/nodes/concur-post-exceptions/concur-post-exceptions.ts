@@ -7,7 +7,7 @@ import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { ConcurError, invalidInput } from '../../concur/concur-error';
-import { idValue } from '../../concur/api-types';
+import { idValue } from '../../concur/path-segment';
 import { EXCEPTION_VISIBILITIES, normalizeExceptions, postExceptionsLegacy, postExceptionsV4, type ExceptionVisibility } from '../../concur/report-exceptions';
 
 interface Def extends NodeDef {

@@ -3,7 +3,7 @@
  * (header or one expense), Expense v4 Comments. Thin adapter over concur/report-comments.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { addComment, COMMENT_CONTEXTS, readComments, type CommentContext, type CommentTarget } from '../../concur/report-comments';
 
@@ -42,7 +42,7 @@ export = function (RED: RED) {
           context,
         };
         const correlationId = correlationIdOf(msg);
-        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const prev = priorConcur(msg);
         if (add) {
           const r = await addComment(api, t, v.comment, correlationId);
           msg.payload = { added: true, status: r.status, uri: r.uri, comment: v.comment };
