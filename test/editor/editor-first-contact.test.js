@@ -20,6 +20,7 @@ const path = require('node:path');
 const { startRed, freePort, REPO, PACKAGE_NAME } = require('../helpers/red-runtime');
 const { teardown } = require('../helpers/teardown');
 const eb = require('../helpers/editor-browser');
+const { NUMBER_OPTIONS } = require('../../dist/nodes/shared/options');
 
 const PKG = require(path.join(REPO, 'package.json'));
 const TYPES = Object.keys(PKG['node-red'].nodes);
@@ -182,12 +183,24 @@ describe('editor (browser): first contact, from import to deploy', function () {
         credentials: { username: 'hand-written-user', password: 'hand-written-password' },
       },
       { id: 'hw-get', type: 'concur-get-report-details', z: Z, server: 'hw-cfg', version: 'v4', x: 200, y: 220, wires: [[]] },
+      // The newer API nodes: counts from the same option table, choices from their defaults.
+      { id: 'hw-api', type: 'concur-api-request', z: Z, server: 'hw-cfg', path: '/api/v3.0/common/users', pathType: 'str', x: 200, y: 300, wires: [[]] },
+      { id: 'hw-user', type: 'concur-user-lookup', z: Z, server: 'hw-cfg', x: 200, y: 380, wires: [[]] },
+      { id: 'hw-rcpt', type: 'concur-receipt-images', z: Z, server: 'hw-cfg', x: 200, y: 460, wires: [[]] },
+      { id: 'hw-tr', type: 'concur-travel-request', z: Z, server: 'hw-cfg', x: 200, y: 540, wires: [[]] },
     ]);
+    // The runtime's defaults, from the option table it reads (src/nodes/shared/options.ts).
+    /** @type {(type: keyof typeof NUMBER_OPTIONS, names: string[]) => Record<string, number>} */
+    const defaults = (type, names) => Object.fromEntries(names.map((k) => [k, /** @type {any} */ (NUMBER_OPTIONS[type])[k].default]));
     const expected = {
-      'hw-ess': { maxBodyKiB: 1024, dedupeHours: 72, deadLetterMax: 100, completionTimeout: 120, maxPending: 10000 },
-      'hw-legacy': { ackTimeout: 25, maxBodyKiB: 1024 },
+      'hw-ess': defaults('concur-ess-event-in', ['maxBodyKiB', 'dedupeHours', 'deadLetterMax', 'completionTimeout', 'maxPending']),
+      'hw-legacy': defaults('concur-legacy-notify-in', ['ackTimeout', 'maxBodyKiB']),
+      'hw-api': defaults('concur-api-request', ['maxPages']),
+      'hw-user': defaults('concur-user-lookup', ['cacheSeconds']),
+      'hw-rcpt': defaults('concur-receipt-images', ['maxImages']),
     };
-    for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-cfg']) {
+    assert.deepEqual(expected['hw-api'], { maxPages: 10 }, 'the default it always had');
+    for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-cfg', 'hw-api', 'hw-user', 'hw-rcpt', 'hw-tr']) {
       const st = await eb.nodeState(page, id);
       assert.equal(st.valid, true, `${id} is valid after loading: ${JSON.stringify(st.validationErrors)}`);
     }
@@ -206,7 +219,12 @@ describe('editor (browser): first contact, from import to deploy', function () {
         rejectOutput: false,
       },
       'hw-legacy': { testConnection: true },
-      'hw-get': { context: 'TRAVELER' },
+      // TypedInputs left out read the msg property the runtime reads without them.
+      'hw-get': { context: 'TRAVELER', href: 'payload.facts.href', hrefType: 'msg', reportIdType: 'msg' },
+      'hw-api': { method: 'GET', paging: 'none', bodyFormat: 'auto', output: 'parsed' },
+      'hw-user': { by: 'id', setUserId: true, user: 'userId', userType: 'msg' },
+      'hw-rcpt': { api: 'spenddocs', context: 'TRAVELER', representation: 'display', output: 'each' },
+      'hw-tr': { operation: 'get' },
     };
     const read = (ks) =>
       page.evaluate(
@@ -219,7 +237,7 @@ describe('editor (browser): first contact, from import to deploy', function () {
           ),
         ks,
       );
-    for (const id of ['hw-ess', 'hw-legacy', 'hw-get']) {
+    for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-api', 'hw-user', 'hw-rcpt', 'hw-tr']) {
       const fields = expected[id] || {};
       await eb.openEditDialog(page, id);
       const values = await read(Object.keys(fields));
