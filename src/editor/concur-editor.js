@@ -12,7 +12,10 @@
   if (window.ConcurEditor) return; // every node's .html loads this file
   var RULES = /* @editor-rules */ null;
   var PACKAGE = 'node-red-contrib-sap-concur';
+  /** What Node-RED puts in a password field for a stored secret it does not send to the browser. */
+  var SAVED_SECRET = '__PWRD__';
   var PATH_OK = new RegExp(RULES.receiverPath.pattern);
+  var SUBSCRIPTION_ID_OK = new RegExp(RULES.essSubscription.idPattern);
 
   /** t(key, opts) for one node type's catalogue (validators run outside the node, so the namespace is explicit). */
   function translator(type) {
@@ -168,6 +171,16 @@
     return PATH_OK.test(p || '');
   }
 
+  /** An ESS subscription id as the runtime accepts it (src/concur/ess-subscriptions-api.ts); empty = the default. */
+  function subscriptionIdOk(v) {
+    return !v || SUBSCRIPTION_ID_OK.test(v);
+  }
+
+  /** A webhook URL for an ESS subscription while typing: absolute http(s), no user info (the runtime's checkEndpoint decides). */
+  function webhookUrlOk(v) {
+    return /^https?:\/\/[^\s/@]+(\/\S*)?$/i.test(v || '');
+  }
+
   /** Where Node-RED serves node routes, as the browser sees this editor ('' for the root). */
   function nodeRoot() {
     var root = (RED.settings.httpNodeRoot || '/').replace(/\/+$/, '');
@@ -176,6 +189,7 @@
 
   window.ConcurEditor = {
     rules: RULES,
+    SAVED_SECRET: SAVED_SECRET,
     t: translator,
     option: option,
     numberValidator: numberValidator,
@@ -188,6 +202,8 @@
     typedInputs: typedInputs,
     pathOk: pathOk,
     pathOwner: pathOwner,
+    subscriptionIdOk: subscriptionIdOk,
+    webhookUrlOk: webhookUrlOk,
     ownerName: ownerName,
     nodeRoot: nodeRoot,
     testConnectionPath: RULES.receiverPath.testConnectionPath,

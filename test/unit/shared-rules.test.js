@@ -144,6 +144,14 @@ describe('numeric options (shared/options): one table for runtime and editor', (
   it('is what the editor gets', () => {
     assert.deepEqual(editorRules().numberOptions, NUMBER_OPTIONS);
   });
+
+  it('the editor gets the runtime subscription id rule (both ESS dialogs check ids with it)', () => {
+    const { SUBSCRIPTION_ID_RE, DEFAULT_TOPIC } = require('../../dist/concur/ess-subscriptions-api');
+    const rule = editorRules().essSubscription;
+    assert.equal(rule.idPattern, SUBSCRIPTION_ID_RE.source);
+    assert.equal(rule.defaultTopic, DEFAULT_TOPIC);
+    assert.ok(new RegExp(rule.idPattern).test('a'.repeat(255)) && !new RegExp(rule.idPattern).test('Node-Red'));
+  });
 });
 
 describe('status badge (shared/status): one throttle for every node', () => {
