@@ -11,7 +11,7 @@ const http = require('node:http');
 const express = require('express');
 const { registerRoute, RouteConflictError, InvalidPathError } = require('../../dist/nodes/shared/http-routes');
 const { normalizePath, configuredPath, isValidPath, routeKey, RECEIVER_PATH_PATTERN } = require('../../dist/nodes/shared/receiver-path');
-const { NUMBER_OPTIONS, numberOption, parseNumber } = require('../../dist/nodes/shared/options');
+const { NUMBER_OPTIONS, numberOption, parseNumber, choiceOption } = require('../../dist/nodes/shared/options');
 const { ThrottledStatus } = require('../../dist/nodes/shared/status');
 const { needsPermission } = require('../../dist/nodes/shared/permissions');
 const { editorRules } = require('../../dist/nodes/shared/editor-rules');
@@ -139,6 +139,12 @@ describe('numeric options (shared/options): one table for runtime and editor', (
     assert.equal(numberOption('concur-receipt-images', 'maxImages', 500), 500);
     for (const type of ['concur-api-request', 'concur-user-lookup', 'concur-receipt-images'])
       for (const o of Object.values(NUMBER_OPTIONS[type])) assert.equal(o.integer, true, type);
+  });
+
+  it('choice options: a listed value, else the default (a flow saved without the select, or a typo)', () => {
+    const CONTEXTS = /** @type {const} */ (['TRAVELER', 'MANAGER']);
+    assert.equal(choiceOption(CONTEXTS, 'MANAGER', 'TRAVELER'), 'MANAGER');
+    for (const v of [undefined, '', 'manager', 42, null]) assert.equal(choiceOption(CONTEXTS, v, 'TRAVELER'), 'TRAVELER', String(v));
   });
 
   it('is what the editor gets', () => {

@@ -5,7 +5,7 @@
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs, priorConcur, splitParts } from '../shared/concur-action';
-import { numberOption } from '../shared/options';
+import { numberOption, choiceOption } from '../shared/options';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { RECEIPT_CONTEXTS, receiptImageV1, receiptImagesV4, type ReceiptContext, type ReceiptImage } from '../../concur/receipt-images';
 
@@ -23,7 +23,7 @@ export = function (RED: RED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const legacy = def.api === 'image-v1';
-    const context: ReceiptContext = (RECEIPT_CONTEXTS as readonly string[]).includes(String(def.context)) ? (def.context as ReceiptContext) : 'TRAVELER';
+    const context: ReceiptContext = choiceOption(RECEIPT_CONTEXTS, def.context, 'TRAVELER');
     const representation = def.representation === 'compliance' ? 'compliance' : 'display';
     const each = def.output !== 'array';
     const maxImages = numberOption('concur-receipt-images', 'maxImages', def.maxImages);

@@ -5,7 +5,7 @@
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
-import { numberOption } from '../shared/options';
+import { numberOption, choiceOption } from '../shared/options';
 import { evaluateInput, typedInput } from '../shared/typed-input';
 import { LOOKUP_BY, UserCache, type LookupBy } from '../../concur/user-lookup';
 
@@ -20,7 +20,7 @@ export = function (RED: RED) {
   function ConcurUserLookup(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const by: LookupBy = (LOOKUP_BY as readonly string[]).includes(String(def.by)) ? (def.by as LookupBy) : 'id';
+    const by: LookupBy = choiceOption(LOOKUP_BY, def.by, 'id');
     const ttlMs = numberOption('concur-user-lookup', 'cacheSeconds', def.cacheSeconds) * 1000;
     const cache = new UserCache(ttlMs);
     const input = typedInput(def, { name: 'user', defaultValue: 'userId', label: by === 'id' ? 'user id' : by === 'loginId' ? 'login id' : 'employee id' });

@@ -11,6 +11,7 @@
  *   POST <httpAdminRoot>/concur-validate/check    { rules } → the problems of each rule
  *   POST <httpAdminRoot>/concur-validate/dry-run  { rules, report | fetch } → what fires
  */
+import { choiceOption } from '../shared/options';
 import type { RED, Node, NodeDef, NodeMessage, SendFn, DoneFn } from '../shared/red-types';
 import { findConnection } from '../shared/concur-action';
 import { needsPermission } from '../shared/permissions';
@@ -211,11 +212,9 @@ export = function (RED: RED) {
   function ConcurValidate(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const source: Source = (SOURCES as readonly string[]).includes(String(def.rulesFrom)) ? (def.rulesFrom as Source) : 'node';
+    const source: Source = choiceOption(SOURCES, def.rulesFrom, 'node');
     const key = typeof def.rulesKey === 'string' && def.rulesKey.trim() ? def.rulesKey.trim() : 'rules';
-    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility))
-      ? (def.visibility as ExceptionVisibility)
-      : 'ALL';
+    const visibility: ExceptionVisibility = choiceOption(EXCEPTION_VISIBILITIES, def.visibility, 'ALL');
     const cache = new RuleCache();
     let passed = 0;
     let flagged = 0;

@@ -92,3 +92,8 @@ export function parseNumber(v: unknown, o: NumberOption): number {
 export function numberOption<T extends keyof NumberOptionTable>(type: T, name: keyof NumberOptionTable[T], v: unknown): number {
   return parseNumber(v, NUMBER_OPTIONS[type][name] as NumberOption);
 }
+
+/** A choice option (a select in the dialog): `v` when it is one of `allowed`, else the default the runtime has always used. */
+export function choiceOption<T extends string>(allowed: readonly T[], v: unknown, dflt: T): T {
+  return (allowed as readonly string[]).includes(String(v)) ? (v as T) : dflt;
+}
