@@ -24,8 +24,19 @@ const { NUMBER_OPTIONS } = require('../../dist/nodes/shared/options');
 
 const PKG = require(path.join(REPO, 'package.json'));
 const TYPES = Object.keys(PKG['node-red'].nodes);
-const FLOW_TYPES = TYPES.filter((t) => t !== 'concur-config');
+// Config nodes (the connection and the PostgreSQL store) are not in the palette.
+const FLOW_TYPES = TYPES.filter((t) => t !== 'concur-config' && t !== 'concur-store');
 const API_TYPES = ['concur-get-report-details', 'concur-post-exceptions', 'concur-workflow-action', 'concur-notifications'];
+/** The API nodes added later; same connection handling as API_TYPES. */
+const NEWER_API_TYPES = [
+  'concur-api-request',
+  'concur-reports-to-approve',
+  'concur-user-lookup',
+  'concur-report-comments',
+  'concur-receipt-images',
+  'concur-travel-request',
+  'concur-ess-subscriptions',
+];
 const Z = 'fc-tab';
 
 describe('editor (browser): first contact, from import to deploy', function () {
@@ -371,7 +382,7 @@ describe('editor (browser): first contact, from import to deploy', function () {
             x: 200,
             y: 60 + i * 60,
             wires: [[]],
-            ...(API_TYPES.includes(type) ? { server: 'ly-cfg' } : { path: `/layout/${i}` }),
+            ...(API_TYPES.includes(type) || NEWER_API_TYPES.includes(type) ? { server: 'ly-cfg' } : { path: `/layout/${i}` }),
           })),
         ]);
         const problems = [];
@@ -529,8 +540,8 @@ describe('editor (browser): first contact, from import to deploy', function () {
         credentials: { clientId: 'id', clientSecret: 'secret' },
       },
     ]);
-    for (const type of API_TYPES) {
-      const id = await eb.addNodeFromPalette(page, type, { x: 300, y: 100 + API_TYPES.indexOf(type) * 60 });
+    for (const [i, type] of [...API_TYPES, ...NEWER_API_TYPES].entries()) {
+      const id = await eb.addNodeFromPalette(page, type, { x: 300 + 250 * Math.floor(i / 6), y: 100 + (i % 6) * 60 });
       const st = await eb.nodeState(page, id);
       assert.equal(st.props.server, 'pk-cfg', `${type} uses the only connection`);
       assert.equal(st.valid, true, `${type} is valid at once: ${JSON.stringify(st.validationErrors)}`);
