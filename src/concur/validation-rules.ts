@@ -127,7 +127,7 @@ function renderTemplate(parts: TemplatePart[], roots: TemplateRoots): string {
     let v: unknown = rootOf(roots, p.path[0]);
     for (let i = 1; i < p.path.length; i++) {
       const k = p.path[i];
-      v = v && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+      v = v && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
     }
     out += v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
