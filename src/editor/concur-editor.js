@@ -123,6 +123,21 @@
     if (ids.length === 1) this.server = ids[0];
   }
 
+  /**
+   * Node properties of TypedInputs added to `defaults`: { reportId: 'reportId' } gives
+   * reportId: { value: 'reportId' } and reportIdType: { value: 'msg' }; [value, type] for
+   * another type. The values are what the runtime reads when a flow leaves them out
+   * (src/nodes/shared/typed-input.ts), which fillDefaults shows for such a flow.
+   */
+  function typedDefaults(defaults, inputs) {
+    Object.keys(inputs).forEach(function (name) {
+      var v = Array.isArray(inputs[name]) ? inputs[name] : [inputs[name], 'msg'];
+      defaults[name] = { value: v[0] };
+      defaults[name + 'Type'] = { value: v[1] };
+    });
+    return defaults;
+  }
+
   /** What a message input offers by default (the runtime accepts these, src/nodes/shared/typed-input.ts). */
   var INPUT_TYPES = ['msg', 'flow', 'global', 'env', 'jsonata', 'str'];
 
@@ -200,6 +215,7 @@
     selectOnlyConnection: selectOnlyConnection,
     INPUT_TYPES: INPUT_TYPES,
     typedInputs: typedInputs,
+    typedDefaults: typedDefaults,
     pathOk: pathOk,
     pathOwner: pathOwner,
     subscriptionIdOk: subscriptionIdOk,
