@@ -11,6 +11,7 @@
 import { ConcurError, invalidInput } from './concur-error';
 import type { ApiRequest, ApiResponse, HttpMethod } from './api-client';
 import type { ConcurApi } from './api-types';
+import { hasDotSegment } from './concur-hosts';
 
 export const API_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export const MAX_PAGES_LIMIT = 1000;
@@ -38,18 +39,9 @@ export function normalizeMethod(v: unknown): HttpMethod {
   return m as HttpMethod;
 }
 
-/** Refuses dot segments (also percent-encoded), which URL parsing would resolve to another resource. */
+/** Refuses dot segments (also percent-encoded), which URL parsing would resolve to another resource (the rule of path-segment.ts). */
 function checkPath(p: string): void {
-  const pathPart = p.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split(/[?#]/)[0];
-  for (const seg of pathPart.split('/')) {
-    let d = seg;
-    try {
-      d = decodeURIComponent(seg);
-    } catch {
-      d = seg.replace(/%2e/gi, '.');
-    }
-    if (d === '.' || d === '..') throw invalidInput(`path "${p.slice(0, 120)}" contains a dot segment (${seg})`);
-  }
+  if (hasDotSegment(p)) throw invalidInput(`path "${p.slice(0, 120)}" contains a dot segment (. or ..)`);
 }
 
 export function normalizePath(v: unknown): string {

@@ -4,6 +4,7 @@
  * geolocation ("JWT calls are not compatible with the legacy base URIs"), and
  * a Bearer token is only ever sent to a Concur host or the configured base.
  */
+import { DOT_SEGMENT } from './path-segment';
 
 /** Presets offered in the editor; `custom` means "use the URL the user typed". */
 export const GEOLOCATION_PRESETS: Readonly<Record<string, string>> = Object.freeze({
@@ -31,9 +32,6 @@ export const LEGACY_HOSTS: ReadonlySet<string> = new Set([
 
 /** Domains whose hosts may receive our Bearer token (besides the configured base and the token's geolocation). */
 const CONCUR_DOMAINS = ['.concursolutions.com', '.concurcdc.cn'];
-
-/** A path segment URL parsers resolve as "." or ".." (WHATWG URL treats %2e as a dot): https://url.spec.whatwg.org/#double-dot-path-segment */
-export const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /** True when the path part of `s` (a path or an absolute URL) has a "." or ".." segment. */
 export function hasDotSegment(s: string): boolean {

@@ -29,7 +29,8 @@
  * - Limit: 5 subscriptions per application.
  */
 import { ConcurError, invalidInput } from './concur-error';
-import { encodePathSegment, type ConcurApi } from './api-types';
+import type { ConcurApi } from './api-types';
+import { pathSegment } from './path-segment';
 import type { ApiRequest } from './api-client';
 
 export const ESS_TOPICS_PATH = '/events/v4/topics';
@@ -128,7 +129,12 @@ export function listRequest(correlationId?: string): ApiRequest {
 
 /** `GET /events/v4/subscriptions/{id}` (#get-subscription). */
 export function getRequest(id: string, correlationId?: string): ApiRequest {
-  return { method: 'GET', url: `${ESS_SUBSCRIPTIONS_PATH}/${encodePathSegment(checkSubscriptionId(id))}`, accept: 'application/json', correlationId };
+  return {
+    method: 'GET',
+    url: `${ESS_SUBSCRIPTIONS_PATH}/${pathSegment(checkSubscriptionId(id), 'subscription id')}`,
+    accept: 'application/json',
+    correlationId,
+  };
 }
 
 /** `PUT /events/v4/subscriptions/webhook` (#put-subscription): create, or update the same id. */
@@ -139,7 +145,12 @@ export function putRequest(sub: EssSubscriptionInput, correlationId?: string): A
 
 /** `DELETE /events/v4/subscriptions/{id}` (#delete-subscription). */
 export function deleteRequest(id: string, correlationId?: string): ApiRequest {
-  return { method: 'DELETE', url: `${ESS_SUBSCRIPTIONS_PATH}/${encodePathSegment(checkSubscriptionId(id))}`, accept: 'application/json', correlationId };
+  return {
+    method: 'DELETE',
+    url: `${ESS_SUBSCRIPTIONS_PATH}/${pathSegment(checkSubscriptionId(id), 'subscription id')}`,
+    accept: 'application/json',
+    correlationId,
+  };
 }
 
 // ---- response parsing ----

@@ -3,7 +3,8 @@
  * v4 JSON (current), v3 JSON, and the deprecated v2.0 / v1.1 XML APIs.
  */
 import { ConcurError, invalidInput } from './concur-error';
-import { encodePathSegment, idValue, type ConcurApi } from './api-types';
+import type { ConcurApi } from './api-types';
+import { pathSegment, idValue } from './path-segment';
 import type { ApiResponse } from './api-client';
 
 export type ReportApiVersion = 'v4' | 'v3' | 'v2.0' | 'v1.1';
@@ -60,7 +61,7 @@ export function fillTemplate(template: string, values: Record<string, string | u
   return template.replace(/\{(\w+)\}/g, (_m, name: string) => {
     const v = values[name];
     if (v === undefined) throw invalidInput(`URL template needs {${name}} but no ${name} was given`);
-    return encodePathSegment(v, name === 'context' ? 'context' : `msg.${name}`);
+    return pathSegment(v, name === 'context' ? 'context' : `msg.${name}`);
   });
 }
 
@@ -90,12 +91,12 @@ export function locateReport(input: ReportLocatorInput, opts: ReportLocatorOptio
     return { url, source: 'template', version: v, accept: acceptFor(v) };
   }
   if (!reportId) throw invalidInput('no report to fetch: msg.payload.facts.href, msg.payload.objectURI or msg.reportId is required');
-  const id = encodePathSegment(reportId, 'msg.reportId');
+  const id = pathSegment(reportId, 'msg.reportId');
   switch (opts.version) {
     case 'v4':
       if (!userId) throw invalidInput("the v4 report API needs msg.userId (the report owner's user UUID) with msg.reportId");
       return {
-        url: `/expensereports/v4/users/${encodePathSegment(userId, 'msg.userId')}/context/${context}/reports/${id}`,
+        url: `/expensereports/v4/users/${pathSegment(userId, 'msg.userId')}/context/${context}/reports/${id}`,
         source: 'reportId',
         version: 'v4',
         accept: JSON_ACCEPT,

@@ -4,7 +4,8 @@
  * input never leaves a report half-annotated.
  */
 import { ConcurError, invalidInput, toConcurError } from './concur-error';
-import { encodePathSegment, idValue, type ConcurApi } from './api-types';
+import type { ConcurApi } from './api-types';
+import { pathSegment, idValue } from './path-segment';
 import { asArray, buildExceptionsXml, type LegacyExceptionItem } from './legacy-xml';
 
 export type ExceptionLevel = 'report' | 'expense' | 'allocation';
@@ -94,14 +95,14 @@ export type ExceptionLocation = Pick<NormalizedException, 'index' | 'level' | 'o
 
 /** v4 resource path for one exception (report, expense or allocation level). */
 export function v4ExceptionPath(reportId: string, e: ExceptionLocation): string {
-  const base = `/expensereports/v4/reports/${encodePathSegment(reportId, 'msg.reportId')}`;
+  const base = `/expensereports/v4/reports/${pathSegment(reportId, 'msg.reportId')}`;
   if (e.level === 'report') return `${base}/exceptions`;
   const expenseId = e.expenseId ?? (e.level === 'expense' ? e.objectId : undefined);
   if (!expenseId) throw invalidInput(`msg.exceptions[${e.index}]: a v4 allocation exception needs expenseId and allocationId`);
-  const expense = `${base}/expenses/${encodePathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}`;
+  const expense = `${base}/expenses/${pathSegment(expenseId, `msg.exceptions[${e.index}] expense id`)}`;
   if (e.level === 'expense') return `${expense}/exceptions`;
   const allocationId = e.allocationId ?? e.objectId!;
-  return `${expense}/allocations/${encodePathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
+  return `${expense}/allocations/${pathSegment(allocationId, `msg.exceptions[${e.index}] allocation id`)}/exceptions`;
 }
 
 function objectIdOf(e: NormalizedException): string | undefined {
@@ -132,7 +133,7 @@ export async function postExceptionsLegacy(api: ConcurApi, reportKey: string, li
   const items: LegacyExceptionItem[] = list.map((e) => ({ objectType: LEGACY_TYPE[e.level], objectId: objectIdOf(e) ?? '', exceptionCode: e.exceptionCode }));
   const r = await api.request({
     method: 'POST',
-    url: `/api/expense/expensereport/v1.1/report/${encodePathSegment(reportKey, 'report key')}/Exceptions`,
+    url: `/api/expense/expensereport/v1.1/report/${pathSegment(reportKey, 'report key')}/Exceptions`,
     xml: buildExceptionsXml(items),
     accept: 'application/xml',
     correlationId,

@@ -20,6 +20,7 @@
  * Pass those lists as `extras` (the node takes them from `msg.expenses`,
  * `msg.allocations`, `msg.attendees`) or attach them to the report as `expenses`.
  */
+import { isObject } from './objects';
 
 export type ReportSource = 'v4' | 'v3' | 'v2.0' | 'v1.1' | 'view';
 
@@ -195,7 +196,7 @@ export interface ReportExtras {
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+const isObj = isObject;
 
 /** Text of a value from JSON or from the XML parser (which gives '' for empty and {"#text"} next to attributes). */
 function text(v: unknown): string | undefined {

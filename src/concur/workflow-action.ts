@@ -3,7 +3,8 @@
  * Comments are checked (required for send back, ≤ 2000 characters) before anything is sent.
  */
 import { ConcurError, invalidInput } from './concur-error';
-import { encodePathSegment, idValue, type ConcurApi } from './api-types';
+import type { ConcurApi } from './api-types';
+import { pathSegment, idValue } from './path-segment';
 import { buildWorkflowActionXml } from './legacy-xml';
 
 export type WorkflowActionName = 'approve' | 'sendBack' | 'recall';
@@ -91,13 +92,13 @@ export interface V4Target {
 export function v4WorkflowPath(a: ValidWorkflowAction, t: V4Target): string {
   const reportId = idValue(t.reportId);
   if (!reportId) throw invalidInput('msg.reportId is required for a v4 workflow action');
-  const rid = encodePathSegment(reportId, 'msg.reportId');
+  const rid = pathSegment(reportId, 'msg.reportId');
   const endpoint = a.action === 'recall' ? 'user' : t.endpoint;
   if (endpoint === 'company') return `/expensereports/v4/reports/${rid}/${a.action}`;
   const userId = idValue(t.userId);
   if (!userId) throw invalidInput(`msg.userId is required for ${a.action === 'recall' ? 'recall' : 'the user-token endpoint'} (v4 /users/{userId}/context/…)`);
   const ctx = a.action === 'recall' ? (t.recallContext ?? 'TRAVELER') : 'MANAGER';
-  return `/expensereports/v4/users/${encodePathSegment(userId, 'msg.userId')}/context/${ctx}/reports/${rid}/${a.action}`;
+  return `/expensereports/v4/users/${pathSegment(userId, 'msg.userId')}/context/${ctx}/reports/${rid}/${a.action}`;
 }
 
 export function v4WorkflowBody(a: ValidWorkflowAction): Record<string, unknown> {

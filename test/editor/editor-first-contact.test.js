@@ -16,21 +16,27 @@
  * goes to test/artifacts/ for people).
  */
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
 const { startRed, freePort, REPO, PACKAGE_NAME } = require('../helpers/red-runtime');
 const { teardown } = require('../helpers/teardown');
 const eb = require('../helpers/editor-browser');
+const { NUMBER_OPTIONS } = require('../../dist/nodes/shared/options');
 
 const PKG = require(path.join(REPO, 'package.json'));
 const TYPES = Object.keys(PKG['node-red'].nodes);
-/** Config nodes (concur-config, concur-store) live in the Configuration sidebar, not in the palette or on a tab. */
-const isConfigType = (t) => /category:\s*'config'/.test(fs.readFileSync(path.join(REPO, 'src', 'nodes', t, `${t}.html`), 'utf8'));
-const FLOW_TYPES = TYPES.filter((t) => !isConfigType(t));
-const { NUMBER_OPTIONS } = require('../../dist/nodes/shared/options');
-/** @param {string} type @param {string[]} names */
-const defaultsOf = (type, names) => Object.fromEntries(names.map((n) => [n, NUMBER_OPTIONS[type][n].default]));
+// Config nodes (the connection and the PostgreSQL store) are not in the palette.
+const FLOW_TYPES = TYPES.filter((t) => t !== 'concur-config' && t !== 'concur-store');
 const API_TYPES = ['concur-get-report-details', 'concur-post-exceptions', 'concur-workflow-action', 'concur-notifications'];
+/** The API nodes added later; same connection handling as API_TYPES. */
+const NEWER_API_TYPES = [
+  'concur-api-request',
+  'concur-reports-to-approve',
+  'concur-user-lookup',
+  'concur-report-comments',
+  'concur-receipt-images',
+  'concur-travel-request',
+  'concur-ess-subscriptions',
+];
 const Z = 'fc-tab';
 
 describe('editor (browser): first contact, from import to deploy', function () {
@@ -188,13 +194,24 @@ describe('editor (browser): first contact, from import to deploy', function () {
         credentials: { username: 'hand-written-user', password: 'hand-written-password' },
       },
       { id: 'hw-get', type: 'concur-get-report-details', z: Z, server: 'hw-cfg', version: 'v4', x: 200, y: 220, wires: [[]] },
+      // The newer API nodes: counts from the same option table, choices from their defaults.
+      { id: 'hw-api', type: 'concur-api-request', z: Z, server: 'hw-cfg', path: '/api/v3.0/common/users', pathType: 'str', x: 200, y: 300, wires: [[]] },
+      { id: 'hw-user', type: 'concur-user-lookup', z: Z, server: 'hw-cfg', x: 200, y: 380, wires: [[]] },
+      { id: 'hw-rcpt', type: 'concur-receipt-images', z: Z, server: 'hw-cfg', x: 200, y: 460, wires: [[]] },
+      { id: 'hw-tr', type: 'concur-travel-request', z: Z, server: 'hw-cfg', x: 200, y: 540, wires: [[]] },
     ]);
+    // The runtime's defaults, from the option table it reads (src/nodes/shared/options.ts).
+    /** @type {(type: keyof typeof NUMBER_OPTIONS, names: string[]) => Record<string, number>} */
+    const defaults = (type, names) => Object.fromEntries(names.map((k) => [k, /** @type {any} */ (NUMBER_OPTIONS[type])[k].default]));
     const expected = {
-      // The runtime's defaults (the option table), which the dialog must show.
-      'hw-ess': defaultsOf('concur-ess-event-in', ['maxBodyKiB', 'dedupeHours', 'deadLetterMax', 'completionTimeout', 'maxPending']),
-      'hw-legacy': defaultsOf('concur-legacy-notify-in', ['ackTimeout', 'maxBodyKiB']),
+      'hw-ess': defaults('concur-ess-event-in', ['maxBodyKiB', 'dedupeHours', 'deadLetterMax', 'completionTimeout', 'maxPending']),
+      'hw-legacy': defaults('concur-legacy-notify-in', ['ackTimeout', 'maxBodyKiB']),
+      'hw-api': defaults('concur-api-request', ['maxPages']),
+      'hw-user': defaults('concur-user-lookup', ['cacheSeconds']),
+      'hw-rcpt': defaults('concur-receipt-images', ['maxImages']),
     };
-    for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-cfg']) {
+    assert.deepEqual(expected['hw-api'], { maxPages: 10 }, 'the default it always had');
+    for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-cfg', 'hw-api', 'hw-user', 'hw-rcpt', 'hw-tr']) {
       const st = await eb.nodeState(page, id);
       assert.equal(st.valid, true, `${id} is valid after loading: ${JSON.stringify(st.validationErrors)}`);
     }
@@ -213,7 +230,12 @@ describe('editor (browser): first contact, from import to deploy', function () {
         rejectOutput: false,
       },
       'hw-legacy': { testConnection: true },
-      'hw-get': { context: 'TRAVELER' },
+      // TypedInputs left out read the msg property the runtime reads without them.
+      'hw-get': { context: 'TRAVELER', href: 'payload.facts.href', hrefType: 'msg', reportIdType: 'msg' },
+      'hw-api': { method: 'GET', paging: 'none', bodyFormat: 'auto', output: 'parsed' },
+      'hw-user': { by: 'id', setUserId: true, user: 'userId', userType: 'msg' },
+      'hw-rcpt': { api: 'spenddocs', context: 'TRAVELER', representation: 'display', output: 'each' },
+      'hw-tr': { operation: 'get' },
     };
     const read = (ks) =>
       page.evaluate(
@@ -226,7 +248,7 @@ describe('editor (browser): first contact, from import to deploy', function () {
           ),
         ks,
       );
-    for (const id of ['hw-ess', 'hw-legacy', 'hw-get']) {
+    for (const id of ['hw-ess', 'hw-legacy', 'hw-get', 'hw-api', 'hw-user', 'hw-rcpt', 'hw-tr']) {
       const fields = expected[id] || {};
       await eb.openEditDialog(page, id);
       const values = await read(Object.keys(fields));
@@ -360,7 +382,7 @@ describe('editor (browser): first contact, from import to deploy', function () {
             x: 200,
             y: 60 + i * 60,
             wires: [[]],
-            ...(API_TYPES.includes(type) ? { server: 'ly-cfg' } : { path: `/layout/${i}` }),
+            ...(API_TYPES.includes(type) || NEWER_API_TYPES.includes(type) ? { server: 'ly-cfg' } : { path: `/layout/${i}` }),
           })),
         ]);
         const problems = [];
@@ -518,8 +540,8 @@ describe('editor (browser): first contact, from import to deploy', function () {
         credentials: { clientId: 'id', clientSecret: 'secret' },
       },
     ]);
-    for (const type of API_TYPES) {
-      const id = await eb.addNodeFromPalette(page, type, { x: 300, y: 100 + API_TYPES.indexOf(type) * 60 });
+    for (const [i, type] of [...API_TYPES, ...NEWER_API_TYPES].entries()) {
+      const id = await eb.addNodeFromPalette(page, type, { x: 300 + 250 * Math.floor(i / 6), y: 100 + (i % 6) * 60 });
       const st = await eb.nodeState(page, id);
       assert.equal(st.props.server, 'pk-cfg', `${type} uses the only connection`);
       assert.equal(st.valid, true, `${type} is valid at once: ${JSON.stringify(st.validationErrors)}`);

@@ -95,9 +95,12 @@ describe('concur/api-request (pure)', () => {
 
 describe('concur/path-segment', () => {
   it('escapes ids with encodeURIComponent and refuses dot segments', () => {
-    assert.equal(pathSegment('a/b c$%', 'id'), 'a%2Fb%20c%24%25');
+    // One rule for every node (src/concur/path-segment.ts): existing %XX escapes and Concur's sub-delimiters stay.
+    assert.equal(pathSegment('a/b c$%', 'id'), 'a%2Fb%20c$%25');
+    assert.equal(pathSegment('nAb$pZ%24xWq9', 'report key'), 'nAb$pZ%24xWq9');
+    assert.equal(pathSegment('...', 'id'), '...', 'not a dot segment (RFC 3986 §5.2.4)');
     assert.equal(pathSegment(42, 'id'), '42');
-    for (const bad of ['.', '..', '%2e%2e', '%2E.', ' .. ', '...']) assert.throws(() => pathSegment(bad, 'report id'), /dot segment/, bad);
+    for (const bad of ['.', '..', '%2e%2e', '%2E.', ' .. ', '.%2e']) assert.throws(() => pathSegment(bad, 'report id'), /dot segment/, bad);
     assert.throws(() => pathSegment('', 'report id'), /report id is required/);
     assert.throws(() => pathSegment({}, 'report id'), /must be a string/);
   });

@@ -20,7 +20,7 @@ const { normalizeExceptions, v4ExceptionPath, legacyExceptionResults } = require
 const { validateWorkflowAction, v4WorkflowPath } = require('../../dist/concur/workflow-action');
 const { locateReport, summarizeReport } = require('../../dist/concur/report-details');
 const { normalizeNotifications, deleteNotification } = require('../../dist/concur/notifications-api');
-const { encodePathSegment } = require('../../dist/concur/api-types');
+const { pathSegment } = require('../../dist/concur/path-segment');
 
 const FAST = { maxRetries: 3, baseDelayMs: 5, maxDelayMs: 20 };
 /** A refresh token the simulator accepts from the start (as if issued before it started). */
@@ -466,7 +466,7 @@ describe('concur API client (pure modules)', function () {
         locateReport({ reportId: 'R', userId: 'U' }, { version: 'v4', context: 'MANAGER', urlTemplate: '/x/{userId}/{context}/{reportId}' }).url,
         '/x/U/MANAGER/R',
       );
-      assert.equal(encodePathSegment('ab$c%2Fd/e'), 'ab$c%2Fd%2Fe');
+      assert.equal(pathSegment('ab$c%2Fd/e', 'id'), 'ab$c%2Fd%2Fe');
       assert.deepEqual(summarizeReport({ RptKey: 'K', WorkflowActionURL: 'W' }), {
         reportId: 'K',
         reportKey: 'K',

@@ -4,7 +4,9 @@
  * path ids, ... Each test fails on the code before its fix.
  */
 const assert = require('node:assert/strict');
-const { encodePathSegment } = require('../../dist/concur/api-types');
+const { pathSegment } = require('../../dist/concur/path-segment');
+/** @param {string} id @param {string} [what] */
+const encodePathSegment = (id, what = 'id') => pathSegment(id, what);
 const { resolveApiUrl } = require('../../dist/concur/concur-hosts');
 const { locateReport } = require('../../dist/concur/report-details');
 const { v4WorkflowPath } = require('../../dist/concur/workflow-action');

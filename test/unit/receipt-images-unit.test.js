@@ -18,7 +18,9 @@ describe('concur/receipt-images (pure) and token-less requests', () => {
     assert.equal(spendDocumentPath('IMG1', 'c-1'), '/spend-documents/v4/receipts?imageId=IMG1&companyId=c-1&type=display');
     assert.equal(spendDocumentPath('IMG1', 'c-1', 'compliance'), '/spend-documents/v4/receipts?imageId=IMG1&companyId=c-1&type=compliance');
     assert.equal(imageV1Path({ reportId: 'R1' }), '/api/image/v1.0/report/R1');
-    assert.equal(imageV1Path({ reportId: 'R1', entryId: 'n$pX' }), '/api/image/v1.0/expenseentry/n%24pX');
+    // Legacy keys keep `$` (a sub-delimiter, legal in a path segment) and their %XX escapes: the one rule of src/concur/path-segment.ts.
+    assert.equal(imageV1Path({ reportId: 'R1', entryId: 'n$pX' }), '/api/image/v1.0/expenseentry/n$pX');
+    assert.equal(imageV1Path({ reportId: 'R1', entryId: 'n%24pX' }), '/api/image/v1.0/expenseentry/n%24pX');
     assert.throws(() => expensesPath({ reportId: '..', userId: 'u' }), /dot segment/);
     assert.throws(() => spendDocumentPath('IMG1', ''), /company id/);
     // @ts-expect-error an unknown context on purpose: it must be refused

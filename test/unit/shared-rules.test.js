@@ -11,7 +11,7 @@ const http = require('node:http');
 const express = require('express');
 const { registerRoute, RouteConflictError, InvalidPathError } = require('../../dist/nodes/shared/http-routes');
 const { normalizePath, configuredPath, isValidPath, routeKey, RECEIVER_PATH_PATTERN } = require('../../dist/nodes/shared/receiver-path');
-const { NUMBER_OPTIONS, numberOption, parseNumber } = require('../../dist/nodes/shared/options');
+const { NUMBER_OPTIONS, numberOption, parseNumber, choiceOption } = require('../../dist/nodes/shared/options');
 const { ThrottledStatus } = require('../../dist/nodes/shared/status');
 const { needsPermission } = require('../../dist/nodes/shared/permissions');
 const { editorRules } = require('../../dist/nodes/shared/editor-rules');
@@ -122,8 +122,41 @@ describe('numeric options (shared/options): one table for runtime and editor', (
     assert.equal(numberOption('concur-ess-event-in', 'dedupeHours', 0.001), 0.01);
   });
 
+  it('has the rows of the store and the newer API nodes, with the limits and defaults they always used', () => {
+    // The store clamps (as it did before the table).
+    assert.equal(numberOption('concur-store', 'port', undefined), 5432);
+    assert.equal(numberOption('concur-store', 'port', '70000'), 65535);
+    assert.equal(numberOption('concur-store', 'poolSize', 0), 1);
+    assert.equal(numberOption('concur-store', 'leaseSec', ''), 30);
+    assert.equal(numberOption('concur-store', 'statementTimeoutSec', 999), 300);
+    // Counts: out of range gives the default; a fraction is rounded (the dialog accepts whole numbers only).
+    assert.equal(numberOption('concur-api-request', 'maxPages', 1001), 10);
+    assert.equal(numberOption('concur-api-request', 'maxPages', '3'), 3);
+    assert.equal(numberOption('concur-api-request', 'maxPages', 2.6), 3);
+    assert.equal(numberOption('concur-user-lookup', 'cacheSeconds', 0), 0);
+    assert.equal(numberOption('concur-user-lookup', 'cacheSeconds', 7 * 24 * 3600 + 1), 600);
+    assert.equal(numberOption('concur-receipt-images', 'maxImages', undefined), 50);
+    assert.equal(numberOption('concur-receipt-images', 'maxImages', 500), 500);
+    for (const type of ['concur-api-request', 'concur-user-lookup', 'concur-receipt-images'])
+      for (const o of Object.values(NUMBER_OPTIONS[type])) assert.equal(o.integer, true, type);
+  });
+
+  it('choice options: a listed value, else the default (a flow saved without the select, or a typo)', () => {
+    const CONTEXTS = /** @type {const} */ (['TRAVELER', 'MANAGER']);
+    assert.equal(choiceOption(CONTEXTS, 'MANAGER', 'TRAVELER'), 'MANAGER');
+    for (const v of [undefined, '', 'manager', 42, null]) assert.equal(choiceOption(CONTEXTS, v, 'TRAVELER'), 'TRAVELER', String(v));
+  });
+
   it('is what the editor gets', () => {
     assert.deepEqual(editorRules().numberOptions, NUMBER_OPTIONS);
+  });
+
+  it('the editor gets the runtime subscription id rule (both ESS dialogs check ids with it)', () => {
+    const { SUBSCRIPTION_ID_RE, DEFAULT_TOPIC } = require('../../dist/concur/ess-subscriptions-api');
+    const rule = editorRules().essSubscription;
+    assert.equal(rule.idPattern, SUBSCRIPTION_ID_RE.source);
+    assert.equal(rule.defaultTopic, DEFAULT_TOPIC);
+    assert.ok(new RegExp(rule.idPattern).test('a'.repeat(255)) && !new RegExp(rule.idPattern).test('Node-Red'));
   });
 });
 

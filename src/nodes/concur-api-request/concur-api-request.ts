@@ -4,7 +4,8 @@
  * API nodes), with optional paging. Thin adapter over concur/api-request.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs, numberIn } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
+import { numberOption } from '../shared/options';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { buildGenericRequest, normalizeMethod, pageItems, runGenericRequest, type Page } from '../../concur/api-request';
 import type { HttpMethod } from '../../concur/api-client';
@@ -32,7 +33,7 @@ export = function (RED: RED) {
     const methodFromMsg = def.method === 'msg';
     const method: HttpMethod = methodFromMsg ? 'GET' : safeMethod(def.method);
     const paging = def.paging === 'each' || def.paging === 'merge' ? def.paging : 'none';
-    const maxPages = numberIn(def.maxPages, 1, 1000, 10);
+    const maxPages = numberOption('concur-api-request', 'maxPages', def.maxPages);
     const output = def.output === 'text' || def.output === 'buffer' ? def.output : 'parsed';
     const bodyFormat = def.bodyFormat === 'json' || def.bodyFormat === 'xml' ? def.bodyFormat : 'auto';
     const inputs = {
@@ -76,7 +77,7 @@ export = function (RED: RED) {
           page: p.index + 1,
           nextPage: p.nextPage ?? null,
         });
-        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const prev = priorConcur(msg);
         if (paging === 'each') {
           const result = await runGenericRequest(api, req, {
             follow: true,

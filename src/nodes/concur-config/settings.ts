@@ -5,7 +5,7 @@
 import { ConcurError } from '../../concur/concur-error';
 import { GLZ_BASE, normaliseBaseUrl, resolveBaseUrl } from '../../concur/concur-hosts';
 import { GRANT_TYPES, type GrantType } from '../../concur/token-manager';
-import { numberOption } from '../shared/options';
+import { numberOption, choiceOption } from '../shared/options';
 import type { NodeDef } from '../shared/red-types';
 
 export const TYPE = 'concur-config';
@@ -51,7 +51,7 @@ export function readSettings(def: ConfigDef): Settings {
   } catch (err) {
     throw new ConcurError({ status: 0, code: 'CONFIG', message: (err as Error).message, notSent: true });
   }
-  const grantType = (GRANT_TYPES as readonly string[]).includes(String(def.grantType)) ? (def.grantType as GrantType) : 'refresh_token';
+  const grantType = choiceOption(GRANT_TYPES, def.grantType, 'refresh_token');
   return {
     baseUrl,
     tokenBaseUrl,

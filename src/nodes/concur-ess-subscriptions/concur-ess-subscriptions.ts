@@ -7,6 +7,7 @@
  * selected concur-config (an app token: client_credentials grant, scope
  * events.topic.read plus the topic's scope) with its retries and error shape.
  */
+import { choiceOption } from '../shared/options';
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
 import { invalidInput } from '../../concur/concur-error';
@@ -42,8 +43,7 @@ export = function (RED: RED) {
   function ConcurEssSubscriptions(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const configured =
-      def.operation === 'msg' ? 'msg' : (OPERATIONS as readonly string[]).includes(String(def.operation)) ? (def.operation as Operation) : 'list';
+    const configured = def.operation === 'msg' ? 'msg' : choiceOption(OPERATIONS, def.operation, 'list');
 
     handleInputs(
       node,

@@ -3,8 +3,9 @@
  * (ESS `facts.href`, legacy `objectURI`, or `msg.reportId` + `msg.userId`) and
  * emits it. Thin adapter over concur/report-details.
  */
+import { choiceOption } from '../shared/options';
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
 import { isObject } from '../../concur/objects';
@@ -20,8 +21,8 @@ export = function (RED: RED) {
   function ConcurGetReportDetails(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const version: ReportApiVersion = (REPORT_API_VERSIONS as readonly string[]).includes(String(def.version)) ? (def.version as ReportApiVersion) : 'v4';
-    const context: ReportContext = (REPORT_CONTEXTS as readonly string[]).includes(String(def.context)) ? (def.context as ReportContext) : 'TRAVELER';
+    const version: ReportApiVersion = choiceOption(REPORT_API_VERSIONS, def.version, 'v4');
+    const context: ReportContext = choiceOption(REPORT_CONTEXTS, def.context, 'TRAVELER');
     const urlTemplate = typeof def.urlTemplate === 'string' ? def.urlTemplate.trim() : '';
     // TypedInputs; a flow saved before they existed reads the msg properties it always read.
     const inputs = {
@@ -41,7 +42,7 @@ export = function (RED: RED) {
         const location = locateReport({ factsHref: v.href, objectURI: p.objectURI, reportId: v.reportId, userId: v.userId }, { version, context, urlTemplate });
         const got = await fetchReport(api, location, correlationIdOf(msg));
         const s = got.summary;
-        const prev = isObject(msg.concur) ? msg.concur : {};
+        const prev = priorConcur(msg);
         msg.concur = {
           ...prev,
           event: prev.event ?? event,

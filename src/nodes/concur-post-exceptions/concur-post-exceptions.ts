@@ -3,11 +3,12 @@
  * exception, or one legacy v1.1 <Exceptions> POST). Thin adapter over
  * concur/report-exceptions.
  */
+import { choiceOption } from '../shared/options';
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
 import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { ConcurError, invalidInput } from '../../concur/concur-error';
-import { idValue } from '../../concur/api-types';
+import { idValue } from '../../concur/path-segment';
 import { EXCEPTION_VISIBILITIES, normalizeExceptions, postExceptionsLegacy, postExceptionsV4, type ExceptionVisibility } from '../../concur/report-exceptions';
 
 interface Def extends NodeDef {
@@ -22,9 +23,7 @@ export = function (RED: RED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const legacy = def.version === 'v1.1';
-    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility))
-      ? (def.visibility as ExceptionVisibility)
-      : 'ALL';
+    const visibility: ExceptionVisibility = choiceOption(EXCEPTION_VISIBILITIES, def.visibility, 'ALL');
     let configured: unknown;
     let configProblem = '';
     if (typeof def.exceptions === 'string' && def.exceptions.trim()) {

@@ -4,7 +4,8 @@
  * for legacy keys). Thin adapter over concur/receipt-images.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs, numberIn } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur, splitParts } from '../shared/concur-action';
+import { numberOption, choiceOption } from '../shared/options';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { RECEIPT_CONTEXTS, receiptImageV1, receiptImagesV4, type ReceiptContext, type ReceiptImage } from '../../concur/receipt-images';
 
@@ -22,10 +23,10 @@ export = function (RED: RED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const legacy = def.api === 'image-v1';
-    const context: ReceiptContext = (RECEIPT_CONTEXTS as readonly string[]).includes(String(def.context)) ? (def.context as ReceiptContext) : 'TRAVELER';
+    const context: ReceiptContext = choiceOption(RECEIPT_CONTEXTS, def.context, 'TRAVELER');
     const representation = def.representation === 'compliance' ? 'compliance' : 'display';
     const each = def.output !== 'array';
-    const maxImages = numberIn(def.maxImages, 1, 500, 50);
+    const maxImages = numberOption('concur-receipt-images', 'maxImages', def.maxImages);
     const inputs = {
       reportId: typedInput(def, { name: 'reportId', defaultValue: 'reportId', label: 'report id' }),
       userId: typedInput(def, { name: 'userId', defaultValue: 'userId', label: 'user id' }),
@@ -49,7 +50,7 @@ export = function (RED: RED) {
               { reportId: v.reportId, userId: v.userId, context, expenseId: v.expenseId, companyId, representation, maxImages },
               correlationId,
             );
-        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const prev = priorConcur(msg);
         const info = (img: ReceiptImage) => ({
           expenseId: img.expenseId,
           imageId: img.imageId,
@@ -60,12 +61,10 @@ export = function (RED: RED) {
         if (each) {
           images.forEach((img, i) => {
             const out = RED.util.cloneMessage(msg);
-            // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
             out.payload = img.data;
             out.contentType = img.contentType;
             out.receipt = info(img);
-            // Nested like the core split node: an incoming msg.parts is kept inside.
-            out.parts = { id: String(msg._msgid ?? ''), index: i, count: images.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
+            out.parts = splitParts(msg, i, images.length);
             out.concur = { ...prev, receipts: { count: images.length, index: i } };
             send(out);
           });

@@ -2,8 +2,9 @@
  * concur-report-comments: reads or adds the comments of an expense report
  * (header or one expense), Expense v4 Comments. Thin adapter over concur/report-comments.
  */
+import { choiceOption } from '../shared/options';
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { addComment, COMMENT_CONTEXTS, readComments, type CommentContext, type CommentTarget } from '../../concur/report-comments';
 
@@ -21,7 +22,7 @@ export = function (RED: RED) {
     const node = this;
     const add = def.operation === 'add';
     const endpoint = def.endpoint === 'user' ? 'user' : 'company';
-    const context: CommentContext = (COMMENT_CONTEXTS as readonly string[]).includes(String(def.context)) ? (def.context as CommentContext) : 'TRAVELER';
+    const context: CommentContext = choiceOption(COMMENT_CONTEXTS, def.context, 'TRAVELER');
     const inputs = {
       reportId: typedInput(def, { name: 'reportId', defaultValue: 'reportId', label: 'report id' }),
       expenseId: typedInput(def, { name: 'expenseId', defaultValue: 'expenseId', label: 'expense id' }),
@@ -42,7 +43,7 @@ export = function (RED: RED) {
           context,
         };
         const correlationId = correlationIdOf(msg);
-        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const prev = priorConcur(msg);
         if (add) {
           const r = await addComment(api, t, v.comment, correlationId);
           msg.payload = { added: true, status: r.status, uri: r.uri, comment: v.comment };

@@ -6,10 +6,10 @@
  * Thin adapter over concur/reports-to-approve.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur, splitParts } from '../shared/concur-action';
 import { evaluateInput, typedInput } from '../shared/typed-input';
 import { getReportsToApprove } from '../../concur/reports-to-approve';
-import { idValue } from '../../concur/api-types';
+import { idValue } from '../../concur/path-segment';
 
 interface Def extends NodeDef {
   server?: string;
@@ -38,18 +38,16 @@ export = function (RED: RED) {
           correlationIdOf(msg),
         );
         const approver = idValue(userId);
-        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const prev = priorConcur(msg);
         const info = { approver, count: result.reports.length, status: result.response.status, correlationId: result.response.correlationId ?? null };
         if (each) {
           result.reports.forEach((r, i) => {
             const out = RED.util.cloneMessage(msg);
-            // Same _msgid as the input (like the core split node), so flow-completion tracking covers every item.
             out.payload = r;
             out.reportId = r.reportId;
             out.userId = approver;
             if (r.employee?.employeeUuid) out.reportOwnerId = r.employee.employeeUuid;
-            // Nested like the core split node: an incoming msg.parts is kept inside.
-            out.parts = { id: String(msg._msgid ?? ''), index: i, count: result.reports.length, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
+            out.parts = splitParts(msg, i, result.reports.length);
             out.concur = { ...prev, reportsToApprove: { ...info, index: i } };
             send(out);
           });

@@ -9,6 +9,8 @@
  * so they can still record outcomes and give their claims back.
  */
 import type { RED, Node, NodeDef } from '../shared/red-types';
+import { numberOption } from '../shared/options';
+import { needsPermission } from '../shared/permissions';
 import { PgDatabase, checkIdentifier, describePg, type PgOptions, type PgTlsMode } from '../../concur/pg-database';
 
 interface StoreDef extends NodeDef {
@@ -35,11 +37,6 @@ interface Creds {
 const PASSWORD_PLACEHOLDER = '__PWRD__';
 const RELEASE_WAIT_MS = 5000;
 
-function num(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : dflt;
-}
-
 /** Editor fields + credentials -> pool options. Throws a readable error for a bad value. */
 function storeOptions(def: StoreDef, creds: Creds, appName: string): PgOptions {
   const backend = def.backend || 'postgres';
@@ -48,10 +45,10 @@ function storeOptions(def: StoreDef, creds: Creds, appName: string): PgOptions {
   const o: PgOptions = {
     tls,
     ca: tls === 'verify' && def.ca && String(def.ca).trim() ? String(def.ca) : undefined,
-    poolSize: Math.round(num(def.poolSize, 10, 1, 100)),
+    poolSize: Math.round(numberOption('concur-store', 'poolSize', def.poolSize)),
     schema: String(def.schema ?? '').trim() || undefined,
     tablePrefix: String(def.tablePrefix ?? '').trim() || undefined,
-    statementTimeoutMs: Math.round(num(def.statementTimeoutSec, 10, 1, 300) * 1000),
+    statementTimeoutMs: Math.round(numberOption('concur-store', 'statementTimeoutSec', def.statementTimeoutSec) * 1000),
     applicationName: appName,
   };
   if (def.connection === 'url') {
@@ -63,7 +60,7 @@ function storeOptions(def: StoreDef, creds: Creds, appName: string): PgOptions {
     const host = String(def.host ?? '').trim();
     if (!host) throw new Error('the host is not set');
     o.host = host;
-    o.port = Math.round(num(def.port, 5432, 1, 65535));
+    o.port = Math.round(numberOption('concur-store', 'port', def.port));
     o.database = String(def.database ?? '').trim() || undefined;
     o.user = String(def.user ?? '').trim() || undefined;
     o.password = creds.password || undefined;
@@ -92,7 +89,7 @@ export = function (RED: RED) {
       node.storeError = (err as Error).message;
       node.error(`store "${def.name || node.id}" is not usable: ${node.storeError}`);
     }
-    node.leaseMs = Math.round(num(def.leaseSec, 30, 2, 3600) * 1000);
+    node.leaseMs = Math.round(numberOption('concur-store', 'leaseSec', def.leaseSec) * 1000);
     node.database = () => {
       if (!db) throw new Error(`the store is not usable: ${node.storeError ?? 'closed'}`);
       users++;
@@ -127,8 +124,7 @@ export = function (RED: RED) {
   });
 
   // ---- "Test connection": connects with the dialog's settings, reports the server version and the schema state (never a secret).
-  const needs = RED.auth?.needsPermission?.('concur-store.write') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
-  RED.httpAdmin.post('/concur-store/:id/test', needs, (req: any, res: any) => {
+  RED.httpAdmin.post('/concur-store/:id/test', needsPermission(RED, 'concur-store.write'), (req: any, res: any) => {
     const answer = (status: number, body: Record<string, unknown>) => {
       if (!res.headersSent) res.status(status).json(body);
     };

@@ -4,17 +4,14 @@
  * (the Request id comes from the event's facts). Thin adapter over concur/travel-request.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
+import { isObject } from '../../concur/objects';
 import { evaluateInputs, typedInput } from '../shared/typed-input';
 import { getTravelRequest, normalizeTravelAction, requestIdFrom, travelRequestAction } from '../../concur/travel-request';
 
 interface Def extends NodeDef {
   server?: string;
   operation?: string;
-}
-
-function isObject(v: unknown): v is Record<string, any> {
-  return Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 }
 
 export = function (RED: RED) {
@@ -43,7 +40,7 @@ export = function (RED: RED) {
               : {};
         const requestId = requestIdFrom(v.requestId, undefined) ?? requestIdFrom(facts.id, facts.href);
         const correlationId = correlationIdOf(msg);
-        const prev = isObject(msg.concur) ? msg.concur : {};
+        const prev = priorConcur(msg);
         const op = operation === 'msg' ? (normalizeTravelAction(v.action) ?? (v.action === 'get' ? 'get' : String(v.action ?? ''))) : operation;
         const result =
           op === 'get'

@@ -4,7 +4,8 @@
  * answers are cached for a configurable time. Thin adapter over concur/user-lookup.
  */
 import type { RED, Node, NodeDef, NodeMessage } from '../shared/red-types';
-import { correlationIdOf, findConnection, handleInputs, numberIn } from '../shared/concur-action';
+import { correlationIdOf, findConnection, handleInputs, priorConcur } from '../shared/concur-action';
+import { numberOption, choiceOption } from '../shared/options';
 import { evaluateInput, typedInput } from '../shared/typed-input';
 import { LOOKUP_BY, UserCache, type LookupBy } from '../../concur/user-lookup';
 
@@ -19,8 +20,8 @@ export = function (RED: RED) {
   function ConcurUserLookup(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const by: LookupBy = (LOOKUP_BY as readonly string[]).includes(String(def.by)) ? (def.by as LookupBy) : 'id';
-    const ttlMs = numberIn(def.cacheSeconds, 0, 7 * 24 * 3600, 600) * 1000;
+    const by: LookupBy = choiceOption(LOOKUP_BY, def.by, 'id');
+    const ttlMs = numberOption('concur-user-lookup', 'cacheSeconds', def.cacheSeconds) * 1000;
     const cache = new UserCache(ttlMs);
     const input = typedInput(def, { name: 'user', defaultValue: 'userId', label: by === 'id' ? 'user id' : by === 'loginId' ? 'login id' : 'employee id' });
 
@@ -33,7 +34,7 @@ export = function (RED: RED) {
         msg.payload = r.summary;
         msg.user = r.user;
         if (def.setUserId !== false) msg.userId = r.summary.userId;
-        const prev = msg.concur && typeof msg.concur === 'object' ? (msg.concur as Record<string, unknown>) : {};
+        const prev = priorConcur(msg);
         msg.concur = { ...prev, userLookup: { by, cached: r.cached, status: r.status, correlationId: r.correlationId ?? null } };
         send(msg);
         return `${r.summary.displayName ?? r.summary.userId}${r.cached ? ' (cached)' : ''}`;

@@ -11,8 +11,12 @@
  *   POST <httpAdminRoot>/concur-validate/check    { rules } → the problems of each rule
  *   POST <httpAdminRoot>/concur-validate/dry-run  { rules, report | fetch } → what fires
  */
+import { choiceOption } from '../shared/options';
 import type { RED, Node, NodeDef, NodeMessage, SendFn, DoneFn } from '../shared/red-types';
 import { findConnection } from '../shared/concur-action';
+import { needsPermission } from '../shared/permissions';
+import { clipStatus } from '../shared/status';
+import { isObject } from '../../concur/objects';
 import { toReportView, ReportViewError, type ReportView } from '../../concur/report-view';
 import { compileRules, validateReport, type CompiledRule, type RuleProblem, type ValidationResult } from '../../concur/validation-rules';
 import { RULE_PRESETS } from '../../concur/rule-presets';
@@ -20,7 +24,7 @@ import { EXCEPTION_VISIBILITIES, type ExceptionVisibility } from '../../concur/r
 import { fetchReport, locateReport, REPORT_API_VERSIONS, REPORT_CONTEXTS, type ReportApiVersion, type ReportContext } from '../../concur/report-details';
 import { toConcurError } from '../../concur/concur-error';
 import type { ConcurApi } from '../../concur/api-types';
-import { encodePathSegment } from '../../concur/api-types';
+import { pathSegment } from '../../concur/path-segment';
 
 interface Def extends NodeDef {
   rules?: unknown;
@@ -34,28 +38,23 @@ interface Def extends NodeDef {
 type Source = 'node' | 'msg' | 'flow' | 'global';
 const SOURCES: readonly Source[] = ['node', 'msg', 'flow', 'global'];
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return Boolean(v) && typeof v === 'object' && !Array.isArray(v);
-}
-
 function problemText(problems: RuleProblem[]): string {
   return problems.map((p) => (p.index >= 0 ? `rule ${p.index + 1} "${p.name}": ${p.message}` : p.message)).join('; ');
 }
 
-const MAX_STATUS = 60;
-const clip = (s: string) => (s.length > MAX_STATUS ? s.slice(0, MAX_STATUS - 1) + '…' : s);
+const clip = clipStatus;
 
 /** The v4 report carries no expenses: GET them from its `expenses` link or the documented path
  * (https://developer.concur.com/api-reference/expense/expense-report/v4.expenses.html). */
 async function fetchV4Expenses(api: ConcurApi, report: Record<string, unknown>, context: string, correlationId?: string): Promise<unknown> {
   const links = Array.isArray(report.links) ? report.links : [];
-  const link = links.find((l) => isObj(l) && l.rel === 'expenses' && typeof l.href === 'string') as { href: string } | undefined;
+  const link = links.find((l) => isObject(l) && l.rel === 'expenses' && typeof l.href === 'string') as { href: string } | undefined;
   const userId = typeof report.userId === 'string' ? report.userId : '';
   const reportId = typeof report.reportId === 'string' ? report.reportId : '';
   let url = link?.href;
   if (!url) {
     if (!userId || !reportId) throw new ReportViewError('cannot fetch the v4 expenses: the report has no expenses link, userId or reportId');
-    url = `/expensereports/v4/users/${encodePathSegment(userId)}/context/${encodePathSegment(context)}/reports/${encodePathSegment(reportId)}/expenses`;
+    url = `/expensereports/v4/users/${pathSegment(userId, 'the report userId')}/context/${pathSegment(context, 'context')}/reports/${pathSegment(reportId, 'the report reportId')}/expenses`;
   }
   const r = await api.request({ method: 'GET', url, accept: 'application/json', correlationId });
   if (!Array.isArray(r.data)) throw new ReportViewError(`the v4 expenses request answered ${r.status} without a list`);
@@ -91,7 +90,7 @@ class RuleCache {
  */
 function missingExpenses(view: ReportView, rules: CompiledRule[], expenses: unknown, report: unknown): string | undefined {
   if (view.source !== 'v4' && view.source !== 'v3') return undefined;
-  if (expenses !== undefined || (isObj(report) && (report.expenses !== undefined || report.Entries !== undefined))) return undefined;
+  if (expenses !== undefined || (isObject(report) && (report.expenses !== undefined || report.Entries !== undefined))) return undefined;
   const scoped = rules.filter((r) => r.scope !== 'report');
   if (!scoped.length) return undefined;
   return `the ${view.source} report carries no expenses, so ${scoped.length} entry / allocation / attendee rule(s) could not check anything: ${
@@ -106,12 +105,12 @@ function registerAdminRoutes(RED: RED): void {
   const app = RED.httpAdmin as unknown as { [REGISTERED]?: boolean };
   if (app[REGISTERED]) return;
   app[REGISTERED] = true;
-  const needs = RED.auth?.needsPermission?.('concur-validate.write') ?? ((_q: unknown, _s: unknown, next: () => void) => next());
+  const needs = needsPermission(RED, 'concur-validate.write');
   type Res = { status(n: number): Res; json(b: unknown): void; headersSent?: boolean };
 
   RED.httpAdmin.post('/concur-validate/check', needs, (req: { body?: unknown }, res: Res) => {
     try {
-      const body = isObj(req.body) ? req.body : {};
+      const body = isObject(req.body) ? req.body : {};
       const { problems } = compileRules(body.rules);
       res.json({ ok: problems.length === 0, problems });
     } catch (err) {
@@ -124,7 +123,7 @@ function registerAdminRoutes(RED: RED): void {
       if (!res.headersSent) res.status(status).json(body);
     };
     const run = async () => {
-      const body = isObj(req.body) ? req.body : {};
+      const body = isObject(req.body) ? req.body : {};
       const { rules, problems } = compileRules(body.rules);
       if (problems.length) return answer(400, { ok: false, stage: 'rules', problems, error: problemText(problems) });
       let report: unknown = body.report;
@@ -139,8 +138,8 @@ function registerAdminRoutes(RED: RED): void {
         }
       }
       if (
-        isObj(report) &&
-        isObj(report.payload) &&
+        isObject(report) &&
+        isObject(report.payload) &&
         report.expenses === undefined &&
         (report.payload.reportId || report.payload.RptKey || report.payload.ID || report.payload.ReportID)
       ) {
@@ -148,7 +147,7 @@ function registerAdminRoutes(RED: RED): void {
         expenses ??= report.expenses;
         report = report.payload;
       }
-      if (isObj(body.fetch)) {
+      if (isObject(body.fetch)) {
         const f = body.fetch;
         const conn = findConnection(RED, f.server);
         if (!conn) return answer(400, { ok: false, stage: 'fetch', error: 'select a deployed Concur connection (concur-config) to fetch a sample report' });
@@ -157,7 +156,7 @@ function registerAdminRoutes(RED: RED): void {
         const location = locateReport({ reportId: f.reportId, userId: f.userId, factsHref: f.href }, { version, context });
         const got = await fetchReport(conn.api, location);
         report = got.report;
-        if (location.version === 'v4' && isObj(report)) expenses = await fetchV4Expenses(conn.api, report, context);
+        if (location.version === 'v4' && isObject(report)) expenses = await fetchV4Expenses(conn.api, report, context);
         fetched = { url: got.response.url, version: location.version, status: got.response.status };
       }
       let view: ReportView;
@@ -213,11 +212,9 @@ export = function (RED: RED) {
   function ConcurValidate(this: Node, def: Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const source: Source = (SOURCES as readonly string[]).includes(String(def.rulesFrom)) ? (def.rulesFrom as Source) : 'node';
+    const source: Source = choiceOption(SOURCES, def.rulesFrom, 'node');
     const key = typeof def.rulesKey === 'string' && def.rulesKey.trim() ? def.rulesKey.trim() : 'rules';
-    const visibility: ExceptionVisibility = (EXCEPTION_VISIBILITIES as readonly string[]).includes(String(def.visibility))
-      ? (def.visibility as ExceptionVisibility)
-      : 'ALL';
+    const visibility: ExceptionVisibility = choiceOption(EXCEPTION_VISIBILITIES, def.visibility, 'ALL');
     const cache = new RuleCache();
     let passed = 0;
     let flagged = 0;
@@ -279,12 +276,12 @@ export = function (RED: RED) {
         def.fetchExpenses !== false &&
         conn &&
         expenses === undefined &&
-        isObj(report) &&
+        isObject(report) &&
         typeof report.reportId === 'string' &&
         report.expenses === undefined
       ) {
         const ctx =
-          isObj(msg.concur) && isObj(msg.concur.report) && typeof msg.concur.report.url === 'string'
+          isObject(msg.concur) && isObject(msg.concur.report) && typeof msg.concur.report.url === 'string'
             ? /\/context\/([A-Z]+)\//.exec(msg.concur.report.url)?.[1]
             : undefined;
         expenses = await fetchV4Expenses(conn.api, report, ctx ?? 'TRAVELER');

@@ -7,7 +7,8 @@
 import type { RED, Node, NodeMessage, SendFn, DoneFn } from './red-types';
 import { ConcurError, toConcurError } from '../../concur/concur-error';
 import { cleanCorrelationId, type ConcurApi } from '../../concur/api-types';
-import { parseNumber } from './options';
+import { isObject } from '../../concur/objects';
+import { clipStatus } from './status';
 
 /** What a deployed concur-config node offers to other nodes. */
 export interface ConcurConfigNode {
@@ -40,15 +41,21 @@ export function correlationIdOf(msg: NodeMessage): string | undefined {
   );
 }
 
-/** A number in [min, max] from a property, else `fallback`. Prefer a row in the option table (options.ts). */
-export function numberIn(v: unknown, min: number, max: number, fallback: number): number {
-  return parseNumber(v, { min, max, default: fallback, outOfRange: 'default' });
+/** What earlier nodes put in msg.concur; each API node adds its own key beside it. */
+export function priorConcur(msg: NodeMessage): Record<string, any> {
+  return isObject(msg.concur) ? msg.concur : {};
 }
 
-const MAX_STATUS = 60;
-function clip(s: string): string {
-  return s.length > MAX_STATUS ? s.slice(0, MAX_STATUS - 1) + '…' : s;
+/**
+ * msg.parts of item `index` of `count` that a node emits one message per item for
+ * (same _msgid as the input, like the core split node, so flow-completion tracking
+ * covers every item); an incoming msg.parts is kept inside, as the split node nests it.
+ */
+export function splitParts(msg: NodeMessage, index: number, count: number): Record<string, unknown> {
+  return { id: String(msg._msgid ?? ''), index, count, type: 'array', ...(msg.parts ? { parts: msg.parts } : {}) };
 }
+
+const clip = clipStatus;
 
 /**
  * Wires `input` to `run(msg)`: one call per message, errors reported once with

@@ -15,6 +15,7 @@
  */
 import type { RED, Node } from './red-types';
 import { findConnection } from './concur-action';
+import { needsPermission } from './permissions';
 import { toConcurError } from '../../concur/concur-error';
 import {
   DEFAULT_TOPIC,
@@ -62,9 +63,8 @@ export function registerEssSubscriptionRoutes(RED: RED): void {
   const app = RED.httpAdmin as unknown as { [REGISTERED]?: boolean } & Record<string, (...a: unknown[]) => void>;
   if (app[REGISTERED]) return;
   app[REGISTERED] = true;
-  const pass = (_q: unknown, _s: unknown, next: () => void) => next();
-  const needsRead = RED.auth?.needsPermission?.('concur-ess-event-in.read') ?? pass;
-  const needsWrite = RED.auth?.needsPermission?.('concur-ess-event-in.write') ?? pass;
+  const needsRead = needsPermission(RED, 'concur-ess-event-in.read');
+  const needsWrite = needsPermission(RED, 'concur-ess-event-in.write');
 
   const connection = (id: unknown, res: Res, quiet = false) => {
     const conn = findConnection(RED, text(id));

@@ -13,9 +13,12 @@ export interface NumberOption {
   max: number;
   default: number;
   outOfRange: 'default' | 'clamp';
+  /** A count: the dialog accepts whole numbers only and the runtime rounds. */
+  integer?: boolean;
 }
 
 const opt = (min: number, max: number, dflt: number, outOfRange: NumberOption['outOfRange']): NumberOption => ({ min, max, default: dflt, outOfRange });
+const count = (min: number, max: number, dflt: number): NumberOption => ({ min, max, default: dflt, outOfRange: 'default', integer: true });
 
 export const NUMBER_OPTIONS = {
   'concur-config': {
@@ -50,6 +53,24 @@ export const NUMBER_OPTIONS = {
     /** MiB of dead-letter bodies kept */
     deadLetterMemoryMiB: opt(0, 1024 * 1024, 64, 'clamp'),
   },
+  'concur-store': {
+    port: opt(1, 65535, 5432, 'clamp'),
+    poolSize: opt(1, 100, 10, 'clamp'),
+    /** seconds a claimed event stays leased before another instance may take it over */
+    leaseSec: opt(2, 3600, 30, 'clamp'),
+    /** seconds per SQL statement (not in the dialog) */
+    statementTimeoutSec: opt(1, 300, 10, 'clamp'),
+  },
+  'concur-api-request': {
+    maxPages: count(1, 1000, 10),
+  },
+  'concur-user-lookup': {
+    /** seconds an answer is cached (0 = no cache); at most a week */
+    cacheSeconds: count(0, 7 * 24 * 3600, 600),
+  },
+  'concur-receipt-images': {
+    maxImages: count(1, 500, 50),
+  },
 } as const satisfies Record<string, Record<string, NumberOption>>;
 
 export type NumberOptionTable = typeof NUMBER_OPTIONS;
@@ -63,11 +84,16 @@ export function toNumber(v: unknown): number {
 export function parseNumber(v: unknown, o: NumberOption): number {
   const n = toNumber(v);
   if (!Number.isFinite(n)) return o.default;
-  if (n >= o.min && n <= o.max) return n;
-  return o.outOfRange === 'clamp' ? Math.min(o.max, Math.max(o.min, n)) : o.default;
+  const r = n >= o.min && n <= o.max ? n : o.outOfRange === 'clamp' ? Math.min(o.max, Math.max(o.min, n)) : o.default;
+  return o.integer ? Math.round(r) : r;
 }
 
 /** The value of numeric option `name` of node type `type` from its raw property. */
 export function numberOption<T extends keyof NumberOptionTable>(type: T, name: keyof NumberOptionTable[T], v: unknown): number {
   return parseNumber(v, NUMBER_OPTIONS[type][name] as NumberOption);
+}
+
+/** A choice option (a select in the dialog): `v` when it is one of `allowed`, else the default the runtime has always used. */
+export function choiceOption<T extends string>(allowed: readonly T[], v: unknown, dflt: T): T {
+  return (allowed as readonly string[]).includes(String(v)) ? (v as T) : dflt;
 }

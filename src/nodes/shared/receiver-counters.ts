@@ -8,6 +8,7 @@
  * An id with no running node is 404, or `200 { running: false }` with `?quiet=1` (the dialog).
  */
 import type { RED } from './red-types';
+import { needsPermission } from './permissions';
 
 export interface CounterSnapshot {
   nodeId: string;
@@ -200,8 +201,7 @@ export function registerCountersRoute(RED: RED, type: string): void {
   const key = Symbol.for(`node-red-contrib-sap-concur.countersRoute.${type}`);
   if (app[key]) return;
   app[key] = true;
-  const pass = (_q: unknown, _s: unknown, next: () => void) => next();
-  const needsRead = RED.auth?.needsPermission?.(`${type}.read`) ?? pass;
+  const needsRead = needsPermission(RED, `${type}.read`);
   RED.httpAdmin.get(
     `/${type}/:id/counters`,
     needsRead,

@@ -18,6 +18,14 @@ export interface Badge {
 
 export const STATUS_INTERVAL_MS = 250;
 
+/** Longest badge text: the editor shows it under the node, where a long one covers the flow. */
+export const MAX_STATUS_TEXT = 60;
+
+/** A badge text cut to MAX_STATUS_TEXT characters (with an ellipsis). */
+export function clipStatus(s: string): string {
+  return s.length > MAX_STATUS_TEXT ? s.slice(0, MAX_STATUS_TEXT - 1) + '…' : s;
+}
+
 export class ThrottledStatus {
   private timer: NodeJS.Timeout | undefined;
   private lastPaintAt = 0;
