@@ -26,7 +26,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { createHash } from 'node:crypto';
 import { type EssEvent, eventTime, matchesFilters, parseEssEnvelope } from './ess-envelope';
-import { type SignaturePadding, type VerificationKey, decodeSignatureHeader, spkiFingerprint, verifyEssSignature } from './ess-signature';
+import { type SignaturePadding, type VerificationKey, decodeSignatureHeader, spkiFingerprint, verifySignatures } from './ess-signature';
 import { type ClientCertInfo, type ClientCertPolicy, type TlsSocketLike, checkProxiedCert, checkTlsPeer, headerLines } from './client-cert';
 import type { TrustedProxies } from './trusted-proxies';
 import type { EventJournal, StoredEvent } from './event-journal';
@@ -156,9 +156,11 @@ export class EssReceiver {
     }
 
     // 2a. A missing or unusable signature header is refused on the headers alone (the body may not have been read).
+    let signatures: Buffer[] = [];
     if (this.o.verifySignature) {
       const h = decodeSignatureHeader(d.headers['concur-signature']);
       if (!h.ok) return reject(this.o.signatureFailureStatus, 'signature', h.message);
+      signatures = h.signatures;
     }
 
     // Body: 413 is final; anything else (busy, too slow, aborted, missing) may succeed later, so ESS must retry it.
@@ -173,7 +175,7 @@ export class EssReceiver {
     let keyId: string | undefined;
     if (this.o.verifySignature) {
       const keys = this.keysFor(cert);
-      const sig = verifyEssSignature(raw, d.headers['concur-signature'], keys, this.o.padding);
+      const sig = verifySignatures(raw, signatures, keys, this.o.padding); // the header decoded in 2a
       if (!sig.ok) return reject(this.o.signatureFailureStatus, 'signature', sig.message);
       keyId = sig.keyId;
       if (this.keys[0]?.id !== keyId) {

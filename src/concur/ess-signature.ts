@@ -152,10 +152,20 @@ export function verifyEssSignature(
 ): SignatureResult {
   const decoded = decodeSignatureHeader(header);
   if (!decoded.ok) return decoded;
+  return verifySignatures(rawBody, decoded.signatures, keys, padding);
+}
+
+/** verifyEssSignature for a header already decoded (decodeSignatureHeader): the receiver checks the header before the body arrives. */
+export function verifySignatures(
+  rawBody: Buffer,
+  signatures: readonly Buffer[],
+  keys: readonly VerificationKey[],
+  padding: SignaturePadding = 'any',
+): SignatureResult {
   if (keys.length === 0) return { ok: false, reason: 'no-keys', message: 'no verification key is configured' };
   let sizeMatched = false;
   let digest: Buffer | undefined;
-  for (const sig of decoded.signatures) {
+  for (const sig of signatures) {
     for (const k of keys) {
       if (sig.length !== k.sizeBytes) continue;
       sizeMatched = true;

@@ -61,11 +61,7 @@ export = function (RED: RedApi) {
     const timers: NodeJS.Timeout[] = [];
     const deadLetters: DeadLetterTarget = {
       store: () => (tracker && !closing ? journal : undefined),
-      emitReplayed: (ev) => {
-        counts.redelivered++;
-        live.redelivered++;
-        emit(ev, undefined, true);
-      },
+      emitReplayed: (ev) => redeliver(ev, true),
       room: () => (receiverOpts?.maxPending ?? 10000) - (journal?.pendingCount() ?? 0),
       changed: () => {
         refreshDeadGauge();
@@ -142,6 +138,12 @@ export = function (RED: RedApi) {
       } finally {
         t.sent(id);
       }
+    };
+    /** A stored event emitted again (left over from the last run, taken over, or replayed from the dead letters). */
+    const redeliver = (ev: StoredEvent, replayed = false) => {
+      counts.redelivered++;
+      live.redelivered++;
+      emit(ev, undefined, replayed);
     };
     const onTracked = (key: string, o: CompletionOutcome) => {
       // 'closed' (redeploy, stop): the event stays pending in the journal and the next start emits it again.
@@ -290,11 +292,7 @@ export = function (RED: RedApi) {
         maxPending: receiverOpts.maxPending ?? 10000,
         events: RED.events,
         isClosing: () => closing,
-        emit: (ev) => {
-          counts.redelivered++;
-          live.redelivered++;
-          emit(ev);
-        },
+        emit: (ev) => redeliver(ev),
         log: (text) => node.log(text),
         warn,
         status,
